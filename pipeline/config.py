@@ -1,0 +1,283 @@
+"""Settings: one typed object, loaded in one written order of precedence.
+
+    defaults < config file (TOML) < environment (DEVPLAN_*) < command-line flags
+
+Relative paths in a config file are relative to that file's folder; paths from
+the environment or flags are relative to the current folder. Secrets (SMTP
+password, Google key) are read from the environment only, never from TOML.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.errors import ConfigError
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INDICATORS = PACKAGE_ROOT / "config" / "indicators.toml"
+DEFAULT_TEMPLATES = PACKAGE_ROOT / "templates"
+
+# Environment variable -> dotted settings key. Secrets are read separately.
+ENV_OVERRIDES = {
+    "DEVPLAN_FISCAL_YEAR": "area.fiscal_year",
+    "DEVPLAN_STORAGE_PATH": "storage.path",
+    "DEVPLAN_OUTBOX": "output.outbox",
+}
+PATH_KEYS = ("storage.path", "output.outbox", "output.templates", "indicators.file")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AreaSettings(Strict):
+    name: str
+    short_name: str = ""
+    office_code: str
+    fiscal_year: int = Field(ge=2500, le=2700)
+    districts: list[str] = []
+
+
+class StorageSettings(Strict):
+    backend: Literal["local"] = "local"
+    path: Path
+
+
+class IndicatorFile(Strict):
+    file: Path = DEFAULT_INDICATORS
+
+
+class UnitColumns(Strict):
+    code: str
+    name: str
+    kind: str
+    district: str
+    director_email: str
+    stem: str
+    network: str | None = None
+    students: str | None = None
+    classrooms: str | None = None
+
+
+class StaffColumns(Strict):
+    national_id: str
+    prefix: str | None = None
+    first_name: str
+    last_name: str
+    position: str
+    standing: str | None = None
+    unit_code: str
+    work_group: str | None = None
+    email: str | None = None
+
+
+class SurveyColumns(Strict):
+    timestamp: str
+    email: str | None = None
+    full_name: str
+    national_id: str
+    unit_name: str | None = None
+    position: str | None = None
+    topics: str
+    methods: str | None = None
+
+
+class PlanColumns(Strict):
+    fiscal_year: str
+    national_id: str
+    full_name: str
+    topic: str
+    method: str | None = None
+    period: str | None = None
+    hours: str | None = None
+
+
+class RecordColumns(Strict):
+    date: str
+    national_id: str
+    full_name: str
+    kind: str
+    topic: str
+    hours: str | None = None
+    status: str
+    evidence: str | None = None
+
+
+class UnitsSource(Strict):
+    spreadsheet: str
+    tab: str
+    columns: UnitColumns
+
+
+class StaffSource(Strict):
+    spreadsheet: str
+    tab: str
+    columns: StaffColumns
+
+
+class SurveySource(Strict):
+    spreadsheet: str
+    tab: str
+    columns: SurveyColumns
+
+
+class IdPlanSource(Strict):
+    spreadsheet: str = "idplan-{code}"
+    plan_tab: str
+    record_tab: str
+    plan_columns: PlanColumns
+    record_columns: RecordColumns
+
+    @field_validator("spreadsheet")
+    @classmethod
+    def _has_code(cls, value: str) -> str:
+        if "{code}" not in value:
+            raise ValueError("ต้องมี {code} เพื่อแทนรหัสหน่วยงาน เช่น \"idplan-{code}\"")
+        return value
+
+    def key_for(self, unit_code: str) -> str:
+        return self.spreadsheet.replace("{code}", unit_code)
+
+
+class Sources(Strict):
+    units: UnitsSource
+    staff: StaffSource
+    survey: SurveySource
+    idplan: IdPlanSource
+
+
+class Vocabulary(Strict):
+    done_statuses: list[str]
+    development_kinds: list[str]
+    survey_topics: list[str] = []
+    survey_methods: list[str] = []
+
+
+class OutputSettings(Strict):
+    summary_tab: str = "สรุปผล (devplan)"
+    dashboard: str = "dashboard"
+    outbox: Path
+    templates: Path = DEFAULT_TEMPLATES
+
+    @model_validator(mode="after")
+    def _summary_tab_is_not_a_source(self) -> "OutputSettings":
+        if not self.summary_tab.strip():
+            raise ValueError("summary_tab ต้องไม่ว่าง")
+        return self
+
+
+class MailSettings(Strict):
+    sender: str
+    subject_prefix: str = ""
+
+
+class Settings(Strict):
+    """Everything one run needs, after every layer of precedence is applied."""
+
+    area: AreaSettings
+    storage: StorageSettings
+    indicators: IndicatorFile = IndicatorFile()
+    sources: Sources
+    vocabulary: Vocabulary
+    output: OutputSettings
+    mail: MailSettings
+    source_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _pipeline_tabs_are_not_staff_tabs(self) -> "Settings":
+        idplan = self.sources.idplan
+        if self.output.summary_tab in (idplan.plan_tab, idplan.record_tab):
+            raise ValueError(
+                "output.summary_tab ต้องไม่ซ้ำกับแท็บที่บุคลากรกรอก (plan_tab, record_tab)"
+            )
+        return self
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, turning every failure into a ConfigError naming the file."""
+    if not path.is_file():
+        raise ConfigError(
+            f"ไม่พบไฟล์ตั้งค่า {path}",
+            "ตรวจชื่อไฟล์และโฟลเดอร์ที่ระบุใน --config (ตัวอย่างอยู่ที่ config/demo.toml)",
+        )
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"ไฟล์ตั้งค่า {path} เขียนผิดรูปแบบ TOML: {exc}",
+            "แก้บรรทัดที่ระบุ (ข้อความต้องอยู่ในเครื่องหมายคำพูด \"...\" และแต่ละคีย์มีได้ครั้งเดียว)",
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"อ่านไฟล์ตั้งค่า {path} ไม่ได้ ({exc})", "ตรวจสิทธิ์การอ่านไฟล์") from exc
+
+
+def validation_error(path: Path, exc: ValidationError, what: str = "ไฟล์ตั้งค่า") -> ConfigError:
+    """A Thai, one-paragraph ConfigError listing each bad key of ``exc``."""
+    problems = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(ทั้งไฟล์)"
+        kind = err["type"]
+        if kind == "missing":
+            problems.append(f"ขาดคีย์ที่จำเป็น '{key}'")
+        elif kind == "extra_forbidden":
+            problems.append(f"ไม่รู้จักคีย์ '{key}' (สะกดผิด หรือไม่ได้ใช้แล้ว)")
+        else:
+            detail = err["msg"].removeprefix("Value error, ")
+            problems.append(f"ค่าของ '{key}' ไม่ถูกต้อง: {detail} (ได้ {err.get('input')!r})")
+    return ConfigError(
+        f"{what} {path} มีปัญหา {len(problems)} จุด: " + "; ".join(problems),
+        "แก้คีย์ที่ระบุในไฟล์ แล้วสั่งรันใหม่ (ดูตัวอย่างครบทุกคีย์ที่ config/demo.toml)",
+    )
+
+
+def load_settings(
+    path: str | Path,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Settings from ``path``, then ``DEVPLAN_*`` environment, then ``overrides`` (CLI flags)."""
+    path = Path(path).resolve()
+    data = read_toml(path)
+    base = path.parent
+    for key in PATH_KEYS:
+        value = _get(data, key)
+        if isinstance(value, str):
+            _set(data, key, str((base / value).resolve()))
+    env = os.environ if environ is None else environ
+    layered: dict[str, Any] = {}
+    for var, key in ENV_OVERRIDES.items():
+        if env.get(var):
+            layered[key] = env[var]
+    layered.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    for key, value in layered.items():
+        if key in PATH_KEYS:
+            value = str(Path(value).resolve())
+        _set(data, key, value)
+    data["source_file"] = str(path)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(path, exc) from None
+
+
+def _get(data: dict[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
