@@ -1,0 +1,183 @@
+"""Measure each indicator per person or unit, then add up per unit, district and area.
+
+Pure: takes the normalized frames, the definitions and a fiscal year; returns frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from pipeline.indicators.definitions import Indicator
+from pipeline.normalize import Normalized
+from pipeline.thai import clean_text
+
+OFFICE_GROUP = "สำนักงานเขตพื้นที่การศึกษา"
+AREA = "area"
+
+STATUS_MET = "ผ่าน"
+STATUS_NOT_MET = "ยังไม่ผ่าน"
+STATUS_NO_TARGET = "ไม่มีเป้าหมาย"
+STATUS_EMPTY = "ไม่มีผู้อยู่ในกลุ่มเป้าหมาย"
+
+TABLE_COLUMNS = ["level", "key", "indicator", "population", "met", "percent", "target", "status"]
+
+
+@dataclass
+class Scores:
+    fiscal_year: int
+    indicators: list[Indicator]
+    #: one row per (person, staff indicator) the person is counted in: staff_id, unit_code, indicator, met
+    people: pd.DataFrame
+    #: one row per (unit, unit indicator): unit_id, unit_code, indicator, met
+    units: pd.DataFrame
+    #: totals: level ("unit" | "district" | "area"), key, indicator, population, met, percent, target, status
+    table: pd.DataFrame
+
+    def for_level(self, level: str, key: str | None = None) -> pd.DataFrame:
+        rows = self.table[self.table["level"] == level]
+        return rows if key is None else rows[rows["key"] == key]
+
+
+def measure(data: Normalized, indicators: list[Indicator], fiscal_year: int) -> Scores:
+    """Every indicator for ``fiscal_year`` (Buddhist era)."""
+    people, units = [], []
+    unit_ids = _unit_ids(data)
+    for ind in indicators:
+        if ind.unit == "staff":
+            counted = _staff_population(data, ind)
+            met = _staff_evidence(data, ind, fiscal_year)
+            people.append(
+                counted[["staff_id", "unit_code"]].assign(
+                    indicator=ind.id, met=counted["staff_id"].isin(met)
+                )
+            )
+        else:
+            counted = _unit_population(unit_ids, ind)
+            met = _unit_evidence(data, ind, fiscal_year)
+            units.append(counted.assign(indicator=ind.id, met=counted["unit_id"].isin(met)))
+    people_df = _concat(people, ["staff_id", "unit_code", "indicator", "met"])
+    units_df = _concat(units, ["unit_id", "unit_code", "indicator", "met"])
+    table = _totals(data, indicators, fiscal_year, people_df, units_df)
+    return Scores(fiscal_year, indicators, people_df, units_df, table)
+
+
+def _staff_population(data: Normalized, ind: Indicator) -> pd.DataFrame:
+    staff = data.staff.merge(
+        data.units[["code", "kind", "stem"]], left_on="unit_code", right_on="code", how="left"
+    )
+    keep = pd.Series(True, index=staff.index)
+    pop = ind.population
+    if pop.positions:
+        keep &= staff["position"].isin(pop.positions)
+    if pop.unit_kind:
+        keep &= staff["kind"] == pop.unit_kind
+    if pop.unit_flag == "stem":
+        keep &= staff["stem"].fillna(False).astype(bool)
+    return staff[keep]
+
+
+def _done_in_year(data: Normalized, fiscal_year: int) -> pd.DataFrame:
+    records = data.records
+    return records[(records["fiscal_year"] == fiscal_year) & records["done"].astype(bool)]
+
+
+def _staff_evidence(data: Normalized, ind: Indicator, fiscal_year: int) -> set[str]:
+    rule = ind.evidence.rule
+    if rule == "has_id_plan":
+        return set(data.plans.loc[data.plans["fiscal_year"] == fiscal_year, "staff_id"])
+    done = _done_in_year(data, fiscal_year)
+    if rule == "completed_kinds":
+        return set(done.loc[done["kind"].isin(ind.evidence.kinds), "staff_id"])
+    if rule == "matches_survey_need":
+        needs = {sid: topics for sid, topics in zip(data.survey["staff_id"], data.survey["topics"])}
+        return {
+            sid for sid, topic in zip(done["staff_id"], done["topic"])
+            if any(topic_matches(topic, need) for need in needs.get(sid, ()))
+        }
+    raise ValueError(f"rule {rule!r} does not measure staff")
+
+
+def topic_matches(done_topic: str, need: str) -> bool:
+    """A development matches a need when one names the other (case and spacing ignored)."""
+    a, b = clean_text(done_topic).casefold(), clean_text(need).casefold()
+    return bool(a and b) and (a == b or b in a or a in b)
+
+
+def _unit_ids(data: Normalized) -> pd.DataFrame:
+    """Every countable unit: each school, and each work group of the office."""
+    schools = data.units[data.units["kind"] == "school"]
+    rows = [{"unit_id": c, "unit_code": c, "kind": "school", "stem": s} for c, s in zip(schools["code"], schools["stem"])]
+    office_codes = set(data.units.loc[data.units["kind"] == "office", "code"])
+    office_staff = data.staff[data.staff["unit_code"].isin(office_codes)]
+    for unit_id, code in sorted(set(zip(office_staff["unit_id"], office_staff["unit_code"]))):
+        rows.append({"unit_id": unit_id, "unit_code": code, "kind": "office", "stem": False})
+    return pd.DataFrame(rows, columns=["unit_id", "unit_code", "kind", "stem"])
+
+
+def _unit_population(unit_ids: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
+    keep = pd.Series(True, index=unit_ids.index)
+    if ind.population.unit_kind:
+        keep &= unit_ids["kind"] == ind.population.unit_kind
+    if ind.population.unit_flag == "stem":
+        keep &= unit_ids["stem"].astype(bool)
+    return unit_ids.loc[keep, ["unit_id", "unit_code"]]
+
+
+def _unit_evidence(data: Normalized, ind: Indicator, fiscal_year: int) -> set[str]:
+    done = _done_in_year(data, fiscal_year)
+    who = set(done.loc[done["kind"].isin(ind.evidence.kinds), "staff_id"])
+    return set(data.staff.loc[data.staff["staff_id"].isin(who), "unit_id"])
+
+
+def _totals(
+    data: Normalized, indicators: list[Indicator], fiscal_year: int,
+    people: pd.DataFrame, units: pd.DataFrame,
+) -> pd.DataFrame:
+    group_of = {
+        code: (district if kind == "school" else OFFICE_GROUP)
+        for code, kind, district in zip(data.units["code"], data.units["kind"], data.units["district"])
+    }
+    rows = []
+    for ind in indicators:
+        counted = people if ind.unit == "staff" else units
+        mine = counted[counted["indicator"] == ind.id]
+        per_unit = mine.groupby("unit_code")["met"].agg(["size", "sum"])
+        target = ind.target(fiscal_year)
+        for code in data.units["code"]:
+            pop, met = _pair(per_unit, code)
+            rows.append(_row("unit", code, ind.id, pop, met, target))
+        groups: dict[str, list[int]] = {}
+        for code in data.units["code"]:
+            pop, met = _pair(per_unit, code)
+            total = groups.setdefault(group_of[code], [0, 0])
+            total[0] += pop
+            total[1] += met
+        for group, (pop, met) in groups.items():
+            rows.append(_row("district", group, ind.id, pop, met, target))
+        rows.append(_row(AREA, AREA, ind.id, len(mine), int(mine["met"].sum()), target))
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def _pair(per_unit: pd.DataFrame, code: str) -> tuple[int, int]:
+    if code not in per_unit.index:
+        return 0, 0
+    return int(per_unit.at[code, "size"]), int(per_unit.at[code, "sum"])
+
+
+def _row(level: str, key: str, ind: str, population: int, met: int, target: float | None) -> dict:
+    percent = round(100 * met / population, 1) if population else None
+    if not population:
+        status = STATUS_EMPTY
+    elif target is None:
+        status = STATUS_NO_TARGET
+    else:
+        status = STATUS_MET if 100 * met >= target * population else STATUS_NOT_MET
+    return {"level": level, "key": key, "indicator": ind, "population": population,
+            "met": met, "percent": percent, "target": target, "status": status}
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)

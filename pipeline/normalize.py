@@ -1,0 +1,324 @@
+"""Normalize: clean raw rows and map them to staff, units and fiscal years.
+
+Pure functions over DataFrames. Nothing is dropped silently: a row that cannot
+be used goes to ``quarantine`` with a Thai reason a person can act on; a row
+that was repaired or superseded is kept and explained in ``notes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import pandas as pd
+
+from pipeline.collect import Collected
+from pipeline.config import Settings
+from pipeline.thai import (
+    clean_text,
+    fiscal_year,
+    is_valid_national_id,
+    name_key,
+    normalize_national_id,
+    parse_datetime,
+    split_prefix,
+    to_arabic_digits,
+)
+
+UNIT_KINDS = {"โรงเรียน": "school", "สถานศึกษา": "school", "สำนักงานเขตพื้นที่": "office"}
+YES = {"ใช่", "มี", "yes", "y", "true", "1", "✓", "จัด"}
+NO_GROUP = "(ไม่ระบุกลุ่มงาน)"
+ISSUE_COLUMNS = ["_sheet", "_tab", "_row", "unit_code", "reason", "value"]
+
+
+@dataclass
+class Normalized:
+    units: pd.DataFrame
+    staff: pd.DataFrame
+    survey: pd.DataFrame
+    plans: pd.DataFrame
+    records: pd.DataFrame
+    #: rows that could not be used, with the reason
+    quarantine: pd.DataFrame
+    #: rows that were repaired or superseded, with what was done
+    notes: pd.DataFrame
+
+
+class Issues:
+    """Collects quarantine or note rows; each names the sheet, tab and row."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, origin: Any, reason: str, value: Any = "", unit_code: str = "") -> None:
+        self.rows.append(
+            {
+                "_sheet": origin["_sheet"], "_tab": origin["_tab"], "_row": int(origin["_row"]),
+                "unit_code": unit_code or _get(origin, "_unit"), "reason": reason,
+                "value": clean_text(value),
+            }
+        )
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=ISSUE_COLUMNS)
+
+
+def normalize(raw: Collected, settings: Settings) -> Normalized:
+    """Clean every source and match rows to the rosters."""
+    bad, notes = Issues(), Issues()
+    units = normalize_units(raw.units, settings.area.office_code, bad)
+    staff = normalize_staff(raw.staff, units, settings.area.office_code, bad, notes)
+    survey = normalize_survey(raw.survey, staff, units, settings, bad, notes)
+    plans = normalize_plans(raw.plans, staff, bad, notes)
+    records = normalize_records(raw.records, staff, settings, bad, notes)
+    return Normalized(units, staff, survey, plans, records, bad.frame(), notes.frame())
+
+
+def normalize_units(raw: pd.DataFrame, office_code: str, bad: Issues) -> pd.DataFrame:
+    """One row per unit (school or the office), keyed by its code."""
+    rows, seen = [], set()
+    for _, row in raw.iterrows():
+        code = to_arabic_digits(clean_text(row["code"]))
+        kind = UNIT_KINDS.get(clean_text(row["kind"]), "office" if code == office_code else "")
+        if not code:
+            bad.add(row, "ไม่มีรหัสหน่วยงาน", row["name"])
+        elif code in seen:
+            bad.add(row, f"รหัสหน่วยงาน {code} ซ้ำกับแถวก่อนหน้า", row["name"])
+        elif not kind:
+            bad.add(row, f"ประเภทหน่วยงาน '{clean_text(row['kind'])}' ไม่รู้จัก (ใช้ โรงเรียน หรือ สำนักงานเขตพื้นที่)", code)
+        elif kind == "school" and not (len(code) == 10 and code.isdigit()):
+            bad.add(row, f"รหัสสถานศึกษา '{code}' ต้องเป็นตัวเลข 10 หลัก", row["name"])
+        else:
+            seen.add(code)
+            rows.append(
+                {
+                    "code": code,
+                    "name": clean_text(row["name"]),
+                    "kind": kind,
+                    "district": clean_text(row["district"]),
+                    "director_email": clean_text(row["director_email"]),
+                    "stem": clean_text(row["stem"]).lower() in YES,
+                    "network": clean_text(_get(row, "network")),
+                    "students": _number(_get(row, "students")) or 0,
+                    "classrooms": _number(_get(row, "classrooms")) or 0,
+                }
+            )
+    columns = ["code", "name", "kind", "district", "director_email", "stem", "network", "students", "classrooms"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def normalize_staff(
+    raw: pd.DataFrame, units: pd.DataFrame, office_code: str, bad: Issues, notes: Issues
+) -> pd.DataFrame:
+    """One row per person with a valid national ID and a known unit."""
+    known_units = set(units["code"])
+    rows, seen = [], set()
+    for _, row in raw.iterrows():
+        nid = normalize_national_id(row["national_id"])
+        unit = to_arabic_digits(clean_text(row["unit_code"]))
+        prefix = clean_text(_get(row, "prefix"))
+        first = clean_text(row["first_name"])
+        if not prefix:
+            stuck, bare = split_prefix(first)
+            if stuck:
+                prefix, first = stuck, bare
+                notes.add(row, f"แยกคำนำหน้า '{stuck}' ออกจากชื่อ", row["first_name"], unit)
+        last = clean_text(row["last_name"])
+        full = clean_text(f"{first} {last}")
+        if not is_valid_national_id(nid):
+            bad.add(row, "เลขประจำตัวประชาชนไม่ถูกต้อง (ต้องมี 13 หลักและหลักสุดท้ายตรวจสอบผ่าน)", row["national_id"], unit)
+        elif nid in seen:
+            bad.add(row, f"เลขประจำตัวประชาชนซ้ำกับแถวก่อนหน้า ({full})", row["national_id"], unit)
+        elif unit not in known_units:
+            bad.add(row, f"รหัสหน่วยงาน '{unit}' ไม่มีในทะเบียนหน่วยงาน", full, unit)
+        else:
+            seen.add(nid)
+            group = clean_text(_get(row, "work_group")) if unit == office_code else ""
+            if unit == office_code and not group:
+                group = NO_GROUP
+                notes.add(row, "บุคลากรสำนักงานเขตไม่ได้ระบุกลุ่มงาน", full, unit)
+            rows.append(
+                {
+                    "staff_id": nid,
+                    "prefix": prefix,
+                    "first_name": first,
+                    "last_name": last,
+                    "display_name": f"{prefix}{full}",
+                    "name_key": name_key(first, last),
+                    "position": clean_text(row["position"]),
+                    "standing": clean_text(_get(row, "standing")),
+                    "unit_code": unit,
+                    "work_group": group,
+                    "unit_id": f"{unit}:{group}" if group else unit,
+                    "email": clean_text(_get(row, "email")),
+                }
+            )
+    columns = ["staff_id", "prefix", "first_name", "last_name", "display_name", "name_key",
+               "position", "standing", "unit_code", "work_group", "unit_id", "email"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+class PersonMatcher:
+    """Find a roster person by national ID, else by name (within the unit first)."""
+
+    def __init__(self, staff: pd.DataFrame) -> None:
+        self.unit_of = dict(zip(staff["staff_id"], staff["unit_code"]))
+        self.by_name: dict[str, list[str]] = {}
+        self.by_unit_name: dict[tuple[str, str], list[str]] = {}
+        for sid, key, unit in zip(staff["staff_id"], staff["name_key"], staff["unit_code"]):
+            self.by_name.setdefault(key, []).append(sid)
+            self.by_unit_name.setdefault((unit, key), []).append(sid)
+
+    def match(self, raw_id: Any, raw_name: Any, unit: str = "") -> tuple[str | None, str]:
+        """``(staff_id, how)``; ``how`` is "id", "name", or a Thai reason when unmatched."""
+        nid = normalize_national_id(raw_id)
+        if nid in self.unit_of:
+            return nid, "id"
+        _, bare = split_prefix(clean_text(raw_name))
+        key = clean_text(bare)
+        for candidates in (self.by_unit_name.get((unit, key), []), self.by_name.get(key, [])):
+            if len(candidates) == 1:
+                return candidates[0], "name"
+        shown_id = clean_text(raw_id) or "(ว่าง)"
+        if nid and not is_valid_national_id(nid):
+            why = f"เลขประจำตัวประชาชน '{shown_id}' ไม่ถูกต้อง"
+        elif nid:
+            why = f"ไม่พบเลขประจำตัวประชาชน '{shown_id}' ในทะเบียนบุคลากร"
+        else:
+            why = "ไม่ได้กรอกเลขประจำตัวประชาชน"
+        if len(self.by_name.get(key, [])) > 1:
+            return None, f"{why} และชื่อ '{key}' ซ้ำกันหลายคนในทะเบียน"
+        return None, f"{why} และไม่พบชื่อ '{key or '(ว่าง)'}' ในทะเบียนบุคลากร"
+
+
+def split_choices(text: Any, options: Iterable[str]) -> tuple[str, ...]:
+    """Split a Forms checkbox answer (joined by ", ") using the known options first.
+
+    An option whose own text contains ", " stays whole; anything else (the
+    "อื่น ๆ" free text) is split at ", ".
+    """
+    rest = clean_text(text)
+    known = sorted((clean_text(o) for o in options), key=len, reverse=True)
+    chosen: list[str] = []
+    while rest:
+        option = next((o for o in known if rest == o or rest.startswith(o + ",")), None)
+        if option is None:
+            option, _, _ = rest.partition(",")
+        chosen.append(option.strip())
+        rest = rest[len(option):].lstrip(",").strip()
+    return tuple(c for c in chosen if c)
+
+
+def normalize_survey(
+    raw: pd.DataFrame, staff: pd.DataFrame, units: pd.DataFrame, settings: Settings,
+    bad: Issues, notes: Issues,
+) -> pd.DataFrame:
+    """The latest survey answer of each matched person; earlier duplicates go to notes."""
+    matcher = PersonMatcher(staff)
+    unit_names = dict(zip(units["code"], units["name"]))
+    rows = []
+    for _, row in raw.iterrows():
+        sid, how = matcher.match(row["national_id"], row["full_name"])
+        if sid is None:
+            bad.add(row, how, row["full_name"])
+            continue
+        unit = matcher.unit_of[sid]
+        if how == "name":
+            notes.add(row, "จับคู่ด้วยชื่อ เพราะเลขประจำตัวประชาชนไม่ตรงกับทะเบียน", row["national_id"], unit)
+        typed_unit = clean_text(_get(row, "unit_name"))
+        if typed_unit and typed_unit != unit_names.get(unit, typed_unit):
+            notes.add(row, f"ชื่อหน่วยงานที่กรอก '{typed_unit}' ไม่ตรงกับทะเบียน '{unit_names[unit]}'", typed_unit, unit)
+        rows.append(
+            {
+                "staff_id": sid,
+                "submitted_at": parse_datetime(row["timestamp"]),
+                "topics": split_choices(row["topics"], settings.vocabulary.survey_topics),
+                "methods": split_choices(_get(row, "methods"), settings.vocabulary.survey_methods),
+                "_sheet": row["_sheet"], "_tab": row["_tab"], "_row": row["_row"], "_unit": unit,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["staff_id", "submitted_at", "topics", "methods", "_sheet", "_tab", "_row", "_unit"])
+    order = frame.assign(_when=frame["submitted_at"].map(lambda t: t.timestamp() if t else float("-inf")))
+    order = order.sort_values(["_when", "_row"], kind="stable")
+    superseded = order.duplicated("staff_id", keep="last")
+    for _, row in order[superseded].iterrows():
+        notes.add(row, "ส่งแบบสำรวจซ้ำ ใช้คำตอบครั้งล่าสุดแทน", "", row["_unit"])
+    return order[~superseded].drop(columns="_when").sort_values("_row").reset_index(drop=True)
+
+
+def normalize_plans(raw: pd.DataFrame, staff: pd.DataFrame, bad: Issues, notes: Issues) -> pd.DataFrame:
+    """ID Plan rows matched to staff, with their fiscal year."""
+    matcher = PersonMatcher(staff)
+    rows = []
+    for _, row in raw.iterrows():
+        sid, how = matcher.match(row["national_id"], row["full_name"], row["_unit"])
+        year = _number(row["fiscal_year"])
+        if sid is None:
+            bad.add(row, how, row["full_name"])
+        elif year is None or not 2500 <= year <= 2700:
+            bad.add(row, "ปีงบประมาณต้องเป็นปี พ.ศ. 4 หลัก เช่น 2562", row["fiscal_year"])
+        else:
+            if how == "name":
+                notes.add(row, "จับคู่ด้วยชื่อ เพราะเลขประจำตัวประชาชนไม่ตรงกับทะเบียน", row["national_id"])
+            rows.append(
+                {
+                    "staff_id": sid, "fiscal_year": int(year), "topic": clean_text(row["topic"]),
+                    "method": clean_text(_get(row, "method")), "hours": _number(_get(row, "hours")) or 0,
+                    "_sheet": row["_sheet"], "_tab": row["_tab"], "_row": row["_row"], "_unit": row["_unit"],
+                }
+            )
+    return pd.DataFrame(rows, columns=["staff_id", "fiscal_year", "topic", "method", "hours", "_sheet", "_tab", "_row", "_unit"])
+
+
+def normalize_records(
+    raw: pd.DataFrame, staff: pd.DataFrame, settings: Settings, bad: Issues, notes: Issues
+) -> pd.DataFrame:
+    """Development-done rows matched to staff, dated, typed and marked done or not."""
+    matcher = PersonMatcher(staff)
+    kinds = {k.casefold(): k for k in settings.vocabulary.development_kinds}
+    done = {clean_text(s) for s in settings.vocabulary.done_statuses}
+    rows = []
+    for _, row in raw.iterrows():
+        sid, how = matcher.match(row["national_id"], row["full_name"], row["_unit"])
+        when = parse_datetime(row["date"])
+        kind = kinds.get(clean_text(row["kind"]).casefold())
+        if sid is None:
+            bad.add(row, how, row["full_name"])
+        elif when is None:
+            bad.add(row, "วันที่อ่านไม่ได้ (ใช้รูปแบบ วัน/เดือน/ปี เช่น 15/3/2562)", row["date"])
+        elif kind is None:
+            allowed = ", ".join(settings.vocabulary.development_kinds)
+            bad.add(row, f"ประเภทการพัฒนาไม่อยู่ในรายการ (ใช้ได้: {allowed})", row["kind"])
+        else:
+            if how == "name":
+                notes.add(row, "จับคู่ด้วยชื่อ เพราะเลขประจำตัวประชาชนไม่ตรงกับทะเบียน", row["national_id"])
+            rows.append(
+                {
+                    "staff_id": sid, "date": when.date(), "fiscal_year": fiscal_year(when.date()),
+                    "kind": kind, "topic": clean_text(row["topic"]),
+                    "hours": _number(_get(row, "hours")) or 0,
+                    "done": clean_text(row["status"]) in done,
+                    "evidence": clean_text(_get(row, "evidence")),
+                    "_sheet": row["_sheet"], "_tab": row["_tab"], "_row": row["_row"], "_unit": row["_unit"],
+                }
+            )
+    columns = ["staff_id", "date", "fiscal_year", "kind", "topic", "hours", "done", "evidence",
+               "_sheet", "_tab", "_row", "_unit"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _get(row: Any, field: str) -> Any:
+    return row[field] if field in row.index else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return None if value != value else value
+    text = to_arabic_digits(clean_text(value)).replace(",", "")
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else number
