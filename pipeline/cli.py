@@ -1,0 +1,247 @@
+"""Command line: parses options, calls the library, turns its errors into clear messages.
+
+The only module that imports click. Heavy libraries are imported inside
+commands so ``devplan --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from pipeline import __version__
+
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
+INDICATORS = Path(__file__).resolve().parent.parent / "config" / "indicators.toml"
+
+
+class Context:
+    def __init__(self, debug: bool) -> None:
+        self.debug = debug
+
+
+def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a PipelineError into a Thai message and its exit code; traceback only with --debug."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from pipeline.errors import PipelineError
+
+        debug = click.get_current_context().find_object(Context).debug
+        try:
+            return command(*args, **kwargs)
+        except PipelineError as exc:
+            if debug:
+                raise
+            click.echo(f"ข้อผิดพลาด: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"วิธีแก้: {exc.hint}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("หยุดทำงานตามคำสั่งผู้ใช้", err=True)
+            sys.exit(130)
+        except Exception as exc:  # the last line of defence: say what to do, not a traceback
+            if debug:
+                raise
+            click.echo(
+                f"ข้อผิดพลาดที่ไม่คาดคิด: {exc.__class__.__name__}: {exc}\n"
+                "วิธีแก้: สั่งรันอีกครั้งพร้อม --debug (devplan --debug ...) แล้วส่งข้อความทั้งหมดให้ผู้ดูแลระบบ",
+                err=True,
+            )
+            sys.exit(1)
+
+    return wrapper
+
+
+def progress_printer(stage_names: dict[str, str]) -> Callable[[str, int, int], None]:
+    """Print "stage done/total" to stderr about every 10%, so long runs show they are alive."""
+
+    def show(stage: str, done: int, total: int) -> None:
+        step = max(1, total // 10)
+        if done == total or done % step == 0:
+            click.echo(f"  {stage_names.get(stage, stage)} {done}/{total}", err=True)
+
+    return show
+
+
+PROGRESS = progress_printer(
+    {"collect": "อ่านสเปรดชีต ID Plan", "publish": "เขียนแท็บสรุปผล", "deliver": "ส่งอีเมล"}
+)
+
+
+def config_option(default: Path | None = None) -> Callable[[Any], Any]:
+    return click.option(
+        "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+        default=default, show_default=default is not None,
+        help="ไฟล์ตั้งค่า TOML (ตัวอย่าง: config/demo.toml)",
+    )
+
+
+def sample_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--seed", type=int, default=2562, show_default=True, help="ค่าตั้งต้นสุ่ม: ค่าเดียวกันได้ข้อมูลเดียวกัน")(command)
+    command = click.option("--schools", type=click.IntRange(1, 2000), default=None, help="จำนวนโรงเรียน (ค่าเริ่มต้น: ขนาดเท่าเขตจริง ~165)")(command)
+    return command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="devplan")
+@click.option("--debug", is_flag=True, help="แสดง traceback เมื่อเกิดข้อผิดพลาด (สำหรับผู้ดูแลระบบ)")
+@click.option("-v", "--verbose", is_flag=True, help="แสดงบันทึกการทำงานโดยละเอียด")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
+    """devplan: รวบรวมแบบสำรวจและ ID Plan จาก Google Sheets คำนวณตัวชี้วัดตามแผนพัฒนาครู
+    และบุคลากร แล้วเขียนสรุปผลกลับลงชีตและส่งอีเมลถึงทุกโรงเรียน"""
+    ctx.obj = Context(debug)
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _load(config_path: Path, overrides: dict[str, Any] | None = None) -> Any:
+    from pipeline.config import load_settings
+
+    return load_settings(config_path, overrides)
+
+
+@cli.command()
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True, help="โฟลเดอร์ที่จะสร้างเขตตัวอย่าง")
+@sample_options
+@config_option(DEMO_CONFIG)
+@handle_errors
+def sample(out: Path, schools: int | None, seed: int, config_path: Path) -> None:
+    """สร้างข้อมูลเขตพื้นที่ตัวอย่าง (ทะเบียน แบบสำรวจ และ ID Plan ทุกโรงเรียน) เป็นไฟล์ .xlsx"""
+    manifest_path = _make_sample(out, schools, seed, config_path)
+    click.echo(f"สร้างเขตตัวอย่างแล้วที่ {out / 'sheets'}")
+    click.echo(f"รายการข้อมูลที่จงใจทำให้ผิด: {manifest_path}")
+
+
+def _make_sample(out: Path, schools: int | None, seed: int, config_path: Path) -> Path:
+    from pipeline.sample import SAMPLE_MANIFEST, generate_area
+    from pipeline.workbook.local import LocalWorkbook
+
+    settings = _load(config_path, {"storage.path": str(out / "sheets"), "output.outbox": str(out / "outbox")})
+    manifest = generate_area(LocalWorkbook(settings.storage.path), settings, schools=schools, seed=seed)
+    path = out / SAMPLE_MANIFEST
+    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
+@cli.command()
+@config_option()
+@click.option("--year", type=int, default=None, help="ปีงบประมาณ พ.ศ. (แทนค่าในไฟล์ตั้งค่า)")
+@click.option("--send", is_flag=True, help="ส่งอีเมลจริงผ่าน SMTP (ค่าเริ่มต้น: เขียนไฟล์ .eml ไว้ใน outbox เท่านั้น)")
+@handle_errors
+def sync(config_path: Path | None, year: int | None, send: bool) -> None:
+    """ประมวลผลทั้งหมด: อ่านข้อมูล จับคู่ คำนวณตัวชี้วัด เขียนสรุปผลลงชีต และเตรียม/ส่งอีเมล"""
+    if config_path is None:
+        raise click.UsageError("ต้องระบุไฟล์ตั้งค่า เช่น devplan sync --config config/demo.toml")
+    settings = _load(config_path, {"area.fiscal_year": year})
+    _run_and_report(settings, send)
+
+
+def _run_and_report(settings: Any, send: bool) -> None:
+    from pipeline.deliver import SmtpSettings
+    from pipeline.errors import ConfigError
+    from pipeline.sync import run_sync
+
+    smtp = SmtpSettings.from_environ() if send else None
+    if send and smtp is None:
+        raise ConfigError(
+            "สั่ง --send แต่ยังไม่ได้ตั้งค่าเซิร์ฟเวอร์อีเมล",
+            "ตั้งตัวแปรสภาพแวดล้อม DEVPLAN_SMTP_HOST (และ DEVPLAN_SMTP_USER, DEVPLAN_SMTP_PASSWORD) "
+            "หรือสั่งรันโดยไม่ใส่ --send เพื่อเขียนอีเมลลง outbox",
+        )
+    click.echo(f"เริ่มประมวลผล ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.path}", err=True)
+    result = run_sync(settings, smtp=smtp, progress=PROGRESS)
+    click.echo(format_report(result))
+
+
+def format_report(result: Any) -> str:
+    """The short table printed after a run: counts, indicators against targets, outputs."""
+    from pipeline.render import percent
+
+    counts = result.area["counts"]
+    lines = [
+        f"ปีงบประมาณ {result.settings.area.fiscal_year}: โรงเรียน {counts['schools']} แห่ง, "
+        f"หน่วยงานทั้งหมด {counts['units']}, บุคลากร {counts['staff']} คน, "
+        f"นักเรียน {counts['students']:,} คน, ห้องเรียน {counts['classrooms']:,} ห้อง",
+        f"แบบสำรวจที่ใช้ได้ {counts['survey']} คน, แถว ID Plan {counts['plans']}, แถวบันทึกการพัฒนา {counts['records']}",
+        f"แถวที่ใช้ไม่ได้ (ต้องแก้ไข) {counts['quarantined']}, ปรับแก้ให้อัตโนมัติ {counts['notes']}",
+        "",
+        f"{'ตัวชี้วัด':<14}{'ผ่าน/นับ':>14}{'ร้อยละ':>9}{'เป้า':>7}  ผล",
+    ]
+    for ind in result.area["indicators"]:
+        target = percent(ind["target"]) if ind["target"] is not None else "ไม่มี"
+        lines.append(
+            f"{ind['id']:<20}{ind['met']:>7}/{ind['population']:<6}{percent(ind['percent']):>7}{target:>7}  {ind['status']}"
+        )
+    delivery = result.delivery
+    lines += [
+        "",
+        f"เขียนแท็บสรุปผลลง {result.published.write_calls - 1} สเปรดชีต และแดชบอร์ด "
+        f"'{result.settings.output.dashboard}' ใน {result.settings.storage.path}",
+        f"อีเมล {len(delivery.written)} ฉบับใน {delivery.outbox}"
+        + (f", ส่งแล้ว {len(delivery.sent)} ฉบับ" if delivery.sent else " (ยังไม่ได้ส่ง: ใช้ --send เพื่อส่งจริง)"),
+    ]
+    lines += [f"ไม่ได้ส่งถึง {code}: {why}" for code, why in delivery.skipped.items()]
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=Path("demo-area"), show_default=True, help="โฟลเดอร์ผลลัพธ์")
+@sample_options
+@handle_errors
+def demo(out: Path, schools: int | None, seed: int) -> None:
+    """สร้างเขตตัวอย่างแล้วประมวลผลทั้งหมดในโฟลเดอร์เดียว (ไม่ส่งอีเมลจริง)"""
+    manifest = _make_sample(out, schools, seed, DEMO_CONFIG)
+    click.echo(f"สร้างเขตตัวอย่างแล้วที่ {out / 'sheets'} (รายการข้อมูลที่จงใจทำให้ผิด: {manifest})", err=True)
+    settings = _load(DEMO_CONFIG, {"storage.path": str(out / "sheets"), "output.outbox": str(out / "outbox")})
+    _run_and_report(settings, send=False)
+
+
+@cli.command()
+@config_option()
+@click.option("--year", type=int, default=None, help="ปีงบประมาณ พ.ศ. ที่จะแสดงเป้าหมาย")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@handle_errors
+def indicators(config_path: Path | None, year: int | None, fmt: str) -> None:
+    """แสดงตัวชี้วัดทั้งแปดตามแผน พร้อมเป้าหมายของปีงบประมาณ"""
+    from datetime import date
+
+    from pipeline.config import read_toml
+    from pipeline.indicators import load_indicators
+    from pipeline.thai import fiscal_year
+
+    kinds = None
+    path = config_path or INDICATORS
+    if config_path is not None and "indicator" not in read_toml(config_path):
+        settings = _load(config_path)
+        path, kinds = settings.indicators.file, settings.vocabulary.development_kinds
+        year = year or settings.area.fiscal_year
+    year = year or fiscal_year(date.today())
+    items = load_indicators(path, kinds)
+    rows = [
+        {"id": i.id, "strategy": i.strategy, "name": i.name, "short_name": i.short_name, "unit": i.unit,
+         "year": year, "target": i.target(year), "rule": i.evidence.rule}
+        for i in items
+    ]
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"ตัวชี้วัด ปีงบประมาณ {year} ({path})")
+    for r in rows:
+        target = "ไม่มีเป้าหมาย" if r["target"] is None else f"เป้าหมายร้อยละ {r['target']:g}"
+        unit = "คน" if r["unit"] == "staff" else "หน่วยงาน"
+        click.echo(f"- [{r['id']}] ยุทธศาสตร์ที่ {r['strategy']}, นับเป็น{unit}, {target}\n    {r['name']}")
+
+
+def main() -> None:
+    cli(prog_name="devplan")

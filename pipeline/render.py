@@ -1,0 +1,102 @@
+"""Render: Jinja templates turn summaries into sheet tabs, e-mail text and HTML.
+
+One environment per run, ``StrictUndefined`` so a misspelt variable fails
+loudly, autoescape on for ``.html``. Sheet tabs come from ``.tsv`` templates:
+each output line is a row, cells split at tabs.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+
+from pipeline.errors import ConfigError
+from pipeline.thai import mask_national_id, thai_date
+from pipeline.workbook import Table
+
+# Only short plain numbers become numbers in a sheet; codes and IDs stay text.
+_NUMBER = re.compile(r"^-?\d{1,9}(\.\d+)?$")
+
+
+def number(value: Any) -> str:
+    """``20018`` → ``20,018``; ``85.0`` → ``85``; None → ``-``."""
+    if value is None:
+        return "-"
+    value = float(value)
+    return f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"
+
+
+def percent(value: Any) -> str:
+    """A percentage for people: ``85.3``; None (nobody counted) → ``-``."""
+    return "-" if value is None else f"{float(value):.1f}".removesuffix(".0")
+
+
+def cell(value: Any) -> str:
+    """A value as one TSV cell: tabs and line breaks become spaces."""
+    if value is None:
+        return ""
+    return re.sub(r"[\t\r\n]+", " ", str(value))
+
+
+def be_date(value: date) -> str:
+    return thai_date(value)
+
+
+FILTERS = {"number": number, "percent": percent, "cell": cell, "thai_date": be_date, "mask_id": mask_national_id}
+
+
+def build_environment(templates: str | Path) -> Environment:
+    """The run's one Jinja environment."""
+    folder = Path(templates)
+    if not folder.is_dir():
+        raise ConfigError(
+            f"ไม่พบโฟลเดอร์แม่แบบ {folder}",
+            "ตั้งค่า output.templates ในไฟล์ตั้งค่าให้ชี้ไปที่โฟลเดอร์ templates ของ devplan",
+        )
+    env = Environment(
+        loader=FileSystemLoader(str(folder)),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def render_text(env: Environment, name: str, context: dict[str, Any]) -> str:
+    """Render template ``name``; a template mistake becomes a ConfigError naming it."""
+    try:
+        return env.get_template(name).render(**context)
+    except TemplateError as exc:
+        where = getattr(exc, "lineno", None)
+        raise ConfigError(
+            f"แม่แบบ {name} ใช้งานไม่ได้" + (f" (บรรทัด {where})" if where else "") + f": {exc}",
+            "แก้แม่แบบในโฟลเดอร์ templates หรือคืนค่าจากสำเนาต้นฉบับของ devplan",
+        ) from exc
+
+
+def render_sheet(env: Environment, name: str, context: dict[str, Any]) -> Table:
+    """Render a ``.tsv`` template into rows for a sheet tab."""
+    rows: Table = []
+    for line in render_text(env, name, context).split("\n"):
+        cells: list[Any] = [_typed(c) for c in line.split("\t")]
+        while cells and cells[-1] == "":
+            cells.pop()
+        rows.append(cells)
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
+
+
+def _typed(text: str) -> Any:
+    text = text.strip()
+    if _NUMBER.match(text):
+        number_ = float(text)
+        return int(number_) if number_.is_integer() and "." not in text else number_
+    return text

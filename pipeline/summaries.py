@@ -1,0 +1,149 @@
+"""Summaries: the plain values each template receives, built from the run's frames.
+
+Pure and template-agnostic: one dict per unit (its own staff only) and one for
+the area. National IDs are masked here, so no template can show one whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from pipeline.config import Settings
+from pipeline.indicators import Scores
+from pipeline.indicators.compute import AREA, OFFICE_GROUP
+from pipeline.normalize import Normalized
+from pipeline.thai import mask_national_id
+
+
+@dataclass
+class RunFacts:
+    """What every summary shows about the run itself."""
+
+    fiscal_year: int
+    generated_on: date
+    area_name: str
+    area_short_name: str
+
+
+def indicator_rows(scores: Scores, level: str, key: str) -> list[dict[str, Any]]:
+    """The indicator table of one unit, district or the area, in the plan's order."""
+    table = scores.for_level(level, key).set_index("indicator")
+    rows = []
+    for ind in scores.indicators:
+        total = table.loc[ind.id]
+        rows.append(
+            {
+                "id": ind.id, "strategy": ind.strategy, "name": ind.name, "short_name": ind.short_name,
+                "unit": ind.unit, "population": int(total["population"]), "met": int(total["met"]),
+                "percent": _maybe(total["percent"]), "target": _maybe(total["target"]),
+                "status": total["status"],
+            }
+        )
+    return rows
+
+
+def unit_summary(code: str, data: Normalized, scores: Scores, facts: RunFacts) -> dict[str, Any]:
+    """Everything one unit's director sees: its indicators, its staff, its rows to fix."""
+    unit = data.units.set_index("code").loc[code]
+    staff = data.staff[data.staff["unit_code"] == code]
+    fy = facts.fiscal_year
+    plans = set(data.plans.loc[data.plans["fiscal_year"] == fy, "staff_id"])
+    done = data.records[(data.records["fiscal_year"] == fy) & data.records["done"].astype(bool)]
+    done_count = done.groupby("staff_id").size()
+    hours = done.groupby("staff_id")["hours"].sum()
+    surveyed = set(data.survey["staff_id"])
+    short = {i.id: i.short_name for i in scores.indicators}
+    unmet = scores.people[(scores.people["unit_code"] == code) & ~scores.people["met"].astype(bool)]
+    missing = unmet.groupby("staff_id")["indicator"].agg(list)
+    people = [
+        {
+            "name": p.display_name, "masked_id": mask_national_id(p.staff_id), "position": p.position,
+            "standing": p.standing, "work_group": p.work_group, "has_plan": p.staff_id in plans,
+            "done_count": int(done_count.get(p.staff_id, 0)), "hours": _hours(hours.get(p.staff_id, 0)),
+            "surveyed": p.staff_id in surveyed,
+            "missing": [short[i] for i in missing.get(p.staff_id, [])],
+        }
+        for p in staff.sort_values(["work_group", "position", "first_name"]).itertuples()
+    ]
+    return {
+        "run": facts,
+        "unit": {
+            "code": code, "name": unit["name"], "kind": unit["kind"], "district": unit["district"],
+            "director_email": unit["director_email"], "stem": bool(unit["stem"]),
+            "students": int(unit["students"]), "classrooms": int(unit["classrooms"]),
+        },
+        "indicators": indicator_rows(scores, "unit", code),
+        "staff": people,
+        "issues": _issues(data.quarantine, code),
+        "notes": _issues(data.notes, code),
+    }
+
+
+def area_summary(data: Normalized, scores: Scores, facts: RunFacts, settings: Settings) -> dict[str, Any]:
+    """The dashboard's values: the area, each district, each unit, and every row to fix."""
+    groups = [*settings.area.districts]
+    groups += [g for g in scores.for_level("district")["key"].unique() if g not in groups]
+    units_by_group: dict[str, pd.DataFrame] = {}
+    for group in groups:
+        if group == OFFICE_GROUP:
+            units_by_group[group] = data.units[data.units["kind"] == "office"]
+        else:
+            units_by_group[group] = data.units[(data.units["kind"] == "school") & (data.units["district"] == group)]
+    staff_count = data.staff.groupby("unit_code").size()
+    issue_count = data.quarantine.groupby("unit_code").size()
+    districts = [
+        {
+            "name": group, "schools": int((members["kind"] == "school").sum()),
+            "staff": int(sum(staff_count.get(c, 0) for c in members["code"])),
+            "indicators": indicator_rows(scores, "district", group),
+        }
+        for group, members in units_by_group.items()
+        if not scores.for_level("district", group).empty
+    ]
+    units = [
+        {
+            "code": u.code, "name": u.name, "district": u.district if u.kind == "school" else OFFICE_GROUP,
+            "kind": u.kind, "staff": int(staff_count.get(u.code, 0)),
+            "issues": int(issue_count.get(u.code, 0)),
+            "indicators": indicator_rows(scores, "unit", u.code),
+        }
+        for u in data.units.itertuples()
+    ]
+    return {
+        "run": facts,
+        "indicators": indicator_rows(scores, AREA, AREA),
+        "definitions": scores.indicators,
+        "counts": {
+            "schools": int((data.units["kind"] == "school").sum()),
+            "units": len(data.units), "staff": len(data.staff),
+            "students": int(data.units["students"].sum()), "classrooms": int(data.units["classrooms"].sum()),
+            "survey": len(data.survey), "plans": len(data.plans), "records": len(data.records),
+            "quarantined": len(data.quarantine), "notes": len(data.notes),
+        },
+        "districts": districts,
+        "units": units,
+        "issues": _issues(data.quarantine),
+        "notes": _issues(data.notes),
+    }
+
+
+def _issues(frame: pd.DataFrame, code: str | None = None) -> list[dict[str, Any]]:
+    rows = frame if code is None else frame[frame["unit_code"] == code]
+    return [
+        {"sheet": r["_sheet"], "tab": r["_tab"], "row": int(r["_row"]), "unit_code": r["unit_code"],
+         "reason": r["reason"], "value": r["value"]}
+        for r in rows.sort_values(["_sheet", "_tab", "_row"]).to_dict("records")
+    ]
+
+
+def _maybe(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _hours(value: Any) -> float | int:
+    number = float(value)
+    return int(number) if number.is_integer() else round(number, 1)

@@ -1,0 +1,69 @@
+"""The run: collect → normalize → indicators → render → publish → deliver.
+
+The only place the stages meet. Each stage is a function of its inputs; this
+module wires them, in order, for one fiscal year.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Callable
+
+from pipeline.collect import collect
+from pipeline.config import Settings
+from pipeline.deliver import Delivery, SmtpSettings, deliver
+from pipeline.indicators import Scores, load_indicators, measure
+from pipeline.normalize import Normalized, normalize
+from pipeline.publish import Published, publish
+from pipeline.render import build_environment
+from pipeline.summaries import RunFacts, area_summary, unit_summary
+from pipeline.workbook import Workbook, open_workbook
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncResult:
+    settings: Settings
+    data: Normalized
+    scores: Scores
+    area: dict[str, Any]
+    published: Published
+    delivery: Delivery
+    read_calls: int
+
+
+def run_sync(
+    settings: Settings,
+    *,
+    workbook: Workbook | None = None,
+    smtp: SmtpSettings | None = None,
+    today: date | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> SyncResult:
+    """One full run. Mail is sent only when ``smtp`` is given; it is always written to the outbox."""
+    indicators = load_indicators(settings.indicators.file, settings.vocabulary.development_kinds)
+    env = build_environment(settings.output.templates)
+    book = workbook or open_workbook(settings.storage.backend, str(settings.storage.path))
+
+    raw = collect(book, settings, progress)
+    data = normalize(raw, settings)
+    log.info("normalized: %d staff, %d quarantined rows, %d notes", len(data.staff), len(data.quarantine), len(data.notes))
+    scores = measure(data, indicators, settings.area.fiscal_year)
+
+    facts = RunFacts(
+        fiscal_year=settings.area.fiscal_year,
+        generated_on=today or date.today(),
+        area_name=settings.area.name,
+        area_short_name=settings.area.short_name or settings.area.name,
+    )
+    units = {code: unit_summary(code, data, scores, facts) for code in data.units["code"]}
+    area = area_summary(data, scores, facts, settings)
+    published = publish(
+        book, env, units, raw.idplan_keys, area,
+        settings.output.summary_tab, settings.output.dashboard, progress,
+    )
+    delivery = deliver(env, units, settings.mail.sender, settings.output.outbox, smtp, progress)
+    return SyncResult(settings, data, scores, area, published, delivery, raw.read_calls)
