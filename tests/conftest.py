@@ -1,0 +1,96 @@
+"""Shared fixtures: a clean environment, loopback-only network, and a hand-built area."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_CONFIG = REPO / "config" / "demo.toml"
+
+
+@pytest.fixture(autouse=True)
+def restore_environ():
+    """No test leaks environment variables into another."""
+    saved = dict(os.environ)
+    for key in [k for k in os.environ if k.startswith("DEVPLAN_")]:
+        del os.environ[key]
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def _is_loopback(address) -> bool:
+    if not isinstance(address, tuple):
+        return True  # AF_UNIX paths
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    """Refuse any connection that is not to this machine."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def connect(self, address):
+        if not _is_loopback(address):
+            raise ConnectionRefusedError(f"test tried to reach non-loopback address {address!r}")
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        if not _is_loopback(address):
+            raise ConnectionRefusedError(f"test tried to reach non-loopback address {address!r}")
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
+def make_id(seed: int) -> str:
+    """A valid 13-digit Thai national ID, computed here independently of pipeline.thai."""
+    first12 = f"{3100000000000 + seed * 7919:013d}"[:12]
+    total = 0
+    for position, digit in enumerate(first12, start=1):
+        total += int(digit) * (14 - position)
+    return first12 + str((11 - total % 11) % 10)
+
+
+@pytest.fixture
+def demo_settings(tmp_path):
+    """Demo config with storage and outbox inside the test's temporary folder."""
+    from pipeline.config import load_settings
+
+    return load_settings(
+        DEMO_CONFIG,
+        {"storage.path": str(tmp_path / "sheets"), "output.outbox": str(tmp_path / "outbox")},
+    )
+
+
+def write_config(tmp_path: Path, **replace: str) -> Path:
+    """A copy of the demo config whose paths point into ``tmp_path``; ``replace`` edits lines."""
+    text = DEMO_CONFIG.read_text(encoding="utf-8")
+    text = text.replace('path = "../demo-area/sheets"', f'path = "{tmp_path / "sheets"}"')
+    text = text.replace('outbox = "../demo-area/outbox"', f'outbox = "{tmp_path / "outbox"}"')
+    text = text.replace('templates = "../templates"', f'templates = "{REPO / "templates"}"')
+    text = text.replace('file = "indicators.toml"', f'file = "{REPO / "config" / "indicators.toml"}"')
+    for old, new in replace.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / "devplan.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    return write_config(tmp_path)
