@@ -123,7 +123,13 @@ def _send(
             if smtp.starttls:
                 server.starttls(context=ssl.create_default_context())
             if smtp.user:
-                server.login(smtp.user, smtp.password)
+                try:
+                    server.login(smtp.user, smtp.password)
+                except UnicodeEncodeError:
+                    raise ConfigError(
+                        "ชื่อผู้ใช้หรือรหัสผ่าน SMTP มีอักขระที่ไม่ใช่ภาษาอังกฤษ ซึ่งส่งผ่าน SMTP ไม่ได้",
+                        "ตั้งรหัสผ่านอีเมลให้ใช้เฉพาะตัวอักษรภาษาอังกฤษ ตัวเลข และเครื่องหมาย",
+                    ) from None
             for number, (code, message) in enumerate(messages.items(), start=1):
                 try:
                     server.send_message(message)

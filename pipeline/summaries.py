@@ -46,6 +46,18 @@ def indicator_rows(scores: Scores, level: str, key: str) -> list[dict[str, Any]]
     return rows
 
 
+#: Executives first, then teachers, then other staff, as Thai staff lists are read.
+POSITION_ORDER = ("ผู้อำนวยการ", "รองผู้อำนวยการ", "ศึกษานิเทศก์", "ครู", "ครูผู้ช่วย")
+
+
+def position_rank(position: str) -> int:
+    """Sort key of a position: ผู้อำนวยการ… before รอง… before ครู before others."""
+    for rank, start in enumerate(POSITION_ORDER):
+        if position == start or (start.endswith("อำนวยการ") and position.startswith(start)):
+            return rank
+    return len(POSITION_ORDER)
+
+
 def unit_summary(code: str, data: Normalized, scores: Scores, facts: RunFacts) -> dict[str, Any]:
     """Everything one unit's director sees: its indicators, its staff, its rows to fix."""
     unit = data.units.set_index("code").loc[code]
@@ -67,7 +79,8 @@ def unit_summary(code: str, data: Normalized, scores: Scores, facts: RunFacts) -
             "surveyed": p.staff_id in surveyed,
             "missing": [short[i] for i in missing.get(p.staff_id, [])],
         }
-        for p in staff.sort_values(["work_group", "position", "first_name"]).itertuples()
+        for p in staff.assign(_rank=staff["position"].map(position_rank))
+        .sort_values(["work_group", "_rank", "first_name"]).itertuples()
     ]
     return {
         "run": facts,

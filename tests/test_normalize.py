@@ -1,0 +1,100 @@
+"""Normalizer pieces on tiny frames and on the real Google Form export."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.normalize import Issues, PersonMatcher, normalize_survey, split_choices
+from pipeline.thai import to_thai_digits
+from tests.conftest import make_id
+
+REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "google-form-export-th.csv"
+
+# The four options of the export's question 3, copied from the form. Two contain ", ".
+LEVELS = [
+    "Level 0 (ไม่มีความรู้เลย คืนครูคณิตม.ปลายไปหมดแล้ว)",
+    "Level 1 (พอจำได้เรื่องการหาค่ากลางได้เช่น Average, Median, mode)",
+    "Level 2 (พอจำ concept จากม.ปลายได้เช่น s.d., z-score, normal distribution, variance)",
+    "Level 3 (จำได้ดี ถ้ามีสูตรมาสามารถคำนวณหาค่าได้ทันที)",
+]
+
+
+def _reference_rows():
+    with REFERENCE.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_options_containing_commas_stay_whole_in_the_real_export():
+    column = next(c for c in _reference_rows()[0] if c.startswith("3."))
+    answers = [split_choices(r[column], LEVELS) for r in _reference_rows()]
+    assert all(len(a) == 1 and a[0] in LEVELS for a in answers)
+    # Counted by hand-written exact comparison, a second method: 74 / 46 / 16 / 4.
+    counts = {level: sum(1 for r in _reference_rows() if r[column] == level) for level in LEVELS}
+    assert [sum(1 for a in answers if a == (level,)) for level in LEVELS] == [counts[l] for l in LEVELS]
+    assert counts[LEVELS[2]] == 16
+
+
+def test_free_text_checkbox_answers_split_at_commas():
+    for row in _reference_rows():
+        typed = row["แนวเพลงที่ชอบฟัง"]
+        expected = tuple(part.strip() for part in typed.split(",") if part.strip())
+        assert split_choices(typed, []) == expected
+
+
+def test_known_option_with_comma_among_other_answers():
+    options = ["การวัดและประเมินผล (O-NET, NT, RT)", "การวิจัยในชั้นเรียน", "อื่น ๆ"]
+    typed = "การวิจัยในชั้นเรียน, การวัดและประเมินผล (O-NET, NT, RT), งานที่ไม่มีในรายการ"
+    assert split_choices(typed, options) == (
+        "การวิจัยในชั้นเรียน", "การวัดและประเมินผล (O-NET, NT, RT)", "งานที่ไม่มีในรายการ",
+    )
+    assert split_choices("", options) == ()
+    assert split_choices(None, options) == ()
+
+
+def _staff(rows):
+    return pd.DataFrame(rows, columns=["staff_id", "name_key", "unit_code"])
+
+
+def test_matcher_by_id_then_by_name_within_the_unit():
+    a, b, c = make_id(1), make_id(2), make_id(3)
+    staff = _staff([(a, "สมศรี ใจดี", "U1"), (b, "สมศรี ใจดี", "U2"), (c, "สมชาย กล้าหาญ", "U1")])
+    matcher = PersonMatcher(staff)
+    assert matcher.match(to_thai_digits(a), "ใครก็ได้") == (a, "id")
+    assert matcher.match(f" {a[:1]}-{a[1:5]} {a[5:]} ", "") == (a, "id")
+    # Same name in two units: the unit decides.
+    assert matcher.match("", "นางสาวสมศรี ใจดี", "U2") == (b, "name")
+    # ...and without a unit it is ambiguous, so nothing is guessed.
+    sid, why = matcher.match("", "นางสาวสมศรี ใจดี")
+    assert sid is None and "ซ้ำกันหลายคน" in why
+    assert matcher.match("", "นายสมชาย  กล้าหาญ") == (c, "name")
+    sid, why = matcher.match("1234567890123", "ไม่มี คนนี้")
+    assert sid is None and "ไม่ถูกต้อง" in why
+
+
+def test_survey_keeps_each_persons_latest_answer_even_out_of_order(demo_settings):
+    a = make_id(1)
+    staff = pd.DataFrame(
+        [{"staff_id": a, "name_key": "สมศรี ใจดี", "unit_code": "U1"}]
+    )
+    units = pd.DataFrame([{"code": "U1", "name": "บ้านหนึ่ง"}])
+    raw = pd.DataFrame(
+        [
+            # row 2 is the later answer although it comes first in the sheet
+            {"timestamp": "20/12/2018, 09:00:00", "full_name": "สมศรี ใจดี", "national_id": a,
+             "unit_name": "บ้านหนึ่ง", "topics": "การนิเทศภายใน", "methods": "อบรม",
+             "_sheet": "s", "_tab": "t", "_row": 2},
+            {"timestamp": "1/12/2018, 09:00:00", "full_name": "สมศรี ใจดี", "national_id": a,
+             "unit_name": "บ้านหนึง", "topics": "การวิจัยในชั้นเรียน", "methods": "อบรม",
+             "_sheet": "s", "_tab": "t", "_row": 3},
+        ]
+    )
+    bad, notes = Issues(), Issues()
+    survey = normalize_survey(raw, staff, units, demo_settings, bad, notes)
+    assert list(survey["topics"]) == [("การนิเทศภายใน",)]
+    reasons = {(r["_row"], r["reason"].split(" ")[0]) for r in notes.rows}
+    assert (3, "ส่งแบบสำรวจซ้ำ") in reasons            # the superseded answer is kept as a note
+    assert any("ไม่ตรงกับทะเบียน" in r["reason"] and r["_row"] == 3 for r in notes.rows)  # misspelt unit
+    assert bad.rows == []
