@@ -43,6 +43,8 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             if exc.hint:
                 click.echo(f"วิธีแก้: {exc.hint}", err=True)
             sys.exit(exc.exit_code)
+        except click.ClickException:
+            raise  # click prints usage errors itself, with exit code 2
         except KeyboardInterrupt:
             click.echo("หยุดทำงานตามคำสั่งผู้ใช้", err=True)
             sys.exit(130)
@@ -102,6 +104,7 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
         level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
+        force=True,
     )
 
 
@@ -135,14 +138,15 @@ def _make_sample(out: Path, schools: int | None, seed: int, config_path: Path) -
 
 
 @cli.command()
-@config_option()
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+    help="ไฟล์ตั้งค่า TOML (ตัวอย่าง: config/demo.toml)",
+)
 @click.option("--year", type=int, default=None, help="ปีงบประมาณ พ.ศ. (แทนค่าในไฟล์ตั้งค่า)")
 @click.option("--send", is_flag=True, help="ส่งอีเมลจริงผ่าน SMTP (ค่าเริ่มต้น: เขียนไฟล์ .eml ไว้ใน outbox เท่านั้น)")
 @handle_errors
-def sync(config_path: Path | None, year: int | None, send: bool) -> None:
+def sync(config_path: Path, year: int | None, send: bool) -> None:
     """ประมวลผลทั้งหมด: อ่านข้อมูล จับคู่ คำนวณตัวชี้วัด เขียนสรุปผลลงชีต และเตรียม/ส่งอีเมล"""
-    if config_path is None:
-        raise click.UsageError("ต้องระบุไฟล์ตั้งค่า เช่น devplan sync --config config/demo.toml")
     settings = _load(config_path, {"area.fiscal_year": year})
     _run_and_report(settings, send)
 

@@ -229,7 +229,12 @@ def validation_error(path: Path, exc: ValidationError, what: str = "ไฟล์
             problems.append(f"ไม่รู้จักคีย์ '{key}' (สะกดผิด หรือไม่ได้ใช้แล้ว)")
         else:
             detail = err["msg"].removeprefix("Value error, ")
-            problems.append(f"ค่าของ '{key}' ไม่ถูกต้อง: {detail} (ได้ {err.get('input')!r})")
+            got = err.get("input")
+            if isinstance(got, dict):  # a whole table: name it by its id, if any, not by all its keys
+                got = f" (id {got['id']!r})" if isinstance(got.get("id"), str) else ""
+            else:
+                got = f" (ได้ {got!r})"
+            problems.append(f"ค่าของ '{key}' ไม่ถูกต้อง: {detail}{got}")
     return ConfigError(
         f"{what} {path} มีปัญหา {len(problems)} จุด: " + "; ".join(problems),
         "แก้คีย์ที่ระบุในไฟล์ แล้วสั่งรันใหม่ (ดูตัวอย่างครบทุกคีย์ที่ config/demo.toml)",

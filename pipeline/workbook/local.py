@@ -9,17 +9,22 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from openpyxl import Workbook as XlsxWorkbook
 from openpyxl import load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.exceptions import InvalidFileException
 
 from pipeline.errors import PublishError, SourceError
 from pipeline.workbook import Table
 
 SUFFIX = ".xlsx"
+#: What openpyxl raises on a damaged file: not a zip, a part missing, broken XML
+#: (ElementTree's and lxml's parse errors are SyntaxErrors), broken compression.
+UNREADABLE = (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, SyntaxError, zlib.error)
 
 
 class LocalWorkbook:
@@ -36,7 +41,8 @@ class LocalWorkbook:
         if not self.folder.is_dir():
             return []
         return sorted(
-            p.stem for p in self.folder.glob(f"*{SUFFIX}") if not p.name.startswith(("~$", "."))
+            p.stem for p in self.folder.glob(f"*{SUFFIX}")
+            if p.is_file() and not p.name.startswith(("~$", "."))
         )
 
     def exists(self, key: str) -> bool:
@@ -59,16 +65,19 @@ class LocalWorkbook:
                     f"(แท็บที่มี: {', '.join(book.sheetnames)})",
                     "ตรวจชื่อแท็บในไฟล์ให้ตรงกับไฟล์ตั้งค่า หรือแก้ชื่อแท็บในไฟล์ตั้งค่าให้ตรงกับไฟล์",
                 )
+            # read-only mode parses a tab's XML only while iterating it
             return {tab: _trim([list(r) for r in book[tab].iter_rows(values_only=True)]) for tab in tabs}
+        except UNREADABLE as exc:
+            raise _unreadable(self.path(key), exc) from exc
         finally:
             book.close()
 
     def write(self, key: str, tabs: Mapping[str, Table]) -> None:
         path = self.path(key)
-        if path.exists():
-            book = self._load(key, read_only=False)
+        if path.is_file():
+            # Keep formulas: other tabs (the ones staff fill in) are saved back as loaded.
+            book = self._load(key, read_only=False, data_only=False)
         else:
-            self.folder.mkdir(parents=True, exist_ok=True)
             book = XlsxWorkbook()
             book.remove(book.active)
         for name, rows in tabs.items():
@@ -83,7 +92,7 @@ class LocalWorkbook:
             _as_text_not_formula(sheet)
         _save_atomically(book, path)
 
-    def _load(self, key: str, read_only: bool) -> Any:
+    def _load(self, key: str, read_only: bool, data_only: bool = True) -> Any:
         path = self.path(key)
         if not path.is_file():
             raise SourceError(
@@ -91,17 +100,24 @@ class LocalWorkbook:
                 "ตรวจว่าไฟล์อยู่ในโฟลเดอร์ที่ตั้งค่าไว้ (storage.path) และชื่อไฟล์ตรงกับรหัสในไฟล์ตั้งค่า",
             )
         try:
-            return load_workbook(path, read_only=read_only, data_only=True)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
-            raise SourceError(
-                f"เปิดไฟล์ {path} ไม่ได้: ไม่ใช่ไฟล์ .xlsx ที่สมบูรณ์ ({exc.__class__.__name__})",
-                "เปิดไฟล์ด้วย Excel หรือ LibreOffice แล้วบันทึกใหม่เป็น .xlsx",
-            ) from exc
+            return load_workbook(path, read_only=read_only, data_only=data_only)
+        except UNREADABLE as exc:
+            raise _unreadable(path, exc) from exc
+
+
+def _unreadable(path: Path, exc: Exception) -> SourceError:
+    return SourceError(
+        f"เปิดไฟล์ {path} ไม่ได้: ไม่ใช่ไฟล์ .xlsx ที่สมบูรณ์ ({exc.__class__.__name__})",
+        "เปิดไฟล์ด้วย Excel หรือ LibreOffice แล้วบันทึกใหม่เป็น .xlsx",
+    )
 
 
 def _cell(value: Any) -> Any:
     if isinstance(value, float) and value != value:
         return None
+    if isinstance(value, str):
+        # .xlsx cannot hold control characters (a pasted vertical tab, say); drop them.
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
 
 
@@ -122,13 +138,16 @@ def _trim(rows: Table) -> Table:
 
 
 def _save_atomically(book: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=SUFFIX, dir=path.parent)
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=SUFFIX, dir=path.parent)
+        os.close(fd)
         book.save(tmp)
         os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise PublishError(
             f"บันทึกไฟล์ {path} ไม่ได้ ({exc.strerror or exc})",
             "ปิดไฟล์นี้ใน Excel/LibreOffice แล้วตรวจสิทธิ์การเขียนโฟลเดอร์ จากนั้นสั่งรันใหม่",
