@@ -54,7 +54,7 @@ class Issues:
         self.rows.append(
             {
                 "_sheet": origin["_sheet"], "_tab": origin["_tab"], "_row": int(origin["_row"]),
-                "unit_code": unit_code or _get(origin, "_unit"), "reason": reason,
+                "unit_code": clean_text(unit_code or _get(origin, "_unit")), "reason": reason,
                 "value": clean_text(value),
             }
         )

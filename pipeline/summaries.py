@@ -16,7 +16,7 @@ from pipeline.config import Settings
 from pipeline.indicators import Scores
 from pipeline.indicators.compute import AREA, OFFICE_GROUP
 from pipeline.normalize import Normalized
-from pipeline.thai import mask_national_id
+from pipeline.thai import clean_text, mask_ids_in_text, mask_national_id
 
 
 @dataclass
@@ -148,7 +148,7 @@ def _issues(frame: pd.DataFrame, code: str | None = None) -> list[dict[str, Any]
     rows = frame if code is None else frame[frame["unit_code"] == code]
     return [
         {"sheet": r["_sheet"], "tab": r["_tab"], "row": int(r["_row"]), "unit_code": r["unit_code"],
-         "reason": r["reason"], "value": r["value"]}
+         "reason": mask_ids_in_text(r["reason"]), "value": mask_ids_in_text(clean_text(r["value"]))}
         for r in rows.sort_values(["_sheet", "_tab", "_row"]).to_dict("records")
     ]
 

@@ -71,6 +71,14 @@ def mask_national_id(nid: str) -> str:
     return f"x-xxxx-xxxxx-{digits[10:12]}-{digits[12]}"
 
 
+_ID_IN_TEXT = re.compile(r"(?<![0-9๐-๙])(?:[0-9๐-๙][ -]?){12}[0-9๐-๙](?![0-9๐-๙])")
+
+
+def mask_ids_in_text(text: str) -> str:
+    """Mask every 13-digit number in free text (Thai digits, dashes and spaces included)."""
+    return _ID_IN_TEXT.sub(lambda m: mask_national_id(m.group(0)), text)
+
+
 def split_prefix(name: str) -> tuple[str, str]:
     """Split a known title off the front of a name: ``"นางสาวสมศรี"`` → ``("นางสาว", "สมศรี")``."""
     text = clean_text(name)

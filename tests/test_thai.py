@@ -118,3 +118,11 @@ def test_every_timestamp_of_the_real_form_export_parses():
 
 def test_thai_date():
     assert thai.thai_date(date(2019, 3, 15)) == "15 มีนาคม 2562"
+
+
+def test_ids_inside_free_text_are_masked():
+    nid = make_id(3)
+    thai_typed = thai.to_thai_digits(f"{nid[0]}-{nid[1:5]}-{nid[5:10]}-{nid[10:12]}-{nid[12]}")
+    text = f"ไม่พบ '{nid}' และ '{thai_typed}' โทร 0812345678 รหัส 1067020001"
+    masked = f"x-xxxx-xxxxx-{nid[10:12]}-{nid[12]}"
+    assert thai.mask_ids_in_text(text) == f"ไม่พบ '{masked}' และ '{masked}' โทร 0812345678 รหัส 1067020001"

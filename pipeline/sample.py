@@ -1,0 +1,767 @@
+"""A realistic, deterministic sample area modelled on สพป.เพชรบูรณ์ เขต 2.
+
+``generate_area`` writes every source the pipeline reads: the roster (units and
+staff tabs), the needs survey as Google Forms writes it, and one ID Plan
+spreadsheet per unit (plan and record tabs). Spreadsheet keys, tab names and
+column headers all come from ``Settings``; a column set to ``None`` in the
+config is left out.
+
+The data carries a known amount of mess (Thai digits, stray spaces, typos,
+duplicate submissions, unknown people, undated records ...). Every spoiled
+cell or row is listed in the returned manifest with its exact sheet row, so
+tests and data-quality checks can look it up. The same seed always gives the
+same cell values: only ``random.Random(seed)`` is used, never the clock.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from pipeline.config import Settings
+from pipeline.thai import fiscal_year_bounds, national_id_check_digit, to_thai_digits
+from pipeline.workbook import Workbook
+
+SAMPLE_MANIFEST = "sample-manifest.json"
+DEFAULT_SCHOOLS = 165
+MAX_SCHOOLS = 500  # enough village names for this many unique school names
+# The plan's 2560 student table, for DEFAULT_SCHOOLS schools.
+PLAN_CLASSROOMS, PLAN_STUDENTS = 1453, 20018
+
+OFFICE_NAME = "สำนักงานเขตพื้นที่การศึกษาประถมศึกษาเพชรบูรณ์ เขต 2"
+KIND_SCHOOL, KIND_OFFICE = "โรงเรียน", "สำนักงานเขตพื้นที่"
+YES, NO = "ใช่", "ไม่ใช่"
+DIRECTOR, DEPUTY = "ผู้อำนวยการสถานศึกษา", "รองผู้อำนวยการสถานศึกษา"
+TEACHER, ASSISTANT = "ครู", "ครูผู้ช่วย"
+SUPPORT = "บุคลากรทางการศึกษาอื่น 38 ค.(2)"
+AREA_DIRECTOR = "ผู้อำนวยการสำนักงานเขตพื้นที่การศึกษา"
+AREA_DEPUTY = "รองผู้อำนวยการสำนักงานเขตพื้นที่การศึกษา"
+SUPERVISOR = "ศึกษานิเทศก์"
+DONE, IN_PROGRESS = "เสร็จสิ้น", "กำลังดำเนินการ"
+BAD_DATE_TEXT = "ยังไม่ระบุ"
+TRAINING_KINDS = ("อบรม", "ประชุมสัมมนา", "ศึกษาดูงาน")
+TEPE, PLC, CLASS_RESEARCH, ADMIN_RESEARCH, STEM, OTHER = (
+    "TEPE Online", "PLC", "วิจัยในชั้นเรียน", "วิจัยเพื่อพัฒนาการบริหาร", "STEM", "อื่น ๆ",
+)
+
+DISTRICT_WEIGHTS = {"หล่มสัก": 0.40, "หล่มเก่า": 0.27, "น้ำหนาว": 0.13, "เขาค้อ": 0.20}
+# Office work groups with how many "38 ค.(2)" staff each has (supervisors join นิเทศ).
+WORK_GROUPS = {
+    "กลุ่มอำนวยการ": 8, "กลุ่มนโยบายและแผน": 6, "กลุ่มบริหารงานบุคคล": 8,
+    "กลุ่มบริหารงานการเงินและสินทรัพย์": 8, "กลุ่มส่งเสริมการจัดการศึกษา": 5,
+    "กลุ่มนิเทศ ติดตามและประเมินผลการจัดการศึกษา": 1,
+    "กลุ่มส่งเสริมการศึกษาทางไกล เทคโนโลยีสารสนเทศและการสื่อสาร": 4,
+    "กลุ่มพัฒนาครูและบุคลากรทางการศึกษา": 4, "กลุ่มกฎหมายและคดี": 3, "หน่วยตรวจสอบภายใน": 3,
+}
+SUPERVISION_GROUP = "กลุ่มนิเทศ ติดตามและประเมินผลการจัดการศึกษา"
+SUPERVISORS = 12
+
+VILLAGES = (
+    "ห้วยไผ่ น้ำก้อ ติ้ว วังบาล หินฮาว นาแซง ตาดกลอย ทุ่งสมอ แคมป์สน หนองแม่นา เข็กน้อย "
+    "สักหลง ปากช่อง ช้างตะลูด ท่าอิบุญ น้ำชุน ตาลเดี่ยว ลานบ่า บุ่งคล้า น้ำเฮี้ย นาซำ "
+    "หินกลิ้ง ปากดุก ซับเปิบ ทุ่งพญา หลักด่าน วังกวาง ร่องดู่ แก่งโตน ท่าผู เพชรดำ ตะเบาะ "
+    "สะเดียง ริมสีม่วง ร่องหอย ซำบอน หนองสว่าง หนองไขว่ บ่อรัง นาเกาะ ห้วยลาด ทับเบิก"
+).split()
+VILLAGE_HEADS = (
+    "ห้วย หนอง โคก นา ดง วัง ท่า บ่อ ซับ หิน น้ำ โนน ทุ่ง ปาก ป่า ดอน ภู แก่ง ร่อง ซำ"
+).split()
+VILLAGE_TAILS = (
+    "ไผ่ ขาม แดง ยาว ใหญ่ กลาง ตะเคียน สูง งาม ไร่ ทอง ขวาง สะแก บอน เตย โพธิ์ มะนาว "
+    "ม่วง กอก หว้า ชัน เดื่อ ปลาไหล กระทิง สมอ"
+).split()
+MALE_NAMES = (
+    "สมชาย สมศักดิ์ สมพงษ์ ประเสริฐ วิชัย สุรชัย ชัยวัฒน์ ธีระ อนุชา ณรงค์ บุญเลิศ ประยุทธ "
+    "สุริยา วีระพงษ์ กิตติพงษ์ ธนากร พงศกร ณัฐพล อภิชาติ จักรพันธ์ เกรียงไกร ศักดิ์ชัย ไพโรจน์ "
+    "สุเทพ บรรจง อำนาจ ทองใบ สุพจน์ มานพ ปรีชา วรวุฒิ เอกชัย ชาตรี ธวัชชัย นิพนธ์ สมบัติ ยุทธนา "
+    "อดิศักดิ์ ประพันธ์ วิโรจน์ สุวิทย์ ชยพล ภานุวัฒน์ ธนพล ศุภชัย อนันต์ พิชิต ไชยา บุญชู "
+    "ทรงศักดิ์ เฉลิมพล กฤษดา ปิยะพงษ์ วัชระ สถาพร อุดม ธีรวัฒน์ นพดล ชูชาติ"
+).split()
+FEMALE_NAMES = (
+    "สมศรี สุนีย์ มาลี วันเพ็ญ จันทร์เพ็ญ พรทิพย์ กาญจนา รัตนา สุภาพร นงลักษณ์ อรุณี ปราณี "
+    "วิไลวรรณ ศิริพร จิราพร อัญชลี ดวงใจ ลำดวน บุษบา กนกวรรณ ธิดารัตน์ สุกัญญา วาสนา พิมพ์ชนก "
+    "ณัฐธิดา ปิยะนุช อรวรรณ เพ็ญศรี ยุพิน สายสุนีย์ จินตนา นันทนา ศศิธร พัชรี อัมพร เยาวลักษณ์ "
+    "กมลรัตน์ สุดารัตน์ นิตยา วรรณา อารีรัตน์ ประภาพร ชุติมา เบญจวรรณ รุ่งนภา สมใจ บังอร ทัศนีย์ "
+    "ขวัญใจ มยุรี ศิริรัตน์ ภัทรา ณัฐกานต์ กัลยา อำไพ สุมาลี จารุวรรณ พรรณี"
+).split()
+SURNAME_HEADS = (
+    "แก้ว ศรี บุญ ทอง คำ จันทร์ สุข มณี พรหม อินทร์ วงศ์ เพชร ชัย สม พันธ์ แสง ปัญญา โพธิ์ บัว นาค"
+).split()
+SURNAME_TAILS = (
+    "ประเสริฐ สุวรรณ มา ดี งาม วงศ์ เจริญ รักษ์ สวัสดิ์ ภักดี มงคล เรือง แก้ว สุข ทอง ศรี "
+    "พิทักษ์ ชาญ วิเศษ สมบูรณ์"
+).split()
+CLASS_RESEARCH_TITLES = (
+    "การพัฒนาทักษะการอ่านออกเขียนได้ของนักเรียนชั้น ป.1 โดยใช้แบบฝึก",
+    "การแก้ปัญหาการคิดเลขเร็วของนักเรียนชั้น ป.3 ด้วยเกมคณิตศาสตร์",
+    "การพัฒนาทักษะการฟังและพูดภาษาอังกฤษโดยใช้เพลง",
+    "การส่งเสริมนิสัยรักการอ่านด้วยมุมหนังสือในห้องเรียน",
+    "การพัฒนาผลสัมฤทธิ์วิทยาศาสตร์ด้วยการเรียนรู้แบบสืบเสาะ",
+    "การแก้ปัญหาการเขียนสะกดคำของนักเรียนชั้น ป.2",
+)
+ADMIN_RESEARCH_TITLES = (
+    "รูปแบบการบริหารงานวิชาการแบบมีส่วนร่วมของชุมชน",
+    "การพัฒนาระบบดูแลช่วยเหลือนักเรียน",
+    "การบริหารโรงเรียนขนาดเล็กด้วยเครือข่ายความร่วมมือ",
+    "การลดขั้นตอนการให้บริการของสำนักงาน",
+    "การพัฒนาระบบติดตามงบประมาณด้วยสเปรดชีต",
+)
+PLC_TOPICS = (
+    "แก้ปัญหานักเรียนอ่านไม่คล่อง", "ออกแบบกิจกรรมการเรียนรู้เชิงรุก", "ยกระดับผลสอบ O-NET",
+    "ลดขั้นตอนการทำงาน", "พัฒนาคู่มือการปฏิบัติงาน",
+)
+OTHER_TOPICS = (
+    "การปฐมพยาบาลเบื้องต้น", "ผู้กำกับลูกเสือสามัญ", "การป้องกันการทุจริต", "ธรรมะกับการทำงาน",
+)
+# Fiscal-year order: ต.ค. first.
+THAI_MONTHS_SHORT = (
+    "ต.ค.", "พ.ย.", "ธ.ค.", "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.",
+)
+# Survey topic preferences: (keyword in the option text, weight) per role; others weigh DEFAULT.
+TOPIC_TASTE = {
+    "teacher": (
+        ("เรียนรู้", 4), ("STEM", 3), ("วิจัย", 3), ("ประเมิน", 3), ("ดิจิทัล", 3), ("อังกฤษ", 3),
+    ),
+    "leader": (("บริหาร", 5), ("นิเทศ", 4), ("ดิจิทัล", 2), ("ประเมิน", 2)),
+    "supervisor": (("นิเทศ", 5), ("ประเมิน", 4), ("เรียนรู้", 3), ("วิจัย", 3), ("STEM", 2)),
+    "support": (("สารบรรณ", 5), ("การเงิน", 5), ("ดิจิทัล", 4), ("อังกฤษ", 2)),
+}
+# Field order of each tab (Forms puts ประทับเวลา first); headers come from settings.
+UNIT_FIELDS = (
+    "code", "name", "kind", "district", "director_email", "stem", "network", "students", "classrooms",
+)
+STAFF_FIELDS = (
+    "national_id", "prefix", "first_name", "last_name", "position", "standing", "unit_code",
+    "work_group", "email",
+)
+SURVEY_FIELDS = (
+    "timestamp", "email", "full_name", "national_id", "unit_name", "position", "topics", "methods",
+)
+PLAN_FIELDS = ("fiscal_year", "national_id", "full_name", "topic", "method", "period", "hours")
+RECORD_FIELDS = ("date", "national_id", "full_name", "kind", "topic", "hours", "status", "evidence")
+Row = dict[str, Any]  # field -> cell value; "_marks" holds spoil notes, "_key" the sort key
+
+
+@dataclass(eq=False)
+class Unit:
+    code: str
+    name: str
+    kind: str
+    district: str
+    director_email: str
+    stem: bool = False
+    network: str = ""
+    students: int = 0
+    classrooms: int = 0
+    staff: list[Person] = field(default_factory=list)
+
+    @property
+    def is_office(self) -> bool:
+        return self.kind == KIND_OFFICE
+
+
+@dataclass(eq=False)
+class Person:
+    national_id: str
+    prefix: str
+    first_name: str
+    last_name: str
+    position: str
+    standing: str
+    unit: Unit
+    work_group: str = ""
+    email: str = ""
+    topics: list[str] = field(default_factory=list)  # chosen in the survey; empty if no answer
+    methods: list[str] = field(default_factory=list)
+    plan_state: str = "plan"  # "plan", "old_only" (only a FY-1 row) or "none"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.prefix}{self.first_name} {self.last_name}"
+
+    @property
+    def role(self) -> str:
+        if self.position in (DIRECTOR, DEPUTY, AREA_DIRECTOR, AREA_DEPUTY):
+            return "leader"
+        roles = {TEACHER: "teacher", ASSISTANT: "teacher", SUPERVISOR: "supervisor"}
+        return roles.get(self.position, "support")
+
+
+def generate_area(
+    workbook: Workbook, settings: Settings, schools: int | None = None, seed: int = 2562
+) -> dict:
+    """Write a sample area into ``workbook`` and return its manifest.
+
+    ``schools`` is the number of schools (default 165, sized like the real
+    area in the plan: 1,453 classrooms, ~20,018 students, ~1,500 staff).
+    One ``workbook.write`` call is made per spreadsheet. The manifest is
+    JSON-serialisable::
+
+        {"seed", "schools", "fiscal_year",
+         "counts": {"units", "schools", "staff", "survey_rows", "students", "classrooms"},
+         "spoiled": [{"kind", "spreadsheet", "tab", "row", "column", "national_id", "detail"}]}
+
+    ``row`` is the 1-based sheet row (header = 1); ``column`` the header of the
+    spoiled cell, or None for a whole row; ``national_id`` the person's true
+    roster ID, None for a person not in the roster. A ``no_id_plan`` entry has
+    ``row`` None, or the person's only (previous-year) plan row.
+    """
+    return _AreaBuilder(settings, DEFAULT_SCHOOLS if schools is None else schools, seed).write(workbook)
+
+
+def _mark(row: Row, kind: str, column: str | None, detail: str, person: Person | None = None) -> None:
+    """Note on ``row`` that it was spoiled; ``person`` defaults to the row's own person."""
+    person = person or row.get("_person")
+    row.setdefault("_marks", []).append((kind, column, person.national_id if person else None, detail))
+
+
+class _AreaBuilder:
+    """Builds the area in memory (units, people, rows), spoils it, then writes it."""
+
+    def __init__(self, settings: Settings, schools: int, seed: int) -> None:
+        if not 1 <= schools <= MAX_SCHOOLS:
+            raise ValueError(f"schools must be between 1 and {MAX_SCHOOLS}")
+        self.s, self.n, self.seed = settings, schools, seed
+        self.rng = random.Random(seed)
+        self.fy = settings.area.fiscal_year
+        self.fy_start = fiscal_year_bounds(self.fy)[0]
+        code = settings.area.office_code.lower()
+        ascii_code = code.isascii() and code.isalnum()
+        self.domain = f"{code}.example.go.th" if ascii_code else "area.example.go.th"
+        self.topics = list(settings.vocabulary.survey_topics)
+        self.methods = list(settings.vocabulary.survey_methods)
+        if not self.topics or not self.methods:
+            raise ValueError("vocabulary.survey_topics and survey_methods must not be empty")
+        self.stem_topic = next((t for t in self.topics if "STEM" in t or "สะเต็ม" in t), self.topics[0])
+        self.ids: set[str] = set()
+        self.names: set[str] = set()
+        self.emails = 0
+        self.used: set[str] = set()  # people already spoiled once
+        self.manifest_rows: list[dict[str, Any]] = []
+        self.units = self._units()
+        self.staff = [p for u in self.units for p in u.staff]
+        self.survey = self._survey()
+        self._plan_states()
+        self.plans = {u.code: self._plans(u) for u in self.units}
+        self.records = {u.code: self._records(u) for u in self.units}
+        self._spoil()
+
+    # ---------------------------------------------------------------- units
+    def _units(self) -> list[Unit]:
+        """The office, then the schools district by district (largest first), each with its staff."""
+        rng = self.rng
+        districts = list(self.s.area.districts) or list(DISTRICT_WEIGHTS)
+        office = Unit(
+            self.s.area.office_code, OFFICE_NAME, KIND_OFFICE, districts[0], f"director@{self.domain}"
+        )
+        weights = [DISTRICT_WEIGHTS.get(d, 0.2) for d in districts]
+        shares = [self.n * w / sum(weights) for w in weights]
+        counts = [int(x) for x in shares]
+        for i in sorted(range(len(shares)), key=lambda i: counts[i] - shares[i])[: self.n - sum(counts)]:
+            counts[i] += 1
+        villages = list(VILLAGES) + [h + t for h in VILLAGE_HEADS for t in VILLAGE_TAILS]
+        rng.shuffle(villages)
+        names: set[str] = set()
+        seq = rng.randint(1, 40)
+        schools: list[Unit] = []
+        shapes = self._shapes()
+        for district, count in zip(districts, counts):
+            shapes, mine = shapes[count:], sorted(shapes[:count], key=lambda s: -s[1])
+            for i, (classrooms, students) in enumerate(mine):
+                code = f"106702{seq:04d}"
+                seq += rng.randint(1, 4)
+                name = f"อนุบาล{district}" if i == 0 and count >= 3 else ""
+                while not name or name in names:
+                    village = villages.pop()
+                    r = rng.random()
+                    name = (f"ชุมชนบ้าน{village}" if r < 0.05 else f"วัด{village}" if r < 0.09
+                            else f"{village}วิทยา" if r < 0.12 and students > 150 else f"บ้าน{village}")
+                names.add(name)
+                stem = rng.random() < (0.5 if students >= 250 else 0.26)
+                unit = Unit(code, name, KIND_SCHOOL, district, f"school{code}@{self.domain}", stem,
+                            f"เครือข่าย{district} {i // 10 + 1}", students, classrooms)
+                schools.append(unit)
+        if len(schools) >= 3 and not any(u.stem for u in schools):
+            max(schools, key=lambda u: u.students).stem = True
+        self._office_staff(office)
+        for unit in schools:
+            self._school_staff(unit)
+        return [office] + schools
+
+    def _shapes(self) -> list[tuple[int, int]]:
+        """(classrooms, students) per school, drawn from the area's mix of school sizes.
+
+        Totals are then nudged to the plan's 2560 figures (1,453 classrooms,
+        20,018 students for 165 schools), pro rata for other school counts.
+        """
+        rng, drawn = self.rng, []
+        for _ in range(self.n):
+            r = rng.random()
+            if r < 0.38:  # tiny: combined grades
+                rooms, per_room = rng.choice([1, 1, 2, 2]) + rng.choice([4, 4, 5, 6]), rng.uniform(5, 9)
+            elif r < 0.72:  # อนุบาล 2 – ป.6
+                rooms, per_room = rng.choice([1, 2, 2, 2]) + 6, rng.uniform(10, 14.5)
+            elif r < 0.92:  # ขยายโอกาส: up to ม.3
+                rooms, per_room = rng.choice([2, 2, 3]) + 9, rng.uniform(11, 17)
+            elif r < 0.98:  # two rooms a grade
+                rooms = rng.choice([3, 4]) + rng.choice([9, 12, 12]) + rng.choice([0, 3, 3, 6])
+                per_room = rng.uniform(20, 28)
+            else:  # the big town schools
+                rooms = rng.choice([4, 5, 6]) + rng.choice([12, 18]) + rng.choice([0, 3, 6])
+                per_room = rng.uniform(26, 33)
+            drawn.append([rooms, per_room])
+        target_rooms = round(PLAN_CLASSROOMS * self.n / DEFAULT_SCHOOLS)
+        while (total := sum(d[0] for d in drawn)) != target_rooms:
+            step = 1 if total < target_rooms else -1
+            school = rng.choice([d for d in drawn if d[0] + step >= 5] or drawn)
+            school[0] += step
+        drawn_students = sum(rooms * per_room for rooms, per_room in drawn)
+        scale = PLAN_STUDENTS * self.n / DEFAULT_SCHOOLS / drawn_students
+        return [(rooms, max(12, round(rooms * per_room * scale))) for rooms, per_room in drawn]
+
+    # ---------------------------------------------------------------- people
+    def _school_staff(self, unit: Unit) -> None:
+        """Director, deputies (big schools), teachers about as many as classrooms, a few others."""
+        rng = self.rng
+        factor = rng.uniform(0.95, 1.15) if unit.students >= 300 else rng.uniform(0.66, 0.92)
+        teachers = max(2, round(unit.classrooms * factor))
+        assistants = sum(rng.random() < 0.09 for _ in range(teachers))
+        if assistants == 0 and teachers >= 3 and rng.random() < 0.65:
+            assistants = 1
+        deputies = (unit.students >= 300) + (unit.students >= 600)
+        support = (rng.random() < 0.2) + (unit.students >= 400 and rng.random() < 0.6)
+        plan = [DIRECTOR] + [DEPUTY] * deputies + [TEACHER] * (teachers - assistants)
+        plan += [ASSISTANT] * assistants + [SUPPORT] * support
+        for position in plan:
+            unit.staff.append(self._person(unit, position))
+
+    def _office_staff(self, unit: Unit) -> None:
+        """Area director and deputies, supervisors, and the work groups' staff (~66 people)."""
+        groups = list(WORK_GROUPS)
+        plan = [(AREA_DIRECTOR, groups[0])] + [(AREA_DEPUTY, g) for g in self.rng.sample(groups[:5], 3)]
+        plan += [(SUPERVISOR, SUPERVISION_GROUP)] * SUPERVISORS
+        plan += [(SUPPORT, g) for g, n in WORK_GROUPS.items() for _ in range(n)]
+        for position, group in plan:
+            unit.staff.append(self._person(unit, position, group))
+
+    def _person(self, unit: Unit, position: str, group: str = "") -> Person:
+        """A new person with a unique ID, name and e-mail, a prefix and a standing to fit."""
+        rng = self.rng
+        leader = position in (DIRECTOR, DEPUTY, AREA_DIRECTOR, AREA_DEPUTY)
+        male = rng.random() < (0.65 if leader else 0.35)
+        young = position == ASSISTANT
+        first, last = self._new_name(male)
+        r = rng.random()
+        senior = position in (DIRECTOR, AREA_DIRECTOR, AREA_DEPUTY, SUPERVISOR)
+        if senior and r < 0.08:
+            prefix = "ดร."
+        elif male:
+            prefix = "ว่าที่ร้อยตรี" if r > 0.95 else "นาย"
+        else:
+            prefix = "นางสาว" if r < (0.75 if young else 0.4) else "นาง"
+        standing = ""
+        if position not in (ASSISTANT, SUPPORT):
+            odds = {AREA_DIRECTOR: (0, 0, 0, 1), AREA_DEPUTY: (0, 0, 3, 2)}.get(position, (0, 3, 6, 0.4))
+            if position == TEACHER:
+                odds = (25, 35, 38, 2)
+            standing = rng.choices(("ไม่มี", "ชำนาญการ", "ชำนาญการพิเศษ", "เชี่ยวชาญ"), odds)[0]
+        self.emails += 1
+        tag = {DIRECTOR: "dir", DEPUTY: "dep", AREA_DIRECTOR: "dir", AREA_DEPUTY: "dep", ASSISTANT: "ta",
+               SUPERVISOR: "sup", TEACHER: "t"}.get(position, "st")
+        return Person(self._new_id(young), prefix, first, last, position, standing, unit, group,
+                      f"{tag}{self.emails:04d}@{self.domain}")
+
+    def _new_id(self, young: bool = False) -> str:
+        """A unique 13-digit ID with a valid check digit (type 1 for the young, else 1 or 3)."""
+        rng = self.rng
+        while True:
+            head = "1" if young or rng.random() < 0.45 else "3"
+            area = rng.choice(["6703", "6704", "6709", "6711", "6701", "6599", "4201", "1001"])
+            first12 = head + area + "".join(rng.choice(string.digits) for _ in range(7))
+            nid = first12 + str(national_id_check_digit(first12))
+            if nid not in self.ids:
+                self.ids.add(nid)
+                return nid
+
+    def _new_name(self, male: bool) -> tuple[str, str]:
+        """A (first name, surname) pair not used before in the area."""
+        rng = self.rng
+        while True:
+            first = rng.choice(MALE_NAMES if male else FEMALE_NAMES)
+            last = rng.choice(SURNAME_HEADS) + rng.choice(SURNAME_TAILS)
+            if rng.random() < 0.3:
+                last = rng.choice([h for h in SURNAME_HEADS if not last.startswith(h)]) + last
+            if f"{first} {last}" not in self.names:
+                self.names.add(f"{first} {last}")
+                return first, last
+
+    # ---------------------------------------------------------------- survey
+    def _choose(self, options: list[str], weights: list[float], k: int) -> list[str]:
+        """``k`` distinct options drawn by weight, returned in the options' own order."""
+        pool, chosen = list(options), set()
+        pool_w = list(weights)
+        for _ in range(min(k, len(pool))):
+            i = self.rng.choices(range(len(pool)), pool_w)[0]
+            chosen.add(pool.pop(i))
+            pool_w.pop(i)
+        return [o for o in options if o in chosen]
+
+    def _topic_weights(self, person: Person) -> list[float]:
+        """How likely ``person`` is to want each survey topic, by role."""
+        taste = TOPIC_TASTE[person.role]
+        default = 0.5 if person.role == "support" else 1.0
+        return [max([w for key, w in taste if key in t], default=default) for t in self.topics]
+
+    def _pick_topics(self, person: Person) -> list[str]:
+        count = self.rng.choices((1, 2, 3), (30, 45, 25))[0]
+        return self._choose(self.topics, self._topic_weights(person), count)
+
+    def _pick_methods(self, person: Person) -> list[str]:
+        tepe = 2 if person.role == "teacher" else 0.3
+        base = {"อบรม": 4, "ประชุมสัมมนา": 2, "ศึกษาดูงาน": 2, TEPE: tepe, PLC: 1.5}
+        weights = [base.get(m, 2) for m in self.methods]
+        return self._choose(self.methods, weights, self.rng.choice((1, 1, 2)))
+
+    def _when(self) -> datetime:
+        """A submission time: the form opens two weeks into the year; most answer within a month."""
+        rng = self.rng
+        day = self.fy_start + timedelta(days=14 + min(int(rng.expovariate(1 / 14)), 160))
+        clock = rng.randint(7, 21), rng.randint(0, 59), rng.randint(0, 59)
+        return datetime(day.year, day.month, day.day, *clock)
+
+    def _survey_row(self, person: Person, when: datetime, topics: list[str], methods: list[str]) -> Row:
+        """A response as Forms writes it: Thai-locale timestamp text, checked answers joined by ", "."""
+        return {"_key": when, "timestamp": f"{when.day}/{when.month}/{when.year}, {when:%H:%M:%S}",
+                "email": person.email, "full_name": person.full_name, "national_id": person.national_id,
+                "unit_name": person.unit.name, "position": person.position,
+                "topics": ", ".join(topics), "methods": ", ".join(methods), "_person": person}
+
+    def _survey(self) -> list[Row]:
+        """One response from ~80% of school staff and ~95% of office staff."""
+        rows = []
+        for person in self.staff:
+            if self.rng.random() < (0.95 if person.unit.is_office else 0.8):
+                person.topics, person.methods = self._pick_topics(person), self._pick_methods(person)
+                rows.append(self._survey_row(person, self._when(), person.topics, person.methods))
+        return rows
+
+    # ---------------------------------------------------------------- ID Plan
+    def _period(self, fy: int) -> str:
+        """Months of fiscal year ``fy`` as people write them: ``ต.ค. 2561 – มี.ค. 2562``."""
+        first, last = self.rng.choice(((0, 5), (6, 11), (0, 11), (3, 8)))
+        # Months 0-2 (ต.ค.–ธ.ค.) fall in the calendar year before the fiscal year's own.
+        start, end = (f"{THAI_MONTHS_SHORT[m]} {fy - 1 if m < 3 else fy}" for m in (first, last))
+        return f"{start} – {end}"
+
+    def _plan_row(self, person: Person, fy: int, topic: str) -> Row:
+        method = self.rng.choice(person.methods or self.methods)
+        return {"fiscal_year": fy, "national_id": person.national_id, "full_name": person.full_name,
+                "topic": topic, "method": method, "period": self._period(fy),
+                "hours": self.rng.randint(6, 60), "_person": person}
+
+    def _plan_states(self) -> None:
+        """~92% plan for the year, ~3.5% only have last year's row, the rest none (at least one each)."""
+        for person in self.staff:
+            r = self.rng.random()
+            person.plan_state = "plan" if r < 0.92 else "old_only" if r < 0.955 else "none"
+        for state in ("old_only", "none"):
+            if not any(p.plan_state == state for p in self.staff):
+                shuffled = self.rng.sample(self.staff, len(self.staff))
+                next(p for p in shuffled if p.plan_state == "plan").plan_state = state
+
+    def _plans(self, unit: Unit) -> list[Row]:
+        """Older (FY-1) rows first, then this year's rows, person by person."""
+        old, new, rng = [], [], self.rng
+        for person in unit.staff:
+            if person.plan_state != "none" and (person.plan_state == "old_only" or rng.random() < 0.15):
+                old.append(self._plan_row(person, self.fy - 1, rng.choice(self.topics)))
+            if person.plan_state == "plan":
+                count = rng.choices((1, 2, 3), (45, 40, 15))[0]
+                picks = list(person.topics) + self._choose(self.topics, self._topic_weights(person), 3)
+                for topic in list(dict.fromkeys(picks))[:count]:
+                    new.append(self._plan_row(person, self.fy, topic))
+        return old + new
+
+    # ---------------------------------------------------------------- records
+    def _day(self, fy: int) -> datetime:
+        """A day (mostly a weekday) in fiscal year ``fy``."""
+        start, end = fiscal_year_bounds(fy)
+        for _ in range(3):
+            day = start + timedelta(days=self.rng.randint(0, (end - start).days))
+            if day.weekday() < 5:
+                break
+        return datetime(day.year, day.month, day.day)
+
+    def _record(
+        self, person: Person, kind: str, topic: str, done: bool | None = None, fy: int | None = None
+    ) -> Row:
+        """One development record; done ~92% of the time unless ``done`` is given."""
+        rng = self.rng
+        done = rng.random() < 0.92 if done is None else done
+        long = {TEPE: (20, 60), PLC: (10, 50), CLASS_RESEARCH: (20, 60), ADMIN_RESEARCH: (20, 60)}
+        hours = rng.randint(*long.get(kind, (3, 30)))
+        file_id = "".join(rng.choice(string.ascii_letters + string.digits + "_-") for _ in range(20))
+        link = f"https://drive.google.com/file/d/{file_id}/view"
+        when = self._day(fy or self.fy)
+        return {"_key": when, "date": when, "national_id": person.national_id,
+                "full_name": person.full_name, "kind": kind, "topic": topic, "hours": hours,
+                "status": DONE if done else IN_PROGRESS,
+                "evidence": link if done or rng.random() < 0.5 else "", "_person": person}
+
+    def _records(self, unit: Unit) -> list[Row]:
+        """The unit's records: everyone's own, then PLC and management research per school or group."""
+        rng, rows = self.rng, []
+        for person in unit.staff:
+            rows += self._person_records(person)
+        if unit.is_office:
+            groups: dict[str, list[Person]] = {}
+            for person in unit.staff:
+                groups.setdefault(person.work_group, []).append(person)
+            teams = [(members, 0.70, 0.60, members) for members in groups.values()]
+        else:
+            teams = [(unit.staff, 0.75, 0.70, unit.staff[:1])]
+        for members, p_plc, p_research, researchers in teams:
+            plc_done = rng.random() < p_plc
+            if plc_done or rng.random() < 0.3:  # else some groups only have one under way
+                topic = f"PLC: {rng.choice(PLC_TOPICS)}"
+                rows.append(self._record(rng.choice(members), PLC, topic, done=plc_done))
+            if rng.random() < p_research:
+                title = rng.choice(ADMIN_RESEARCH_TITLES)
+                rows.append(self._record(rng.choice(researchers), ADMIN_RESEARCH, title, done=True))
+        if rng.random() < 0.3:  # a leftover from last year
+            kind, topic = rng.choice(TRAINING_KINDS), rng.choice(self.topics)
+            rows.append(self._record(rng.choice(unit.staff), kind, topic, done=True, fy=self.fy - 1))
+        return sorted(rows, key=lambda r: r["_key"])
+
+    def _person_records(self, person: Person) -> list[Row]:
+        """A person's own records; office respondents are developed in what they asked for ~70%."""
+        rng, rows = self.rng, []
+        weights = self._topic_weights(person)
+
+        def training(topic: str, done: bool | None = None) -> None:
+            rows.append(self._record(person, rng.choice(TRAINING_KINDS), topic, done))
+
+        if person.unit.is_office and person.topics:
+            others = [t for t in self.topics if t not in person.topics]
+            if rng.random() < 0.7:
+                training(rng.choice(person.topics), done=True)
+                pool = self.topics
+            else:  # nothing done in a chosen topic (at most one still under way)
+                pool = others
+                if rng.random() < 0.3:
+                    training(rng.choice(person.topics), done=False)
+                if rng.random() < 0.6:
+                    training(rng.choice(others))
+            for _ in range(rng.choice((0, 1, 1, 2))):
+                training(rng.choice(pool))
+        elif rng.random() < 0.9:
+            for _ in range(rng.choice((1, 1, 2, 3))):
+                asked = person.topics and rng.random() < 0.7
+                training(rng.choice(person.topics) if asked else rng.choices(self.topics, weights)[0])
+        tepe = 0.75 if person.position == ASSISTANT else 0.1 if person.position == TEACHER else 0
+        if rng.random() < tepe:
+            rows.append(self._record(person, TEPE, rng.choices(self.topics, weights)[0]))
+        if person.role == "teacher" and rng.random() < 0.78:
+            rows.append(self._record(person, CLASS_RESEARCH, rng.choice(CLASS_RESEARCH_TITLES)))
+        if not person.unit.is_office and rng.random() < (0.86 if person.unit.stem else 0.04):
+            rows.append(self._record(person, STEM, self.stem_topic))
+        if rng.random() < 0.1:
+            rows.append(self._record(person, OTHER, rng.choice(OTHER_TOPICS)))
+        return rows
+
+    # ---------------------------------------------------------------- mess
+    def _k(self, rate: float, cap: int) -> int:
+        """How many times to apply one kind of mess: at least 1, scaled to the staff size."""
+        return max(1, min(cap, round(len(self.staff) * rate)))
+
+    def _pick(self, rows: list[Row], k: int, ok: Callable[[Row], bool] = lambda row: True) -> list[Row]:
+        """Up to ``k`` rows of people not spoiled yet (one row per person); marks them used."""
+        chosen = []
+        for row in self.rng.sample(rows, len(rows)):
+            person = row.get("_person")
+            if len(chosen) < k and person and person.national_id not in self.used and ok(row):
+                self.used.add(person.national_id)
+                chosen.append(row)
+        return chosen
+
+    def _spoil(self) -> None:
+        """Apply each kind of mess a few times, each to a different person, noting every row."""
+        rng, cols = self.rng, self.s.sources
+        self.roster_rows = [self._staff_row(p) for p in self.staff]
+        school_rows = [r for r in self.roster_rows if not r["_person"].unit.is_office]
+        # roster
+        if cols.staff.columns.prefix:
+            for row in self._pick(school_rows or self.roster_rows, self._k(0.003, 5)):
+                row["first_name"], row["prefix"] = row["prefix"] + row["first_name"], ""
+                _mark(row, "prefix_stuck_to_name", "first_name",
+                      "prefix column left empty, prefix typed into the first name")
+        for row in self._pick(self.roster_rows, 1):
+            row["last_name"] += " "
+            _mark(row, "extra_spaces", "last_name", "trailing space after the surname")
+        # survey
+        for row in self._pick(self.survey, self._k(0.004, 6)):
+            row["national_id"] = to_thai_digits(row["national_id"])
+            _mark(row, "thai_digits_id", "national_id", "ID typed with Thai digits")
+        for row in self._pick(self.survey, self._k(0.0015, 3)):
+            row["full_name"] = row["full_name"].replace(" ", "  ")
+            _mark(row, "extra_spaces", "full_name", "double space between first name and surname")
+        if cols.survey.columns.unit_name:
+            for row in self._pick(self.survey, self._k(0.003, 5)):
+                row["unit_name"] = self._misspell(row["unit_name"])
+                detail = f"unit name misspelt (roster: {row['_person'].unit.name})"
+                _mark(row, "misspelt_unit_name", "unit_name", detail)
+        for row in self._pick(self.survey, self._k(0.003, 5), lambda r: not r["_person"].unit.is_office):
+            person = row["_person"]
+            later = row["_key"] + timedelta(minutes=rng.randint(3, 4000))
+            again = self._survey_row(person, later, self._pick_topics(person), person.methods)
+            again["_first"] = row
+            _mark(again, "duplicate_submission", None, "second submission of the same person")
+            self.survey.append(again)
+        # ID Plan: plan rows of the year, and done records of the year (so mishandling them shows)
+        plan_rows = [r for rows in self.plans.values() for r in rows if r["fiscal_year"] == self.fy]
+        rows_of = Counter(id(r["_person"]) for r in plan_rows)
+        only_rows = [r for r in plan_rows if rows_of[id(r["_person"])] == 1]
+        for row in self._pick(only_rows or plan_rows, self._k(0.002, 3)):
+            row["national_id"] = to_thai_digits(row["national_id"])
+            _mark(row, "thai_digits_id", "national_id", "ID in Thai digits (the person's only plan row)")
+        for row in self._pick(plan_rows, 1):
+            row["full_name"] = row["full_name"].replace(" ", "  ") + " "
+            _mark(row, "extra_spaces", "full_name", "double space inside, trailing space after the name")
+        start = datetime(self.fy_start.year, self.fy_start.month, self.fy_start.day)
+        done = [r for rows in self.records.values() for r in rows
+                if r["_key"] >= start and r["status"] == DONE]
+        for row in self._pick(done, self._k(0.002, 3)):
+            row["national_id"] = to_thai_digits(row["national_id"])
+            _mark(row, "thai_digits_id", "national_id", "ID typed with Thai digits")
+        for row in self._pick(done, self._k(0.0015, 2)):
+            row["national_id"] = f" {row['national_id']} "
+            _mark(row, "extra_spaces", "national_id", "leading and trailing space around the ID")
+        school_done = [r for r in done if not r["_person"].unit.is_office]
+        for row in self._pick(school_done or done, self._k(0.002, 3)):
+            row["national_id"] = ""
+            _mark(row, "bad_id_name_match", "national_id",
+                  "ID left blank; the name matches a roster person of the unit")
+        for person in self._pick_people(self._k(0.002, 3)):
+            row = self._record(person, rng.choice(TRAINING_KINDS), rng.choice(self.topics), done=True)
+            row["date"] = BAD_DATE_TEXT
+            _mark(row, "bad_date", "date", f"date cell is the text '{BAD_DATE_TEXT}'")
+            self.records[person.unit.code].append(row)
+        schools = self.units[1:] or self.units
+        for _ in range(max(1, min(2, round(len(self.staff) / 750)))):
+            self._unknown_person(rng.choice(schools))
+        # final order: records by date, survey by timestamp
+        for rows in self.records.values():
+            rows.sort(key=lambda r: r["_key"])
+        self.survey.sort(key=lambda r: r["_key"])
+        for row in self.survey:
+            if "_first" in row:
+                first = next(i for i, r in enumerate(self.survey, start=2) if r is row["_first"])
+                row["_marks"] = [(k, c, nid, f"{d} (first submission: row {first})")
+                                 for k, c, nid, d in row["_marks"]]
+
+    def _pick_people(self, k: int) -> list[Person]:
+        """Up to ``k`` staff not spoiled yet; marks them used."""
+        shuffled = self.rng.sample(self.staff, len(self.staff))
+        people = [p for p in shuffled if p.national_id not in self.used][:k]
+        self.used.update(p.national_id for p in people)
+        return people
+
+    def _unknown_person(self, unit: Unit) -> None:
+        """A survey row and a record row for someone the roster does not know."""
+        male = self.rng.random() < 0.4
+        first, last = self._new_name(male)
+        stranger = Person(self._new_id(), "นาย" if male else "นางสาว", first, last, TEACHER, "", unit,
+                          email=f"guest{self.rng.randint(1000, 9999)}@gmail.example.com")
+        stranger.topics, stranger.methods = self._pick_topics(stranger), self._pick_methods(stranger)
+        row = self._survey_row(stranger, self._when(), stranger.topics, stranger.methods)
+        record = self._record(stranger, TRAINING_KINDS[0], stranger.topics[0], done=True)
+        for spoiled in (row, record):
+            spoiled["_marks"] = [("unknown_person", "national_id", None,
+                                  f"person not in the roster (ID {stranger.national_id})")]
+        self.survey.append(row)
+        self.records[unit.code].append(record)
+
+    def _misspell(self, name: str) -> str:
+        """A plausible typo: ร/ล swapped, else a tone mark or a letter dropped."""
+        known = {u.name for u in self.units}
+        swap = {"ร": "ล", "ล": "ร"}
+        swaps = [name[:i] + swap[ch] + name[i + 1:] for i, ch in enumerate(name) if ch in swap]
+        drops = [name[:i] + name[i + 1:] for i, ch in enumerate(name) if ch in "่้" or i >= 4]
+        order = (swaps, drops) if self.rng.random() < 0.6 else (drops, swaps)
+        for options in order:
+            options = [o for o in options if o not in known]
+            if options:
+                return self.rng.choice(options)
+        return name + "ฯ"
+
+    def _staff_row(self, p: Person) -> Row:
+        """The person as a staff-roster row."""
+        return {"national_id": p.national_id, "prefix": p.prefix, "first_name": p.first_name,
+                "last_name": p.last_name, "position": p.position, "standing": p.standing,
+                "unit_code": p.unit.code, "work_group": p.work_group, "email": p.email, "_person": p}
+
+    # ---------------------------------------------------------------- output
+    def _table(
+        self, columns: Any, fields: tuple[str, ...], rows: list[Row], key: str, tab: str
+    ) -> list[list[Any]]:
+        """Header plus rows for the configured columns; records each row's marks in the manifest."""
+        kept = [f for f in fields if getattr(columns, f, None)]
+        table: list[list[Any]] = [[getattr(columns, f) for f in kept]]
+        for number, row in enumerate(rows, start=2):
+            table.append([row.get(f) for f in kept])
+            for kind, column, nid, detail in row.get("_marks", []):
+                self.manifest_rows.append({"kind": kind, "spreadsheet": key, "tab": tab, "row": number,
+                                           "column": getattr(columns, column) if column else None,
+                                           "national_id": nid, "detail": detail})
+        return table
+
+    def write(self, workbook: Workbook) -> dict:
+        """One write per spreadsheet; returns the manifest."""
+        src = self.s.sources
+        self.manifest_rows = []
+        units = [{"code": u.code, "name": u.name, "kind": u.kind, "district": u.district,
+                  "director_email": u.director_email, "stem": YES if u.stem else NO,
+                  "network": u.network,
+                  "students": u.students, "classrooms": u.classrooms} for u in self.units]
+        roster = {
+            src.units.tab: self._table(
+                src.units.columns, UNIT_FIELDS, units, src.units.spreadsheet, src.units.tab),
+            src.staff.tab: self._table(
+                src.staff.columns, STAFF_FIELDS, self.roster_rows, src.staff.spreadsheet, src.staff.tab),
+        }
+        if src.units.spreadsheet == src.staff.spreadsheet:
+            workbook.write(src.units.spreadsheet, roster)
+        else:
+            workbook.write(src.units.spreadsheet, {src.units.tab: roster[src.units.tab]})
+            workbook.write(src.staff.spreadsheet, {src.staff.tab: roster[src.staff.tab]})
+        sv = src.survey
+        survey = self._table(sv.columns, SURVEY_FIELDS, self.survey, sv.spreadsheet, sv.tab)
+        workbook.write(sv.spreadsheet, {sv.tab: survey})
+        ip = src.idplan
+        for unit in self.units:
+            key = ip.key_for(unit.code)
+            plans, records = self.plans[unit.code], self.records[unit.code]
+            workbook.write(key, {
+                ip.plan_tab: self._table(ip.plan_columns, PLAN_FIELDS, plans, key, ip.plan_tab),
+                ip.record_tab: self._table(
+                    ip.record_columns, RECORD_FIELDS, records, key, ip.record_tab),
+            })
+            for person in unit.staff:
+                if person.plan_state != "plan":  # row: the FY-1 row, if any
+                    old = next((i for i, r in enumerate(plans, start=2) if r["_person"] is person), None)
+                    detail = f"only a plan row for FY {self.fy - 1}" if old else "no plan rows at all"
+                    self.manifest_rows.append({
+                        "kind": "no_id_plan", "spreadsheet": key, "tab": ip.plan_tab, "row": old,
+                        "column": None, "national_id": person.national_id, "detail": detail,
+                    })
+        schools = self.units[1:]
+        return {
+            "seed": self.seed, "schools": len(schools), "fiscal_year": self.fy,
+            "counts": {"units": len(self.units), "schools": len(schools), "staff": len(self.staff),
+                       "survey_rows": len(self.survey), "students": sum(u.students for u in schools),
+                       "classrooms": sum(u.classrooms for u in schools)},
+            "spoiled": self.manifest_rows,
+        }
