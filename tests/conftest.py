@@ -11,6 +11,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = REPO / "config" / "demo.toml"
+# Real reference material lives in ../shared beside the checkout (CI has it too).
+REFERENCE = Path(os.environ.get("DEVPLAN_SHARED", REPO.parent / "shared")) / "reference"
 
 
 @pytest.fixture(autouse=True)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pandas as pd
 
 from pipeline.normalize import Issues, PersonMatcher, normalize_survey, split_choices
 from pipeline.thai import to_thai_digits
+from tests.conftest import REFERENCE as REFERENCE_DIR
 from tests.conftest import make_id
 
-REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "google-form-export-th.csv"
+REFERENCE = REFERENCE_DIR / "google-form-export-th.csv"
 
 # The four options of the export's question 3, copied from the form. Two contain ", ".
 LEVELS = [

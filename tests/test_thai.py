@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 
 from pipeline import thai
+from tests.conftest import REFERENCE as REFERENCE_DIR
 from tests.conftest import make_id
 
-REFERENCE = Path(__file__).resolve().parent.parent.parent / "shared" / "reference"
 
 
 @pytest.mark.parametrize(
@@ -106,7 +105,7 @@ def test_parse_datetime(value, expected):
 
 
 def test_every_timestamp_of_the_real_form_export_parses():
-    with (REFERENCE / "google-form-export-th.csv").open(encoding="utf-8") as handle:
+    with (REFERENCE_DIR / "google-form-export-th.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 140
     stamps = [thai.parse_datetime(r["ประทับเวลา"]) for r in rows]
