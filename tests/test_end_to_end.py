@@ -174,3 +174,47 @@ def _indicator_file():
     from tests.conftest import REPO
 
     return tomllib.loads((REPO / "config" / "indicators.toml").read_text(encoding="utf-8"))["indicator"]
+
+
+class CountingWorkbook(LocalWorkbook):
+    """The real local backend, counting the calls each stage makes."""
+
+    def __init__(self, folder):
+        super().__init__(folder)
+        self.reads, self.writes = [], []
+
+    def read(self, key, tabs):
+        self.reads.append(key)
+        return super().read(key, tabs)
+
+    def write(self, key, tabs):
+        self.writes.append(key)
+        return super().write(key, tabs)
+
+
+def test_one_read_and_at_most_one_write_per_spreadsheet(config_file):
+    from pipeline.sync import run_sync
+
+    settings = load_settings(config_file)
+    book = CountingWorkbook(settings.storage.path)
+    hand_area.build(LocalWorkbook(settings.storage.path), settings)
+    result = run_sync(settings, workbook=book)
+    idplans = [settings.sources.idplan.key_for(c) for c in (SCHOOL_A, SCHOOL_B, OFFICE)]
+    # roster (units + staff tabs together), survey, and each ID Plan spreadsheet: once each.
+    assert sorted(book.reads) == sorted(["roster", "needs-survey", *idplans])
+    assert sorted(book.writes) == sorted([*idplans, "dashboard"])
+    assert result.read_calls == 5 and result.published.write_calls == 4
+
+
+def test_a_year_without_targets_says_so_instead_of_failing(config_file):
+    from pipeline.sync import run_sync
+
+    settings = load_settings(config_file, {"area.fiscal_year": 2565})
+    hand_area.build(LocalWorkbook(settings.storage.path), settings)
+    result = run_sync(settings)
+    area = {row["id"]: row for row in result.area["indicators"]}
+    assert {row["target"] for row in area.values()} == {None}
+    assert {row["status"] for row in area.values()} == {"ไม่มีเป้าหมาย"}
+    # Nothing in the hand area is dated in FY 2565 (1 Oct 2021 – 30 Sep 2022).
+    assert (area["id_plan"]["met"], area["id_plan"]["population"]) == (0, 11)
+    assert (area["training"]["met"], area["training"]["population"]) == (0, 11)
