@@ -27,6 +27,8 @@ class RunFacts:
     generated_on: date
     area_name: str
     area_short_name: str
+    #: the tab devplan writes into each unit's spreadsheet, named in the e-mail
+    summary_tab: str
 
 
 def indicator_rows(scores: Scores, level: str, key: str) -> list[dict[str, Any]]:

@@ -58,6 +58,7 @@ def run_sync(
         generated_on=today or date.today(),
         area_name=settings.area.name,
         area_short_name=settings.area.short_name or settings.area.name,
+        summary_tab=settings.output.summary_tab,
     )
     units = {code: unit_summary(code, data, scores, facts) for code in data.units["code"]}
     area = area_summary(data, scores, facts, settings)
