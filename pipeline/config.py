@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -33,6 +33,9 @@ PATH_KEYS = ("storage.path", "output.outbox", "output.templates", "indicators.fi
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+ColumnsT = TypeVar("ColumnsT", bound=BaseModel)
 
 
 class AreaSettings(Strict):
@@ -108,22 +111,12 @@ class RecordColumns(Strict):
     evidence: str | None = None
 
 
-class UnitsSource(Strict):
+class TabSource(Strict, Generic[ColumnsT]):
+    """One tab of one spreadsheet, and what its columns are called."""
+
     spreadsheet: str
     tab: str
-    columns: UnitColumns
-
-
-class StaffSource(Strict):
-    spreadsheet: str
-    tab: str
-    columns: StaffColumns
-
-
-class SurveySource(Strict):
-    spreadsheet: str
-    tab: str
-    columns: SurveyColumns
+    columns: ColumnsT
 
 
 class IdPlanSource(Strict):
@@ -145,9 +138,9 @@ class IdPlanSource(Strict):
 
 
 class Sources(Strict):
-    units: UnitsSource
-    staff: StaffSource
-    survey: SurveySource
+    units: TabSource[UnitColumns]
+    staff: TabSource[StaffColumns]
+    survey: TabSource[SurveyColumns]
     idplan: IdPlanSource
 
 

@@ -14,6 +14,19 @@ DEMO_CONFIG = REPO / "config" / "demo.toml"
 # Real reference material lives in ../shared beside the checkout (CI has it too).
 REFERENCE = Path(os.environ.get("DEVPLAN_SHARED", REPO.parent / "shared")) / "reference"
 
+# Strategy, unit counted, and target percent for FY 2561 / 2562 / 2563, copied by hand
+# from the plan's table (ส่วนที่ ๓ of ../shared/seed/development-plan-2561-2563.md).
+PLAN_TARGETS = {
+    "stem": (2, "staff", 100, 100, 100),
+    "research_admin": (2, "unit", 70, 75, 80),
+    "classroom_research": (2, "staff", 70, 75, 80),
+    "tepe_online": (3, "staff", 60, 70, 80),
+    "plc": (3, "unit", 60, 70, 80),
+    "id_plan": (3, "staff", 100, 100, 100),
+    "office_needs": (3, "staff", 65, 75, 80),
+    "training": (3, "staff", 100, 100, 100),
+}
+
 
 @pytest.fixture(autouse=True)
 def restore_environ():

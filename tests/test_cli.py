@@ -18,21 +18,10 @@ from pipeline.config import load_settings
 from pipeline.errors import ConfigError
 from pipeline.workbook.local import LocalWorkbook
 from tests import hand_area
-from tests.conftest import DEMO_CONFIG, write_config
+from tests.conftest import DEMO_CONFIG, PLAN_TARGETS as PLAN, write_config
 
 THAI = re.compile("[\u0e00-\u0e7f]")
 
-# The plan's targets (percent), FY 2561 / 2562 / 2563 (ส่วนที่ ๓ of the plan).
-PLAN = {
-    "stem": (2, "staff", 100, 100, 100),
-    "research_admin": (2, "unit", 70, 75, 80),
-    "classroom_research": (2, "staff", 70, 75, 80),
-    "tepe_online": (3, "staff", 60, 70, 80),
-    "plc": (3, "unit", 60, 70, 80),
-    "id_plan": (3, "staff", 100, 100, 100),
-    "office_needs": (3, "staff", 65, 75, 80),
-    "training": (3, "staff", 100, 100, 100),
-}
 
 
 def run(*args: str):

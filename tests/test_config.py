@@ -13,21 +13,10 @@ import pytest
 from pipeline.config import DEFAULT_INDICATORS, load_settings
 from pipeline.errors import ConfigError, DeliveryError, PipelineError, PublishError, SourceError
 from pipeline.indicators import load_indicators
-from tests.conftest import DEMO_CONFIG, REPO, write_config
+from tests.conftest import DEMO_CONFIG, PLAN_TARGETS, REPO, write_config
 
 INDICATORS = REPO / "config" / "indicators.toml"
 
-# The plan's targets (percent) for FY 2561 / 2562 / 2563, copied from the plan, ส่วนที่ ๓.
-PLAN_TARGETS = {
-    "stem": (2, "staff", 100, 100, 100),
-    "research_admin": (2, "unit", 70, 75, 80),
-    "classroom_research": (2, "staff", 70, 75, 80),
-    "tepe_online": (3, "staff", 60, 70, 80),
-    "plc": (3, "unit", 60, 70, 80),
-    "id_plan": (3, "staff", 100, 100, 100),
-    "office_needs": (3, "staff", 65, 75, 80),
-    "training": (3, "staff", 100, 100, 100),
-}
 
 
 def config_error(path: Path, **kwargs) -> str:
