@@ -238,7 +238,8 @@ def normalize_survey(
             }
         )
     frame = pd.DataFrame(rows, columns=["staff_id", "submitted_at", "topics", "methods", "_sheet", "_tab", "_row", "_unit"])
-    order = frame.assign(_when=frame["submitted_at"].map(lambda t: t.timestamp() if t else float("-inf")))
+    # An unreadable timestamp sorts first, so any dated answer supersedes it.
+    order = frame.assign(_when=frame["submitted_at"].map(lambda t: float("-inf") if pd.isna(t) else t.timestamp()))
     order = order.sort_values(["_when", "_row"], kind="stable")
     superseded = order.duplicated("staff_id", keep="last")
     for _, row in order[superseded].iterrows():

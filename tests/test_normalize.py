@@ -98,3 +98,18 @@ def test_survey_keeps_each_persons_latest_answer_even_out_of_order(demo_settings
     assert (3, "ส่งแบบสำรวจซ้ำ") in reasons            # the superseded answer is kept as a note
     assert any("ไม่ตรงกับทะเบียน" in r["reason"] and r["_row"] == 3 for r in notes.rows)  # misspelt unit
     assert bad.rows == []
+
+
+def test_an_unreadable_timestamp_loses_to_a_dated_answer(demo_settings):
+    a = make_id(1)
+    staff = pd.DataFrame([{"staff_id": a, "name_key": "สมศรี ใจดี", "unit_code": "U1"}])
+    units = pd.DataFrame([{"code": "U1", "name": "บ้านหนึ่ง"}])
+    base = {"full_name": "สมศรี ใจดี", "national_id": a, "unit_name": "บ้านหนึ่ง", "methods": "", "_sheet": "s", "_tab": "t"}
+    raw = pd.DataFrame(
+        [
+            {**base, "timestamp": "1/12/2018, 09:00:00", "topics": "การนิเทศภายใน", "_row": 2},
+            {**base, "timestamp": "ไม่ทราบ", "topics": "การวิจัยในชั้นเรียน", "_row": 3},
+        ]
+    )
+    survey = normalize_survey(raw, staff, units, demo_settings, Issues(), Issues())
+    assert list(survey["topics"]) == [("การนิเทศภายใน",)]
