@@ -1,5 +1,8 @@
 """Collect: read every source tab the config names, one read call per spreadsheet.
 
+First the rosters and the survey (``read_sources``), then the ID Plan
+spreadsheet of every valid unit in the roster (``read_idplans``).
+
 Each tab becomes a DataFrame whose columns are the config's field names (not
 the sheet's headers), plus where each row came from: ``_sheet`` (spreadsheet
 key), ``_tab`` and ``_row`` (the row number a person sees, header = row 1).
@@ -9,15 +12,15 @@ Values are left exactly as read; cleaning is the normalizer's job.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Callable
 
 import pandas as pd
 from pydantic import BaseModel
 
 from pipeline.config import Settings
 from pipeline.errors import SourceError
-from pipeline.thai import clean_text, to_arabic_digits
+from pipeline.thai import clean_text
 from pipeline.workbook import Table, Workbook
 
 log = logging.getLogger(__name__)
@@ -65,10 +68,9 @@ def table_to_frame(
     return pd.DataFrame(records, columns=[*wanted, *ORIGIN], dtype=object)
 
 
-def collect(workbook: Workbook, settings: Settings, progress: Progress | None = None) -> Collected:
-    """Read rosters, the survey, and every unit's ID Plan spreadsheet."""
+def read_sources(workbook: Workbook, settings: Settings) -> Collected:
+    """Read the units roster, staff roster and survey: one call per spreadsheet."""
     src = settings.sources
-    reads = 0
     by_sheet: dict[str, list[str]] = {}
     for source in (src.units, src.staff, src.survey):
         by_sheet.setdefault(source.spreadsheet, []).append(source.tab)
@@ -76,19 +78,33 @@ def collect(workbook: Workbook, settings: Settings, progress: Progress | None = 
     for sheet, tabs in by_sheet.items():
         for tab, rows in workbook.read(sheet, list(dict.fromkeys(tabs))).items():
             tables[(sheet, tab)] = rows
-        reads += 1
 
-    def frame(source: BaseModel, key: str) -> pd.DataFrame:
+    def frame(source: Any, key: str) -> pd.DataFrame:
         return table_to_frame(
             tables[(source.spreadsheet, source.tab)], source.columns, source.spreadsheet, source.tab, key
         )
 
-    units = frame(src.units, "sources.units.columns")
-    staff = frame(src.staff, "sources.staff.columns")
-    survey = frame(src.survey, "sources.survey.columns")
+    return Collected(
+        units=frame(src.units, "sources.units.columns"),
+        staff=frame(src.staff, "sources.staff.columns"),
+        survey=frame(src.survey, "sources.survey.columns"),
+        plans=_concat([], src.idplan.plan_columns),
+        records=_concat([], src.idplan.record_columns),
+        idplan_keys={},
+        read_calls=len(by_sheet),
+    )
 
-    codes = [to_arabic_digits(clean_text(c)) for c in units["code"]]
-    keys = {code: src.idplan.key_for(code) for code in dict.fromkeys(c for c in codes if c)}
+
+def read_idplans(
+    workbook: Workbook, settings: Settings, raw: Collected, unit_codes: list[str],
+    progress: Progress | None = None,
+) -> Collected:
+    """Add every listed unit's ID Plan spreadsheet (plan and record tabs in one call each).
+
+    All missing spreadsheets are named at once, so one round of fixes is enough.
+    """
+    src = settings.sources
+    keys = {code: src.idplan.key_for(code) for code in unit_codes}
     missing = [key for key in keys.values() if not workbook.exists(key)]
     if missing:
         shown = ", ".join(missing[:10]) + (f" และอีก {len(missing) - 10} ไฟล์" if len(missing) > 10 else "")
@@ -98,11 +114,9 @@ def collect(workbook: Workbook, settings: Settings, progress: Progress | None = 
             f"'{src.idplan.plan_tab}' และ '{src.idplan.record_tab}') หรือแก้รหัสหน่วยงานในทะเบียน "
             f"'{src.units.spreadsheet}' แท็บ '{src.units.tab}' ให้ถูกต้อง",
         )
-
     plans, records = [], []
     for done, (code, key) in enumerate(keys.items(), start=1):
         tabs = workbook.read(key, [src.idplan.plan_tab, src.idplan.record_tab])
-        reads += 1
         plan = table_to_frame(
             tabs[src.idplan.plan_tab], src.idplan.plan_columns, key, src.idplan.plan_tab,
             "sources.idplan.plan_columns",
@@ -116,15 +130,13 @@ def collect(workbook: Workbook, settings: Settings, progress: Progress | None = 
         if progress:
             progress("collect", done, len(keys))
     log.info("collected %d units, %d staff rows, %d survey rows, %d ID Plan spreadsheets",
-             len(units), len(staff), len(survey), len(keys))
-    return Collected(
-        units=units,
-        staff=staff,
-        survey=survey,
+             len(raw.units), len(raw.staff), len(raw.survey), len(keys))
+    return replace(
+        raw,
         plans=_concat(plans, src.idplan.plan_columns),
         records=_concat(records, src.idplan.record_columns),
         idplan_keys=keys,
-        read_calls=reads,
+        read_calls=raw.read_calls + len(keys),
     )
 
 

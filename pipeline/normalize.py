@@ -74,6 +74,11 @@ def normalize(raw: Collected, settings: Settings) -> Normalized:
     return Normalized(units, staff, survey, plans, records, bad.frame(), notes.frame())
 
 
+def unit_codes(raw_units: pd.DataFrame, office_code: str) -> list[str]:
+    """Codes of the roster's usable units: the ones whose ID Plan spreadsheets are read."""
+    return list(normalize_units(raw_units, office_code, Issues())["code"])
+
+
 def normalize_units(raw: pd.DataFrame, office_code: str, bad: Issues) -> pd.DataFrame:
     """One row per unit (school or the office), keyed by its code."""
     rows, seen = [], set()
@@ -88,6 +93,8 @@ def normalize_units(raw: pd.DataFrame, office_code: str, bad: Issues) -> pd.Data
             bad.add(row, f"ประเภทหน่วยงาน '{clean_text(row['kind'])}' ไม่รู้จัก (ใช้ โรงเรียน หรือ สำนักงานเขตพื้นที่)", code)
         elif kind == "school" and not (len(code) == 10 and code.isdigit()):
             bad.add(row, f"รหัสสถานศึกษา '{code}' ต้องเป็นตัวเลข 10 หลัก", row["name"])
+        elif kind == "office" and code != office_code:
+            bad.add(row, f"รหัสสำนักงานเขต '{code}' ไม่ตรงกับ area.office_code ('{office_code}') ในไฟล์ตั้งค่า", row["name"])
         else:
             seen.add(code)
             rows.append(

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Callable
 
-from pipeline.collect import collect
+from pipeline.collect import read_idplans, read_sources
 from pipeline.config import Settings
 from pipeline.deliver import Delivery, SmtpSettings, deliver
 from pipeline.indicators import Scores, load_indicators, measure
-from pipeline.normalize import Normalized, normalize
+from pipeline.normalize import Normalized, normalize, unit_codes
 from pipeline.publish import Published, publish
 from pipeline.render import build_environment
 from pipeline.summaries import RunFacts, area_summary, unit_summary
@@ -48,7 +48,8 @@ def run_sync(
     env = build_environment(settings.output.templates)
     book = workbook or open_workbook(settings.storage.backend, str(settings.storage.path))
 
-    raw = collect(book, settings, progress)
+    raw = read_sources(book, settings)
+    raw = read_idplans(book, settings, raw, unit_codes(raw.units, settings.area.office_code), progress)
     data = normalize(raw, settings)
     log.info("normalized: %d staff, %d quarantined rows, %d notes", len(data.staff), len(data.quarantine), len(data.notes))
     scores = measure(data, indicators, settings.area.fiscal_year)

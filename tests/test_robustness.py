@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
@@ -82,3 +85,30 @@ def test_a_school_with_no_staff_is_listed_with_empty_figures(config_file):
     plc = next(i for i in unit_rows["1067000003"]["indicators"] if i["id"] == "plc")
     assert (plc["met"], plc["population"]) == (0, 1)   # the school still counts as a unit
     assert (settings.output.outbox / "1067000003.eml").exists()
+
+
+JUNK = [
+    None, "", "   ", "=1+1", "๑๒๓", "-", 0, -5, 3.5, 10**15, "31/2/2562", "ยังไม่ระบุ",
+    "นางสาว", "x" * 300, "\u200bซ่อน", True, "2562-13-45", "1/1/1900", 1e300,
+]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_junk_in_any_data_cell_never_crashes_the_run(config_file, seed):
+    """Scatter junk over every source tab's data cells (headers kept): the run must finish."""
+    rng = random.Random(seed)
+    settings, book = _area(config_file)
+    src = settings.sources
+    targets = [(src.units.spreadsheet, [src.units.tab, src.staff.tab]), (src.survey.spreadsheet, [src.survey.tab])]
+    targets += [(src.idplan.key_for(c), [src.idplan.plan_tab, src.idplan.record_tab]) for c in (SCHOOL_A, SCHOOL_B, OFFICE)]
+    for key, tabs in targets:
+        read = book.read(key, tabs)
+        for rows in read.values():
+            for row in rows[1:]:
+                for column in range(len(row)):
+                    if rng.random() < 0.25:
+                        row[column] = rng.choice(JUNK)
+        book.write(key, read)
+    result = CliRunner().invoke(cli, ["sync", "--config", str(config_file)])
+    assert result.exit_code == 0, result.output
+    assert "ไม่คาดคิด" not in result.output
