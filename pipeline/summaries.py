@@ -60,30 +60,48 @@ def position_rank(position: str) -> int:
     return len(POSITION_ORDER)
 
 
-def unit_summary(code: str, data: Normalized, scores: Scores, facts: RunFacts) -> dict[str, Any]:
-    """Everything one unit's director sees: its indicators, its staff, its rows to fix."""
-    unit = data.units.set_index("code").loc[code]
-    staff = data.staff[data.staff["unit_code"] == code]
-    fy = facts.fiscal_year
-    plans = set(data.plans.loc[data.plans["fiscal_year"] == fy, "staff_id"])
-    done = data.records[(data.records["fiscal_year"] == fy) & data.records["done"].astype(bool)]
+def unit_summaries(data: Normalized, scores: Scores, facts: RunFacts) -> dict[str, dict[str, Any]]:
+    """One summary per unit, keyed by unit code; per-person figures are worked out once."""
+    people = _people(data, scores, facts.fiscal_year)
+    by_unit = dict(tuple(people.groupby("unit_code"))) if not people.empty else {}
+    empty = people.iloc[0:0]
+    return {
+        unit["code"]: unit_summary(unit, by_unit.get(unit["code"], empty), data, scores, facts)
+        for unit in data.units.to_dict("records")
+    }
+
+
+def _people(data: Normalized, scores: Scores, fiscal_year: int) -> pd.DataFrame:
+    """Every person with the figures their director sees, in reading order within a unit."""
+    plans = set(data.plans.loc[data.plans["fiscal_year"] == fiscal_year, "staff_id"])
+    done = data.records[(data.records["fiscal_year"] == fiscal_year) & data.records["done"].astype(bool)]
     done_count = done.groupby("staff_id").size()
     hours = done.groupby("staff_id")["hours"].sum()
     surveyed = set(data.survey["staff_id"])
     short = {i.id: i.short_name for i in scores.indicators}
-    unmet = scores.people[(scores.people["unit_code"] == code) & ~scores.people["met"].astype(bool)]
+    unmet = scores.people[~scores.people["met"].astype(bool)]
     missing = unmet.groupby("staff_id")["indicator"].agg(list)
-    people = [
+    staff = data.staff.assign(_rank=data.staff["position"].map(position_rank))
+    rows = [
         {
-            "name": p.display_name, "masked_id": mask_national_id(p.staff_id), "position": p.position,
-            "standing": p.standing, "work_group": p.work_group, "has_plan": p.staff_id in plans,
-            "done_count": int(done_count.get(p.staff_id, 0)), "hours": _hours(hours.get(p.staff_id, 0)),
-            "surveyed": p.staff_id in surveyed,
+            "unit_code": p.unit_code, "name": p.display_name, "masked_id": mask_national_id(p.staff_id),
+            "position": p.position, "standing": p.standing, "work_group": p.work_group,
+            "has_plan": p.staff_id in plans, "done_count": int(done_count.get(p.staff_id, 0)),
+            "hours": _hours(hours.get(p.staff_id, 0)), "surveyed": p.staff_id in surveyed,
             "missing": [short[i] for i in missing.get(p.staff_id, [])],
         }
-        for p in staff.assign(_rank=staff["position"].map(position_rank))
-        .sort_values(["work_group", "_rank", "first_name"]).itertuples()
+        for p in staff.sort_values(["work_group", "_rank", "first_name"]).itertuples()
     ]
+    columns = ["unit_code", "name", "masked_id", "position", "standing", "work_group", "has_plan",
+               "done_count", "hours", "surveyed", "missing"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def unit_summary(
+    unit: dict[str, Any], people: pd.DataFrame, data: Normalized, scores: Scores, facts: RunFacts
+) -> dict[str, Any]:
+    """Everything one unit's director sees: its indicators, its own staff, its rows to fix."""
+    code = unit["code"]
     return {
         "run": facts,
         "unit": {
@@ -92,7 +110,7 @@ def unit_summary(code: str, data: Normalized, scores: Scores, facts: RunFacts) -
             "students": int(unit["students"]), "classrooms": int(unit["classrooms"]),
         },
         "indicators": indicator_rows(scores, "unit", code),
-        "staff": people,
+        "staff": people.drop(columns="unit_code").to_dict("records"),
         "issues": _issues(data.quarantine, code),
         "notes": _issues(data.notes, code),
     }

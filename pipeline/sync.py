@@ -18,7 +18,7 @@ from pipeline.indicators import Scores, load_indicators, measure
 from pipeline.normalize import Normalized, normalize, unit_codes
 from pipeline.publish import Published, publish
 from pipeline.render import build_environment
-from pipeline.summaries import RunFacts, area_summary, unit_summary
+from pipeline.summaries import RunFacts, area_summary, unit_summaries
 from pipeline.workbook import Workbook, open_workbook
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def run_sync(
         area_short_name=settings.area.short_name or settings.area.name,
         summary_tab=settings.output.summary_tab,
     )
-    units = {code: unit_summary(code, data, scores, facts) for code in data.units["code"]}
+    units = unit_summaries(data, scores, facts)
     area = area_summary(data, scores, facts, settings)
     published = publish(
         book, env, units, raw.idplan_keys, area,
