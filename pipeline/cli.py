@@ -168,6 +168,18 @@ def _run_and_report(settings: Any, send: bool) -> None:
     click.echo(format_report(result))
 
 
+REPORT_HEADERS = ("ตัวชี้วัด", "ผ่าน/นับ", "ร้อยละ", "เป้าหมาย", "ผล", "ชื่อ")
+REPORT_WIDTHS = (20, 12, 8, 10, 14, 0)
+
+
+def pad(text: str, width: int) -> str:
+    """Left-align ``text`` in ``width`` terminal cells; Thai vowel and tone marks take none."""
+    import unicodedata
+
+    shown = sum(0 if unicodedata.category(ch) in ("Mn", "Me", "Cf") else 1 for ch in text)
+    return text + " " * max(1, width - shown) if width else text
+
+
 def format_report(result: Any) -> str:
     """The short table printed after a run: counts, indicators against targets, outputs."""
     from pipeline.render import percent
@@ -180,13 +192,13 @@ def format_report(result: Any) -> str:
         f"แบบสำรวจที่ใช้ได้ {counts['survey']} คน, แถว ID Plan {counts['plans']}, แถวบันทึกการพัฒนา {counts['records']}",
         f"แถวที่ใช้ไม่ได้ (ต้องแก้ไข) {counts['quarantined']}, ปรับแก้ให้อัตโนมัติ {counts['notes']}",
         "",
-        f"{'ตัวชี้วัด':<14}{'ผ่าน/นับ':>14}{'ร้อยละ':>9}{'เป้า':>7}  ผล",
+        "".join(pad(h, w) for h, w in zip(REPORT_HEADERS, REPORT_WIDTHS)),
     ]
     for ind in result.area["indicators"]:
         target = percent(ind["target"]) if ind["target"] is not None else "ไม่มี"
-        lines.append(
-            f"{ind['id']:<20}{ind['met']:>7}/{ind['population']:<6}{percent(ind['percent']):>7}{target:>7}  {ind['status']}"
-        )
+        cells = (ind["id"], f"{ind['met']}/{ind['population']}", percent(ind["percent"]), target,
+                 ind["status"], ind["short_name"])
+        lines.append("".join(pad(c, w) for c, w in zip(cells, REPORT_WIDTHS)).rstrip())
     delivery = result.delivery
     lines += [
         "",

@@ -235,3 +235,12 @@ def test_year_flag_reaches_the_run(built):
     result = run("sync", "--config", str(config_file), "--year", "2563")
     assert result.exit_code == 0, result.output
     assert "ปีงบประมาณ 2563" in result.stdout
+
+
+def test_pad_counts_thai_marks_as_zero_width():
+    from pipeline.cli import pad
+
+    # "ตัวชี้วัด" is 9 code points: letters ต ว ช ว ด take 5 cells, marks ั ี ้ ั take none.
+    assert pad("ตัวชี้วัด", 8) == "ตัวชี้วัด" + " " * 3
+    assert pad("plc", 8) == "plc" + " " * 5
+    assert pad("ยาวเกินความกว้าง", 4).endswith(" ")   # never glued to the next column
