@@ -58,7 +58,7 @@ class Indicator(Strict):
     unit: Literal["staff", "unit"]
     population: Population = Population()
     evidence: Evidence
-    targets: dict[int, float] = {}
+    targets: dict[int, int | float] = {}
 
     @model_validator(mode="after")
     def _rule_fits_unit(self) -> "Indicator":
@@ -69,7 +69,7 @@ class Indicator(Strict):
             raise ValueError("ตัวชี้วัดที่นับหน่วยงาน (unit = \"unit\") กำหนด positions ไม่ได้")
         return self
 
-    def target(self, year: int) -> float | None:
+    def target(self, year: int) -> int | float | None:
         """The target percent for fiscal year ``year``, or None when the plan sets none."""
         return self.targets.get(year)
 
