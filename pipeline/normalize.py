@@ -133,9 +133,10 @@ def normalize_staff(
         last = clean_text(row["last_name"])
         full = clean_text(f"{first} {last}")
         if not is_valid_national_id(nid):
-            bad.add(row, "เลขประจำตัวประชาชนไม่ถูกต้อง (ต้องมี 13 หลักและหลักสุดท้ายตรวจสอบผ่าน)", row["national_id"], unit)
+            bad.add(row, "เลขประจำตัวประชาชนไม่ถูกต้อง (ต้องมี 13 หลักและหลักสุดท้ายตรวจสอบผ่าน)",
+                    f"{full} ({clean_text(row['national_id']) or 'ว่าง'})", unit)
         elif nid in seen:
-            bad.add(row, f"เลขประจำตัวประชาชนซ้ำกับแถวก่อนหน้า ({full})", row["national_id"], unit)
+            bad.add(row, "เลขประจำตัวประชาชนซ้ำกับแถวก่อนหน้า", f"{full} ({clean_text(row['national_id'])})", unit)
         elif unit not in known_units:
             bad.add(row, f"รหัสหน่วยงาน '{unit}' ไม่มีในทะเบียนหน่วยงาน", full, unit)
         else:
