@@ -110,6 +110,9 @@ def test_bad_rows_are_quarantined_with_reasons(synced):
     ])
     reasons = " ".join(r[4] for r in body)
     assert "วันที่อ่านไม่ได้" in reasons and "ไม่พบเลขประจำตัวประชาชน" in reasons
+    roster_row = next(r for r in body if r[0] == "roster")
+    bad = hand_area.BAD_ID
+    assert roster_row[5] == f"ผิดพลาด เลขบัตร (x-xxxx-xxxxx-{bad[10:12]}-{bad[12]})"  # who, with the ID masked
 
 
 def test_formula_text_is_stored_as_text(synced, tmp_path):
