@@ -33,7 +33,8 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from pipeline.errors import PipelineError
 
-        debug = click.get_current_context().find_object(Context).debug
+        context = click.get_current_context().find_object(Context)
+        debug = context is not None and context.debug
         try:
             return command(*args, **kwargs)
         except PipelineError as exc:
@@ -87,7 +88,7 @@ def config_option(default: Path | None = None) -> Callable[[Any], Any]:
 
 def sample_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option("--seed", type=int, default=2562, show_default=True, help="ค่าตั้งต้นสุ่ม: ค่าเดียวกันได้ข้อมูลเดียวกัน")(command)
-    command = click.option("--schools", type=click.IntRange(1, 2000), default=None, help="จำนวนโรงเรียน (ค่าเริ่มต้น: ขนาดเท่าเขตจริง ~165)")(command)
+    command = click.option("--schools", type=click.IntRange(1, 500), default=None, help="จำนวนโรงเรียน (ค่าเริ่มต้น: ขนาดเท่าเขตจริง ~165)")(command)
     return command
 
 

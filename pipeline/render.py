@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 
@@ -46,7 +46,7 @@ def be_date(value: date) -> str:
     return thai_date(value)
 
 
-FILTERS = {"number": number, "percent": percent, "cell": cell, "thai_date": be_date, "mask_id": mask_national_id}
+FILTERS: dict[str, Callable[..., str]] = {"number": number, "percent": percent, "cell": cell, "thai_date": be_date, "mask_id": mask_national_id}
 
 
 def build_environment(templates: str | Path) -> Environment:
