@@ -131,9 +131,17 @@ def _make_sample(out: Path, schools: int | None, seed: int, config_path: Path) -
     from pipeline.sample import SAMPLE_MANIFEST, generate_area
     from pipeline.workbook.local import LocalWorkbook
 
-    settings = _load(config_path, {"storage.path": str(out / "sheets"), "output.outbox": str(out / "outbox")})
+    from pipeline.errors import ConfigError
+
+    sheets, path = out / "sheets", out / SAMPLE_MANIFEST
+    if any(sheets.glob("*.xlsx")) and not path.exists():
+        # Never overwrite an office's real spreadsheets with sample data.
+        raise ConfigError(
+            f"โฟลเดอร์ {sheets} มีสเปรดชีตอยู่แล้ว และไม่ใช่เขตตัวอย่างที่ devplan สร้างไว้",
+            "ระบุ --out เป็นโฟลเดอร์ใหม่หรือโฟลเดอร์ว่าง",
+        )
+    settings = _load(config_path, {"storage.path": str(sheets), "output.outbox": str(out / "outbox")})
     manifest = generate_area(LocalWorkbook(settings.storage.path), settings, schools=schools, seed=seed)
-    path = out / SAMPLE_MANIFEST
     path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return path
 

@@ -244,3 +244,14 @@ def test_pad_counts_thai_marks_as_zero_width():
     assert pad("ตัวชี้วัด", 8) == "ตัวชี้วัด" + " " * 3
     assert pad("plc", 8) == "plc" + " " * 5
     assert pad("ยาวเกินความกว้าง", 4).endswith(" ")   # never glued to the next column
+
+
+def test_sample_refuses_to_overwrite_real_spreadsheets_but_refreshes_its_own(tmp_path):
+    real = tmp_path / "area" / "sheets"
+    LocalWorkbook(real).write("roster", {"บุคลากร": [["ของจริง"]]})
+    result = run("sample", "--out", str(tmp_path / "area"), "--schools", "2")
+    assert result.exit_code == 2 and "--out" in result.stderr
+    assert LocalWorkbook(real).read("roster", ["บุคลากร"])["บุคลากร"] == [["ของจริง"]]
+    # A folder devplan made itself (it has the manifest) may be made again.
+    assert run("sample", "--out", str(tmp_path / "demo"), "--schools", "2").exit_code == 0
+    assert run("sample", "--out", str(tmp_path / "demo"), "--schools", "2").exit_code == 0
