@@ -166,7 +166,6 @@ class OutputSettings(Strict):
 
 class MailSettings(Strict):
     sender: str
-    subject_prefix: str = ""
 
 
 class Settings(Strict):

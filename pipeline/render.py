@@ -8,7 +8,6 @@ each output line is a row, cells split at tabs.
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,14 +19,6 @@ from pipeline.workbook import Table
 
 # Only short plain numbers become numbers in a sheet; codes and IDs stay text.
 _NUMBER = re.compile(r"^-?\d{1,9}(\.\d+)?$")
-
-
-def number(value: Any) -> str:
-    """``20018`` → ``20,018``; ``85.0`` → ``85``; None → ``-``."""
-    if value is None:
-        return "-"
-    value = float(value)
-    return f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"
 
 
 def percent(value: Any) -> str:
@@ -42,11 +33,7 @@ def cell(value: Any) -> str:
     return re.sub(r"[\t\r\n]+", " ", str(value))
 
 
-def be_date(value: date) -> str:
-    return thai_date(value)
-
-
-FILTERS: dict[str, Callable[..., str]] = {"number": number, "percent": percent, "cell": cell, "thai_date": be_date, "mask_id": mask_national_id}
+FILTERS: dict[str, Callable[..., str]] = {"percent": percent, "cell": cell, "thai_date": thai_date, "mask_id": mask_national_id}
 
 
 def build_environment(templates: str | Path) -> Environment:
