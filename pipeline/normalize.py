@@ -28,6 +28,7 @@ from pipeline.thai import (
 UNIT_KINDS = {"โรงเรียน": "school", "สถานศึกษา": "school", "สำนักงานเขตพื้นที่": "office"}
 YES = {"ใช่", "มี", "yes", "y", "true", "1", "✓", "จัด"}
 NO_GROUP = "(ไม่ระบุกลุ่มงาน)"
+NAME_MATCH_NOTE = "จับคู่ด้วยชื่อ เพราะเลขประจำตัวประชาชนไม่ตรงกับทะเบียน"
 ISSUE_COLUMNS = ["_sheet", "_tab", "_row", "unit_code", "reason", "value"]
 
 
@@ -68,9 +69,10 @@ def normalize(raw: Collected, settings: Settings) -> Normalized:
     bad, notes = Issues(), Issues()
     units = normalize_units(raw.units, settings.area.office_code, bad)
     staff = normalize_staff(raw.staff, units, settings.area.office_code, bad, notes)
-    survey = normalize_survey(raw.survey, staff, units, settings, bad, notes)
-    plans = normalize_plans(raw.plans, staff, bad, notes)
-    records = normalize_records(raw.records, staff, settings, bad, notes)
+    matcher = PersonMatcher(staff)
+    survey = normalize_survey(raw.survey, matcher, units, settings, bad, notes)
+    plans = normalize_plans(raw.plans, matcher, bad, notes)
+    records = normalize_records(raw.records, matcher, settings, bad, notes)
     return Normalized(units, staff, survey, plans, records, bad.frame(), notes.frame())
 
 
@@ -218,11 +220,10 @@ def split_choices(text: Any, options: Iterable[str]) -> tuple[str, ...]:
 
 
 def normalize_survey(
-    raw: pd.DataFrame, staff: pd.DataFrame, units: pd.DataFrame, settings: Settings,
+    raw: pd.DataFrame, matcher: PersonMatcher, units: pd.DataFrame, settings: Settings,
     bad: Issues, notes: Issues,
 ) -> pd.DataFrame:
     """The latest survey answer of each matched person; earlier duplicates go to notes."""
-    matcher = PersonMatcher(staff)
     unit_names = dict(zip(units["code"], units["name"]))
     rows = []
     for _, row in raw.iterrows():
@@ -232,7 +233,7 @@ def normalize_survey(
             continue
         unit = matcher.unit_of[sid]
         if how == "name":
-            notes.add(row, "จับคู่ด้วยชื่อ เพราะเลขประจำตัวประชาชนไม่ตรงกับทะเบียน", row["national_id"], unit)
+            notes.add(row, NAME_MATCH_NOTE, row["national_id"], unit)
         typed_unit = clean_text(_get(row, "unit_name"))
         if typed_unit and typed_unit != unit_names.get(unit, typed_unit):
             notes.add(row, f"ชื่อหน่วยงานที่กรอก '{typed_unit}' ไม่ตรงกับทะเบียน '{unit_names[unit]}'", typed_unit, unit)
@@ -255,9 +256,8 @@ def normalize_survey(
     return order[~superseded].drop(columns="_when").sort_values("_row").reset_index(drop=True)
 
 
-def normalize_plans(raw: pd.DataFrame, staff: pd.DataFrame, bad: Issues, notes: Issues) -> pd.DataFrame:
+def normalize_plans(raw: pd.DataFrame, matcher: PersonMatcher, bad: Issues, notes: Issues) -> pd.DataFrame:
     """ID Plan rows matched to staff, with their fiscal year."""
-    matcher = PersonMatcher(staff)
     rows = []
     for _, row in raw.iterrows():
         sid, how = matcher.match(row["national_id"], row["full_name"], row["_unit"])
@@ -268,7 +268,7 @@ def normalize_plans(raw: pd.DataFrame, staff: pd.DataFrame, bad: Issues, notes: 
             bad.add(row, "ปีงบประมาณต้องเป็นปี พ.ศ. 4 หลัก เช่น 2562", row["fiscal_year"])
         else:
             if how == "name":
-                notes.add(row, "จับคู่ด้วยชื่อ เพราะเลขประจำตัวประชาชนไม่ตรงกับทะเบียน", row["national_id"])
+                notes.add(row, NAME_MATCH_NOTE, row["national_id"])
             rows.append(
                 {
                     "staff_id": sid, "fiscal_year": int(year), "topic": clean_text(row["topic"]),
@@ -280,10 +280,9 @@ def normalize_plans(raw: pd.DataFrame, staff: pd.DataFrame, bad: Issues, notes: 
 
 
 def normalize_records(
-    raw: pd.DataFrame, staff: pd.DataFrame, settings: Settings, bad: Issues, notes: Issues
+    raw: pd.DataFrame, matcher: PersonMatcher, settings: Settings, bad: Issues, notes: Issues
 ) -> pd.DataFrame:
     """Development-done rows matched to staff, dated, typed and marked done or not."""
-    matcher = PersonMatcher(staff)
     kinds = {k.casefold(): k for k in settings.vocabulary.development_kinds}
     done = {clean_text(s) for s in settings.vocabulary.done_statuses}
     rows = []
@@ -300,7 +299,7 @@ def normalize_records(
             bad.add(row, f"ประเภทการพัฒนาไม่อยู่ในรายการ (ใช้ได้: {allowed})", row["kind"])
         else:
             if how == "name":
-                notes.add(row, "จับคู่ด้วยชื่อ เพราะเลขประจำตัวประชาชนไม่ตรงกับทะเบียน", row["national_id"])
+                notes.add(row, NAME_MATCH_NOTE, row["national_id"])
             rows.append(
                 {
                     "staff_id": sid, "date": when.date(), "fiscal_year": fiscal_year(when.date()),

@@ -92,7 +92,7 @@ def test_survey_keeps_each_persons_latest_answer_even_out_of_order(demo_settings
         ]
     )
     bad, notes = Issues(), Issues()
-    survey = normalize_survey(raw, staff, units, demo_settings, bad, notes)
+    survey = normalize_survey(raw, PersonMatcher(staff), units, demo_settings, bad, notes)
     assert list(survey["topics"]) == [("การนิเทศภายใน",)]
     reasons = {(r["_row"], r["reason"].split(" ")[0]) for r in notes.rows}
     assert (3, "ส่งแบบสำรวจซ้ำ") in reasons            # the superseded answer is kept as a note
@@ -111,5 +111,5 @@ def test_an_unreadable_timestamp_loses_to_a_dated_answer(demo_settings):
             {**base, "timestamp": "ไม่ทราบ", "topics": "การวิจัยในชั้นเรียน", "_row": 3},
         ]
     )
-    survey = normalize_survey(raw, staff, units, demo_settings, Issues(), Issues())
+    survey = normalize_survey(raw, PersonMatcher(staff), units, demo_settings, Issues(), Issues())
     assert list(survey["topics"]) == [("การนิเทศภายใน",)]
