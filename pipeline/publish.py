@@ -35,10 +35,6 @@ class Published:
         return len(self.written)
 
 
-def render_unit_tabs(env: Environment, summary: dict[str, Any], tab: str) -> dict[str, Table]:
-    return {tab: render_sheet(env, SCHOOL_SHEET, summary)}
-
-
 def render_dashboard(env: Environment, summary: dict[str, Any]) -> dict[str, Table]:
     return {tab: render_sheet(env, template, summary) for tab, template in DASHBOARD_TABS.items()}
 
@@ -57,7 +53,7 @@ def publish(
     done = Published()
     for number, (code, summary) in enumerate(unit_summaries.items(), start=1):
         key = unit_keys[code]
-        tabs = render_unit_tabs(env, summary, summary_tab)
+        tabs = {summary_tab: render_sheet(env, SCHOOL_SHEET, summary)}
         workbook.write(key, tabs)
         done.written[key] = list(tabs)
         if progress:

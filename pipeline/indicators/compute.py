@@ -145,12 +145,10 @@ def _totals(
         mine = counted[counted["indicator"] == ind.id]
         per_unit = mine.groupby("unit_code")["met"].agg(["size", "sum"])
         target = ind.target(fiscal_year)
-        for code in data.units["code"]:
-            pop, met = _pair(per_unit, code)
-            rows.append(_row("unit", code, ind.id, pop, met, target))
         groups: dict[str, list[int]] = {}
         for code in data.units["code"]:
             pop, met = _pair(per_unit, code)
+            rows.append(_row("unit", code, ind.id, pop, met, target))
             total = groups.setdefault(group_of[code], [0, 0])
             total[0] += pop
             total[1] += met
