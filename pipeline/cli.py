@@ -127,6 +127,15 @@ def sample(out: Path, schools: int | None, seed: int, config_path: Path) -> None
     click.echo(f"รายการข้อมูลที่จงใจทำให้ผิด: {manifest_path}")
 
 
+def _demo_paths(out: Path) -> dict[str, str]:
+    """Storage, outbox and state file of a sample area, all inside ``out``."""
+    return {
+        "storage.path": str(out / "sheets"),
+        "output.outbox": str(out / "outbox"),
+        "storage.state": str(out / "devplan-state.sqlite"),
+    }
+
+
 def _make_sample(out: Path, schools: int | None, seed: int, config_path: Path) -> Path:
     from pipeline.sample import SAMPLE_MANIFEST, generate_area
     from pipeline.workbook.local import LocalWorkbook
@@ -140,7 +149,7 @@ def _make_sample(out: Path, schools: int | None, seed: int, config_path: Path) -
             f"โฟลเดอร์ {sheets} มีสเปรดชีตอยู่แล้ว และไม่ใช่เขตตัวอย่างที่ devplan สร้างไว้",
             "ระบุ --out เป็นโฟลเดอร์ใหม่หรือโฟลเดอร์ว่าง",
         )
-    settings = _load(config_path, {"storage.path": str(sheets), "output.outbox": str(out / "outbox")})
+    settings = _load(config_path, _demo_paths(out))
     manifest = generate_area(LocalWorkbook(settings.storage.path), settings, schools=schools, seed=seed)
     path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return path
@@ -172,7 +181,7 @@ def _run_and_report(settings: Any, send: bool) -> None:
             "ตั้งตัวแปรสภาพแวดล้อม DEVPLAN_SMTP_HOST (และ DEVPLAN_SMTP_USER, DEVPLAN_SMTP_PASSWORD) "
             "หรือสั่งรันโดยไม่ใส่ --send เพื่อเขียนอีเมลลง outbox",
         )
-    click.echo(f"เริ่มประมวลผล ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.path}", err=True)
+    click.echo(f"เริ่มประมวลผล ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location}", err=True)
     result = run_sync(settings, smtp=smtp, progress=PROGRESS)
     click.echo(format_report(result))
 
@@ -212,7 +221,7 @@ def format_report(result: Any) -> str:
     lines += [
         "",
         f"เขียนแท็บสรุปผลลง {result.published.write_calls - 1} สเปรดชีต และแดชบอร์ด "
-        f"'{result.settings.output.dashboard}' ใน {result.settings.storage.path}",
+        f"'{result.settings.output.dashboard}' ใน {result.settings.storage.location}",
         f"อีเมล {len(delivery.written)} ฉบับใน {delivery.outbox}"
         + (f", ส่งแล้ว {len(delivery.sent)} ฉบับ" if delivery.sent else " (ยังไม่ได้ส่ง: ใช้ --send เพื่อส่งจริง)"),
     ]
@@ -228,7 +237,7 @@ def demo(out: Path, schools: int | None, seed: int) -> None:
     """สร้างเขตตัวอย่างแล้วประมวลผลทั้งหมดในโฟลเดอร์เดียว (ไม่ส่งอีเมลจริง)"""
     manifest = _make_sample(out, schools, seed, DEMO_CONFIG)
     click.echo(f"สร้างเขตตัวอย่างแล้วที่ {out / 'sheets'} (รายการข้อมูลที่จงใจทำให้ผิด: {manifest})", err=True)
-    settings = _load(DEMO_CONFIG, {"storage.path": str(out / "sheets"), "output.outbox": str(out / "outbox")})
+    settings = _load(DEMO_CONFIG, _demo_paths(out))
     _run_and_report(settings, send=False)
 
 

@@ -27,8 +27,12 @@ ENV_OVERRIDES = {
     "DEVPLAN_FISCAL_YEAR": "area.fiscal_year",
     "DEVPLAN_STORAGE_PATH": "storage.path",
     "DEVPLAN_OUTBOX": "output.outbox",
+    "DEVPLAN_STATE": "storage.state",
 }
-PATH_KEYS = ("storage.path", "output.outbox", "output.templates", "indicators.file")
+PATH_KEYS = (
+    "storage.path", "storage.credentials", "storage.state", "output.outbox", "output.templates", "indicators.file",
+)
+STATE_FILE = "devplan-state.sqlite"
 
 
 class Strict(BaseModel):
@@ -46,9 +50,40 @@ class AreaSettings(Strict):
     districts: list[str] = []
 
 
+class QuotaSettings(Strict):
+    """Client-side pacing of Google requests (Sheets allows 60 reads and 60 writes a minute per user)."""
+
+    reads_per_minute: int = Field(default=60, ge=1, le=6000)
+    writes_per_minute: int = Field(default=60, ge=1, le=6000)
+    #: tries of one request on 429, 408 or 5xx before that spreadsheet is reported as failed
+    max_tries: int = Field(default=6, ge=1, le=20)
+    #: the longest single wait between two tries, in seconds
+    max_backoff: float = Field(default=64.0, gt=0, le=600)
+
+
 class StorageSettings(Strict):
-    backend: Literal["local"] = "local"
-    path: Path
+    backend: Literal["local", "google"] = "local"
+    #: local: the folder of .xlsx files
+    path: Path | None = None
+    #: google: the Drive folder (ID or URL) that holds the spreadsheets
+    folder: str | None = None
+    #: google: the service-account key file; else GOOGLE_APPLICATION_CREDENTIALS
+    credentials: Path | None = None
+    #: what devplan remembers between runs; default: devplan-state.sqlite beside the config file
+    state: Path | None = None
+    quota: QuotaSettings = QuotaSettings()
+
+    @model_validator(mode="after")
+    def _where(self) -> "StorageSettings":
+        if self.backend == "local" and self.path is None:
+            raise ValueError('backend = "local" ต้องระบุ path (โฟลเดอร์ของไฟล์ .xlsx)')
+        if self.backend == "google" and not self.folder:
+            raise ValueError('backend = "google" ต้องระบุ folder (รหัสหรือลิงก์โฟลเดอร์ Google Drive)')
+        return self
+
+    @property
+    def location(self) -> str:
+        return str(self.path) if self.backend == "local" else f"Google Drive {self.folder}"
 
 
 class IndicatorFile(Strict):
@@ -257,6 +292,8 @@ def load_settings(
             value = str(Path(value).resolve())
         _set(data, key, value)
     data["source_file"] = str(path)
+    if isinstance(data.get("storage"), dict) and not data["storage"].get("state"):
+        data["storage"]["state"] = str(base / STATE_FILE)
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

@@ -11,8 +11,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = REPO / "config" / "demo.toml"
-# Real reference material lives in ../shared beside the checkout (CI has it too).
-REFERENCE = Path(os.environ.get("DEVPLAN_SHARED", REPO.parent / "shared")) / "reference"
+# Real reference material copied into the repository (with its licence), so a
+# fresh clone runs the suite with nothing beside it.
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REFERENCE = FIXTURES
 
 # Strategy, unit counted, and target percent for FY 2561 / 2562 / 2563, copied by hand
 # from the plan's table (ส่วนที่ ๓ of ../shared/seed/development-plan-2561-2563.md).
@@ -87,7 +89,8 @@ def demo_settings(tmp_path):
 
     return load_settings(
         DEMO_CONFIG,
-        {"storage.path": str(tmp_path / "sheets"), "output.outbox": str(tmp_path / "outbox")},
+        {"storage.path": str(tmp_path / "sheets"), "output.outbox": str(tmp_path / "outbox"),
+         "storage.state": str(tmp_path / "devplan-state.sqlite")},
     )
 
 

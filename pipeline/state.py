@@ -1,0 +1,172 @@
+"""The state file: what devplan remembers between runs (SQLite, one file per area).
+
+- ``sources``: per spreadsheet, the ``modifiedTime`` of the version last read and
+  the rows of every tab read then, so an unchanged spreadsheet is not read again;
+- ``written``: per spreadsheet and devplan tab, the content fingerprint last
+  written (and, for Google, the tab's ``sheetId``), so an unchanged tab is not
+  written again, and the ``modifiedTime`` that followed devplan's own write, so
+  that write is not taken for a staff edit on the next run.
+
+Later parts (the send log, the run history) add their own tables here; the
+schema is created on open and only ever grows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, Mapping
+
+from pipeline.errors import ConfigError
+from pipeline.workbook import Table
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sources (
+    spreadsheet TEXT NOT NULL,
+    tab TEXT NOT NULL,
+    modified TEXT NOT NULL,
+    rows TEXT NOT NULL,
+    PRIMARY KEY (spreadsheet, tab)
+);
+CREATE TABLE IF NOT EXISTS written (
+    spreadsheet TEXT NOT NULL,
+    tab TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    sheet_id INTEGER,
+    written_at TEXT NOT NULL,
+    PRIMARY KEY (spreadsheet, tab)
+);
+CREATE TABLE IF NOT EXISTS own_writes (
+    spreadsheet TEXT PRIMARY KEY,
+    modified TEXT NOT NULL
+);
+"""
+
+
+class State:
+    """An open state file. Every change is committed at once: a killed run loses nothing written."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self.path = Path(path) if path else None
+        target = str(self.path) if self.path else ":memory:"
+        try:
+            if self.path:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(target, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL" if self.path else "PRAGMA journal_mode=MEMORY")
+            self.db.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise ConfigError(
+                f"เปิดไฟล์สถานะ {self.path} ไม่ได้ ({exc})",
+                "ตรวจสิทธิ์การเขียนโฟลเดอร์ของไฟล์สถานะ (storage.state) หรือลบไฟล์ที่เสียแล้วสั่งรันใหม่ "
+                "(devplan จะอ่านสเปรดชีตทั้งหมดใหม่หนึ่งครั้ง)",
+            ) from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "State":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- sources ---------------------------------------------------------------
+
+    def cached_tabs(self, spreadsheet: str, modified: str, tabs: list[str]) -> dict[str, Table] | None:
+        """The rows of ``tabs`` read at version ``modified``, or None if any is missing or older."""
+        found: dict[str, Table] = {}
+        for tab in tabs:
+            row = self.db.execute(
+                "SELECT rows FROM sources WHERE spreadsheet=? AND tab=? AND modified=?",
+                (spreadsheet, tab, modified),
+            ).fetchone()
+            if row is None:
+                return None
+            found[tab] = _decode(row[0])
+        return found
+
+    def store_tabs(self, spreadsheet: str, modified: str, tabs: Mapping[str, Table]) -> None:
+        with self._transaction():
+            self.db.execute("DELETE FROM sources WHERE spreadsheet=?", (spreadsheet,))
+            self.db.executemany(
+                "INSERT INTO sources (spreadsheet, tab, modified, rows) VALUES (?, ?, ?, ?)",
+                [(spreadsheet, tab, modified, _encode(rows)) for tab, rows in tabs.items()],
+            )
+
+    def forget_source(self, spreadsheet: str) -> None:
+        self.db.execute("DELETE FROM sources WHERE spreadsheet=?", (spreadsheet,))
+
+    # -- devplan's own tabs ----------------------------------------------------
+
+    def fingerprint(self, spreadsheet: str, tab: str) -> str | None:
+        row = self.db.execute(
+            "SELECT fingerprint FROM written WHERE spreadsheet=? AND tab=?", (spreadsheet, tab)
+        ).fetchone()
+        return row[0] if row else None
+
+    def sheet_id(self, spreadsheet: str, tab: str) -> int | None:
+        row = self.db.execute(
+            "SELECT sheet_id FROM written WHERE spreadsheet=? AND tab=?", (spreadsheet, tab)
+        ).fetchone()
+        return row[0] if row else None
+
+    def record_write(self, spreadsheet: str, tab: str, fingerprint: str, sheet_id: int | None = None) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO written (spreadsheet, tab, fingerprint, sheet_id, written_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (spreadsheet, tab, fingerprint, sheet_id, datetime.now().isoformat(timespec="seconds")),
+        )
+
+    def forget_write(self, spreadsheet: str, tab: str | None = None) -> None:
+        if tab is None:
+            self.db.execute("DELETE FROM written WHERE spreadsheet=?", (spreadsheet,))
+        else:
+            self.db.execute("DELETE FROM written WHERE spreadsheet=? AND tab=?", (spreadsheet, tab))
+
+    def own_write(self, spreadsheet: str) -> str | None:
+        """The ``modifiedTime`` that devplan's own last write gave ``spreadsheet``."""
+        row = self.db.execute("SELECT modified FROM own_writes WHERE spreadsheet=?", (spreadsheet,)).fetchone()
+        return row[0] if row else None
+
+    def record_own_write(self, spreadsheet: str, modified: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO own_writes (spreadsheet, modified) VALUES (?, ?)", (spreadsheet, modified)
+        )
+
+    def _transaction(self) -> Any:
+        return _Transaction(self.db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: Any, *rest: Any) -> None:
+        self.db.execute("ROLLBACK" if kind else "COMMIT")
+
+
+def _encode(rows: Table) -> str:
+    return json.dumps(rows, ensure_ascii=False, default=_default, separators=(",", ":"))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (datetime, date, time)):
+        return {"$dt": value.isoformat(), "$kind": type(value).__name__}
+    raise TypeError(f"cannot store {type(value).__name__} in the state file")
+
+
+def _decode(text: str) -> Table:
+    def hook(obj: dict[str, Any]) -> Any:
+        if "$dt" in obj:
+            kind = {"datetime": datetime, "date": date, "time": time}[obj["$kind"]]
+            return kind.fromisoformat(obj["$dt"])
+        return obj
+
+    return json.loads(text, object_hook=hook)
+
