@@ -62,10 +62,15 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+#: the last progress shown, so a wait message can say where the run stands
+PROGRESS_STATE: dict[str, str] = {}
+
+
 def progress_printer(stage_names: dict[str, str]) -> Callable[[str, int, int], None]:
     """Print "stage done/total" to stderr about every 10%, so long runs show they are alive."""
 
     def show(stage: str, done: int, total: int) -> None:
+        PROGRESS_STATE["where"] = f"{stage_names.get(stage, stage)} {done}/{total}"
         step = max(1, total // 10)
         if done == total or done % step == 0:
             click.echo(f"  {stage_names.get(stage, stage)} {done}/{total}", err=True)
@@ -162,14 +167,26 @@ def _make_sample(out: Path, schools: int | None, seed: int, config_path: Path) -
 )
 @click.option("--year", type=int, default=None, help="ปีงบประมาณ พ.ศ. (แทนค่าในไฟล์ตั้งค่า)")
 @click.option("--send", is_flag=True, help="ส่งอีเมลจริงผ่าน SMTP (ค่าเริ่มต้น: เขียนไฟล์ .eml ไว้ใน outbox เท่านั้น)")
+@click.option("--full", is_flag=True, help="อ่านสเปรดชีตทุกไฟล์ใหม่ทั้งหมด แม้ไม่มีการแก้ไขตั้งแต่ครั้งก่อน")
 @handle_errors
-def sync(config_path: Path, year: int | None, send: bool) -> None:
+def sync(config_path: Path, year: int | None, send: bool, full: bool) -> None:
     """ประมวลผลทั้งหมด: อ่านข้อมูล จับคู่ คำนวณตัวชี้วัด เขียนสรุปผลลงชีต และเตรียม/ส่งอีเมล"""
     settings = _load(config_path, {"area.fiscal_year": year})
-    _run_and_report(settings, send)
+    _run_and_report(settings, send, full)
 
 
-def _run_and_report(settings: Any, send: bool) -> None:
+def _wait_printer() -> Callable[[str, float, str], None]:
+    """Say on stderr why the run is waiting (quota or a retry) and where it stands."""
+
+    def show(kind: str, seconds: float, reason: str) -> None:
+        where = f" ({PROGRESS_STATE['where']})" if PROGRESS_STATE.get("where") else ""
+        if seconds >= 1 or kind == "retry":
+            click.echo(f"  รอ {seconds:.0f} วินาที: {reason}{where}", err=True)
+
+    return show
+
+
+def _run_and_report(settings: Any, send: bool, full: bool = False) -> None:
     from pipeline.deliver import SmtpSettings
     from pipeline.errors import ConfigError
     from pipeline.sync import run_sync
@@ -182,8 +199,15 @@ def _run_and_report(settings: Any, send: bool) -> None:
             "หรือสั่งรันโดยไม่ใส่ --send เพื่อเขียนอีเมลลง outbox",
         )
     click.echo(f"เริ่มประมวลผล ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location}", err=True)
-    result = run_sync(settings, smtp=smtp, progress=PROGRESS)
+    result = run_sync(settings, smtp=smtp, progress=PROGRESS, full=full, on_wait=_wait_printer())
     click.echo(format_report(result))
+    if result.unit_problems:
+        click.echo(
+            f"หน่วยงานที่ต้องแก้ไขก่อนจึงจะประมวลผลได้ {len(result.unit_problems)} แห่ง (ดูรายการด้านบน "
+            "และแท็บ 'ข้อมูลที่ต้องแก้ไข' ในแดชบอร์ด) หน่วยงานอื่นประมวลผลครบแล้ว",
+            err=True,
+        )
+        sys.exit(1)
 
 
 REPORT_HEADERS = ("ตัวชี้วัด", "ผ่าน/นับ", "ร้อยละ", "เป้าหมาย", "ผล", "ชื่อ")
@@ -218,14 +242,29 @@ def format_report(result: Any) -> str:
                  ind["status"], ind["short_name"])
         lines.append("".join(pad(c, w) for c, w in zip(cells, REPORT_WIDTHS)).rstrip())
     delivery = result.delivery
+    dashboard = result.settings.output.dashboard
+    units_written = len([k for k in result.published.written if k != dashboard])
     lines += [
         "",
-        f"เขียนแท็บสรุปผลลง {result.published.write_calls - 1} สเปรดชีต และแดชบอร์ด "
-        f"'{result.settings.output.dashboard}' ใน {result.settings.storage.location}",
+        f"เขียนแท็บสรุปผลลง {units_written} สเปรดชีต"
+        + (f" และแดชบอร์ด '{dashboard}'" if dashboard in result.published.written else "")
+        + f" ใน {result.settings.storage.location}",
         f"อีเมล {len(delivery.written)} ฉบับใน {delivery.outbox}"
         + (f", ส่งแล้ว {len(delivery.sent)} ฉบับ" if delivery.sent else " (ยังไม่ได้ส่ง: ใช้ --send เพื่อส่งจริง)"),
     ]
     lines += [f"ไม่ได้ส่งถึง {code}: {why}" for code, why in delivery.skipped.items()]
+    if result.published.unchanged:
+        lines.append(f"ไม่ต้องเขียนใหม่ {len(result.published.unchanged)} สเปรดชีต (ข้อมูลเหมือนครั้งก่อน)")
+    if result.requests:
+        r = result.requests
+        lines.append(
+            f"คำขอถึง Google: อ่าน {r['sheets_read']}, เขียน {r['sheets_write']}, Drive {r['drive']}"
+            + (f", ลองใหม่ {r['retries']}" if r["retries"] else "")
+        )
+    for code, problem in result.unit_problems.items():
+        lines.append(f"หน่วยงาน {code} ไม่ได้ประมวลผล: {problem.message}")
+        if problem.hint:
+            lines.append(f"    วิธีแก้: {problem.hint}")
     return "\n".join(lines)
 
 

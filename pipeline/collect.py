@@ -12,7 +12,7 @@ Values are left exactly as read; cleaning is the normalizer's job.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import pandas as pd
@@ -39,6 +39,8 @@ class Collected:
     #: unit code -> ID Plan spreadsheet key, for every unit whose spreadsheet was read
     idplan_keys: dict[str, str]
     read_calls: int
+    #: unit code -> why its ID Plan spreadsheet could not be used (the unit is left out)
+    unit_problems: dict[str, SourceError] = field(default_factory=dict)
 
 
 def table_to_frame(
@@ -51,11 +53,17 @@ def table_to_frame(
     for field, name in wanted.items():
         if clean_text(name) not in header:
             found = ", ".join(h for h in header if h) or "(แถวหัวตารางว่าง)"
+            if config_key.startswith("sources.idplan"):
+                # Every unit's spreadsheet shares one header: fix the sheet, not the config.
+                hint = (f"แก้ชื่อคอลัมน์ในแถวที่ 1 ของแท็บนี้ให้เป็น '{name}' ตามแบบฟอร์มของเขต "
+                        "(ทุกหน่วยงานใช้หัวตารางเดียวกัน จึงไม่ควรแก้ไฟล์ตั้งค่า)")
+            else:
+                hint = (f"เพิ่มคอลัมน์ '{name}' ในแถวหัวตาราง หรือแก้ {config_key}.{field} "
+                        "ในไฟล์ตั้งค่าให้ตรงกับชื่อคอลัมน์ในชีต")
             raise SourceError(
                 f"สเปรดชีต '{sheet}' แท็บ '{tab}': ไม่พบคอลัมน์ '{name}' ในแถวที่ 1 "
                 f"(คอลัมน์ที่มี: {found})",
-                f"เพิ่มคอลัมน์ '{name}' ในแถวหัวตาราง หรือแก้ {config_key}.{field} "
-                "ในไฟล์ตั้งค่าให้ตรงกับชื่อคอลัมน์ในชีต",
+                hint,
             )
         positions[field] = header.index(clean_text(name))
     records = []
@@ -101,43 +109,50 @@ def read_idplans(
 ) -> Collected:
     """Add every listed unit's ID Plan spreadsheet (plan and record tabs in one call each).
 
-    All missing spreadsheets are named at once, so one round of fixes is enough.
+    One unit's broken, missing, unshared or renamed spreadsheet is that unit's
+    problem: it is kept in ``unit_problems`` with what to do, and every other
+    unit is still read.
     """
     src = settings.sources
     keys = {code: src.idplan.key_for(code) for code in unit_codes}
-    missing = [key for key in keys.values() if not workbook.exists(key)]
-    if missing:
-        shown = ", ".join(missing[:10]) + (f" และอีก {len(missing) - 10} ไฟล์" if len(missing) > 10 else "")
-        raise SourceError(
-            f"ไม่พบสเปรดชีต ID Plan {len(missing)} ไฟล์ใน {workbook.location}: {shown}",
-            "สร้างสเปรดชีตของหน่วยงานนั้น (แท็บ "
-            f"'{src.idplan.plan_tab}' และ '{src.idplan.record_tab}') หรือแก้รหัสหน่วยงานในทะเบียน "
-            f"'{src.units.spreadsheet}' แท็บ '{src.units.tab}' ให้ถูกต้อง",
-        )
-    plans, records = [], []
+    plans, records, problems = [], [], {}
     for done, (code, key) in enumerate(keys.items(), start=1):
-        tabs = workbook.read(key, [src.idplan.plan_tab, src.idplan.record_tab])
-        plan = table_to_frame(
-            tabs[src.idplan.plan_tab], src.idplan.plan_columns, key, src.idplan.plan_tab,
-            "sources.idplan.plan_columns",
-        )
-        record = table_to_frame(
-            tabs[src.idplan.record_tab], src.idplan.record_columns, key, src.idplan.record_tab,
-            "sources.idplan.record_columns",
-        )
-        plans.append(plan.assign(_unit=code))
-        records.append(record.assign(_unit=code))
+        try:
+            plan, record = _read_idplan(workbook, settings, key)
+        except SourceError as exc:
+            log.warning("unit %s left out: %s", code, exc.message)
+            problems[code] = exc
+        else:
+            plans.append(plan.assign(_unit=code))
+            records.append(record.assign(_unit=code))
         if progress:
             progress("collect", done, len(keys))
-    log.info("collected %d units, %d staff rows, %d survey rows, %d ID Plan spreadsheets",
-             len(raw.units), len(raw.staff), len(raw.survey), len(keys))
+    log.info("collected %d units, %d staff rows, %d survey rows, %d ID Plan spreadsheets (%d left out)",
+             len(raw.units), len(raw.staff), len(raw.survey), len(keys), len(problems))
     return replace(
         raw,
         plans=_concat(plans, src.idplan.plan_columns),
         records=_concat(records, src.idplan.record_columns),
-        idplan_keys=keys,
+        idplan_keys={code: key for code, key in keys.items() if code not in problems},
         read_calls=raw.read_calls + len(keys),
+        unit_problems=problems,
     )
+
+
+def _read_idplan(workbook: Workbook, settings: Settings, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    src = settings.sources.idplan
+    if not workbook.exists(key):
+        raise SourceError(
+            f"ไม่พบสเปรดชีต ID Plan '{key}' ใน {workbook.location}",
+            f"สร้างสเปรดชีตชื่อ '{key}' (แท็บ '{src.plan_tab}' และ '{src.record_tab}') "
+            "หรือแก้รหัสหน่วยงานในทะเบียนหน่วยงานให้ถูกต้อง",
+        )
+    tabs = workbook.read(key, [src.plan_tab, src.record_tab])
+    plan = table_to_frame(tabs[src.plan_tab], src.plan_columns, key, src.plan_tab, "sources.idplan.plan_columns")
+    record = table_to_frame(
+        tabs[src.record_tab], src.record_columns, key, src.record_tab, "sources.idplan.record_columns"
+    )
+    return plan, record
 
 
 def _concat(frames: list[pd.DataFrame], columns: BaseModel) -> pd.DataFrame:

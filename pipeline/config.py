@@ -55,8 +55,12 @@ class QuotaSettings(Strict):
 
     reads_per_minute: int = Field(default=60, ge=1, le=6000)
     writes_per_minute: int = Field(default=60, ge=1, le=6000)
+    #: the quota's window in seconds (Google's is a minute; an emulator's may be shorter)
+    window_seconds: float = Field(default=60.0, gt=0, le=3600)
     #: tries of one request on 429, 408 or 5xx before that spreadsheet is reported as failed
     max_tries: int = Field(default=6, ge=1, le=20)
+    #: the first wait after a failed try, doubled each time, in seconds
+    backoff_base: float = Field(default=1.0, gt=0, le=60)
     #: the longest single wait between two tries, in seconds
     max_backoff: float = Field(default=64.0, gt=0, le=600)
 

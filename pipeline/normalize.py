@@ -330,3 +330,23 @@ def _number(value: Any) -> float | None:
     except ValueError:
         return None
     return int(number) if number.is_integer() else number
+
+
+def leave_out(data: Normalized, problems: dict[str, str], keys: dict[str, str]) -> Normalized:
+    """Drop units whose own spreadsheet could not be used, and list each as a row to fix.
+
+    Their staff leave every population too: a unit that could not be read is
+    neither credited nor blamed until it is fixed.
+    """
+    if not problems:
+        return data
+    gone = set(problems)
+    staff = data.staff[~data.staff["unit_code"].isin(gone)].reset_index(drop=True)
+    survey = data.survey[~data.survey["_unit"].isin(gone)].reset_index(drop=True)
+    rows = [
+        {"_sheet": keys[code], "_tab": "", "_row": 0, "unit_code": code, "reason": why, "value": ""}
+        for code, why in problems.items()
+    ]
+    quarantine = pd.concat([data.quarantine, pd.DataFrame(rows, columns=ISSUE_COLUMNS)], ignore_index=True)
+    units = data.units[~data.units["code"].isin(gone)].reset_index(drop=True)
+    return Normalized(units, staff, survey, data.plans, data.records, quarantine, data.notes)

@@ -1,17 +1,24 @@
 """Publish: write the summary tab into each unit's spreadsheet, and the area dashboard.
 
-One write call per spreadsheet. Only tabs devplan owns are replaced; the tabs
-staff edit are never touched.
+One write call per spreadsheet, and none where nothing changed: a tab whose
+content (run date aside) equals what devplan wrote last, in a spreadsheet
+nobody has touched since, is left as it is. Only tabs devplan owns are
+replaced; the tabs staff edit are never touched.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any, Callable
 
 from jinja2 import Environment
 
+from pipeline.errors import PublishError
 from pipeline.render import render_sheet
+from pipeline.state import State
 from pipeline.workbook import Table, Workbook
 
 SCHOOL_SHEET = "school_sheet.tsv"
@@ -23,12 +30,17 @@ DASHBOARD_TABS = {
     "ข้อมูลที่ต้องแก้ไข": "dashboard_issues.tsv",
     "ปรับแก้อัตโนมัติ": "dashboard_notes.tsv",
 }
+FIXED_DATE = date(2000, 1, 1)
 
 
 @dataclass
 class Published:
     #: spreadsheet key -> tabs written
     written: dict[str, list[str]] = field(default_factory=dict)
+    #: spreadsheet keys whose tabs were already up to date (same content, untouched since)
+    unchanged: list[str] = field(default_factory=list)
+    #: unit code -> the Thai reason its summary could not be written
+    failed: dict[str, PublishError] = field(default_factory=dict)
 
     @property
     def write_calls(self) -> int:
@@ -39,6 +51,17 @@ def render_dashboard(env: Environment, summary: dict[str, Any]) -> dict[str, Tab
     return {tab: render_sheet(env, template, summary) for tab, template in DASHBOARD_TABS.items()}
 
 
+def fingerprint(tabs: dict[str, Table]) -> str:
+    """A hash of what devplan would write: equal hashes mean equal tabs."""
+    text = json.dumps(tabs, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def without_run_date(summary: dict[str, Any]) -> dict[str, Any]:
+    """The same summary on a fixed date, so the date alone never makes a tab look changed."""
+    return {**summary, "run": replace(summary["run"], generated_on=FIXED_DATE)}
+
+
 def publish(
     workbook: Workbook,
     env: Environment,
@@ -47,18 +70,42 @@ def publish(
     area: dict[str, Any],
     summary_tab: str,
     dashboard_key: str,
+    state: State,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Published:
-    """Write every unit's summary tab and the dashboard; return what was written where."""
+    """Write every unit's summary tab and the dashboard, where they changed.
+
+    A unit whose spreadsheet refuses the write is that unit's problem: it is
+    recorded in ``failed`` and every other unit is still written. The
+    dashboard, written last, is the area's: its failure stops the run.
+    """
     done = Published()
-    for number, (code, summary) in enumerate(unit_summaries.items(), start=1):
-        key = unit_keys[code]
+    jobs: list[tuple[str | None, str, dict[str, Table], str]] = []
+    for code, summary in unit_summaries.items():
         tabs = {summary_tab: render_sheet(env, SCHOOL_SHEET, summary)}
-        workbook.write(key, tabs)
-        done.written[key] = list(tabs)
-        if progress:
-            progress("publish", number, len(unit_summaries))
-    tabs = render_dashboard(env, area)
-    workbook.write(dashboard_key, tabs)
-    done.written[dashboard_key] = list(tabs)
+        stable = {summary_tab: render_sheet(env, SCHOOL_SHEET, without_run_date(summary))}
+        jobs.append((code, unit_keys[code], tabs, fingerprint(stable)))
+    jobs.append((None, dashboard_key, render_dashboard(env, area),
+                 fingerprint(render_dashboard(env, without_run_date(area)))))
+    for number, (code, key, tabs, print_) in enumerate(jobs, start=1):
+        last = state.published(key)
+        if last is not None and last[0] == print_ and last[1] is not None and last[1] == workbook.version(key):
+            done.unchanged.append(key)
+        else:
+            try:
+                workbook.write(key, tabs)
+            except PublishError as exc:
+                if code is None:
+                    raise
+                done.failed[code] = exc
+                continue
+            state.record_published(key, print_)
+            done.written[key] = list(tabs)
+        if progress and code is not None:
+            progress("publish", number, len(jobs) - 1)
+    workbook.finish()
+    for key in done.written:
+        version = workbook.version(key)
+        if version is not None:
+            state.record_version(key, version)
     return done

@@ -2,10 +2,13 @@
 
 - ``sources``: per spreadsheet, the ``modifiedTime`` of the version last read and
   the rows of every tab read then, so an unchanged spreadsheet is not read again;
-- ``written``: per spreadsheet and devplan tab, the content fingerprint last
-  written (and, for Google, the tab's ``sheetId``), so an unchanged tab is not
-  written again, and the ``modifiedTime`` that followed devplan's own write, so
-  that write is not taken for a staff edit on the next run.
+- ``published``: per spreadsheet devplan writes, the fingerprint of what it
+  wrote last (run date left out) and the version (Google ``modifiedTime``, or a
+  local file's mtime and size) that followed that write: an unchanged tab in an
+  untouched spreadsheet is not written again, and devplan's own write is not
+  taken for a staff edit on the next run;
+- ``sheet_ids``: for Google, the ``sheetId`` of each devplan tab, so it is
+  resized and rewritten in one request.
 
 Later parts (the send log, the run history) add their own tables here; the
 schema is created on open and only ever grows.
@@ -30,17 +33,17 @@ CREATE TABLE IF NOT EXISTS sources (
     rows TEXT NOT NULL,
     PRIMARY KEY (spreadsheet, tab)
 );
-CREATE TABLE IF NOT EXISTS written (
+CREATE TABLE IF NOT EXISTS sheet_ids (
     spreadsheet TEXT NOT NULL,
     tab TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    sheet_id INTEGER,
-    written_at TEXT NOT NULL,
+    sheet_id INTEGER NOT NULL,
     PRIMARY KEY (spreadsheet, tab)
 );
-CREATE TABLE IF NOT EXISTS own_writes (
+CREATE TABLE IF NOT EXISTS published (
     spreadsheet TEXT PRIMARY KEY,
-    modified TEXT NOT NULL
+    fingerprint TEXT NOT NULL,
+    version TEXT,
+    written_at TEXT NOT NULL
 );
 """
 
@@ -99,42 +102,42 @@ class State:
     def forget_source(self, spreadsheet: str) -> None:
         self.db.execute("DELETE FROM sources WHERE spreadsheet=?", (spreadsheet,))
 
-    # -- devplan's own tabs ----------------------------------------------------
+    def retag_source(self, spreadsheet: str, old: str, new: str) -> None:
+        """Keep rows read at version ``old`` under ``new``: devplan's own write made it."""
+        self.db.execute(
+            "UPDATE sources SET modified=? WHERE spreadsheet=? AND modified=?", (new, spreadsheet, old)
+        )
 
-    def fingerprint(self, spreadsheet: str, tab: str) -> str | None:
-        row = self.db.execute(
-            "SELECT fingerprint FROM written WHERE spreadsheet=? AND tab=?", (spreadsheet, tab)
-        ).fetchone()
-        return row[0] if row else None
+    # -- devplan's own tabs ----------------------------------------------------
 
     def sheet_id(self, spreadsheet: str, tab: str) -> int | None:
         row = self.db.execute(
-            "SELECT sheet_id FROM written WHERE spreadsheet=? AND tab=?", (spreadsheet, tab)
+            "SELECT sheet_id FROM sheet_ids WHERE spreadsheet=? AND tab=?", (spreadsheet, tab)
         ).fetchone()
         return row[0] if row else None
 
-    def record_write(self, spreadsheet: str, tab: str, fingerprint: str, sheet_id: int | None = None) -> None:
+    def record_sheet_id(self, spreadsheet: str, tab: str, sheet_id: int) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO written (spreadsheet, tab, fingerprint, sheet_id, written_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (spreadsheet, tab, fingerprint, sheet_id, datetime.now().isoformat(timespec="seconds")),
+            "INSERT OR REPLACE INTO sheet_ids (spreadsheet, tab, sheet_id) VALUES (?, ?, ?)",
+            (spreadsheet, tab, sheet_id),
         )
 
-    def forget_write(self, spreadsheet: str, tab: str | None = None) -> None:
-        if tab is None:
-            self.db.execute("DELETE FROM written WHERE spreadsheet=?", (spreadsheet,))
-        else:
-            self.db.execute("DELETE FROM written WHERE spreadsheet=? AND tab=?", (spreadsheet, tab))
+    def published(self, spreadsheet: str) -> tuple[str, str | None] | None:
+        """(fingerprint, version) of devplan's last write to ``spreadsheet``."""
+        row = self.db.execute(
+            "SELECT fingerprint, version FROM published WHERE spreadsheet=?", (spreadsheet,)
+        ).fetchone()
+        return (row[0], row[1]) if row else None
 
-    def own_write(self, spreadsheet: str) -> str | None:
-        """The ``modifiedTime`` that devplan's own last write gave ``spreadsheet``."""
-        row = self.db.execute("SELECT modified FROM own_writes WHERE spreadsheet=?", (spreadsheet,)).fetchone()
-        return row[0] if row else None
-
-    def record_own_write(self, spreadsheet: str, modified: str) -> None:
+    def record_published(self, spreadsheet: str, fingerprint: str, version: str | None = None) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO own_writes (spreadsheet, modified) VALUES (?, ?)", (spreadsheet, modified)
+            "INSERT OR REPLACE INTO published (spreadsheet, fingerprint, version, written_at) VALUES (?, ?, ?, ?)",
+            (spreadsheet, fingerprint, version, datetime.now().isoformat(timespec="seconds")),
         )
+
+    def record_version(self, spreadsheet: str, version: str) -> None:
+        """The version that followed devplan's own write (known only after the run's writes)."""
+        self.db.execute("UPDATE published SET version=? WHERE spreadsheet=?", (version, spreadsheet))
 
     def _transaction(self) -> Any:
         return _Transaction(self.db)

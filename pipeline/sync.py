@@ -7,7 +7,7 @@ module wires them, in order, for one fiscal year.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
@@ -15,9 +15,11 @@ from pipeline.collect import read_idplans, read_sources
 from pipeline.config import Settings
 from pipeline.deliver import Delivery, SmtpSettings, deliver
 from pipeline.indicators import Scores, load_indicators, measure
-from pipeline.normalize import Normalized, normalize, unit_codes
+from pipeline.errors import PipelineError
+from pipeline.normalize import Normalized, leave_out, normalize, unit_codes
 from pipeline.publish import Published, publish
 from pipeline.render import build_environment
+from pipeline.state import State
 from pipeline.summaries import RunFacts, area_summary, unit_summaries
 from pipeline.workbook import Workbook, open_workbook
 
@@ -33,6 +35,10 @@ class SyncResult:
     published: Published
     delivery: Delivery
     read_calls: int
+    #: unit code -> why it was left out (its spreadsheet could not be read or written)
+    unit_problems: dict[str, PipelineError] = field(default_factory=dict)
+    #: requests sent to Google, by kind (empty for the local backend)
+    requests: dict[str, int] = field(default_factory=dict)
 
 
 def run_sync(
@@ -42,15 +48,28 @@ def run_sync(
     smtp: SmtpSettings | None = None,
     today: date | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    full: bool = False,
+    on_wait: Callable[[str, float, str], None] | None = None,
 ) -> SyncResult:
-    """One full run. Mail is sent only when ``smtp`` is given; it is always written to the outbox."""
+    """One full run. Mail is sent only when ``smtp`` is given; it is always written to the outbox.
+
+    ``full`` reads every spreadsheet again even if the state file says it has not changed.
+    """
     indicators = load_indicators(settings.indicators.file, settings.vocabulary.development_kinds)
     env = build_environment(settings.output.templates)
-    book = workbook or open_workbook(settings.storage.backend, str(settings.storage.path))
+    with State(settings.storage.state) as state:
+        book = workbook or open_workbook(settings.storage, state, full=full, on_wait=on_wait)
+        return _run(settings, book, state, indicators, env, smtp, today, progress)
 
+
+def _run(
+    settings: Settings, book: Workbook, state: State, indicators: Any, env: Any,
+    smtp: SmtpSettings | None, today: date | None, progress: Callable[[str, int, int], None] | None,
+) -> SyncResult:
     raw = read_sources(book, settings)
     raw = read_idplans(book, settings, raw, unit_codes(raw.units, settings.area.office_code), progress)
-    data = normalize(raw, settings)
+    problems: dict[str, PipelineError] = dict(raw.unit_problems)
+    data = leave_out(normalize(raw, settings), {c: str(e) for c, e in problems.items()}, _keys(settings, problems))
     log.info("normalized: %d staff, %d quarantined rows, %d notes", len(data.staff), len(data.quarantine), len(data.notes))
     scores = measure(data, indicators, settings.area.fiscal_year)
 
@@ -65,7 +84,17 @@ def run_sync(
     area = area_summary(data, scores, facts, settings)
     published = publish(
         book, env, units, raw.idplan_keys, area,
-        settings.output.summary_tab, settings.output.dashboard, progress,
+        settings.output.summary_tab, settings.output.dashboard, state, progress,
     )
+    problems.update(published.failed)
     delivery = deliver(env, units, settings.mail.sender, settings.output.outbox, smtp, progress)
-    return SyncResult(settings, data, scores, area, published, delivery, raw.read_calls)
+    counts = getattr(getattr(book, "http", None), "counts", None)
+    requests = {} if counts is None else {
+        "sheets_read": counts.sheets_read, "sheets_write": counts.sheets_write, "drive": counts.drive,
+        "retries": counts.retries,
+    }
+    return SyncResult(settings, data, scores, area, published, delivery, raw.read_calls, problems, requests)
+
+
+def _keys(settings: Settings, problems: dict[str, PipelineError]) -> dict[str, str]:
+    return {code: settings.sources.idplan.key_for(code) for code in problems}

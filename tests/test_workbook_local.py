@@ -212,10 +212,16 @@ def test_folder_that_is_a_file_is_a_publish_error(tmp_path):
 
 
 def test_open_workbook_local_and_unknown(tmp_path):
-    assert isinstance(open_workbook("local", str(tmp_path)), LocalWorkbook)
-    with pytest.raises(ConfigError) as caught:
-        open_workbook("gsheets", str(tmp_path))
-    assert "gsheets" in caught.value.message
+    from pydantic import ValidationError
+
+    from pipeline.config import StorageSettings
+    from pipeline.state import State
+
+    storage = StorageSettings(backend="local", path=tmp_path)
+    assert isinstance(open_workbook(storage, State(None)), LocalWorkbook)
+    with pytest.raises(ValidationError) as caught:
+        StorageSettings(backend="gsheets", path=tmp_path)
+    assert "gsheets" in str(caught.value)
 
 
 def test_spreadsheet_with_a_truncated_tab_is_a_source_error(tmp_path):

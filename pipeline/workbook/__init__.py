@@ -9,7 +9,11 @@ values are ``str``, ``int``, ``float``, ``bool``, ``datetime`` or ``None``.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
+
+if TYPE_CHECKING:
+    from pipeline.config import StorageSettings
+    from pipeline.state import State
 
 Table = list[list[Any]]
 
@@ -48,16 +52,33 @@ class Workbook(Protocol):
         """
         ...
 
+    def version(self, key: str) -> str | None:
+        """A token that changes whenever spreadsheet ``key`` changes; None if unknown."""
+        ...
 
-def open_workbook(backend: str, location: str) -> Workbook:
-    """The backend named in config (``local``) at ``location``."""
-    if backend == "local":
-        from pipeline.workbook.local import LocalWorkbook
+    def finish(self) -> None:
+        """Called once after the run's writes, so ``version`` then tells what they left."""
+        ...
 
-        return LocalWorkbook(location)
-    from pipeline.errors import ConfigError
 
-    raise ConfigError(
-        f"ไม่รู้จักที่เก็บข้อมูลแบบ '{backend}'",
-        "ตั้งค่า storage.backend เป็น \"local\"",
-    )
+def open_workbook(
+    storage: "StorageSettings", state: "State", *, full: bool = False, on_wait: Any = None
+) -> Workbook:
+    """The backend named in config, at the place it names."""
+    if storage.backend == "google":
+        from pipeline.workbook.google import GoogleWorkbook
+        from pipeline.workbook.google_http import Pacing
+
+        quota = storage.quota
+        pacing = Pacing(
+            reads=quota.reads_per_minute, writes=quota.writes_per_minute, window=quota.window_seconds,
+            max_tries=quota.max_tries, backoff_base=quota.backoff_base, max_backoff=quota.max_backoff,
+        )
+        assert storage.folder is not None  # checked by StorageSettings
+        return GoogleWorkbook(
+            storage.folder, state, credentials=storage.credentials, pacing=pacing, full=full, on_wait=on_wait
+        )
+    from pipeline.workbook.local import LocalWorkbook
+
+    assert storage.path is not None  # checked by StorageSettings
+    return LocalWorkbook(storage.path)

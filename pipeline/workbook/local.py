@@ -92,6 +92,17 @@ class LocalWorkbook:
             _as_text_not_formula(sheet)
         _save_atomically(book, path)
 
+    def version(self, key: str) -> str | None:
+        """The file's modification time and size: they change when anyone saves it."""
+        try:
+            info = self.path(key).stat()
+        except OSError:
+            return None
+        return f"{info.st_mtime_ns}:{info.st_size}"
+
+    def finish(self) -> None:
+        """Nothing to settle: a file's version is known as soon as it is saved."""
+
     def _load(self, key: str, read_only: bool, data_only: bool = True) -> Any:
         path = self.path(key)
         if not path.is_file():

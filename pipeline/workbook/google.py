@@ -1,0 +1,517 @@
+"""Google backend: the spreadsheets of one Drive folder, through gspread and google-auth.
+
+Same ``Workbook`` interface as the local backend; what is particular to Google:
+
+- **Names.** A key is a spreadsheet title inside the folder, or a spreadsheet ID
+  or URL used as it is. One Drive ``files.list`` (paged) lists the folder.
+- **Reads.** One ``values:batchGet`` per spreadsheet for every tab needed, as
+  unformatted values with dates as serial numbers (a Thai-locale sheet would
+  show Buddhist-era years as text). A spreadsheet whose ``modifiedTime`` has not
+  moved since it was last read is not read again: its rows come from the state file.
+- **Writes.** One ``spreadsheets.batchUpdate`` per spreadsheet: it adds or resizes
+  devplan's own tabs and writes their cells (``stringValue`` is stored as typed
+  text, the same as ``valueInputOption=RAW``: ``=x`` never becomes a formula),
+  the header format and the column widths. No other tab is ever named in it.
+- **Own writes.** After the run's writes, one more listing records the
+  ``modifiedTime`` that followed them, so devplan's own write is not taken for a
+  staff edit on the next night.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import zlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import requests
+from gspread.exceptions import APIError
+from gspread.utils import absolute_range_name
+
+from pipeline.errors import ConfigError, PublishError, SourceError
+from pipeline.state import State
+from pipeline.workbook import Table
+from pipeline.workbook.google_http import DRIVE_BASE, SHEETS_BASE, PacedClient, Pacing, WaitHook
+from pipeline.workbook.layout import column_widths, header_rows
+
+log = logging.getLogger(__name__)
+
+API_BASE_ENV = "DEVPLAN_GOOGLE_API_BASE"
+SCOPES = ["https://www.googleapis.com/auth/spreadsheets", "https://www.googleapis.com/auth/drive"]
+SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
+FILES_URL = f"{DRIVE_BASE}/drive/v3/files"
+SHEETS_URL = f"{SHEETS_BASE}/v4/spreadsheets"
+_ID = re.compile(r"^[A-Za-z0-9_-]{25,}$")
+_URL_ID = re.compile(r"/(?:spreadsheets/d|folders|file/d)/([A-Za-z0-9_-]{10,})")
+_EPOCH = datetime(1899, 12, 30)
+
+
+def drive_id(text: str) -> str | None:
+    """The file or folder ID in ``text`` when it is an ID or a Google URL, else None (a title)."""
+    text = text.strip()
+    found = _URL_ID.search(text)
+    if found:
+        return found.group(1)
+    match = re.search(r"[?&]id=([A-Za-z0-9_-]{10,})", text)
+    if match and text.startswith("http"):
+        return match.group(1)
+    return text if _ID.match(text) else None
+
+
+@dataclass
+class DriveFile:
+    id: str
+    name: str
+    modified: str
+
+
+@dataclass
+class Written:
+    """A spreadsheet written this run, and the version it was read at (if it was)."""
+
+    id: str
+    read_version: str | None
+
+
+class GoogleWorkbook:
+    """Spreadsheets inside one Drive folder (or given by ID), as devplan's ``Workbook``."""
+
+    def __init__(
+        self,
+        folder: str,
+        state: State,
+        *,
+        credentials: str | Path | None = None,
+        api_base: str | None = None,
+        pacing: Pacing | None = None,
+        full: bool = False,
+        on_wait: WaitHook | None = None,
+    ) -> None:
+        self.folder = drive_id(folder) or folder.strip()
+        self.location = f"Google Drive โฟลเดอร์ {self.folder}"
+        self.state = state
+        self.full = full
+        api_base = api_base if api_base is not None else os.environ.get(API_BASE_ENV) or None
+        auth, session, self.client_email = _authorize(credentials, api_base)
+        self.http = PacedClient(auth, session, api_base=api_base, pacing=pacing, on_wait=on_wait)
+        self._files: dict[str, list[DriveFile]] | None = None
+        self._by_id: dict[str, DriveFile] = {}
+        self._written: dict[str, Written] = {}
+        self._read_versions: dict[str, str] = {}
+        #: spreadsheets created by this run: their only tab is the default one
+        self._fresh: set[str] = set()
+
+    # -- the Workbook interface ------------------------------------------------
+
+    def keys(self) -> list[str]:
+        return sorted(self._listing())
+
+    def exists(self, key: str) -> bool:
+        if drive_id(key):
+            return True  # an ID is checked when it is read
+        return bool(self._listing().get(key))
+
+    def tabs(self, key: str) -> list[str]:
+        file_id = self._resolve(key)
+        meta = self._call(key, file_id, "get", f"{SHEETS_URL}/{file_id}", params={"fields": "sheets.properties.title"})
+        return [s["properties"]["title"] for s in meta.json().get("sheets", [])]
+
+    def version(self, key: str) -> str | None:
+        """The spreadsheet's ``modifiedTime``: it moves on every edit, by staff or by devplan."""
+        file_id = drive_id(key)
+        found = self._by_id.get(file_id) if file_id else None
+        if found is None and not file_id:
+            files = self._listing().get(key, [])
+            found = files[0] if len(files) == 1 else None
+        return found.modified if found else None
+
+    def read(self, key: str, tabs: Sequence[str]) -> dict[str, Table]:
+        file_id = self._resolve(key)
+        version = self.version(key)
+        if version and not self.full:
+            cached = self.state.cached_tabs(file_id, version, list(tabs))
+            if cached is not None:
+                log.debug("%s (%s): unchanged since %s, rows from the state file", key, file_id, version)
+                return cached
+        params = {
+            "ranges": [absolute_range_name(tab) for tab in tabs],
+            "valueRenderOption": "UNFORMATTED_VALUE",
+            "dateTimeRenderOption": "SERIAL_NUMBER",
+            "majorDimension": "ROWS",
+        }
+        answer = self._call(key, file_id, "get", f"{SHEETS_URL}/{file_id}/values:batchGet", params=params, tabs=tabs)
+        ranges = answer.json().get("valueRanges", [])
+        result = {tab: _trim(found.get("values", [])) for tab, found in zip(tabs, ranges)}
+        if version:
+            self.state.store_tabs(file_id, version, result)
+            self._read_versions[file_id] = version
+        return result
+
+    def write(self, key: str, tabs: Mapping[str, Table]) -> None:
+        file_id = self._resolve_or_create(key)
+        try:
+            self._update(file_id, tabs, known=True)
+        except _StaleTab:
+            # devplan's tab was deleted or renamed by hand, or this state file is new:
+            # look the tabs up once and write again.
+            self._update(file_id, tabs, known=False)
+        self._written[key] = Written(file_id, self._read_versions.get(file_id))
+
+    def finish(self) -> None:
+        """After the run's writes, list the folder once more to learn their ``modifiedTime``.
+
+        Rows cached from a spreadsheet read and then written this run are kept
+        under the new time, since devplan's write changed only its own tabs.
+        A staff edit between devplan's read and its write in the same run would
+        be taken for devplan's own; it is read on the next edit or ``--full``.
+        """
+        if not self._written:
+            return
+        self._files = None
+        self._listing()
+        for written in self._written.values():
+            now = self._by_id.get(written.id)
+            if now is not None and written.read_version:
+                self.state.retag_source(written.id, written.read_version, now.modified)
+        self._written.clear()
+
+    # -- names -----------------------------------------------------------------
+
+    def _listing(self) -> dict[str, list[DriveFile]]:
+        """Title -> spreadsheets of the folder: one paged Drive ``files.list``."""
+        if self._files is not None:
+            return self._files
+        params: dict[str, Any] = {
+            "q": f"'{self.folder}' in parents and mimeType='{SPREADSHEET_MIME}' and trashed=false",
+            "fields": "nextPageToken, files(id, name, modifiedTime)",
+            "pageSize": 1000,
+            "supportsAllDrives": True,
+            "includeItemsFromAllDrives": True,
+        }
+        files: dict[str, list[DriveFile]] = {}
+        while True:
+            try:
+                page = self.http.request("get", FILES_URL, params=params).json()
+            except APIError as exc:
+                raise self._folder_error(exc) from exc
+            except requests.RequestException as exc:
+                raise _unreachable(exc) from exc
+            for item in page.get("files", []):
+                found = DriveFile(item["id"], item["name"], item.get("modifiedTime", ""))
+                files.setdefault(found.name, []).append(found)
+                self._by_id[found.id] = found
+            token = page.get("nextPageToken")
+            if not token:
+                break
+            params["pageToken"] = token
+        self._files = files
+        return files
+
+    def _resolve(self, key: str) -> str:
+        file_id = drive_id(key)
+        if file_id:
+            return file_id
+        found = self._listing().get(key, [])
+        if len(found) > 1:
+            ids = ", ".join(f.id for f in found)
+            raise SourceError(
+                f"มีสเปรดชีตชื่อ '{key}' มากกว่าหนึ่งไฟล์ในโฟลเดอร์ {self.folder} (รหัส {ids})",
+                "เปลี่ยนชื่อหรือย้ายไฟล์ที่ไม่ใช้ออกจากโฟลเดอร์ให้เหลือไฟล์เดียว "
+                "หรือระบุรหัสสเปรดชีต (ID) แทนชื่อในไฟล์ตั้งค่า",
+            )
+        if not found:
+            raise SourceError(
+                f"ไม่พบสเปรดชีตชื่อ '{key}' ในโฟลเดอร์ Google Drive {self.folder}",
+                "ตรวจชื่อสเปรดชีตให้ตรงกับไฟล์ตั้งค่าทุกตัวอักษร ตรวจว่าอยู่ในโฟลเดอร์นี้ "
+                f"และแชร์ให้บัญชีบริการ {self.client_email or '(บัญชีบริการของ devplan)'} แล้ว",
+            )
+        return found[0].id
+
+    def _resolve_or_create(self, key: str) -> str:
+        if drive_id(key) or self._listing().get(key):
+            return self._resolve(key)
+        body = {"name": key, "mimeType": SPREADSHEET_MIME, "parents": [self.folder]}
+        try:
+            created = self.http.request("post", FILES_URL, params={"supportsAllDrives": True}, json=body).json()
+        except APIError as exc:
+            raise PublishError(
+                f"สร้างสเปรดชีต '{key}' ในโฟลเดอร์ {self.folder} ไม่ได้ ({_reason(exc)})",
+                f"สร้างสเปรดชีตเปล่าชื่อ '{key}' ในโฟลเดอร์นี้เอง แล้วแชร์ให้ "
+                f"{self.client_email or 'บัญชีบริการของ devplan'} เป็นผู้แก้ไข (Editor) จากนั้นสั่งรันใหม่ "
+                "(บัญชีบริการไม่มีพื้นที่ Drive ของตัวเอง จึงสร้างไฟล์ได้เฉพาะในไดรฟ์ที่แชร์ (Shared Drive))",
+            ) from exc
+        made = DriveFile(created["id"], key, created.get("modifiedTime", ""))
+        self._listing().setdefault(key, []).append(made)
+        self._by_id[made.id] = made
+        self._fresh.add(made.id)
+        return made.id
+
+    # -- writing ---------------------------------------------------------------
+
+    def _update(self, file_id: str, tabs: Mapping[str, Table], known: bool) -> None:
+        existing: dict[str, int] = {}
+        if known:
+            for tab in tabs:
+                sheet_id = self.state.sheet_id(file_id, tab)
+                if sheet_id is None:
+                    break
+                existing[tab] = sheet_id
+            else:
+                known = file_id not in self._fresh
+        if not known:
+            existing = {t: i for t, i in self._sheet_ids(file_id).items() if t in tabs}
+        taken = set(existing.values())
+        requests_: list[dict[str, Any]] = []
+        ids: dict[str, int] = {}
+        for tab, rows in tabs.items():
+            sheet_id = existing.get(tab)
+            if sheet_id is None:
+                sheet_id = _new_sheet_id(tab, taken)
+                taken.add(sheet_id)
+                requests_.append({"addSheet": {"properties": {"sheetId": sheet_id, "title": tab}}})
+            ids[tab] = sheet_id
+            requests_ += _tab_requests(sheet_id, tab, rows)
+        if file_id in self._fresh and not known:
+            default = [i for t, i in self._sheet_ids(file_id).items() if t not in tabs]
+            requests_ += [{"deleteSheet": {"sheetId": i}} for i in default]
+        url = f"{SHEETS_URL}/{file_id}:batchUpdate"
+        try:
+            self.http.request("post", url, json={"requests": requests_})
+        except APIError as exc:
+            if known and exc.response.status_code == 400:
+                raise _StaleTab() from exc
+            raise self._write_error(file_id, exc) from exc
+        except requests.RequestException as exc:
+            raise _unreachable(exc, PublishError) from exc
+        self._fresh.discard(file_id)
+        for tab, sheet_id in ids.items():
+            self.state.record_sheet_id(file_id, tab, sheet_id)
+
+    def _sheet_ids(self, file_id: str) -> dict[str, int]:
+        url = f"{SHEETS_URL}/{file_id}"
+        try:
+            meta = self.http.request("get", url, params={"fields": "sheets.properties(sheetId,title)"}).json()
+        except APIError as exc:
+            raise self._write_error(file_id, exc) from exc
+        return {s["properties"]["title"]: s["properties"]["sheetId"] for s in meta.get("sheets", [])}
+
+    # -- errors ----------------------------------------------------------------
+
+    def _call(
+        self, key: str, file_id: str, method: str, url: str, *, params: dict[str, Any], tabs: Sequence[str] = ()
+    ) -> requests.Response:
+        try:
+            return self.http.request(method, url, params=params)
+        except APIError as exc:
+            raise self._read_error(key, file_id, exc, tabs) from exc
+        except requests.RequestException as exc:
+            raise _unreachable(exc) from exc
+
+    def _title(self, file_id: str) -> str:
+        found = self._by_id.get(file_id)
+        return f"'{found.name}' (รหัส {file_id})" if found else f"รหัส {file_id}"
+
+    def _share_hint(self, role: str) -> str:
+        who = self.client_email or "บัญชีบริการ (client_email ในไฟล์กุญแจ)"
+        return f"เปิดสเปรดชีตนี้ใน Google Sheets กดปุ่ม แชร์ (Share) แล้วแชร์ให้ {who} เป็น{role}"
+
+    def _read_error(self, key: str, file_id: str, exc: APIError, tabs: Sequence[str]) -> SourceError:
+        status = exc.response.status_code
+        name = self._title(file_id)
+        if status == 403:
+            return SourceError(
+                f"บัญชีบริการ {self.client_email or ''} ไม่มีสิทธิ์อ่านสเปรดชีต {name}".replace("  ", " "),
+                self._share_hint("ผู้แก้ไข (Editor) สำหรับ ID Plan และแดชบอร์ด หรือผู้มีสิทธิ์ดู (Viewer) สำหรับทะเบียนและแบบสำรวจ"),
+            )
+        if status == 404:
+            return SourceError(
+                f"ไม่พบสเปรดชีต {name} (อาจถูกลบ ย้าย หรือรหัสผิด)",
+                f"ตรวจรหัสหรือชื่อสเปรดชีต '{key}' ในไฟล์ตั้งค่า และตรวจว่ายังอยู่ในโฟลเดอร์ {self.folder}",
+            )
+        if status == 400 and "range" in _message(exc).lower() and tabs:
+            return SourceError(
+                f"สเปรดชีต {name}: ไม่พบแท็บใดแท็บหนึ่งต่อไปนี้: {', '.join(tabs)}",
+                "ตรวจชื่อแท็บในสเปรดชีตให้ตรงกับไฟล์ตั้งค่าทุกตัวอักษร (รวมช่องว่าง) "
+                "หรือแก้ชื่อแท็บในไฟล์ตั้งค่าให้ตรงกับสเปรดชีต",
+            )
+        return SourceError(
+            f"อ่านสเปรดชีต {name} ไม่ได้: Google ตอบ {status} ({_reason(exc)})",
+            "ถ้าเป็นปัญหาชั่วคราวของ Google (429, 5xx) ให้สั่งรันใหม่ภายหลัง "
+            "ถ้ายังเป็นอยู่ให้ตรวจสเปรดชีตนี้ใน Google Sheets",
+        )
+
+    def _write_error(self, file_id: str, exc: APIError) -> PublishError:
+        status = exc.response.status_code
+        name = self._title(file_id)
+        if status == 403:
+            return PublishError(
+                f"บัญชีบริการ {self.client_email or ''} ไม่มีสิทธิ์แก้ไขสเปรดชีต {name}".replace("  ", " "),
+                self._share_hint("ผู้แก้ไข (Editor)"),
+            )
+        return PublishError(
+            f"เขียนแท็บสรุปผลลงสเปรดชีต {name} ไม่ได้: Google ตอบ {status} ({_reason(exc)})",
+            "สั่งรันใหม่ภายหลัง devplan จะเขียนเฉพาะแท็บที่ยังไม่ได้เขียน",
+        )
+
+    def _folder_error(self, exc: APIError) -> SourceError:
+        status = exc.response.status_code
+        if status in (403, 404):
+            return SourceError(
+                f"เปิดโฟลเดอร์ Google Drive {self.folder} ไม่ได้ (Google ตอบ {status}: {_reason(exc)})",
+                f"ตรวจรหัสโฟลเดอร์ (storage.folder) และแชร์โฟลเดอร์ให้ {self.client_email or 'บัญชีบริการของ devplan'}",
+            )
+        return SourceError(
+            f"อ่านรายชื่อไฟล์ในโฟลเดอร์ {self.folder} ไม่ได้: Google ตอบ {status} ({_reason(exc)})",
+            "สั่งรันใหม่ภายหลัง ถ้ายังเป็นอยู่ให้ตรวจสถานะบริการของ Google",
+        )
+
+
+class _StaleTab(Exception):
+    """The sheetId devplan remembered is gone (the tab was deleted by hand)."""
+
+
+def _authorize(credentials: str | Path | None, api_base: str | None) -> tuple[Any, Any, str]:
+    """(auth, session, client_email): a service account, or no auth at all for an emulator."""
+    path = credentials or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS") or None
+    if path is None:
+        if api_base:
+            return None, requests.Session(), ""
+        raise ConfigError(
+            "ยังไม่ได้ระบุกุญแจบัญชีบริการ Google (service account)",
+            "ตั้ง storage.credentials ในไฟล์ตั้งค่าเป็นไฟล์กุญแจ .json ของบัญชีบริการ "
+            "หรือตั้งตัวแปรสภาพแวดล้อม GOOGLE_APPLICATION_CREDENTIALS (ดูหัวข้อ Google setup ใน README)",
+        )
+    source = "storage.credentials" if credentials else "GOOGLE_APPLICATION_CREDENTIALS"
+    try:
+        info = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(
+            f"อ่านไฟล์กุญแจบัญชีบริการ {path} ({source}) ไม่ได้ ({exc.strerror or exc})",
+            "ตรวจชื่อไฟล์และสิทธิ์การอ่านของผู้ใช้ที่รันโปรแกรม",
+        ) from exc
+    except ValueError as exc:
+        raise ConfigError(
+            f"ไฟล์กุญแจบัญชีบริการ {path} ({source}) ไม่ใช่ JSON ที่ถูกต้อง",
+            "ดาวน์โหลดกุญแจใหม่จาก Google Cloud Console (IAM → Service accounts → Keys → Add key → JSON)",
+        ) from exc
+    if not isinstance(info, dict) or info.get("type") != "service_account" or "client_email" not in info:
+        raise ConfigError(
+            f"ไฟล์ {path} ({source}) ไม่ใช่กุญแจของบัญชีบริการ (ต้องมี \"type\": \"service_account\" และ client_email)",
+            "ใช้กุญแจแบบ JSON ของบัญชีบริการ ไม่ใช่ไฟล์ OAuth client ของผู้ใช้",
+        )
+    from google.auth.transport.requests import AuthorizedSession
+    from google.oauth2 import service_account
+
+    try:
+        creds = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(
+            f"ไฟล์กุญแจบัญชีบริการ {path} ({source}) ใช้ไม่ได้ ({exc.__class__.__name__})",
+            "ดาวน์โหลดกุญแจใหม่จาก Google Cloud Console แล้วชี้ storage.credentials ไปที่ไฟล์นั้น",
+        ) from exc
+    return creds, AuthorizedSession(creds), str(info["client_email"])
+
+
+def _tab_requests(sheet_id: int, tab: str, rows: Table) -> list[dict[str, Any]]:
+    """Resize devplan's tab to its content, write every cell, format the header, set widths."""
+    width = max((len(r) for r in rows), default=0)
+    height, columns = max(len(rows), 1), max(width, 1)
+    headers = header_rows(rows)
+    frozen = headers[0] + 1 if headers and headers[0] + 1 < height else 0
+    grid: dict[str, Any] = {"rowCount": height, "columnCount": columns, "frozenRowCount": frozen}
+    cells = [
+        {"values": [_cell(r[c] if c < len(r) else None, i in headers) for c in range(columns)]}
+        for i, r in enumerate(rows)
+    ]
+    requests_: list[dict[str, Any]] = [
+        {
+            "updateSheetProperties": {
+                "properties": {"sheetId": sheet_id, "title": tab, "gridProperties": grid},
+                "fields": "title,gridProperties.rowCount,gridProperties.columnCount,gridProperties.frozenRowCount",
+            }
+        },
+    ]
+    if cells:
+        requests_.append(
+            {
+                "updateCells": {
+                    "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
+                    "rows": cells,
+                    "fields": "userEnteredValue,userEnteredFormat",
+                }
+            }
+        )
+    for index, pixels in enumerate(column_widths(rows)):
+        requests_.append(
+            {
+                "updateDimensionProperties": {
+                    "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": index, "endIndex": index + 1},
+                    "properties": {"pixelSize": pixels},
+                    "fields": "pixelSize",
+                }
+            }
+        )
+    return requests_
+
+
+def _cell(value: Any, header: bool) -> dict[str, Any]:
+    """One CellData: typed value (text stays text, never a formula) and its format."""
+    cell: dict[str, Any] = {}
+    fmt: dict[str, Any] = {"textFormat": {"bold": True}} if header else {}
+    if isinstance(value, bool):
+        cell["userEnteredValue"] = {"boolValue": value}
+    elif isinstance(value, (int, float)) and value == value:
+        cell["userEnteredValue"] = {"numberValue": value}
+    elif isinstance(value, (datetime, date)):
+        moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+        cell["userEnteredValue"] = {"numberValue": (moment - _EPOCH).total_seconds() / 86400}
+        fmt["numberFormat"] = {"type": "DATE", "pattern": "d/m/yyyy"}
+    elif value is not None and value != "":
+        cell["userEnteredValue"] = {"stringValue": str(value)}
+    if fmt:
+        cell["userEnteredFormat"] = fmt
+    return cell
+
+
+def _new_sheet_id(tab: str, taken: set[int]) -> int:
+    """A stable sheetId for devplan's tab, so the same tab keeps the same id."""
+    sheet_id = zlib.crc32(tab.encode("utf-8")) & 0x3FFFFFFF or 1
+    while sheet_id in taken:
+        sheet_id = (sheet_id + 7919) & 0x3FFFFFFF or 1
+    return sheet_id
+
+
+def _trim(rows: list[list[Any]]) -> Table:
+    """Google already drops trailing empties; make rows one width, empty text as None."""
+    table = [[None if v == "" else v for v in row] for row in rows]
+    while table and all(v is None for v in table[-1]):
+        table.pop()
+    width = max((len(r) for r in table), default=0)
+    return [r + [None] * (width - len(r)) for r in table]
+
+
+def _message(exc: APIError) -> str:
+    try:
+        return str(exc.response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return exc.response.text[:200]
+
+
+def _reason(exc: APIError) -> str:
+    try:
+        error = exc.response.json()["error"]
+        return f"{error.get('status', '')}: {error.get('message', '')}".strip(": ")
+    except (ValueError, KeyError, TypeError):
+        return exc.response.reason or str(exc.response.status_code)
+
+
+def _unreachable(exc: Exception, kind: type = SourceError) -> Any:
+    return kind(
+        f"ติดต่อ Google ไม่ได้ ({exc.__class__.__name__})",
+        "ตรวจการเชื่อมต่ออินเทอร์เน็ตของเครื่องที่รันโปรแกรม แล้วสั่งรันใหม่",
+    )
