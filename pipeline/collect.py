@@ -12,7 +12,8 @@ Values are left exactly as read; cleaning is the normalizer's job.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+import dataclasses
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import pandas as pd
@@ -40,7 +41,7 @@ class Collected:
     idplan_keys: dict[str, str]
     read_calls: int
     #: unit code -> why its ID Plan spreadsheet could not be used (the unit is left out)
-    unit_problems: dict[str, SourceError] = field(default_factory=dict)
+    unit_problems: dict[str, SourceError] = dataclasses.field(default_factory=dict)
 
 
 def table_to_frame(
