@@ -155,11 +155,11 @@ class GoogleWorkbook:
     def write(self, key: str, tabs: Mapping[str, Table]) -> None:
         file_id = self._resolve_or_create(key)
         try:
-            self._update(file_id, tabs, known=True)
+            self._update(file_id, tabs, lookup=False)
         except _StaleTab:
-            # devplan's tab was deleted or renamed by hand, or this state file is new:
-            # look the tabs up once and write again.
-            self._update(file_id, tabs, known=False)
+            # devplan's tab was deleted or renamed by hand, or exists from before this
+            # state file: look the tabs up once and write again.
+            self._update(file_id, tabs, lookup=True)
         self._written[key] = Written(file_id, self._read_versions.get(file_id))
 
     def finish(self) -> None:
@@ -253,19 +253,20 @@ class GoogleWorkbook:
 
     # -- writing ---------------------------------------------------------------
 
-    def _update(self, file_id: str, tabs: Mapping[str, Table], known: bool) -> None:
-        existing: dict[str, int] = {}
-        if known:
-            for tab in tabs:
-                sheet_id = self.state.sheet_id(file_id, tab)
-                if sheet_id is None:
-                    break
-                existing[tab] = sheet_id
-            else:
-                known = file_id not in self._fresh
-        if not known:
+    def _update(self, file_id: str, tabs: Mapping[str, Table], lookup: bool) -> None:
+        """One batchUpdate writing ``tabs``; ``_StaleTab`` if a remembered tab is not as remembered.
+
+        Without ``lookup``, tab ids come from the state file, and a tab devplan has
+        never written is added under a stable id of its own choosing: no read
+        is spent. With ``lookup``, the spreadsheet's tabs are read first.
+        """
+        if lookup:
             existing = {t: i for t, i in self._sheet_ids(file_id).items() if t in tabs}
-        taken = set(existing.values())
+        else:
+            remembered = {t: self.state.sheet_id(file_id, t) for t in tabs}
+            existing = {t: i for t, i in remembered.items() if i is not None}
+        fresh = file_id in self._fresh
+        taken = set(existing.values()) | ({0} if fresh else set())
         requests_: list[dict[str, Any]] = []
         ids: dict[str, int] = {}
         for tab, rows in tabs.items():
@@ -276,14 +277,14 @@ class GoogleWorkbook:
                 requests_.append({"addSheet": {"properties": {"sheetId": sheet_id, "title": tab}}})
             ids[tab] = sheet_id
             requests_ += _tab_requests(sheet_id, tab, rows)
-        if file_id in self._fresh and not known:
-            default = [i for t, i in self._sheet_ids(file_id).items() if t not in tabs]
-            requests_ += [{"deleteSheet": {"sheetId": i}} for i in default]
+        if fresh:
+            # A new spreadsheet comes with one empty tab, always id 0: devplan's tabs replace it.
+            requests_.append({"deleteSheet": {"sheetId": 0}})
         url = f"{SHEETS_URL}/{file_id}:batchUpdate"
         try:
             self.http.request("post", url, json={"requests": requests_})
         except APIError as exc:
-            if known and exc.response.status_code == 400:
+            if not lookup and exc.response.status_code == 400:
                 raise _StaleTab() from exc
             raise self._write_error(file_id, exc) from exc
         except requests.RequestException as exc:

@@ -1,0 +1,100 @@
+"""A sample area living in the fake Google: the same spreadsheets as a local one, uploaded.
+
+``GoogleArea`` builds a small sample area as ``.xlsx`` files (the local backend),
+uploads every spreadsheet into a folder of the fake, and writes a config that
+points devplan at that folder through ``DEVPLAN_GOOGLE_API_BASE``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import write_config
+
+TODAY = date(2019, 9, 1)  # inside FY 2562: both backends run "on" the same day
+
+
+@dataclass
+class GoogleArea:
+    fake: Any
+    folder: str
+    config: Path
+    local_config: Path
+    local: Path
+    #: spreadsheet title -> id in the fake
+    ids: dict[str, str]
+
+    def settings(self, **overrides: Any) -> Any:
+        from pipeline.config import load_settings
+
+        return load_settings(self.config, overrides or None)
+
+    def local_settings(self) -> Any:
+        from pipeline.config import load_settings
+
+        return load_settings(self.local_config)
+
+
+def google_config(tmp_path: Path, folder: str, name: str = "google.toml", quota: str = "") -> Path:
+    """The demo config, storage switched to the fake's folder and a state file of its own."""
+    base = write_config(tmp_path)
+    text = base.read_text(encoding="utf-8")
+    start = text.index("[storage]")
+    end = text.index("[indicators]")
+    storage = (
+        "[storage]\n"
+        'backend = "google"\n'
+        f'folder = "{folder}"\n'
+        f'state = "{tmp_path / (name + ".state.sqlite")}"\n'
+        "[storage.quota]\n"
+        "backoff_base = 0.01\n"
+        "max_backoff = 0.2\n"
+        f"{quota}\n"
+    )
+    path = tmp_path / name
+    path.write_text(text[:start] + storage + text[end:], encoding="utf-8")
+    return path
+
+
+def upload(fake: Any, sheets: Path, folder: str) -> dict[str, str]:
+    """Every ``.xlsx`` of ``sheets`` as a spreadsheet of the fake, all tabs, typed values."""
+    from openpyxl import load_workbook
+
+    ids = {}
+    for path in sorted(sheets.glob("*.xlsx")):
+        book = load_workbook(path, data_only=True)
+        tabs = {
+            sheet.title: [list(row) for row in sheet.iter_rows(values_only=True)]
+            for sheet in book.worksheets
+        }
+        ids[path.stem] = fake.add_spreadsheet(path.stem, tabs, folder=folder)
+    return ids
+
+
+def build_area(fake: Any, tmp_path: Path, schools: int = 5, seed: int = 2562) -> GoogleArea:
+    """A sample area of ``schools`` schools: locally in ``tmp_path/local`` and uploaded to ``fake``."""
+    from pipeline.config import load_settings
+    from pipeline.sample import generate_area
+    from pipeline.workbook.local import LocalWorkbook
+
+    local_config = _local_config(tmp_path)
+    settings = load_settings(local_config)
+    generate_area(LocalWorkbook(settings.storage.path), settings, schools=schools, seed=seed)
+    # upload a pristine copy: the local run will add its own tabs to the local files
+    pristine = tmp_path / "pristine"
+    shutil.copytree(settings.storage.path, pristine)
+    folder = fake.add_folder("devplan-area", shared_drive=True)
+    ids = upload(fake, pristine, folder)
+    os.environ["DEVPLAN_GOOGLE_API_BASE"] = fake.base_url
+    return GoogleArea(fake, folder, google_config(tmp_path, folder), local_config, settings.storage.path, ids)
+
+
+def _local_config(tmp_path: Path) -> Path:
+    folder = tmp_path / "local"
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_config(folder)
