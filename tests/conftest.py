@@ -112,3 +112,12 @@ def write_config(tmp_path: Path, **replace: str) -> Path:
 @pytest.fixture
 def config_file(tmp_path):
     return write_config(tmp_path)
+
+
+@pytest.fixture
+def fake_google():
+    """A started in-process fake of Google's Sheets v4 and Drive v3 APIs on 127.0.0.1 (see tests/fake_google.py)."""
+    from tests.fake_google import FakeGoogle
+
+    with FakeGoogle() as fake:
+        yield fake
