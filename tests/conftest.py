@@ -121,3 +121,4 @@ def fake_google():
 
     with FakeGoogle() as fake:
         yield fake
+        assert not fake.bugs, f"the fake Google server failed internally: {fake.bugs}"

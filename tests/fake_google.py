@@ -759,6 +759,20 @@ class Faults:
         self._queue: collections.deque[int] = collections.deque()
         self._lock = threading.Lock()
 
+    @property
+    def slow(self) -> tuple[float, float]:
+        """(share of requests delayed, seconds); set a tuple, or a number of seconds for every request."""
+        return self.slow_rate, self.slow_seconds
+
+    @slow.setter
+    def slow(self, value: Optional[float | tuple[float, float]]) -> None:
+        if not value:
+            self.slow_rate, self.slow_seconds = 0.0, 0.0
+        elif isinstance(value, tuple):
+            self.slow_rate, self.slow_seconds = float(value[0]), float(value[1])
+        else:
+            self.slow_rate, self.slow_seconds = 1.0, float(value)
+
     def reset(self) -> None:
         """No more faults."""
         self.rate = 0.0
@@ -894,6 +908,9 @@ class FakeGoogle:
         self._file_order: dict[str, int] = {}
         self._last_ms = 0
         self._log: list[LoggedRequest] = []
+        # Exceptions the fake raised while answering (its own bugs, answered as 500): tests and the
+        # fake_google fixture check this stays empty, so a fake bug is not mistaken for a Google fault.
+        self.bugs: list[str] = []
         self._tokens: dict[str, str] = {}
         self._token_counter = itertools.count(1)
         self._server: Optional[_Server] = None
@@ -1415,7 +1432,10 @@ class FakeGoogle:
                     raise sheets_error(404, "Not Found")
         except ApiError as err:
             status, payload, headers = err.status, err.body, err.headers
-        except Exception as err:  # a bug in the fake: answer 500 and keep the message for the test
+        except Exception as err:  # a bug in the fake: answer 500 and keep it for the test to see
+            with self._lock:
+                self.bugs.append(f"{method} {h.path}: {err!r}")
+            fault_note = "bug"
             status, payload = 500, {"error": {"code": 500, "message": f"fake_google bug: {err!r}",
                                               "status": "INTERNAL"}}
         if body is None and raw:
@@ -1492,9 +1512,9 @@ class FakeGoogle:
                 if method == "GET":
                     return 200, self._drive_list(query, user)
                 if method == "POST":
-                    return 200, self._drive_create(body, fields, user)
+                    return 200, self._drive_create(body, fields, user, _all_drives(query))
             elif len(parts) == 2:
-                f = self._drive_visible(parts[1], user)
+                f = self._drive_visible(parts[1], user, _all_drives(query))
                 if method == "GET":
                     data = self._file_json(f)
                     return 200, apply_fields(data, parse_fields(fields)) if fields else _drive_default(data)
@@ -1522,7 +1542,7 @@ class FakeGoogle:
                     data = self._file_json(f)
                     return 200, apply_fields(data, parse_fields(fields)) if fields else _drive_default(data)
             elif len(parts) == 3 and parts[2] == "permissions" and method == "GET":
-                f = self._drive_visible(parts[1], user)
+                f = self._drive_visible(parts[1], user, _all_drives(query))
                 perms = []
                 if f.shared_with is None:
                     perms.append({"kind": "drive#permission", "id": "anyoneWithLink", "type": "anyone",
@@ -1534,9 +1554,12 @@ class FakeGoogle:
                 return 200, {"kind": "drive#permissionList", "permissions": perms}
         raise drive_error(404, "Not Found", "notFound")
 
-    def _drive_visible(self, file_id: str, user: Optional[str]) -> DriveFile:
+    def _drive_visible(self, file_id: str, user: Optional[str], all_drives: bool) -> DriveFile:
+        """The file if this user may see it; Drive answers 404 for files one cannot see, and for
+        shared-drive files unless the request says ``supportsAllDrives=true``."""
         f = self._files.get(file_id)
-        if f is None or (self._role(f, user) == 0 and not f.forbidden):
+        if f is None or (self._role(f, user) == 0 and not f.forbidden) or (
+                self._in_shared_drive(f) and not all_drives):
             raise drive_error(404, f"File not found: {file_id}.", "notFound", location="fileId")
         if f.forbidden:
             raise drive_error(403, f"The user does not have sufficient permissions for file {file_id}.",
@@ -1558,7 +1581,7 @@ class FakeGoogle:
             data["webViewLink"] = f"https://docs.google.com/spreadsheets/d/{f.id}/edit?usp=drivesdk"
         return data
 
-    def _drive_create(self, body: Any, fields: Optional[str], user: Optional[str]) -> dict[str, Any]:
+    def _drive_create(self, body: Any, fields: Optional[str], user: Optional[str], all_drives: bool) -> dict[str, Any]:
         if not isinstance(body, dict):
             body = {}
         mime = body.get("mimeType", "application/octet-stream")
@@ -1566,7 +1589,8 @@ class FakeGoogle:
             raise drive_error(400, f"The fake only creates spreadsheets and folders, not {mime}.", "badRequest")
         parents = list(body.get("parents") or [])
         for pid in parents:
-            if pid not in self._files or self._files[pid].mime_type != FOLDER_MIME:
+            parent = self._files.get(pid)
+            if parent is None or parent.mime_type != FOLDER_MIME or (self._in_shared_drive(parent) and not all_drives):
                 raise drive_error(404, f"File not found: {pid}.", "notFound", location="fileId")
         shared_drive = any(self._in_shared_drive(self._files[p]) for p in parents)
         is_service_account = bool(user and user.endswith("gserviceaccount.com"))
@@ -1602,8 +1626,10 @@ class FakeGoogle:
                 raise drive_error(400, f"Invalid value '{page_size_text}'. Values must be within the range: [1, 1000]",
                                   "invalid", location="pageSize")
         order = _q1(query, "orderBy")
+        # shared-drive files are listed only when both flags say the caller handles shared drives
+        all_drives = _all_drives(query) and (_q1(query, "includeItemsFromAllDrives") or "").lower() == "true"
         files = [f for f in self._sorted_files() if self._role(f, user) > 0 and not f.forbidden
-                 and predicate(self._file_json(f))]
+                 and (all_drives or not self._in_shared_drive(f)) and predicate(self._file_json(f))]
         if order:
             for key in reversed([k.strip() for k in order.split(",") if k.strip()]):
                 name, _, direction = key.partition(" ")
@@ -2220,6 +2246,11 @@ def _roles(shared: Optional[Iterable[str] | Mapping[str, str]]) -> Optional[dict
     if isinstance(shared, str):
         return {shared: "writer"}
     return {str(e): "writer" for e in shared}
+
+
+def _all_drives(query: dict[str, list[str]]) -> bool:
+    """Did the Drive request say ``supportsAllDrives=true``?"""
+    return (_q1(query, "supportsAllDrives") or "").lower() == "true"
 
 
 def _q1(query: dict[str, list[str]], key: str) -> Optional[str]:

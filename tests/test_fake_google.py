@@ -464,9 +464,16 @@ def test_drive_query_and_paging(fake_google: FakeGoogle) -> None:
         if not token:
             break
     assert pages == 3 and seen == [i for i in ids if i != ids[3]]
-    named = requests.get(url, params={"q": "name = 'O\\'Brien'", "fields": "files(name,parents)"}).json()
-    assert named == {"files": [{"name": "O'Brien", "parents": [folder]}]}
-    default = requests.get(url, params={"q": "name = 's01'"}).json()
+    all_drives = {"supportsAllDrives": "true", "includeItemsFromAllDrives": "true"}
+    named = requests.get(url, params={"q": "name = 'O\\'Brien'", "fields": "files(name,parents)", **all_drives})
+    assert named.json() == {"files": [{"name": "O'Brien", "parents": [folder]}]}
+    # without both flags Drive leaves shared-drive files out of lists and answers 404 for them
+    hidden = requests.get(url, params={"q": "name = 'O\\'Brien'", "supportsAllDrives": "true"}).json()
+    assert hidden["files"] == []
+    assert requests.get(f"{url}/{ids[0]}").status_code == 404
+    assert requests.get(f"{url}/{ids[0]}", params={"supportsAllDrives": "true"}).status_code == 200
+    assert [f["name"] for f in requests.get(url, params={"q": "name contains 'other'"}).json()["files"]] == ["s-other"]
+    default = requests.get(url, params={"q": "name = 's01'", **all_drives}).json()
     assert set(default) == {"kind", "incompleteSearch", "files"}
     assert set(default["files"][0]) == {"kind", "id", "name", "mimeType"}
     for bad_q in ("starred = true", "name = 's01' and", "'x' in owners", "name ~ 'a'"):
@@ -625,6 +632,7 @@ def test_random_faults_change_nothing() -> None:
         last_ok = max(n for n, s in enumerate(statuses, start=1) if s == 200)
         assert fake.values(sid, "Sheet1") == [[last_ok]]
         assert [r.fault for r in fake.requests() if r.status != 200] == ["fault"] * len(failed)
+        assert fake.bugs == []
 
 
 def test_scripted_faults_and_gspread(fake_google: FakeGoogle) -> None:
@@ -635,8 +643,7 @@ def test_scripted_faults_and_gspread(fake_google: FakeGoogle) -> None:
         client.open_by_key(sid)
     assert caught.value.response.status_code == 503
     assert client.open_by_key(sid).sheet1.get_all_values() == [["a"]]
-    fake_google.faults.slow_rate = 1.0
-    fake_google.faults.slow_seconds = 0.01
+    fake_google.faults.slow = 0.01  # every request waits 10 ms, then is answered normally
     assert client.open_by_key(sid).title == "t"
     assert fake_google.requests()[-1].fault == "slow" and fake_google.requests()[-1].status == 200
 
