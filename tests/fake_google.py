@@ -58,7 +58,7 @@ import string
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
 SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
@@ -505,6 +505,25 @@ _DATE_TOKENS = re.compile(r'"[^"]*"|\\.|yyyy|yy|mmmm|mmm|mm|m|dddd|ddd|dd|d|hh|h
                           re.S)
 
 
+_DATE_PARTS = ("d", "dd", "ddd", "dddd", "yy", "yyyy", "M", "MM")
+_HOURS = ("h", "hh", "H", "HH")
+
+
+def _is_minute(tokens: list[str], i: int) -> bool:
+    """Is ``m``/``mm`` at ``tokens[i]`` minutes (after an hour, or before seconds) rather than a month?"""
+    for tok in reversed(tokens[:i]):
+        if tok in _HOURS:
+            return True
+        if tok in _DATE_PARTS or tok in ("m", "mm", "mmm", "mmmm"):
+            break
+    for tok in tokens[i + 1:]:
+        if tok in ("s", "ss"):
+            return True
+        if tok in _DATE_PARTS or tok in _HOURS or tok in ("m", "mm", "mmm", "mmmm"):
+            break
+    return False
+
+
 def format_datetime(serial: float, pattern: str) -> str:
     """Render a serial number with a Sheets date/time pattern (a practical subset)."""
     when = from_serial(serial)
@@ -522,11 +541,7 @@ def format_datetime(serial: float, pattern: str) -> str:
         elif tok == "yy":
             out.append(f"{when.year % 100:02d}")
         elif low in ("m", "mm", "M", "MM"):
-            prev = next((t for t in reversed(tokens[:i]) if t.lower() in ("h", "hh")), None)
-            nxt = next((t for t in tokens[i + 1:] if t.lower() in ("s", "ss", "d", "dd", "yyyy", "yy")), None)
-            minute = tok in ("m", "mm") and (prev is not None and not any(
-                t.lower() in ("d", "dd", "yyyy") for t in tokens[tokens.index(prev):i]) or (nxt or "").lower() in ("s", "ss"))
-            if minute:
+            if tok in ("m", "mm") and _is_minute(tokens, i):
                 out.append(f"{when.minute:02d}" if len(tok) == 2 else str(when.minute))
             else:
                 out.append(f"{when.month:02d}" if len(tok) == 2 else str(when.month))
@@ -567,7 +582,8 @@ def format_general(value: float) -> str:
     if float(value).is_integer() and abs(value) < 1e15:
         return str(int(value))
     if abs(value) >= 1e15 or (value != 0 and abs(value) < 1e-10):
-        return f"{value:.5E}".replace("E+", "E+").rstrip("0")
+        mantissa, exponent = f"{value:.2E}".split("E")
+        return f"{mantissa}E{exponent[0]}{int(exponent[1:]):02d}"
     text = f"{value:.10f}".rstrip("0").rstrip(".")
     return text
 
@@ -1636,7 +1652,7 @@ class FakeGoogle:
                 attr = {"name": lambda f: f.name.casefold(), "modifiedTime": lambda f: f.modified_ms,
                         "createdTime": lambda f: f.created_ms}.get(name)
                 if attr is None:
-                    raise drive_error(400, f"Invalid Value", "invalid", location="orderBy")
+                    raise drive_error(400, "Invalid Value", "invalid", location="orderBy")
                 files.sort(key=attr, reverse=direction.strip().lower() == "desc")
         offset = 0
         token = _q1(query, "pageToken")
@@ -1711,6 +1727,8 @@ class FakeGoogle:
                 result = self._values_update(sid, work, unquote(vm.group(1)), query, body)
             else:
                 raise sheets_error(404)
+            if "_title" in work.props:
+                f.name = work.props.pop("_title")
             f.spreadsheet = work
             f.modified_ms = self._tick()
             return 200, result
@@ -2003,7 +2021,7 @@ class FakeGoogle:
         for key in (tree or {"title": None, "locale": None, "timeZone": None, "autoRecalc": None}):
             if key == "title":
                 if "title" in props:
-                    f.name = props["title"]
+                    ss.props["_title"] = str(props["title"])  # staged: the file is renamed only if the batch succeeds
             elif key in props:
                 ss.props[key] = copy.deepcopy(props[key])
         return {}

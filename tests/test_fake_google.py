@@ -354,12 +354,13 @@ def test_batch_update_is_atomic(fake_google: FakeGoogle) -> None:
                             "fields": "userEnteredValue"}}
     for bad, message in [
         ({"addSheet": {"properties": {"title": "Other"}}},
-         'Invalid requests[2].addSheet: A sheet with the name "Other" already exists. Please enter another name.'),
+         'Invalid requests[3].addSheet: A sheet with the name "Other" already exists. Please enter another name.'),
         ({"frobnicate": {}},
-         "Invalid JSON payload received. Unknown name \"frobnicate\" at 'requests[2]': Cannot find field."),
-        ({"deleteSheet": {"sheetId": 424242}}, "Invalid requests[2].deleteSheet: No grid with id: 424242"),
+         "Invalid JSON payload received. Unknown name \"frobnicate\" at 'requests[3]': Cannot find field."),
+        ({"deleteSheet": {"sheetId": 424242}}, "Invalid requests[3].deleteSheet: No grid with id: 424242"),
     ]:
-        body = {"requests": [good, {"addSheet": {"properties": {"title": "New"}}}, bad]}
+        rename = {"updateSpreadsheetProperties": {"properties": {"title": "renamed"}, "fields": "title"}}
+        body = {"requests": [good, {"addSheet": {"properties": {"title": "New"}}}, rename, bad]}
         answer = requests.post(url, json=body)
         assert answer.status_code == 400
         assert answer.json()["error"]["status"] == "INVALID_ARGUMENT"
@@ -367,6 +368,9 @@ def test_batch_update_is_atomic(fake_google: FakeGoogle) -> None:
         assert fake_google.values(sid, "Sheet1") == [["keep"]]
         assert fake_google.tab_names(sid) == ["Sheet1", "Other"]
         assert fake_google.modified_time(sid) == before
+        assert fake_google.spreadsheet_properties(sid)["title"] == "t"
+    assert requests.post(url, json={"requests": [rename]}).status_code == 200
+    assert fake_google.spreadsheet_properties(sid)["title"] == "renamed" and fake_google.find("renamed") == [sid]
 
 
 def test_raw_and_user_entered(fake_google: FakeGoogle) -> None:
@@ -539,6 +543,9 @@ def test_permissions_per_spreadsheet(fake_google: FakeGoogle) -> None:
     # Drive hides files a user cannot see
     assert [f["id"] for f in stranger.list_spreadsheet_files()] == []
     assert [f["id"] for f in reader.list_spreadsheet_files()] == [sid]
+    permissions = reader.list_permissions(sid)
+    assert {(p["emailAddress"], p["role"]) for p in permissions} == {("reader@x.th", "reader"),
+                                                                      ("editor@x.th", "writer")}
 
     fake_google.forbid(sid)
     assert _refused(lambda: editor.open_by_key(sid)) == denied
