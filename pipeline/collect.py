@@ -143,10 +143,12 @@ def read_idplans(
 def _read_idplan(workbook: Workbook, settings: Settings, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     src = settings.sources.idplan
     if not workbook.exists(key):
+        account = getattr(workbook, "client_email", "")
+        shared = f" ถ้ามีอยู่แล้ว ให้แชร์ให้ {account} เป็นผู้แก้ไข (Editor);" if account else ""
         raise SourceError(
             f"ไม่พบสเปรดชีต ID Plan '{key}' ใน {workbook.location}",
-            f"สร้างสเปรดชีตชื่อ '{key}' (แท็บ '{src.plan_tab}' และ '{src.record_tab}') "
-            "หรือแก้รหัสหน่วยงานในทะเบียนหน่วยงานให้ถูกต้อง",
+            f"{shared.strip()} สร้างสเปรดชีตชื่อ '{key}' (แท็บ '{src.plan_tab}' และ '{src.record_tab}') "
+            "หรือแก้รหัสหน่วยงานในทะเบียนหน่วยงานให้ถูกต้อง".strip(),
         )
     tabs = workbook.read(key, [src.plan_tab, src.record_tab])
     plan = table_to_frame(tabs[src.plan_tab], src.plan_columns, key, src.plan_tab, "sources.idplan.plan_columns")

@@ -1,0 +1,396 @@
+"""The Google backend, driven over real HTTP (gspread + requests) against the fake Google.
+
+The sample area is built locally, uploaded to the fake, and synced through
+``backend = "google"``; its outputs are compared with the local backend's on
+the same data, and the fake's request log is held to the request budget.
+"""
+
+from __future__ import annotations
+
+import email
+import json
+from collections import Counter
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.sync import run_sync
+from tests.google_area import TODAY, GoogleArea, build_area, google_config
+
+SUMMARY = "สรุปผล (devplan)"
+DASHBOARD_TABS = ["ภาพรวมเขตพื้นที่", "รายอำเภอ", "รายหน่วยงาน", "ข้อมูลที่ต้องแก้ไข", "ปรับแก้อัตโนมัติ"]
+
+
+@pytest.fixture
+def area(fake_google, tmp_path) -> GoogleArea:
+    return build_area(fake_google, tmp_path)
+
+
+def plain(rows) -> list[list]:
+    """Rows as a person sees them: empty cells as "", no trailing empties."""
+    out = [["" if v is None else v for v in row] for row in rows]
+    out = [row[: max((i + 1 for i, v in enumerate(row) if v != ""), default=0)] for row in out]
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def fake_tab(fake, area: GoogleArea, title: str, tab: str) -> list[list]:
+    ids = fake.find(title)
+    assert len(ids) == 1, (title, ids)
+    return plain(fake.values(ids[0], tab))
+
+
+def mail_parts(folder: Path) -> dict[str, tuple[str, str, str, str]]:
+    """unit code -> (to, subject, text, html) of every message in an outbox."""
+    found = {}
+    for path in sorted(folder.glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        found[path.stem] = (message["To"], message["Subject"], text, html)
+    return found
+
+
+def replace_tab(fake, sid: str, tab: str, rows: list[list]) -> None:
+    """A person replaces a tab's content (pastes ``rows``, empties what is left below)."""
+    old = fake.values(sid, tab)
+    width = max([len(r) for r in old + rows] or [1])
+    padded = [list(r) + [None] * (width - len(r)) for r in rows]
+    padded += [[None] * width for _ in range(len(old) - len(rows))]
+    fake.staff_write(sid, tab, 1, 1, padded, value_input="RAW")
+
+
+def per_spreadsheet(requests) -> Counter:
+    return Counter(r.spreadsheet for r in requests)
+
+
+# --- same outputs as the local backend ------------------------------------------------
+
+
+def test_google_sync_gives_the_same_outputs_as_local(area, fake_google):
+    local = run_sync(area.local_settings(), today=TODAY)
+    google = run_sync(area.settings(), today=TODAY)
+
+    assert google.unit_problems == {}
+    assert google.area["indicators"] == local.area["indicators"]
+    assert google.area["counts"] == local.area["counts"]
+    # every unit's summary tab, cell for cell
+    from pipeline.workbook.local import LocalWorkbook
+
+    book = LocalWorkbook(area.local)
+    keys = sorted(local.published.written)
+    assert sorted(google.published.written) == keys
+    for key in keys:
+        tabs = DASHBOARD_TABS if key == "dashboard" else [SUMMARY]
+        mine = book.read(key, tabs)
+        for tab in tabs:
+            assert fake_tab(fake_google, area, key, tab) == plain(mine[tab]), (key, tab)
+    # the e-mails, part for part
+    assert mail_parts(area.settings().output.outbox) == mail_parts(area.local_settings().output.outbox)
+
+
+# --- the request budget ------------------------------------------------------------------
+
+
+def test_full_then_unchanged_then_one_school_edited(area, fake_google):
+    fake = fake_google
+    settings = area.settings()
+    sources = {k: v for k, v in area.ids.items()}
+    fake.clear_log()
+    first = run_sync(settings, today=TODAY)
+
+    reads = fake.requests(api="sheets", kind="read")
+    writes = fake.requests(api="sheets", kind="write")
+    drive = fake.requests(api="drive")
+    # one read per source spreadsheet, nothing else read
+    assert per_spreadsheet(reads) == Counter(sources.values())
+    # one write per spreadsheet written: every unit and the dashboard
+    written = per_spreadsheet(writes)
+    assert set(written.values()) == {1}
+    assert len(written) == len(first.published.written) == len(sources) - 2 + 1
+    # Drive: the listing, creating the dashboard, and the listing after the writes
+    assert len(drive) <= 3
+    assert all(r.query.get("valueRenderOption") == ["UNFORMATTED_VALUE"] for r in reads)
+    assert all(r.query.get("dateTimeRenderOption") == ["SERIAL_NUMBER"] for r in reads)
+
+    # a night where nothing changed: at most 2 requests, nothing written
+    fake.clear_log()
+    second = run_sync(settings, today=TODAY.replace(day=2))
+    assert len(fake.requests()) <= 2
+    assert fake.requests(kind="write") == []
+    assert second.published.written == {}
+    assert second.area["indicators"] == first.area["indicators"]
+
+    # staff edit one school's plan: only that spreadsheet is read, at most it and the dashboard written
+    school = sorted(k for k in sources if k.startswith("idplan-") and not k.endswith("pbn2"))[0]
+    plan_tab = settings.sources.idplan.plan_tab
+    rows = fake.values(sources[school], plan_tab)
+    fake.staff_edit(sources[school], plan_tab, len(rows) + 1, 1, "2562")
+    fake.clear_log()
+    third = run_sync(settings, today=TODAY.replace(day=3))
+    assert per_spreadsheet(fake.requests(api="sheets", kind="read")) == Counter({sources[school]: 1})
+    assert set(per_spreadsheet(fake.requests(api="sheets", kind="write"))) <= {
+        sources[school], *fake.find("dashboard")
+    }
+    assert third.unit_problems == {}
+
+
+def test_full_flag_reads_everything_again(area, fake_google):
+    runner = CliRunner()
+    assert runner.invoke(cli, ["sync", "--config", str(area.config)]).exit_code == 0
+    fake_google.clear_log()
+    result = runner.invoke(cli, ["sync", "--config", str(area.config), "--full"])
+    assert result.exit_code == 0, result.output
+    assert per_spreadsheet(fake_google.requests(api="sheets", kind="read")) == Counter(area.ids.values())
+
+
+# --- faults and one school's problem -----------------------------------------------------
+
+
+def test_ten_percent_failures_give_the_same_outputs(fake_google, tmp_path):
+    clean = build_area(fake_google, tmp_path / "clean", schools=15)
+    run_sync(clean.settings(), today=TODAY)
+    expected = {
+        (key, tab): fake_tab(fake_google, clean, key, tab)
+        for key, tab in [("dashboard", t) for t in DASHBOARD_TABS]
+    }
+    expected_units = {
+        key: plain(fake_google.values(sid, SUMMARY)) for key, sid in clean.ids.items() if key.startswith("idplan-")
+    }
+
+    # a second, separate area in the same fake, synced while 10% of requests fail
+    from tests.google_area import upload
+
+    folder = fake_google.add_folder("faulty", shared_drive=True)
+    ids = upload(fake_google, tmp_path / "clean" / "pristine", folder)
+    config = google_config(tmp_path / "clean", folder, name="faulty.toml", quota="max_tries = 10")
+    fake_google.faults.rate = 0.1
+    fake_google.faults.statuses = (429, 500, 503)
+    fake_google.faults.retry_after = 0.01
+    fake_google.faults.seed(5)
+    fake_google.clear_log()
+    from pipeline.config import load_settings
+
+    result = run_sync(load_settings(config, {"output.outbox": str(tmp_path / "faulty-outbox")}), today=TODAY)
+    fake_google.faults.rate = 0.0
+
+    statuses = Counter(r.status for r in fake_google.requests())
+    assert sum(statuses[s] for s in (429, 500, 503)) > 0, statuses  # faults did happen
+    assert result.unit_problems == {}
+    dashboard = [f["id"] for f in fake_google.files(folder) if f["name"] == "dashboard"]
+    assert len(dashboard) == 1
+    for (_, tab), rows in expected.items():
+        assert plain(fake_google.values(dashboard[0], tab)) == rows, tab
+    for key, rows in expected_units.items():
+        assert plain(fake_google.values(ids[key], SUMMARY)) == rows, key
+
+
+def test_a_forbidden_spreadsheet_is_that_schools_problem(fake_google, tmp_path, service_account_key):
+    area = build_area(fake_google, tmp_path)
+    key_file, email_address = service_account_key
+    text = area.config.read_text(encoding="utf-8").replace(
+        '[storage.quota]', f'credentials = "{key_file}"\n[storage.quota]'
+    )
+    area.config.write_text(text, encoding="utf-8")
+    schools = sorted(k for k in area.ids if k.startswith("idplan-") and not k.endswith("pbn2"))
+    school, unshared = schools[0], schools[1]
+    fake_google.fail(area.ids[school], 403)  # listed in the folder, but every request refused
+    fake_google.forbid(area.ids[unshared])  # not shared at all: not even listed
+
+    result = CliRunner().invoke(cli, ["sync", "--config", str(area.config)])
+    assert result.exit_code == 1, result.output
+    assert unshared in result.output
+    assert school in result.output and area.ids[school] in result.output
+    assert email_address in result.output
+    assert "Traceback" not in result.output
+    # every other school was read and written, with an Authorization header
+    others = [sid for key, sid in area.ids.items() if key.startswith("idplan-") and key not in (school, unshared)]
+    for sid in others:
+        assert SUMMARY in fake_google.tab_names(sid)
+    assert all(r.auth for r in fake_google.requests(api="sheets"))
+    # and the dashboard lists the school left out
+    issues = fake_tab(fake_google, area, "dashboard", "ข้อมูลที่ต้องแก้ไข")
+    assert any(row[0] == school and email_address in row[4] for row in issues[1:])
+
+
+def test_retries_are_bounded_and_403_is_not_retried(area, fake_google):
+    school = sorted(k for k in area.ids if k.startswith("idplan-") and not k.endswith("pbn2"))
+    broken, refused = area.ids[school[0]], area.ids[school[1]]
+    fake_google.fail(broken, 503)
+    fake_google.fail(refused, 403)
+    result = run_sync(area.settings(**{"storage.quota.max_tries": 3}), today=TODAY)
+    tries = per_spreadsheet(fake_google.requests(api="sheets", kind="read"))
+    assert tries[broken] == 3
+    assert tries[refused] == 1
+    assert set(result.unit_problems) == {school[0].removeprefix("idplan-"), school[1].removeprefix("idplan-")}
+
+
+# --- writing: text stays text, tabs are resized, deleted tabs come back ------------------
+
+
+TRICKY = ["=IMPORTXML(\"http://example.com\", \"//a\")", "+66812345678", "-5 ชั่วโมง", "@ครูสมชาย", "=1+1"]
+
+
+def test_formula_like_text_is_written_and_read_back_as_text(area, fake_google):
+    settings = area.settings()
+    idplan = settings.sources.idplan
+    school = sorted(k for k in area.ids if k.startswith("idplan-") and not k.endswith("pbn2"))[0]
+    sid = area.ids[school]
+    rows = fake_google.values(sid, idplan.plan_tab)
+    header = rows[0]
+    for text in TRICKY:
+        row = [""] * len(header)
+        row[header.index(idplan.plan_columns.full_name)] = text
+        row[header.index(idplan.plan_columns.national_id)] = "1234"
+        row[header.index(idplan.plan_columns.fiscal_year)] = 2562
+        rows.append(row)
+    replace_tab(fake_google, sid, idplan.plan_tab, rows)
+
+    run_sync(settings, today=TODAY)
+    summary = fake_google.values(sid, SUMMARY)
+    cells = {v for row in summary for v in row}
+    for text in TRICKY:
+        assert text in cells, text
+    dashboard = fake_google.find("dashboard")[0]
+    issues = {v for row in fake_google.values(dashboard, "ข้อมูลที่ต้องแก้ไข") for v in row}
+    for text in TRICKY:
+        assert text in issues, text
+    # and none went in as a formula
+    for request in fake_google.requests(api="sheets", kind="write"):
+        assert "formulaValue" not in json.dumps(request.body)
+
+
+def test_summary_tab_is_resized_and_recreated(area, fake_google):
+    settings = area.settings()
+    school = sorted(k for k in area.ids if k.startswith("idplan-") and not k.endswith("pbn2"))[0]
+    sid = area.ids[school]
+    run_sync(settings, today=TODAY)
+    before = fake_google.sheet(sid, SUMMARY)
+    height = len(fake_google.values(sid, SUMMARY))
+    assert before["properties"]["gridProperties"]["rowCount"] == height
+
+    # five unusable rows make the tab grow; removing them makes it shrink to fit, not just cleared
+    plan_tab = settings.sources.idplan.plan_tab
+    plan = fake_google.values(sid, plan_tab)
+    junk = [["ไม่มีชื่อนี้"] + [None] * (len(plan[0]) - 1) for _ in range(5)]
+    replace_tab(fake_google, sid, plan_tab, plan + junk)
+    run_sync(settings, today=TODAY)
+    grown = len(fake_google.values(sid, SUMMARY))
+    assert grown > height
+    replace_tab(fake_google, sid, plan_tab, plan)
+    run_sync(settings, today=TODAY)
+    after_rows = fake_google.values(sid, SUMMARY)
+    assert len(after_rows) == height < grown
+    assert fake_google.sheet(sid, SUMMARY)["properties"]["gridProperties"]["rowCount"] == len(after_rows)
+
+    # a director deletes the summary tab: the next sync puts it back, other tabs untouched
+    staff_tabs = {t: fake_google.values(sid, t) for t in fake_google.tab_names(sid) if t != SUMMARY}
+    fake_google.delete_tab(sid, SUMMARY)
+    run_sync(settings, today=TODAY)
+    assert SUMMARY in fake_google.tab_names(sid)
+    assert plain(fake_google.values(sid, SUMMARY)) == plain(after_rows)
+    assert {t: fake_google.values(sid, t) for t in staff_tabs} == staff_tabs
+
+
+def test_header_bold_frozen_and_widths_in_the_one_write(area, fake_google):
+    run_sync(area.settings(), today=TODAY)
+    school = sorted(k for k in area.ids if k.startswith("idplan-"))[0]
+    writes = [r for r in fake_google.requests(api="sheets", kind="write") if r.spreadsheet == area.ids[school]]
+    assert len(writes) == 1
+    kinds = [next(iter(sub)) for sub in writes[0].body["requests"]]
+    assert kinds[0] == "addSheet" and "updateCells" in kinds and "updateDimensionProperties" in kinds
+    cells = next(sub["updateCells"] for sub in writes[0].body["requests"] if "updateCells" in sub)
+    assert cells["rows"][0]["values"][0]["userEnteredFormat"]["textFormat"]["bold"] is True
+    grid = writes[0].body["requests"][1]["updateSheetProperties"]["properties"]["gridProperties"]
+    assert grid["frozenRowCount"] == 1
+
+
+# --- names, creation, errors ------------------------------------------------------------
+
+
+def test_two_spreadsheets_with_one_title_name_both_ids(area, fake_google):
+    twin = fake_google.add_spreadsheet("roster", {"หน่วยงาน": [["x"]]}, folder=area.folder)
+    result = CliRunner().invoke(cli, ["sync", "--config", str(area.config)])
+    assert result.exit_code == 3, result.output
+    assert twin in result.stderr and area.ids["roster"] in result.stderr
+
+
+def test_dashboard_that_cannot_be_created_says_what_to_do(fake_google, tmp_path, service_account_key):
+    area = build_area(fake_google, tmp_path)
+    key_file, address = service_account_key
+    my_drive = fake_google.add_folder("my-drive-folder", shared_drive=False)
+    from tests.google_area import upload
+
+    upload(fake_google, tmp_path / "pristine", my_drive)
+    text = area.config.read_text(encoding="utf-8").replace(area.folder, my_drive)
+    text = text.replace("[storage.quota]", f'credentials = "{key_file}"\n[storage.quota]')
+    area.config.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["sync", "--config", str(area.config)])
+    assert result.exit_code == 4, result.output
+    assert "'dashboard'" in result.stderr and "สร้างสเปรดชีตเปล่า" in result.stderr
+    assert address in result.stderr
+
+
+def test_spreadsheet_given_by_url_is_used_as_it_is(area, fake_google):
+    url = f"https://docs.google.com/spreadsheets/d/{area.ids['roster']}/edit#gid=0"
+    settings = area.settings(**{"sources.units.spreadsheet": url, "sources.staff.spreadsheet": url})
+    result = run_sync(settings, today=TODAY)
+    assert result.unit_problems == {}
+    assert area.ids["roster"] in {r.spreadsheet for r in fake_google.requests(api="sheets", kind="read")}
+
+
+def test_no_credentials_and_no_emulator_is_a_config_error(area, monkeypatch):
+    monkeypatch.delenv("DEVPLAN_GOOGLE_API_BASE")
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    result = CliRunner().invoke(cli, ["sync", "--config", str(area.config)])
+    assert result.exit_code == 2
+    assert "GOOGLE_APPLICATION_CREDENTIALS" in result.stderr
+
+
+def test_emulator_without_credentials_sends_no_authorization(area, fake_google):
+    run_sync(area.settings(), today=TODAY)
+    assert fake_google.requests()
+    assert not any(r.auth for r in fake_google.requests())
+
+
+# --- pacing -------------------------------------------------------------------------------
+
+
+def test_paced_to_the_quota_without_429(fake_google, tmp_path):
+    area = build_area(fake_google, tmp_path, schools=4)
+    fake_google.quota.window = 1.0
+    fake_google.quota.read_limit = 3
+    fake_google.quota.write_limit = 3
+    config = google_config(
+        tmp_path, area.folder, name="paced.toml",
+        quota="reads_per_minute = 3\nwrites_per_minute = 3\nwindow_seconds = 1.05",
+    )
+    result = CliRunner().invoke(cli, ["sync", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert all(r.status != 429 for r in fake_google.requests())
+    assert "รอ" in result.stderr and "โควตา" in result.stderr
+
+
+@pytest.fixture
+def service_account_key(fake_google, tmp_path):
+    """A real service-account key file (fresh RSA key) whose token_uri is the fake's."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    address = "devplan-test@devplan-pbn2.iam.gserviceaccount.com"
+    info = {
+        "type": "service_account", "project_id": "devplan-pbn2", "private_key_id": "0" * 40,
+        "private_key": pem, "client_email": address, "client_id": "1",
+        "token_uri": f"{fake_google.base_url}/token",
+    }
+    path = tmp_path / "key.json"
+    path.write_text(json.dumps(info), encoding="utf-8")
+    return path, address
