@@ -907,7 +907,10 @@ class FakeGoogle:
     ``require_auth``: refuse requests without a token the fake knows (issued by ``/token`` or
     added with ``add_token``). ``service_accounts_have_quota``: when False (the default, as at
     Google today), a service account (an email ending in ``gserviceaccount.com``) cannot create a
-    file outside a shared drive. ``now``: a clock in epoch seconds, for modifiedTime.
+    file outside a shared drive: 403 ``storageQuotaExceeded``. An anonymous caller counts as a
+    service account here (it stands for devplan's own account when run without a key); a person
+    (any other token email) may create anywhere. ``now``: a clock in epoch seconds, for
+    modifiedTime.
     """
 
     def __init__(self, *, seed: int = 0, require_auth: bool = False,
@@ -1225,6 +1228,23 @@ class FakeGoogle:
             f.trashed = trashed
             f.modified_ms = self._tick()
 
+    def put_values(self, sid: str, tab: str, rows: Rows, *, value_input: str = "RAW") -> None:
+        """Staff replace a tab's values with ``rows`` (formats and notes stay); bumps modifiedTime.
+
+        Values are stored as given (``RAW``: text stays text, ``"=1+1"`` included) unless
+        ``value_input="USER_ENTERED"``; dates become serials with a date format. The grid grows
+        to fit but never shrinks.
+        """
+        with self._lock:
+            f = self._sheet_file(sid)
+            sheet = self._tab(f, tab)
+            for pos, cell in list(sheet.cells.items()):
+                if cell.has_value:
+                    sheet.put(*pos, Cell(None, None, cell.fmt, cell.note))
+            self._grow(sheet, len(rows), max((len(r) for r in rows), default=0))
+            self._fill(sheet, 0, 0, rows, value_input, f.spreadsheet.props["locale"])  # type: ignore[union-attr]
+            f.modified_ms = self._tick()
+
     def forbid(self, sid: str, forbidden: bool = True) -> None:
         """Every request about this file answers 403 (until ``forbid(sid, False)``)."""
         with self._lock:
@@ -1234,6 +1254,8 @@ class FakeGoogle:
         """Every request about this file answers ``status`` (None ends it)."""
         with self._lock:
             self._file(sid).fault = status
+
+    fail_always = fail  # the name the backend's tests use
 
     def share(self, file_id: str, email: str, role: str = "writer") -> None:
         """Give ``email`` a role (``reader``/``writer``/``owner``) on a file or folder.
@@ -1328,6 +1350,12 @@ class FakeGoogle:
         """Ids of the spreadsheets with this title, oldest first."""
         with self._lock:
             return [f.id for f in self._sorted_files() if f.name == title and f.mime_type == SPREADSHEET_MIME]
+
+    def find_in(self, folder: str, title: str) -> list[str]:
+        """Ids of the spreadsheets with this title directly in ``folder``, oldest first."""
+        with self._lock:
+            return [f.id for f in self._sorted_files()
+                    if f.name == title and f.mime_type == SPREADSHEET_MIME and folder in f.parents]
 
     def files(self, folder: Optional[str] = None) -> list[dict[str, Any]]:
         """Drive's view of every file (or a folder's), as ``files.get`` with ``fields=*`` would give."""
@@ -1609,7 +1637,8 @@ class FakeGoogle:
             if parent is None or parent.mime_type != FOLDER_MIME or (self._in_shared_drive(parent) and not all_drives):
                 raise drive_error(404, f"File not found: {pid}.", "notFound", location="fileId")
         shared_drive = any(self._in_shared_drive(self._files[p]) for p in parents)
-        is_service_account = bool(user and user.endswith("gserviceaccount.com"))
+        # An anonymous caller stands for devplan's own service account (the emulator mode, no key).
+        is_service_account = user is None or user.endswith("gserviceaccount.com")
         if is_service_account and not shared_drive and not self.service_accounts_have_quota:
             raise drive_error(403, "The user's Drive storage quota has been exceeded.", "storageQuotaExceeded",
                               domain="usageLimits")
@@ -1644,7 +1673,8 @@ class FakeGoogle:
         order = _q1(query, "orderBy")
         # shared-drive files are listed only when both flags say the caller handles shared drives
         all_drives = _all_drives(query) and (_q1(query, "includeItemsFromAllDrives") or "").lower() == "true"
-        files = [f for f in self._sorted_files() if self._role(f, user) > 0 and not f.forbidden
+        # a forbidden file stays listed (it is in the folder); requests about it answer 403
+        files = [f for f in self._sorted_files() if (self._role(f, user) > 0 or f.forbidden)
                  and (all_drives or not self._in_shared_drive(f)) and predicate(self._file_json(f))]
         if order:
             for key in reversed([k.strip() for k in order.split(",") if k.strip()]):
