@@ -52,9 +52,9 @@ def google_config(tmp_path: Path, folder: str, name: str = "google.toml", quota:
         f'folder = "{folder}"\n'
         f'state = "{tmp_path / (name + ".state.sqlite")}"\n'
         "[storage.quota]\n"
-        "backoff_base = 0.01\n"
-        "max_backoff = 0.2\n"
-        f"{quota}\n"
+        + ("" if "backoff_base" in quota else "backoff_base = 0.01\n")
+        + ("" if "max_backoff" in quota else "max_backoff = 0.2\n")
+        + f"{quota}\n"
     )
     path = tmp_path / name
     path.write_text(text[:start] + storage + text[end:], encoding="utf-8")
