@@ -25,8 +25,9 @@ from pipeline.config import Settings
 from pipeline.errors import PublishError
 from pipeline.indicators import Indicator, Scores, load_indicators, measure
 from pipeline.indicators.compute import AREA, OFFICE_GROUP
-from pipeline.normalize import Normalized, normalize, unit_codes
+from pipeline.normalize import Normalized, leave_out, normalize, unit_codes
 from pipeline.render import build_environment, render_text
+from pipeline.state import State
 from pipeline.summaries import RunFacts, area_summary
 from pipeline.workbook import Workbook, open_workbook
 
@@ -64,12 +65,16 @@ class YearlyScores:
 
 
 def collect_and_measure(settings: Settings, year: int, workbook: Workbook | None = None) -> YearlyScores:
-    """collect → normalize once, then measure every fiscal year up to ``year`` that has data."""
+    """collect → normalize once (as ``pipeline.sync`` does), then measure every fiscal year up to ``year``."""
     indicators = load_indicators(settings.indicators.file, settings.vocabulary.development_kinds)
-    book = workbook or open_workbook(settings.storage.backend, str(settings.storage.path))
-    raw = read_sources(book, settings)
-    raw = read_idplans(book, settings, raw, unit_codes(raw.units, settings.area.office_code))
-    data = normalize(raw, settings)
+    with State(settings.storage.state) as state:
+        book = workbook or open_workbook(settings.storage, state)
+        raw = read_sources(book, settings)
+        raw = read_idplans(book, settings, raw, unit_codes(raw.units, settings.area.office_code))
+    # A unit whose spreadsheet could not be read is left out, exactly as in the sync's figures.
+    problems = {code: str(error) for code, error in raw.unit_problems.items()}
+    keys = {code: settings.sources.idplan.key_for(code) for code in problems}
+    data = leave_out(normalize(raw, settings), problems, keys)
     years = trend_years(data, indicators, year)
     log.info("report: measuring fiscal years %s", years)
     return YearlyScores(data, indicators, {y: measure(data, indicators, y) for y in years}, year)
