@@ -316,5 +316,26 @@ def indicators(config_path: Path | None, year: int | None, fmt: str) -> None:
         click.echo(f"- [{r['id']}] ยุทธศาสตร์ที่ {r['strategy']}, นับเป็น{unit}, {target}\n    {r['name']}")
 
 
+@cli.command()
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+    help="ไฟล์ตั้งค่า TOML (ตัวอย่าง: config/demo.toml)",
+)
+@click.option("--year", type=int, default=None, help="ปีงบประมาณ พ.ศ. ของผลที่รายงาน (แทนค่าในไฟล์ตั้งค่า)")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf", show_default=True,
+              help="pdf ต้องมีโปรแกรม Chromium; html เปิดได้ด้วยเบราว์เซอร์ใดก็ได้")
+@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="ไฟล์ที่จะเขียน (ค่าเริ่มต้น: devplan-report-<ปี>.<pdf|html>)")
+@handle_errors
+def report(config_path: Path, year: int | None, fmt: str, out: Path | None) -> None:
+    """เขียนรายงานความก้าวหน้าตามแผน: ตารางของแผนพร้อมผลปีนี้ ทั้งเขตและรายอำเภอ (PDF หรือ HTML)"""
+    from pipeline.report import write_report
+
+    settings = _load(config_path, {"area.fiscal_year": year})
+    click.echo(f"ทำรายงาน ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location}", err=True)
+    path = write_report(settings, fmt, out)
+    click.echo(f"เขียนรายงานแล้ว: {path}")
+
+
 def main() -> None:
     cli(prog_name="devplan")

@@ -33,7 +33,17 @@ def cell(value: Any) -> str:
     return re.sub(r"[\t\r\n]+", " ", str(value))
 
 
-FILTERS: dict[str, Callable[..., str]] = {"percent": percent, "cell": cell, "thai_date": thai_date, "mask_id": mask_national_id}
+def bar(value: Any) -> str:
+    """A percentage as a bar length in CSS or SVG units: clipped to 0–100, ``0`` for None."""
+    if value is None:
+        return "0"
+    clipped = min(100.0, max(0.0, float(value)))
+    return f"{clipped:.1f}".removesuffix(".0")
+
+
+FILTERS: dict[str, Callable[..., str]] = {
+    "percent": percent, "cell": cell, "thai_date": thai_date, "mask_id": mask_national_id, "bar": bar,
+}
 
 
 def build_environment(templates: str | Path) -> Environment:

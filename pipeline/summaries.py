@@ -97,19 +97,44 @@ def _people(data: Normalized, scores: Scores, fiscal_year: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+#: How a school's name is sometimes shortened in front of the village name.
+SCHOOL_PREFIXES = ("โรงเรียน", "ร.ร.", "รร.")
+
+
+def full_unit_name(name: str, kind: str) -> str:
+    """A school's name as it is written to its director: ``โรงเรียนบ้านนา`` (never doubled)."""
+    name = clean_text(name)
+    if kind != "school":
+        return name
+    for prefix in SCHOOL_PREFIXES:
+        if name.startswith(prefix):
+            return "โรงเรียน" + name[len(prefix):].lstrip()
+    return "โรงเรียน" + name
+
+
+def addressee(name: str, kind: str) -> str:
+    """Whom a unit's e-mail is addressed to: the school's or the area office's director."""
+    return "ผู้อำนวยการ" + full_unit_name(name, kind)
+
+
 def unit_summary(
     unit: dict[str, Any], people: pd.DataFrame, data: Normalized, scores: Scores, facts: RunFacts
 ) -> dict[str, Any]:
     """Everything one unit's director sees: its indicators, its own staff, its rows to fix."""
     code = unit["code"]
+    indicators = indicator_rows(scores, "unit", code)
     return {
         "run": facts,
         "unit": {
             "code": code, "name": unit["name"], "kind": unit["kind"], "district": unit["district"],
             "director_email": unit["director_email"], "stem": bool(unit["stem"]),
             "students": int(unit["students"]), "classrooms": int(unit["classrooms"]),
+            "full_name": full_unit_name(unit["name"], unit["kind"]),
+            "addressee": addressee(unit["name"], unit["kind"]),
         },
-        "indicators": indicator_rows(scores, "unit", code),
+        "indicators": indicators,
+        #: only the indicators that count someone in this unit (the mail leaves the others out)
+        "indicators_counted": [row for row in indicators if row["population"] > 0],
         "staff": people.drop(columns="unit_code").to_dict("records"),
         "issues": _issues(data.quarantine, code),
         "notes": _issues(data.notes, code),
