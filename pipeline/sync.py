@@ -91,7 +91,7 @@ def _run(
     counts = getattr(getattr(book, "http", None), "counts", None)
     requests = {} if counts is None else {
         "sheets_read": counts.sheets_read, "sheets_write": counts.sheets_write, "drive": counts.drive,
-        "retries": counts.retries,
+        "retries": counts.retries, "waited_seconds": round(counts.waited, 3),
     }
     return SyncResult(settings, data, scores, area, published, delivery, raw.read_calls, problems, requests)
 
