@@ -156,7 +156,7 @@ def normalize_staff(
         titles, bare = strip_prefixes(first, glued=not prefix)
         if titles:
             first = bare
-            prefix = prefix + "".join(titles)
+            prefix = prefix + "".join(titles) if "".join(titles) != prefix else prefix
             notes.add(row, f"แยกคำนำหน้า '{''.join(titles)}' ออกจากชื่อ", row["first_name"], unit)
         last = clean_text(row["last_name"])
         full = clean_text(f"{first} {last}")

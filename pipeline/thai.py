@@ -136,7 +136,7 @@ def national_id_problem(value: object) -> str:
     """Why an ID cell is not a usable national ID, in Thai; empty when it is one."""
     text = _sheet_number_text(value)
     nid = normalize_national_id(value)
-    if not text:
+    if not re.search(r"\d", text):
         return "ไม่ได้กรอกเลขประจำตัวประชาชน"
     if _SCIENTIFIC.match(text.replace(" ", "")) and not nid:
         return ("เลขประจำตัวประชาชนถูกเก็บเป็นตัวเลขแบบย่อ (E+12) ทำให้หลักท้ายหายไป "
@@ -203,40 +203,51 @@ def _prefix_pattern(prefix: str) -> re.Pattern[str]:
 _PREFIX_PATTERNS = [(p, _prefix_pattern(p)) for p in NAME_PREFIXES]
 
 
-def _strip_one(text: str, glued: bool) -> tuple[str, str] | None:
+CIVIL_TITLES = frozenset({"นาย", "นาง", "นางสาว", "น.ส.", "นส.", "Mr.", "Mrs.", "Ms.", "Miss", "Mr", "Mrs", "Ms"})
+
+
+def _strip_one(text: str, glued: bool, protect: bool, civil_done: bool) -> tuple[str, str] | None:
     """The longest known title at the start of ``text`` that may be split off, and the rest."""
     for prefix, pattern in _PREFIX_PATTERNS:
         match = pattern.match(text)
         if not match:
             continue
         rest = text[match.end():]
-        if not rest.strip():
-            continue
-        spaced = rest[0] == " "
-        if not (prefix.endswith(".") or spaced):
+        if not rest.strip() or (civil_done and prefix in CIVIL_TITLES):
+            continue  # nothing would remain; or a second นาย/นาง/นางสาว: part of the name
+        if not (prefix.endswith(".") or rest[0] == " "):
             if prefix.isascii() or not glued or _NOT_A_NAME_START.match(rest):
                 continue
-            if text.split(" ")[0] in TITLE_LIKE_NAMES:
+            if protect and text.split(" ")[0] in TITLE_LIKE_NAMES:
                 continue
         return prefix, rest.strip()
     return None
 
 
+def _stages(name: object, glued: bool = True, protect: bool = True) -> list[tuple[str, str]]:
+    """(title, rest) for each title split off, in order."""
+    text = clean_text(name)
+    steps: list[tuple[str, str]] = []
+    civil = False
+    while True:
+        step = _strip_one(steps[-1][1] if steps else text, glued, protect, civil)
+        if step is None:
+            return steps
+        civil |= step[0] in CIVIL_TITLES
+        steps.append(step)
+
+
 def strip_prefixes(name: object, glued: bool = True) -> tuple[list[str], str]:
     """Every title at the front of a name, longest first and repeatedly (``ผศ.ดร.``, ``นาย ดร.``).
 
-    ``glued=False`` splits only titles ending in "." or followed by a space: used
-    when the roster has its own prefix column, so a first name that starts like a
-    title stays whole. A title is never split off when nothing would remain.
+    Only known titles, and at most one civil title (นาย/นาง/นางสาว/น.ส./Mr./...):
+    in ``นางสาวนางนวล`` the second "นาง" belongs to the name. ``glued=False``
+    splits only titles ending in "." or followed by a space: used when the roster
+    has its own prefix column, so a first name that starts like a title stays
+    whole. A title is never split off when nothing would remain.
     """
-    text = clean_text(name)
-    found: list[str] = []
-    while True:
-        step = _strip_one(text, glued)
-        if step is None:
-            return found, text
-        found.append(step[0])
-        text = step[1]
+    steps = _stages(name, glued)
+    return [t for t, _ in steps], (steps[-1][1] if steps else clean_text(name))
 
 
 def split_prefix(name: str) -> tuple[str, str]:
@@ -254,35 +265,15 @@ def name_key(first: object, last: object = "") -> str:
 def name_forms(full_name: object) -> list[str]:
     """Every reading of a typed full name, most titles removed first.
 
-    ``"นางสาวนางนวล ทองดี"`` → ``["นวล ทองดี", "นางนวล ทองดี", "นางสาวนางนวล ทองดี"]``:
-    the matcher takes the reading that is in the roster, so a glued title is
-    removed only when what remains is a roster name (and a name such as นางนวล
-    that starts like a title still matches). Readings that hit different people
-    are ambiguous and must be reported, not guessed.
+    ``"นางนวล ทองดี"`` → ``["นวล ทองดี", "นางนวล ทองดี"]``: the matcher takes the
+    reading that is in the roster, so a glued title is removed only when what
+    remains is a roster name, and a name such as นางนวล that starts like a title
+    still matches. Readings that hit different people are ambiguous and are
+    reported, never guessed.
     """
     text = to_arabic_digits(clean_text(full_name))
-    forms = [text]
-    while True:
-        step = _strip_one_unprotected(forms[-1])
-        if step is None:
-            break
-        forms.append(step)
+    forms = [text, *(rest for _, rest in _stages(text, protect=False))]
     return list(dict.fromkeys(reversed(forms)))
-
-
-def _strip_one_unprotected(text: str) -> str | None:
-    for prefix, pattern in _PREFIX_PATTERNS:
-        match = pattern.match(text)
-        if not match:
-            continue
-        rest = text[match.end():]
-        if not rest.strip():
-            continue
-        if not (prefix.endswith(".") or rest[0] == " "):
-            if prefix.isascii() or _NOT_A_NAME_START.match(rest):
-                continue
-        return rest.strip()
-    return None
 
 
 # --- positions and standing (ก.ค.ศ.) -------------------------------------------
