@@ -11,7 +11,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
 from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
