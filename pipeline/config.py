@@ -104,6 +104,8 @@ class UnitColumns(Strict):
     network: str | None = None
     students: str | None = None
     classrooms: str | None = None
+    #: optional: the school's 8-digit SMIS code, so a staff row that gives it is mapped
+    smis: str | None = None
 
 
 class StaffColumns(Strict):
@@ -188,6 +190,28 @@ class Vocabulary(Strict):
     development_kinds: list[str]
     survey_topics: list[str] = []
     survey_methods: list[str] = []
+    #: canonical position → other names for it in the rosters; added to the built-in
+    #: ก.ค.ศ. names (pipeline.thai.DEFAULT_POSITIONS), so the section may be left out
+    positions: dict[str, list[str]] = {}
+
+    @field_validator("positions")
+    @classmethod
+    def _one_position_per_alias(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        from pipeline.thai import position_key
+
+        owner: dict[str, str] = {}
+        for canonical, aliases in value.items():
+            if not position_key(canonical):
+                raise ValueError("ชื่อตำแหน่งหลักต้องไม่ว่าง")
+            for alias in [canonical, *aliases]:
+                key = position_key(alias)
+                if not key:
+                    raise ValueError(f"ชื่อเรียกอื่นของตำแหน่ง '{canonical}' ต้องไม่ว่าง")
+                if owner.setdefault(key, canonical) != canonical:
+                    raise ValueError(
+                        f"ชื่อ '{alias}' อยู่ทั้งในตำแหน่ง '{owner[key]}' และ '{canonical}' (ให้อยู่ได้ตำแหน่งเดียว)"
+                    )
+        return value
 
 
 class OutputSettings(Strict):

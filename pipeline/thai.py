@@ -1,27 +1,62 @@
-"""Thai-specific values: digits, national IDs, name prefixes, fiscal years, dates."""
+"""Thai-specific values: text, digits, national IDs, names, positions, codes, fiscal years, dates.
+
+Every reader here is a pure function over one value (or one column of values).
+Each returns what it understood, or something the caller reports: a value that
+is not understood is never silently turned into "nothing".
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Iterable, Mapping
+from zoneinfo import ZoneInfo
 
 THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 ARABIC_TO_THAI = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
 BE_OFFSET = 543
+BANGKOK = ZoneInfo("Asia/Bangkok")
 # Google Sheets / Excel serial dates count days from this day.
 SERIAL_EPOCH = datetime(1899, 12, 30)
 
-# Longest first, so "นางสาว" wins over "นาง" and "ว่าที่ร้อยตรี" over shorter ones.
-NAME_PREFIXES = sorted(
-    [
-        "นาย", "นาง", "นางสาว", "น.ส.", "ว่าที่ร้อยตรี", "ว่าที่ ร.ต.", "ว่าที่ร.ต.",
-        "ว่าที่ร้อยตรีหญิง", "ดร.", "ผศ.", "รศ.", "ศ.", "ด.ต.", "จ.ส.อ.", "สิบเอก",
-    ],
-    key=len,
-    reverse=True,
-)
-
 _SPACES = re.compile(r"\s+")
+
+# --- Thai text ---------------------------------------------------------------
+# Zero-width space/joiners, word joiner, BOM and soft hyphen: invisible, never meant.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_ODD_SPACES = re.compile(r"[\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+_TONE = "\u0e48-\u0e4b"                       # ่ ้ ๊ ๋
+_UPPER_OR_LOWER_VOWEL = "\u0e31\u0e34-\u0e3a\u0e47"  # ั ิ ี ึ ื ุ ู ฺ ็
+_MARK = "\u0e31\u0e34-\u0e3a\u0e47-\u0e4e"
+_TONE_BEFORE_VOWEL = re.compile(f"([{_TONE}])([{_UPPER_OR_LOWER_VOWEL}])")
+_NIKHAHIT_TONE_AA = re.compile(f"\u0e4d([{_TONE}])\u0e32")
+_TONE_NIKHAHIT_AA = re.compile(f"([{_TONE}])\u0e4d\u0e32")
+_DOUBLED_MARK = re.compile(f"([{_MARK}])\\1+")
+
+
+def normalize_thai(text: str) -> str:
+    """One spelling for text that looks the same on screen (NFC alone is not enough for Thai).
+
+    * invisible characters (zero-width space/joiners, BOM, soft hyphen) removed;
+      no-break and other odd spaces become plain spaces;
+    * sara am typed as nikhahit + sara aa (``ํา``) becomes ``ำ``, also with a tone
+      mark typed between or before them (``น้ํา`` → ``น้ำ``);
+    * a tone mark typed before an upper or lower vowel is put after it (``ช่ื`` → ``ชื่``),
+      the order Thai keyboards and the roster use;
+    * a mark typed twice (``ก่่``) is kept once; two sara e (``เเ``) typed for sara ae become ``แ``.
+    """
+    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    text = _ODD_SPACES.sub(" ", text)
+    if text.isascii():
+        return text
+    text = text.replace("\u0e40\u0e40", "\u0e41")
+    text = _NIKHAHIT_TONE_AA.sub("\\1\u0e33", text)
+    text = _TONE_NIKHAHIT_AA.sub("\\1\u0e33", text)
+    text = text.replace("\u0e4d\u0e32", "\u0e33")
+    text = _TONE_BEFORE_VOWEL.sub("\\2\\1", text)
+    return _DOUBLED_MARK.sub("\\1", text)
 
 
 def to_arabic_digits(text: str) -> str:
@@ -35,14 +70,22 @@ def to_thai_digits(text: str) -> str:
 
 
 def clean_text(value: object) -> str:
-    """Text of a cell with spaces collapsed and stripped; empty for None/NaN."""
+    """Text of a cell: Thai normalized, spaces collapsed and stripped; empty for None/NaN."""
     if value is None:
         return ""
     if isinstance(value, float) and value != value:  # NaN
         return ""
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         value = int(value)
-    return _SPACES.sub(" ", str(value).replace("\u200b", "")).strip()
+    return _SPACES.sub(" ", normalize_thai(str(value))).strip()
+
+
+def compare_key(value: object) -> str:
+    """Text for comparing two spellings: clean, arabic digits, no case."""
+    return to_arabic_digits(clean_text(value)).casefold()
+
+
+# --- national IDs --------------------------------------------------------------
 
 
 def national_id_check_digit(first12: str) -> int:
@@ -58,9 +101,50 @@ def is_valid_national_id(nid: str) -> bool:
     )
 
 
+_INTEGRAL_TEXT = re.compile(r"^([0-9][0-9 \-]*?)\.0+$")  # "3101200123453.0": a number cell as text
+_SCIENTIFIC = re.compile(r"^([0-9])(?:\.([0-9]+))?[eE]\+?([0-9]{1,2})$")
+
+
+def _sheet_number_text(value: object) -> str:
+    """Cell text with a spreadsheet's leftovers removed: a leading apostrophe, a ``.0`` tail."""
+    text = to_arabic_digits(clean_text(value)).lstrip("'’‘`").strip()
+    match = _INTEGRAL_TEXT.match(text)
+    return match.group(1) if match else text
+
+
 def normalize_national_id(value: object) -> str:
-    """Digits of an ID as typed (Thai digits, dashes, spaces, a float from a sheet)."""
-    return re.sub(r"\D", "", to_arabic_digits(clean_text(value)))
+    """Digits of an ID as typed (Thai digits, dashes, spaces, a float or its text from a sheet).
+
+    ``3.101200123453E+12`` is read only when its mantissa carries every digit
+    (13 significant digits); a shortened one (``3.1012E+12``) lost digits and
+    is returned unchanged apart from non-digits removed, so it fails validation.
+    """
+    if isinstance(value, float) and value == value and value.is_integer() and abs(value) < 1e16:
+        value = int(value)
+    text = _sheet_number_text(value)
+    match = _SCIENTIFIC.match(text.replace(" ", ""))
+    if match:
+        head, tail, power = match.group(1), match.group(2) or "", int(match.group(3))
+        if len(tail) == power:
+            return head + tail
+        return ""
+    return re.sub(r"\D", "", text)
+
+
+def national_id_problem(value: object) -> str:
+    """Why an ID cell is not a usable national ID, in Thai; empty when it is one."""
+    text = _sheet_number_text(value)
+    nid = normalize_national_id(value)
+    if not re.search(r"\d", text):
+        return "ไม่ได้กรอกเลขประจำตัวประชาชน"
+    if _SCIENTIFIC.match(text.replace(" ", "")) and not nid:
+        return ("เลขประจำตัวประชาชนถูกเก็บเป็นตัวเลขแบบย่อ (E+12) ทำให้หลักท้ายหายไป "
+                "ให้ตั้งรูปแบบเซลล์เป็นข้อความแล้วพิมพ์ 13 หลักใหม่")
+    if len(nid) != 13:
+        return f"เลขประจำตัวประชาชนมี {len(nid)} หลัก (ต้องมี 13 หลัก)"
+    if not is_valid_national_id(nid):
+        return "หลักสุดท้ายของเลขประจำตัวประชาชน (หลักตรวจสอบ) ไม่ถูกต้อง"
+    return ""
 
 
 def mask_national_id(nid: str) -> str:
@@ -72,26 +156,304 @@ def mask_national_id(nid: str) -> str:
 
 
 _ID_IN_TEXT = re.compile(r"(?<![0-9๐-๙])(?:[0-9๐-๙][ -]?){12}[0-9๐-๙](?![0-9๐-๙])")
+# An ID a spreadsheet turned into scientific notation, or 14 digits (an ID with ".0" glued on).
+_ID_LIKE_IN_TEXT = re.compile(r"(?<![0-9])[0-9]\.[0-9]{6,}[eE]\+?[0-9]{1,2}|(?<![0-9])[0-9]{14}(?![0-9])")
 
 
 def mask_ids_in_text(text: str) -> str:
     """Mask every 13-digit number in free text (Thai digits, dashes and spaces included)."""
-    return _ID_IN_TEXT.sub(lambda m: mask_national_id(m.group(0)), text)
+    text = _ID_IN_TEXT.sub(lambda m: mask_national_id(m.group(0)), text)
+    return _ID_LIKE_IN_TEXT.sub("x-xxxx-xxxxx-xx-x", text)
+
+
+# --- names ---------------------------------------------------------------------
+# Titles a Thai roster or form may carry before a first name. A title ending in
+# "." (or separated by a space) is unambiguous; a Thai word title glued to the
+# name (นายสมชาย) is split too, except before a combining mark or a following
+# vowel (นาย + ิกา is the name นายิกา) and except for the whole first names in
+# TITLE_LIKE_NAMES (นางนวล is a name, not นาง + นวล).
+NAME_PREFIXES = sorted(
+    [
+        # civil
+        "นาย", "นาง", "นางสาว", "น.ส.", "นส.", "Mr.", "Mrs.", "Ms.", "Miss", "Mr", "Mrs", "Ms",
+        # acting officer ranks (reserve officers, common among teachers), military and police
+        "ว่าที่ร้อยตรี", "ว่าที่ร้อยตรีหญิง", "ว่าที่ร้อยโท", "ว่าที่ร้อยโทหญิง", "ว่าที่ร้อยเอก",
+        "ว่าที่ร.ต.", "ว่าที่ร.ต.หญิง", "ว่าที่ร.ท.", "ว่าที่ร.ท.หญิง", "ว่าที่ร.อ.",
+        "ร.ต.", "ร.ท.", "ร.อ.", "ด.ต.", "จ.ส.อ.", "จ.ส.ต.", "ส.อ.", "ส.ท.", "ส.ต.",
+        "สิบเอก", "สิบโท", "สิบตรี", "พ.ต.ท.", "พ.ต.อ.", "ร.ต.อ.",
+        # academic
+        "ดร.", "ผศ.", "รศ.", "ศ.", "Dr.", "ผศ.ดร.", "รศ.ดร.",
+    ],
+    key=len,
+    reverse=True,
+)
+TITLE_LIKE_NAMES = frozenset({"นางนวล", "นางฟ้า", "นายิกา"})
+# A following vowel or combining mark cannot start a syllable: no split before one.
+_NOT_A_NAME_START = re.compile("^[\u0e30-\u0e3a\u0e45\u0e47-\u0e4e]")
+
+
+def _prefix_pattern(prefix: str) -> re.Pattern[str]:
+    # "ว่าที่ ร.ต. หญิง", "ว่าที่ร.ต.หญิง", "น. ส.": a space may follow any "." and "ว่าที่".
+    body = "".join(re.escape(c) + (" ?" if c == "." else "") for c in prefix)
+    body = body.replace(re.escape("ว่าที่"), "ว่าที่ ?")
+    return re.compile("^" + body, re.IGNORECASE if prefix.isascii() else 0)
+
+
+_PREFIX_PATTERNS = [(p, _prefix_pattern(p)) for p in NAME_PREFIXES]
+
+
+CIVIL_TITLES = frozenset({"นาย", "นาง", "นางสาว", "น.ส.", "นส.", "Mr.", "Mrs.", "Ms.", "Miss", "Mr", "Mrs", "Ms"})
+
+
+def _strip_one(text: str, glued: bool, protect: bool, civil_done: bool) -> tuple[str, str] | None:
+    """The longest known title at the start of ``text`` that may be split off, and the rest."""
+    for prefix, pattern in _PREFIX_PATTERNS:
+        match = pattern.match(text)
+        if not match:
+            continue
+        rest = text[match.end():]
+        if not rest.strip() or (civil_done and prefix in CIVIL_TITLES):
+            continue  # nothing would remain; or a second นาย/นาง/นางสาว: part of the name
+        if not (prefix.endswith(".") or rest[0] == " "):
+            if prefix.isascii() or not glued or _NOT_A_NAME_START.match(rest):
+                continue
+            if protect and text.split(" ")[0] in TITLE_LIKE_NAMES:
+                continue
+        return prefix, rest.strip()
+    return None
+
+
+def _stages(name: object, glued: bool = True, protect: bool = True) -> list[tuple[str, str]]:
+    """(title, rest) for each title split off, in order."""
+    text = clean_text(name)
+    steps: list[tuple[str, str]] = []
+    civil = False
+    while True:
+        step = _strip_one(steps[-1][1] if steps else text, glued, protect, civil)
+        if step is None:
+            return steps
+        civil |= step[0] in CIVIL_TITLES
+        steps.append(step)
+
+
+def strip_prefixes(name: object, glued: bool = True) -> tuple[list[str], str]:
+    """Every title at the front of a name, longest first and repeatedly (``ผศ.ดร.``, ``นาย ดร.``).
+
+    Only known titles, and at most one civil title (นาย/นาง/นางสาว/น.ส./Mr./...):
+    in ``นางสาวนางนวล`` the second "นาง" belongs to the name. ``glued=False``
+    splits only titles ending in "." or followed by a space: used when the roster
+    has its own prefix column, so a first name that starts like a title stays
+    whole. A title is never split off when nothing would remain.
+    """
+    steps = _stages(name, glued)
+    return [t for t, _ in steps], (steps[-1][1] if steps else clean_text(name))
 
 
 def split_prefix(name: str) -> tuple[str, str]:
-    """Split a known title off the front of a name: ``"นางสาวสมศรี"`` → ``("นางสาว", "สมศรี")``."""
-    text = clean_text(name)
-    for prefix in NAME_PREFIXES:
-        if text.startswith(prefix) and len(text) > len(prefix):
-            return prefix, text[len(prefix):].strip()
-    return "", text
+    """Split known titles off the front of a name: ``"นางสาวสมศรี"`` → ``("นางสาว", "สมศรี")``."""
+    found, rest = strip_prefixes(name)
+    return "".join(found), rest
 
 
 def name_key(first: object, last: object = "") -> str:
-    """A key for matching people by name: no title, single spaces."""
-    _, bare_first = split_prefix(clean_text(first))
-    return clean_text(f"{bare_first} {clean_text(last)}")
+    """A key for matching people by name: no title, one spelling, single spaces."""
+    _, bare_first = strip_prefixes(first)
+    return to_arabic_digits(clean_text(f"{bare_first} {clean_text(last)}"))
+
+
+def name_forms(full_name: object) -> list[str]:
+    """Every reading of a typed full name, most titles removed first.
+
+    ``"นางนวล ทองดี"`` → ``["นวล ทองดี", "นางนวล ทองดี"]``: the matcher takes the
+    reading that is in the roster, so a glued title is removed only when what
+    remains is a roster name, and a name such as นางนวล that starts like a title
+    still matches. Readings that hit different people are ambiguous and are
+    reported, never guessed.
+    """
+    text = to_arabic_digits(clean_text(full_name))
+    forms = [text, *(rest for _, rest in _stages(text, protect=False))]
+    return list(dict.fromkeys(reversed(forms)))
+
+
+# --- positions and standing (ก.ค.ศ.) -------------------------------------------
+TEACHER, ASSISTANT_TEACHER = "ครู", "ครูผู้ช่วย"
+SCHOOL_DIRECTOR, SCHOOL_DEPUTY = "ผู้อำนวยการสถานศึกษา", "รองผู้อำนวยการสถานศึกษา"
+AREA_DIRECTOR = "ผู้อำนวยการสำนักงานเขตพื้นที่การศึกษา"
+AREA_DEPUTY = "รองผู้อำนวยการสำนักงานเขตพื้นที่การศึกษา"
+SUPERVISOR = "ศึกษานิเทศก์"
+OTHER_EDUCATION_STAFF = "บุคลากรทางการศึกษาอื่น 38 ค.(2)"
+
+#: Built-in aliases of the ก.ค.ศ. positions; a config's [vocabulary.positions] adds to them.
+#: Spaces, dots, dashes and brackets are ignored when comparing, so "ผอ. รร." = "ผอ.รร.".
+DEFAULT_POSITIONS: dict[str, list[str]] = {
+    TEACHER: ["ครู", "ข้าราชการครู", "ตำแหน่งครู"],
+    ASSISTANT_TEACHER: ["ครูผู้ช่วย", "ข้าราชการครูผู้ช่วย"],
+    SCHOOL_DIRECTOR: [
+        "ผู้อำนวยการสถานศึกษา", "ผู้อำนวยการโรงเรียน", "ผอ.โรงเรียน", "ผอ.รร.", "ผอ.ร.ร.",
+        "ผอ.สถานศึกษา", "ผู้อำนวยการ", "ผอ.", "ผู้บริหารสถานศึกษา",
+    ],
+    SCHOOL_DEPUTY: [
+        "รองผู้อำนวยการสถานศึกษา", "รองผู้อำนวยการโรงเรียน", "รอง ผอ.โรงเรียน", "รอง ผอ.รร.",
+        "รอง ผอ.สถานศึกษา", "รองผู้อำนวยการ", "รอง ผอ.",
+    ],
+    AREA_DIRECTOR: [
+        "ผู้อำนวยการสำนักงานเขตพื้นที่การศึกษา", "ผู้อำนวยการสำนักงานเขตพื้นที่การศึกษาประถมศึกษา",
+        "ผอ.สพป.", "ผอ.สพท.", "ผอ.เขต", "ผู้อำนวยการ สพป.",
+    ],
+    AREA_DEPUTY: [
+        "รองผู้อำนวยการสำนักงานเขตพื้นที่การศึกษา", "รองผู้อำนวยการสำนักงานเขตพื้นที่การศึกษาประถมศึกษา",
+        "รอง ผอ.สพป.", "รอง ผอ.สพท.", "รอง ผอ.เขต", "รองผู้อำนวยการ สพป.",
+    ],
+    SUPERVISOR: ["ศึกษานิเทศก์", "ศึกษานิเทศ", "ศน."],
+    OTHER_EDUCATION_STAFF: [
+        "บุคลากรทางการศึกษาอื่น 38 ค.(2)", "บุคลากรทางการศึกษาอื่นตามมาตรา 38 ค.(2)", "38 ค.(2)",
+        "บุคลากรทางการศึกษาอื่น", "นักวิชาการศึกษา", "นักจัดการงานทั่วไป", "นักทรัพยากรบุคคล",
+        "นักวิเคราะห์นโยบายและแผน", "นักวิชาการเงินและบัญชี", "นักวิชาการพัสดุ",
+        "นักวิชาการคอมพิวเตอร์", "นักประชาสัมพันธ์", "นิติกร", "นักวิชาการตรวจสอบภายใน",
+    ],
+}
+STANDINGS = ("ชำนาญการ", "ชำนาญการพิเศษ", "เชี่ยวชาญ", "เชี่ยวชาญพิเศษ")
+#: วิทยฐานะ by ก.ค.ศ. rank: คศ.1 is the first rank of a ครู, without a วิทยฐานะ.
+RANK_STANDINGS = {"คศ1": "", "คศ2": "ชำนาญการ", "คศ3": "ชำนาญการพิเศษ", "คศ4": "เชี่ยวชาญ", "คศ5": "เชี่ยวชาญพิเศษ"}
+_STANDING_WORDS = {
+    **{s: s for s in STANDINGS}, **RANK_STANDINGS,
+    "ชก": "ชำนาญการ", "ชพ": "ชำนาญการพิเศษ", "ชช": "เชี่ยวชาญ", "ชชพ": "เชี่ยวชาญพิเศษ",
+    "ปฏิบัติการ": "",  # entry level of a 38 ค.(2) post: no วิทยฐานะ
+}
+_NO_STANDING = {"", "ไม่มี", "ไม่มีวิทยฐานะ", "–", "—", "ยังไม่มี", "ไม่มีวฐ"}
+_STANDING_SUFFIXES = sorted(_STANDING_WORDS, key=len, reverse=True)
+_FILLERS = ("วิทยฐานะ", "ระดับ", "วฐ")
+_POSITION_JUNK = re.compile(r"[\s.\-()\[\]/,]+")
+
+
+def position_key(text: object) -> str:
+    """How positions and standings are compared: no spaces, dots, dashes or brackets; arabic digits."""
+    key = _POSITION_JUNK.sub("", compare_key(text)).replace("ค.ศ", "คศ")
+    return key.removeprefix("ตำแหน่ง") if key != "ตำแหน่ง" else key
+
+
+def position_table(extra: Mapping[str, Iterable[str]] | None = None) -> dict[str, str]:
+    """Alias key → canonical position: the built-in ก.ค.ศ. names, then ``extra`` (config) over them."""
+    table: dict[str, str] = {}
+    for source in (DEFAULT_POSITIONS, extra or {}):
+        for canonical, aliases in source.items():
+            for alias in [canonical, *aliases]:
+                table[position_key(alias)] = clean_text(canonical)
+    return table
+
+
+@dataclass(frozen=True)
+class PositionReading:
+    #: canonical position, or the cell's own text when no alias covers it
+    position: str
+    #: one of STANDINGS, "" for none, or the standing cell's own text when not understood
+    standing: str
+    #: True when an alias covered the position
+    known: bool
+    #: Thai notes for a person (unknown position, standing cells that disagree, ...)
+    notes: tuple[str, ...] = ()
+
+
+def read_standing(value: object) -> str | None:
+    """The วิทยฐานะ of a standing cell: ``"คศ.3"`` → ``"ชำนาญการพิเศษ"``; "" for none; None if unknown."""
+    key = position_key(value)
+    if key in _NO_STANDING:
+        return ""
+    for filler in _FILLERS:
+        key = key.removeprefix(filler)
+    if key in _STANDING_WORDS:
+        return _STANDING_WORDS[key]
+    # "คศ.3 ชำนาญการพิเศษ": both, agreeing
+    for word in _STANDING_SUFFIXES:
+        if key.endswith(word) and len(key) > len(word):
+            first = read_standing(key[: -len(word)])
+            if first is not None and first in ("", _STANDING_WORDS[word]):
+                return _STANDING_WORDS[word]
+    return None
+
+
+def _split_position(key: str, table: Mapping[str, str]) -> tuple[str, str | None] | None:
+    """(canonical, standing carried in the cell or None) for a position key, else None."""
+    if key in table:
+        return table[key], None
+    for word in _STANDING_SUFFIXES:
+        if key.endswith(word) and len(key) > len(word):
+            base = key[: -len(word)]
+            for filler in _FILLERS:
+                base = base.removesuffix(filler)
+            inner = _split_position(base, table)
+            if inner is not None:
+                outer = _STANDING_WORDS[word]
+                return inner[0], outer or (inner[1] if inner[1] is not None else "")
+    return None
+
+
+def read_position(position: object, standing: object = "", table: Mapping[str, str] | None = None) -> PositionReading:
+    """Split a roster's position cell into (canonical position, standing).
+
+    ``"ครู คศ.2"`` → (ครู, ชำนาญการ); ``"ครูชำนาญการพิเศษ"`` → (ครู, ชำนาญการพิเศษ);
+    ``"ครู ผู้ช่วย"`` → (ครูผู้ช่วย, ""); ``"รอง ผอ."`` → (รองผู้อำนวยการสถานศึกษา, "").
+    A filled standing cell wins over a standing written in the position cell.
+    """
+    table = position_table() if table is None else table
+    shown, shown_standing = clean_text(position), clean_text(standing)
+    notes: list[str] = []
+    split = _split_position(position_key(position), table) if shown else None
+    from_cell = split[1] if split and split[1] is not None else ""
+    from_column = read_standing(standing)
+    if from_column is None:
+        notes.append(
+            f"วิทยฐานะ '{shown_standing}' ไม่รู้จัก (ใช้ {', '.join(STANDINGS)} หรือ คศ.1–คศ.5 หรือเว้นว่าง)"
+        )
+        final_standing = shown_standing
+    elif from_column and from_cell and from_column != from_cell:
+        notes.append(
+            f"วิทยฐานะในช่องตำแหน่ง '{shown}' ไม่ตรงกับช่องวิทยฐานะ '{shown_standing}' ใช้ตามช่องวิทยฐานะ"
+        )
+        final_standing = from_column
+    else:
+        final_standing = from_column or from_cell
+    if split is None:
+        what = f"ตำแหน่ง '{shown}' ไม่รู้จัก" if shown else "ไม่ได้ระบุตำแหน่ง"
+        notes.append(
+            f"{what} จึงไม่ถูกนับในตัวชี้วัดที่กำหนดตำแหน่ง (เช่น วิจัยในชั้นเรียน, TEPE Online) "
+            "ถ้าเป็นชื่อเรียกอื่นของตำแหน่งที่มีอยู่ ให้เพิ่มใน [vocabulary.positions] ของไฟล์ตั้งค่า"
+        )
+        return PositionReading(shown, final_standing, False, tuple(notes))
+    return PositionReading(split[0], final_standing, True, tuple(notes))
+
+
+# --- unit codes and school names -------------------------------------------------
+
+
+def normalize_code(value: object) -> str:
+    """A unit code as typed in a sheet: ``'1067020003``, ``1067020003.0``, ``๑๐๖๗๐๒๐๐๐๓``,
+    ``10-6702-0003`` → ``1067020003``. Codes that are not numbers (``pbn2``) stay as they are."""
+    text = _sheet_number_text(value)
+    if re.fullmatch(r"[0-9][0-9 \-]*[0-9]", text):
+        return re.sub(r"[ \-]", "", text)
+    return text
+
+
+def is_smis_code(code: str) -> bool:
+    """An 8-digit SMIS school code (the school's code in the old MOE system), not the 10-digit one."""
+    return len(code) == 8 and code.isdigit()
+
+
+_SCHOOL_WORD = re.compile(r"^(?:โรงเรียน|ร\.\s?ร\.|รร\.?)\s*")
+_AREA_ABBREVIATIONS = {"สพป.": "สำนักงานเขตพื้นที่การศึกษาประถมศึกษา", "สพม.": "สำนักงานเขตพื้นที่การศึกษามัธยมศึกษา"}
+
+
+def school_name_key(name: object) -> str:
+    """A school or office name for comparing: without โรงเรียน/ร.ร./รร., สพป. spelt out, no spaces."""
+    text = clean_text(name)
+    text = _SCHOOL_WORD.sub("", text)
+    for short, full in _AREA_ABBREVIATIONS.items():
+        text = text.replace(short, full)
+    return compare_key(text).replace(" ", "")
+
+
+# --- fiscal years and dates ------------------------------------------------------
 
 
 def fiscal_year(day: date) -> int:
@@ -106,57 +468,190 @@ def fiscal_year_bounds(fy: int) -> tuple[date, date]:
     return date(end_year - 1, 10, 1), date(end_year, 9, 30)
 
 
-_DMY = re.compile(
-    r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(?:[ ,T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
-)
-_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
-
-
-def parse_datetime(value: object) -> datetime | None:
-    """Read a date or timestamp as Sheets, Excel and Forms give it; None if unreadable.
-
-    Accepts ``datetime``/``date``, serial numbers, ``D/M/YYYY[, HH:MM:SS]`` (how
-    Thai-locale Forms write ``ประทับเวลา``) and ISO text. Years above 2400 are
-    Buddhist era and are converted.
-    """
-    if isinstance(value, datetime):
-        return _from_be(value)
-    if isinstance(value, date):
-        return _from_be(datetime(value.year, value.month, value.day))
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value != value or not 1 <= value < 200000:
-            return None
-        return SERIAL_EPOCH + timedelta(days=float(value))
-    text = to_arabic_digits(clean_text(value))
-    if not text:
-        return None
-    match = _DMY.match(text)
-    if match:
-        d, m, y, hh, mm, ss = match.groups()
-        parts = (int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
-    else:
-        match = _ISO.match(text)
-        if not match:
-            return None
-        y, m, d, hh, mm, ss = match.groups()
-        parts = (int(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
-    year = parts[0] - BE_OFFSET if parts[0] > 2400 else parts[0]
-    try:
-        return datetime(year, *parts[1:])
-    except ValueError:
-        return None
-
-
-def _from_be(moment: datetime) -> datetime:
-    if moment.year > 2400:
-        return moment.replace(year=moment.year - BE_OFFSET)
-    return moment
-
-
 THAI_MONTHS = [
     "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
     "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",
 ]
+THAI_MONTHS_SHORT = [
+    "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.",
+]
+ENGLISH_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+# Month names compared without dots and spaces: "พ.ย." = "พย" = "พ.ย".
+_MONTHS = {
+    **{re.sub(r"[.\s]", "", m): i for i, m in enumerate(THAI_MONTHS_SHORT, 1)},
+    **{m: i for i, m in enumerate(THAI_MONTHS, 1)},
+    **{m: i for i, m in enumerate(ENGLISH_MONTHS, 1)},
+}
+_YEAR_MIN, _YEAR_MAX = 1900, 2200
+#: Serials before 1 Jan 1950 are not dates an office records (a bare year "2562" is serial 1907).
+_SERIAL_MIN_YEAR = 1950
+
+_TIME_TAIL = re.compile(
+    r"(?:,|\s)\s*(?:เวลา\s*)?(\d{1,2})[:.](\d{2})(?:[:.](\d{2})(?:\.\d+)?)?\s*(?:น\.?|นาฬิกา)?$"
+)
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})\s*([/.\-])\s*(\d{1,2})\s*\2\s*(\d{4}|\d{2})$")
+_YEAR_FIRST = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$")
+_ISO = re.compile(
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$"
+)
+_NAMED_MONTH = re.compile(
+    r"^(?:วัน\S*ที่\s*)?(\d{1,2})\s*([^\d\s,]+(?:\s?[^\d\s,]+)*?)\.?\s*,?\s*(?:(พ\.\s?ศ\.|ค\.\s?ศ\.)\s*)?(\d{4}|\d{2})$",
+    re.IGNORECASE,
+)
+_SERIAL_TEXT = re.compile(r"^\d{1,7}(?:\.\d+)?$")
+
+DAY_FIRST, MONTH_FIRST, MIXED = "dmy", "mdy", "mixed"
+
+
+def _year(text: str, buddhist: bool = False) -> int:
+    """CE year of a typed year: 4 digits above 2400 are Buddhist era; 2 digits are พ.ศ. 25xx."""
+    year = int(text)
+    if len(text) == 2:
+        return 2500 + year - BE_OFFSET
+    if buddhist and year < 2400:
+        return -1  # "พ.ศ. 2026": not a year anyone meant
+    return year - BE_OFFSET if year > 2400 else year
+
+
+def _build(year: int, month: int, day: int, hh: int = 0, mm: int = 0, ss: int = 0) -> datetime | None:
+    if not _YEAR_MIN <= year <= _YEAR_MAX:
+        return None
+    try:
+        return datetime(year, month, day, hh, mm, ss)
+    except ValueError:
+        return None
+
+
+def _from_serial(serial: float) -> datetime | None:
+    if serial != serial or not 1 <= serial < 2958466:
+        return None
+    moment = SERIAL_EPOCH + timedelta(days=serial)
+    # Someone typed the พ.ศ. year into a date cell: the serial's year comes out as 2400+.
+    moment = _from_be(moment)
+    if not _SERIAL_MIN_YEAR <= moment.year <= _YEAR_MAX:
+        return None
+    return moment
+
+
+def _to_bangkok(moment: datetime) -> datetime:
+    """An offset-aware moment as Thai wall-clock time (naive), e.g. 20:00Z → 03:00 the next day."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(BANGKOK).replace(tzinfo=None)
+
+
+def _from_be(moment: datetime) -> datetime:
+    if moment.year > 2400:
+        try:
+            return moment.replace(year=moment.year - BE_OFFSET)
+        except ValueError:  # 29 Feb of a BE year whose CE year is not a leap year
+            return moment.replace(year=moment.year - BE_OFFSET, day=28)
+    return moment
+
+
+def _numeric_fields(value: object) -> tuple[int, int] | None:
+    """The two leading fields of a ``a/b/yyyy`` text date, or None."""
+    if not isinstance(value, str):
+        return None
+    text = to_arabic_digits(clean_text(value)).lstrip("'")
+    timed = _TIME_TAIL.search(text)
+    if timed:
+        text = text[: timed.start()].strip(" ,")
+    match = _NUMERIC_DATE.match(text)
+    return (int(match.group(1)), int(match.group(3))) if match else None
+
+
+def date_order(values: Iterable[object]) -> str:
+    """Day/month order of one column of dates, from all its ``a/b/yyyy`` texts.
+
+    A column where some first field exceeds 12 is day-first; where some second
+    field exceeds 12, month-first (a US-locale export); both: ``MIXED``, and only
+    the values that say so themselves can be read. A column with no such value
+    is day-first, the Thai convention (Forms in a Thai-locale sheet writes D/M/YYYY).
+    """
+    day_first = month_first = False
+    for value in values:
+        fields = _numeric_fields(value)
+        if fields:
+            day_first |= fields[0] > 12
+            month_first |= fields[1] > 12
+    if day_first and month_first:
+        return MIXED
+    return MONTH_FIRST if month_first else DAY_FIRST
+
+
+def parse_datetime(value: object, order: str = DAY_FIRST) -> datetime | None:
+    """Read a date or timestamp as Sheets, Excel, Forms or a Thai office gives it; None if unreadable.
+
+    Accepts ``datetime``/``date`` (offset-aware ones converted to Bangkok time),
+    serial numbers (also as text, and with a พ.ศ. year typed into a date),
+    ``D/M/YYYY[, HH:MM:SS]`` (``order`` says if the column is month-first),
+    2-digit พ.ศ. years (``24/11/69``), Thai month names (``24 พ.ย. 2569``,
+    ``24 พฤศจิกายน 2569 เวลา 10.30 น.``), Thai digits and ISO text with ``Z`` or an
+    offset. Years above 2400 are Buddhist era. In a ``MIXED`` column a value
+    whose day and month could be swapped gives None (see ``date_problem``).
+    """
+    if isinstance(value, datetime):
+        return _from_be(_to_bangkok(value))
+    if isinstance(value, date):
+        return _from_be(datetime(value.year, value.month, value.day))
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return _from_serial(float(value))
+    text = to_arabic_digits(clean_text(value)).lstrip("'’`").strip()
+    if not text:
+        return None
+    if _SERIAL_TEXT.match(text):
+        return _from_serial(float(text)) if "." in text or len(text) >= 5 else None
+    match = _ISO.match(text)
+    if match:
+        y, m, d, hh, mm, ss, frac, zone = match.groups()
+        moment = _build(_year(y), int(m), int(d), int(hh or 0), int(mm or 0), int(ss or 0))
+        if moment is None or not zone:
+            return moment
+        if zone == "Z":
+            offset = timedelta(0)
+        else:
+            sign = -1 if zone[0] == "-" else 1
+            digits = zone[1:].replace(":", "")
+            offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        return _to_bangkok(moment.replace(tzinfo=timezone(offset)))
+    hh = mm = ss = 0
+    timed = _TIME_TAIL.search(text)
+    if timed:
+        hh, mm, ss = int(timed.group(1)), int(timed.group(2)), int(timed.group(3) or 0)
+        text = text[: timed.start()].strip(" ,")
+    match = _NUMERIC_DATE.match(text)
+    if match:
+        a, b, y = int(match.group(1)), int(match.group(3)), match.group(4)
+        if order == MONTH_FIRST or (order == MIXED and b > 12):
+            a, b = b, a
+        elif order == MIXED and a <= 12 and a != b:
+            return None
+        return _build(_year(y), b, a, hh, mm, ss)
+    match = _YEAR_FIRST.match(text)
+    if match:
+        return _build(_year(match.group(1)), int(match.group(2)), int(match.group(3)), hh, mm, ss)
+    match = _NAMED_MONTH.match(text)
+    if match:
+        day, name, era, year = match.groups()
+        month = _MONTHS.get(re.sub(r"[.\s]", "", name).casefold())
+        if month:
+            return _build(_year(year, buddhist=bool(era and era.startswith("พ"))), month, int(day), hh, mm, ss)
+    return None
+
+
+def date_problem(value: object, order: str = DAY_FIRST) -> str:
+    """Why a date cell could not be read, in Thai (for a quarantine reason)."""
+    fields = _numeric_fields(value)
+    if order == MIXED and fields and fields[0] <= 12 and fields[1] <= 12 and fields[0] != fields[1]:
+        a, b = fields
+        return (
+            f"วันที่ '{clean_text(value)}' อ่านได้ทั้ง {a} {THAI_MONTHS[b - 1]} และ {b} {THAI_MONTHS[a - 1]} "
+            "เพราะคอลัมน์นี้มีทั้งแบบ วัน/เดือน/ปี และ เดือน/วัน/ปี ให้พิมพ์ใหม่เป็น วัน/เดือน/ปี พ.ศ. เช่น 15/3/2562"
+        )
+    return "วันที่อ่านไม่ได้ (ใช้รูปแบบ วัน/เดือน/ปี เช่น 15/3/2562)"
 
 
 def thai_date(day: date) -> str:

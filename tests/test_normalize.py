@@ -37,11 +37,27 @@ def test_options_containing_commas_stay_whole_in_the_real_export():
     assert counts[LEVELS[2]] == 16
 
 
-def test_free_text_checkbox_answers_split_at_commas():
+def test_checkbox_answers_without_known_options_split_only_where_forms_joins():
+    # Forms joins checked answers with ", "; a bare comma was typed by the person
+    # (into "Other"), so "JPAN,KPOP" is one answer, not two.
+    answers = {}
     for row in _reference_rows():
         typed = row["แนวเพลงที่ชอบฟัง"]
-        expected = tuple(part.strip() for part in typed.split(",") if part.strip())
-        assert split_choices(typed, []) == expected
+        # One respondent typed two sara e (เเ) for sara ae (แ): read as the same letter.
+        expected = tuple(part.strip().replace("เเ", "แ") for part in typed.split(", ") if part.strip())
+        answers[typed] = split_choices(typed, [])
+        assert answers[typed] == expected
+    assert answers["JPAN,KPOP"] == ("JPAN,KPOP",)
+    assert answers["Pop, Rock, Musical, hip hop,Electronic"][-1] == "hip hop,Electronic"
+
+
+def test_what_is_left_after_the_known_options_is_one_other_answer():
+    options = ["Pop", "Rock", "Classic", "Jazz"]
+    # the Other text "R&B, pop rock,Electronic" contains ", " yet is one answer
+    assert split_choices("Pop, Rock, R&B, pop rock,Electronic", options) == ("Pop", "Rock", "R&B, pop rock,Electronic")
+    assert split_choices("PLC, Coaching,Mentoring", ["PLC", "อบรม"]) == ("PLC", "Coaching,Mentoring")
+    # spelling differences in the known options do not make them "Other"
+    assert split_choices("pop, ROCK", options) == ("Pop", "Rock")
 
 
 def test_known_option_with_comma_among_other_answers():
