@@ -394,3 +394,25 @@ def service_account_key(fake_google, tmp_path):
     path = tmp_path / "key.json"
     path.write_text(json.dumps(info), encoding="utf-8")
     return path, address
+
+
+def test_retry_after_is_honoured_and_said(area, fake_google):
+    from pipeline.state import State
+    from pipeline.workbook.google import GoogleWorkbook
+    from pipeline.workbook.google_http import Pacing
+
+    waits = []
+    book = GoogleWorkbook(
+        area.folder, State(None), api_base=fake_google.base_url,
+        pacing=Pacing(backoff_base=0.01, max_backoff=5), on_wait=lambda *w: waits.append(w),
+    )
+    fake_google.faults.retry_after = 0.3
+    fake_google.faults.apis = ("sheets",)
+    fake_google.faults.fail_next(429, 2)
+    rows = book.read("roster", ["หน่วยงาน"])["หน่วยงาน"]
+    assert rows[0][0] == "รหัสหน่วยงาน"
+    assert [w[0] for w in waits] == ["retry", "retry"]
+    assert all(w[1] >= 0.3 for w in waits)  # never sooner than Google asked
+    assert "429" in waits[0][2]
+    assert [r.status for r in fake_google.requests(api="drive")] == [200]
+    assert [r.status for r in fake_google.requests(api="sheets")] == [429, 429, 200]

@@ -124,9 +124,11 @@ class PacedClient(HTTPClient):
             self._pace(kind)
             try:
                 response = super().request(method, url, *args, **kwargs)
+                self._mark(kind)
                 self._count(kind, response.status_code)
                 return response
-            except APIError as exc:
+            except APIError as exc:  # noqa: PERF203 - the retry loop is the point
+                self._mark(kind)
                 status = exc.response.status_code
                 self._count(kind, status)
                 if status not in RETRY_STATUSES or attempt == self.pacing.max_tries:
@@ -134,6 +136,7 @@ class PacedClient(HTTPClient):
                 delay = self._backoff(attempt, exc.response.headers.get("Retry-After"))
                 reason = f"Google ตอบ {status} ({_status_text(exc)}) ลองใหม่ครั้งที่ {attempt + 1}/{self.pacing.max_tries}"
             except (requests.ConnectionError, requests.Timeout) as exc:
+                self._mark(kind)
                 self._count(kind, 0)
                 if attempt == self.pacing.max_tries:
                     raise
@@ -153,7 +156,13 @@ class PacedClient(HTTPClient):
             limit = window.limit
             what = "อ่าน" if kind == "read" else "เขียน"
             self._wait(kind, delay, f"ถึงโควตาการ{what}ของ Google Sheets ({limit} ครั้งต่อ {window.window:g} วินาที)")
-        window.mark()
+
+    def _mark(self, kind: str) -> None:
+        # Counted when the answer is back: Google counted it no later than that,
+        # so a window measured from here never overlaps Google's own.
+        window = self.windows.get(kind)
+        if window is not None:
+            window.mark()
 
     def _backoff(self, attempt: int, retry_after: str | None) -> float:
         cap = min(self.pacing.max_backoff, self.pacing.backoff_base * 2 ** (attempt - 1))
