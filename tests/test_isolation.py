@@ -1,0 +1,120 @@
+"""One school's broken spreadsheet is that school's problem, never the whole area's.
+
+Two copies of the same sample area are synced on the same day: a clean one, and
+one where a single school's file is damaged. Every other unit's summary tab and
+e-mail must come out exactly as in the clean run; the damaged unit is named,
+listed on the dashboard, and the run ends with exit code 1.
+"""
+
+from __future__ import annotations
+
+import email
+import shutil
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from pipeline.cli import cli
+from tests.conftest import write_config
+
+SCHOOLS = 12
+SUMMARY = "สรุปผล (devplan)"
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory) -> Path:
+    """A sample area's spreadsheets, generated once for this module."""
+    from pipeline.config import load_settings
+    from pipeline.sample import generate_area
+    from pipeline.workbook.local import LocalWorkbook
+
+    root = tmp_path_factory.mktemp("pristine")
+    settings = load_settings(write_config(root))
+    generate_area(LocalWorkbook(settings.storage.path), settings, schools=SCHOOLS, seed=7)
+    return settings.storage.path
+
+
+def area_copy(pristine: Path, root: Path) -> Path:
+    root.mkdir()
+    shutil.copytree(pristine, root / "sheets")
+    return write_config(root)
+
+
+def sync(config: Path):
+    return CliRunner().invoke(cli, ["sync", "--config", str(config)])
+
+
+def outputs(root: Path) -> tuple[dict[str, list], dict[str, tuple]]:
+    """Every unit's summary tab (values) and e-mail (subject, text, html), by unit code."""
+    tabs = {}
+    for path in sorted((root / "sheets").glob("idplan-*.xlsx")):
+        try:
+            book = load_workbook(path, read_only=True)
+        except Exception:  # the damaged file itself
+            continue
+        if SUMMARY in book.sheetnames:
+            tabs[path.stem] = [list(r) for r in book[SUMMARY].iter_rows(values_only=True)]
+        book.close()
+    mails = {}
+    for path in sorted((root / "outbox").glob("*.eml")):
+        message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
+        mails[path.stem] = (
+            message["Subject"], message.get_body(("plain",)).get_content(),
+            message.get_body(("html",)).get_content(),
+        )
+    return tabs, mails
+
+
+def without_date(tabs: dict[str, list]) -> dict[str, list]:
+    # the second row carries the run's date; both runs happen today, but be safe at midnight
+    return {k: [r for i, r in enumerate(v) if i != 1] for k, v in tabs.items()}
+
+
+def truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def rename_header(path: Path) -> None:
+    from openpyxl import load_workbook as load
+
+    book = load(path)
+    sheet = book["บันทึกการพัฒนา"]
+    for cell in sheet[1]:
+        if cell.value == "สถานะ":
+            cell.value = "สถานะการพัฒนา"
+    book.save(path)
+
+
+@pytest.mark.parametrize("damage", [truncate, empty, rename_header], ids=["truncated", "zero-byte", "renamed-header"])
+def test_one_broken_school_leaves_every_other_unit_as_in_a_clean_run(pristine, tmp_path, damage):
+    clean_config = area_copy(pristine, tmp_path / "clean")
+    assert sync(clean_config).exit_code in (0, 1)
+    clean_tabs, clean_mails = outputs(tmp_path / "clean")
+
+    broken_config = area_copy(pristine, tmp_path / "broken")
+    victim = sorted((tmp_path / "broken" / "sheets").glob("idplan-1*.xlsx"))[3]
+    code = victim.stem.removeprefix("idplan-")
+    damage(victim)
+    result = sync(broken_config)
+
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert code in result.stdout and victim.stem in result.stdout
+    tabs, mails = outputs(tmp_path / "broken")
+    assert victim.stem not in tabs and code not in mails
+    expected_tabs = {k: v for k, v in clean_tabs.items() if k != victim.stem}
+    assert without_date(tabs) == without_date(expected_tabs)
+    assert mails == {k: v for k, v in clean_mails.items() if k != code}
+    assert len(mails) == SCHOOLS  # every school but one, and the office
+
+    dashboard = load_workbook(tmp_path / "broken" / "sheets" / "dashboard.xlsx", read_only=True)
+    fix = [list(r) for r in dashboard["ข้อมูลที่ต้องแก้ไข"].iter_rows(values_only=True)]
+    assert any(r[0] == victim.stem and str(r[3]) == code for r in fix[1:])
