@@ -424,3 +424,11 @@ def test_calamine_reads_what_openpyxl_read_on_a_sample_area(demo_settings, confi
         reader = LocalWorkbook(path.parent)
         tabs = reader.tabs(path.stem)
         assert reader.read(path.stem, tabs) == openpyxl_rows(path), path.name
+
+
+@pytest.mark.parametrize("name", ["ก/ข", "a" * 32, "'quoted'", ""])
+def test_a_tab_name_excel_rejects_is_a_publish_error(tmp_path, name):
+    with pytest.raises(PublishError) as caught:
+        LocalWorkbook(tmp_path).write("k", {name: [["x"]]})
+    assert "ชื่อแท็บ" in caught.value.message and caught.value.hint
+    assert not (tmp_path / "k.xlsx").exists()

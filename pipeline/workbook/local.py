@@ -55,9 +55,11 @@ class LocalWorkbook:
         self._swept = False
 
     def path(self, key: str) -> Path:
+        """The file of spreadsheet ``key``."""
         return self.folder / f"{key}{SUFFIX}"
 
     def keys(self) -> list[str]:
+        """Stems of the folder's ``.xlsx`` files, without Excel's lock files and hidden temp files."""
         if not self.folder.is_dir():
             return []
         return sorted(
@@ -66,9 +68,11 @@ class LocalWorkbook:
         )
 
     def exists(self, key: str) -> bool:
+        """True if ``<key>.xlsx`` is a file."""
         return self.path(key).is_file()
 
     def tabs(self, key: str) -> list[str]:
+        """Tab names in order, read with calamine."""
         book = self._open(key)
         try:
             return list(book.sheet_names)
@@ -76,6 +80,7 @@ class LocalWorkbook:
             book.close()
 
     def read(self, key: str, tabs: Sequence[str]) -> dict[str, Table]:
+        """Every named tab, with cached formula results, values as openpyxl returned them."""
         book = self._open(key)
         try:
             names = list(book.sheet_names)
@@ -97,9 +102,12 @@ class LocalWorkbook:
             book.close()
 
     def write(self, key: str, tabs: Mapping[str, Table]) -> None:
+        """Replace (or add) the named tabs; every other part of the file is copied unchanged."""
         if not self._swept:
             self._swept = True
             sweep_stale_temp_files(self.folder)
+        for name in tabs:
+            _check_tab_name(name)
         path = self.path(key)
         if path.is_symlink():
             path = path.resolve()  # write the file the link points to, keep the link
@@ -135,6 +143,7 @@ class LocalWorkbook:
         """Nothing to settle: a file's version is known as soon as it is saved."""
 
     def _open(self, key: str) -> CalamineWorkbook:
+        """Open a spreadsheet for reading, or say in Thai why it cannot be."""
         path = self.path(key)
         if not path.is_file():
             raise SourceError(
@@ -148,10 +157,25 @@ class LocalWorkbook:
 
 
 def _unreadable(path: Path, exc: Exception) -> SourceError:
+    """The error for a file that is not a complete ``.xlsx``."""
     return SourceError(
         f"เปิดไฟล์ {path} ไม่ได้: ไม่ใช่ไฟล์ .xlsx ที่สมบูรณ์ ({exc.__class__.__name__})",
         "เปิดไฟล์ด้วย Excel หรือ LibreOffice แล้วบันทึกใหม่เป็น .xlsx",
     )
+
+
+#: Characters Excel does not allow in a tab name.
+BAD_TAB_CHARACTERS = set("[]:*?/\\")
+
+
+def _check_tab_name(name: str) -> None:
+    """Refuse a tab name Excel would reject (and then call the whole file damaged)."""
+    if not name or len(name) > 31 or set(name) & BAD_TAB_CHARACTERS or name[0] == "'" or name[-1] == "'":
+        raise PublishError(
+            f"ชื่อแท็บ '{name}' ใช้ใน Excel ไม่ได้ (ยาวได้ไม่เกิน 31 ตัวอักษร ห้ามมี [ ] : * ? / \\ "
+            "และห้ามขึ้นต้นหรือลงท้ายด้วย ')",
+            "แก้ชื่อแท็บในไฟล์ตั้งค่า (เช่น output.summary_tab) ให้สั้นลงหรือไม่มีอักขระดังกล่าว แล้วสั่งรันใหม่",
+        )
 
 
 def _value(value: Any) -> Any:

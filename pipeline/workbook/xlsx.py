@@ -281,6 +281,7 @@ class Package:
         return [n for n in self.order if n not in self.deleted]
 
     def has(self, name: str) -> bool:
+        """True if the package (as edited so far) holds part ``name``."""
         return name in self.names
 
     def get(self, name: str) -> bytes:
@@ -301,6 +302,7 @@ class Package:
             self.order.append(name)
 
     def delete(self, name: str) -> None:
+        """Leave part ``name`` out of the written package."""
         self.deleted.add(name)
         self.changed.pop(name, None)
 
@@ -320,6 +322,7 @@ class Package:
         raise DamagedPackage("no workbook part")
 
     def rels(self, part: str) -> list[_Rel]:
+        """Relationships of ``part`` (none if it has no relationships part)."""
         path = _rels_path(part)
         return _parse_rels(self.get(path), part) if self.has(path) else []
 
@@ -329,6 +332,7 @@ class Package:
         self.set("[Content_Types].xml", _insert_before_close(self.get("[Content_Types].xml"), "Types", snippet))
 
     def remove_override(self, part: str) -> None:
+        """Drop a deleted part's content type from ``[Content_Types].xml``."""
         text = self.get("[Content_Types].xml").decode("utf-8")
         pattern = rf'<(?:[\w.-]+:)?Override\b[^>]*PartName="/?{re.escape(_attr(part))}"[^>]*/>'
         new = re.sub(pattern, "", text, flags=re.IGNORECASE)
@@ -348,6 +352,7 @@ class Package:
         return rid
 
     def remove_rel(self, owner: str, rid: str) -> None:
+        """Drop relationship ``rid`` of part ``owner``."""
         path = _rels_path(owner)
         text = self.get(path).decode("utf-8")
         new = re.sub(rf'<(?:[\w.-]+:)?Relationship\b[^>]*\bId="{re.escape(rid)}"[^>]*/>', "", text)
@@ -395,6 +400,7 @@ _XF = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?xf\b[^>]*?(?:/>|>.*?</(?:[A-Za-z_][\w.
 
 
 def _plain_xf(number_format: int) -> str:
+    """Attributes of the plain cell format devplan appends for a built-in number format."""
     return f'numFmtId="{number_format}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"'
 
 
@@ -445,6 +451,7 @@ def clean_text(value: str) -> str:
 
 
 def _text_cell(ref: str, value: str) -> str:
+    """An inline-string cell: always text, never a formula, whatever the text starts with."""
     value = OOXML_ESCAPE.sub(r"_x005F_\1", clean_text(value))
     body = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
     space = ' xml:space="preserve"' if body != body.strip() or "\n" in body else ""
@@ -452,6 +459,7 @@ def _text_cell(ref: str, value: str) -> str:
 
 
 def _number(value: float) -> str:
+    """A number as Excel writes it: whole numbers without a decimal point."""
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return repr(value)
