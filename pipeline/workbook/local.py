@@ -2,29 +2,48 @@
 
 The file stem is the spreadsheet key. Files open in Excel or LibreOffice and
 can be uploaded to Google Drive as they are.
+
+Reading uses calamine, which returns the cached results of formulas. Writing
+is lossless (see ``pipeline.workbook.xlsx``): only devplan's own tabs are
+replaced, every other part of the file is copied byte for byte. A write goes
+to a hidden temp file in the same folder (``.devplan-tmp-<key>-<random>.xlsx``)
+that takes the original file's mode and owner, then replaces the file in one
+rename. Temp files a killed run left behind are removed by the next write to
+the folder, see ``sweep_stale_temp_files``.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+import re
+import secrets
+import time
 import zipfile
-import zlib
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from openpyxl import Workbook as XlsxWorkbook
-from openpyxl import load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.utils.exceptions import InvalidFileException
+from python_calamine import CalamineError, CalamineWorkbook
 
 from pipeline.errors import PublishError, SourceError
 from pipeline.workbook import Table
+from pipeline.workbook.xlsx import DamagedPackage, Package, TabConflict, put_tabs
+
+try:  # advisory locks, so a sweep never takes another process's in-flight temp file
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 SUFFIX = ".xlsx"
-#: What openpyxl raises on a damaged file: not a zip, a part missing, broken XML
-#: (ElementTree's and lxml's parse errors are SyntaxErrors), broken compression.
-UNREADABLE = (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, SyntaxError, zlib.error)
+TEMP_PREFIX = ".devplan-tmp-"
+#: A temp file untouched this long, and not locked by a writer, belongs to a run that died.
+STALE_AFTER_SECONDS = 10 * 60
+#: Temp files of devplan before 2025 (``tempfile.mkstemp(prefix=".<key>.")``): ``.<key>.<8 chars>.xlsx``.
+LEGACY_TEMP = re.compile(r"^\.(?P<key>.+)\.[a-z0-9_]{8}\.xlsx$")
+#: Integral floats below this are read back as int, as openpyxl read ``<v>2562</v>``.
+EXACT_INT = 2**53
+#: What a damaged file raises while being read or copied.
+UNREADABLE = (CalamineError, DamagedPackage, zipfile.BadZipFile, OSError, KeyError, UnicodeDecodeError, SyntaxError)
 
 
 class LocalWorkbook:
@@ -33,11 +52,14 @@ class LocalWorkbook:
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
         self.location = str(self.folder)
+        self._swept = False
 
     def path(self, key: str) -> Path:
+        """The file of spreadsheet ``key``."""
         return self.folder / f"{key}{SUFFIX}"
 
     def keys(self) -> list[str]:
+        """Stems of the folder's ``.xlsx`` files, without Excel's lock files and hidden temp files."""
         if not self.folder.is_dir():
             return []
         return sorted(
@@ -46,51 +68,68 @@ class LocalWorkbook:
         )
 
     def exists(self, key: str) -> bool:
+        """True if ``<key>.xlsx`` is a file."""
         return self.path(key).is_file()
 
     def tabs(self, key: str) -> list[str]:
-        book = self._load(key, read_only=True)
+        """Tab names in order, read with calamine."""
+        book = self._open(key)
         try:
-            return list(book.sheetnames)
+            return list(book.sheet_names)
         finally:
             book.close()
 
     def read(self, key: str, tabs: Sequence[str]) -> dict[str, Table]:
-        book = self._load(key, read_only=True)
+        """Every named tab, with cached formula results, values as openpyxl returned them."""
+        book = self._open(key)
         try:
-            missing = [t for t in tabs if t not in book.sheetnames]
+            names = list(book.sheet_names)
+            missing = [t for t in tabs if t not in names]
             if missing:
                 raise SourceError(
                     f"ไม่พบแท็บ '{missing[0]}' ในไฟล์ {self.path(key)} "
-                    f"(แท็บที่มี: {', '.join(book.sheetnames)})",
+                    f"(แท็บที่มี: {', '.join(names)})",
                     "ตรวจชื่อแท็บในไฟล์ให้ตรงกับไฟล์ตั้งค่า หรือแก้ชื่อแท็บในไฟล์ตั้งค่าให้ตรงกับไฟล์",
                 )
-            # read-only mode parses a tab's XML only while iterating it
-            return {tab: _trim([list(r) for r in book[tab].iter_rows(values_only=True)]) for tab in tabs}
+            result = {}
+            for tab in tabs:
+                rows = book.get_sheet_by_name(tab).to_python(skip_empty_area=False)
+                result[tab] = _trim([[_value(v) for v in row] for row in rows])
+            return result
         except UNREADABLE as exc:
             raise _unreadable(self.path(key), exc) from exc
         finally:
             book.close()
 
     def write(self, key: str, tabs: Mapping[str, Table]) -> None:
+        """Replace (or add) the named tabs; every other part of the file is copied unchanged."""
+        if not self._swept:
+            self._swept = True
+            sweep_stale_temp_files(self.folder)
+        for name in tabs:
+            _check_tab_name(name)
         path = self.path(key)
+        if path.is_symlink():
+            path = path.resolve()  # write the file the link points to, keep the link
         if path.is_file():
-            # Keep formulas: other tabs (the ones staff fill in) are saved back as loaded.
-            book = self._load(key, read_only=False, data_only=False)
-        else:
-            book = XlsxWorkbook()
-            book.remove(book.active)
-        for name, rows in tabs.items():
-            if name in book.sheetnames:
-                index = book.sheetnames.index(name)
-                book.remove(book[name])
-                sheet = book.create_sheet(name, index)
-            else:
-                sheet = book.create_sheet(name)
-            for row in rows:
-                sheet.append([_cell(v) for v in row])
-            _as_text_not_formula(sheet)
-        _save_atomically(book, path)
+            _check_writable(path)
+            with open(path, "rb") as source:
+                try:
+                    package = Package.open(source)
+                    put_tabs(package, tabs)
+                except TabConflict as exc:
+                    raise PublishError(
+                        f"เขียนแท็บ '{exc}' ในไฟล์ {path} ไม่ได้: มีแท็บชื่อนี้ (หรือชื่อเดียวกันที่ต่างกันแค่ตัวพิมพ์) "
+                        "ที่ไม่ใช่ตารางข้อมูลธรรมดาอยู่แล้ว",
+                        f"เปลี่ยนชื่อหรือลบแท็บ '{exc}' ในไฟล์นี้ แล้วสั่งรันใหม่",
+                    ) from exc
+                except UNREADABLE as exc:
+                    raise _unreadable(path, exc) from exc
+                _save_atomically(package, path, os.stat(path))
+        elif tabs:
+            package = Package.blank()
+            put_tabs(package, tabs)
+            _save_atomically(package, path, None)
 
     def version(self, key: str) -> str | None:
         """The file's modification time and size: they change when anyone saves it."""
@@ -103,7 +142,8 @@ class LocalWorkbook:
     def finish(self) -> None:
         """Nothing to settle: a file's version is known as soon as it is saved."""
 
-    def _load(self, key: str, read_only: bool, data_only: bool = True) -> Any:
+    def _open(self, key: str) -> CalamineWorkbook:
+        """Open a spreadsheet for reading, or say in Thai why it cannot be."""
         path = self.path(key)
         if not path.is_file():
             raise SourceError(
@@ -111,33 +151,48 @@ class LocalWorkbook:
                 "ตรวจว่าไฟล์อยู่ในโฟลเดอร์ที่ตั้งค่าไว้ (storage.path) และชื่อไฟล์ตรงกับรหัสในไฟล์ตั้งค่า",
             )
         try:
-            return load_workbook(path, read_only=read_only, data_only=data_only)
+            return CalamineWorkbook.from_path(str(path))
         except UNREADABLE as exc:
             raise _unreadable(path, exc) from exc
 
 
 def _unreadable(path: Path, exc: Exception) -> SourceError:
+    """The error for a file that is not a complete ``.xlsx``."""
     return SourceError(
         f"เปิดไฟล์ {path} ไม่ได้: ไม่ใช่ไฟล์ .xlsx ที่สมบูรณ์ ({exc.__class__.__name__})",
         "เปิดไฟล์ด้วย Excel หรือ LibreOffice แล้วบันทึกใหม่เป็น .xlsx",
     )
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, float) and value != value:
+#: Characters Excel does not allow in a tab name.
+BAD_TAB_CHARACTERS = set("[]:*?/\\")
+
+
+def _check_tab_name(name: str) -> None:
+    """Refuse a tab name Excel would reject (and then call the whole file damaged)."""
+    if not name or len(name) > 31 or set(name) & BAD_TAB_CHARACTERS or name[0] == "'" or name[-1] == "'":
+        raise PublishError(
+            f"ชื่อแท็บ '{name}' ใช้ใน Excel ไม่ได้ (ยาวได้ไม่เกิน 31 ตัวอักษร ห้ามมี [ ] : * ? / \\ "
+            "และห้ามขึ้นต้นหรือลงท้ายด้วย ')",
+            "แก้ชื่อแท็บในไฟล์ตั้งค่า (เช่น output.summary_tab) ให้สั้นลงหรือไม่มีอักขระดังกล่าว แล้วสั่งรันใหม่",
+        )
+
+
+def _value(value: Any) -> Any:
+    """A calamine cell value as openpyxl returned it, so later stages see the same values.
+
+    calamine returns every number as float, a date-only cell as ``date`` and
+    an empty cell (or a formula error such as ``#N/A``) as ``""``.
+    """
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < EXACT_INT:
+            return int(value)
+        return value
+    if value == "":
         return None
-    if isinstance(value, str):
-        # .xlsx cannot hold control characters (a pasted vertical tab, say); drop them.
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day)
     return value
-
-
-def _as_text_not_formula(sheet: Any) -> None:
-    # openpyxl stores any string starting with "=" as a formula; mark it text.
-    for row in sheet.iter_rows():
-        for cell in row:
-            if cell.data_type == "f":
-                cell.data_type = "s"
 
 
 def _trim(rows: Table) -> Table:
@@ -148,18 +203,111 @@ def _trim(rows: Table) -> Table:
     return [r[:width] + [None] * (width - len(r)) for r in rows]
 
 
-def _save_atomically(book: Any, path: Path) -> None:
-    tmp = None
+def _check_writable(path: Path) -> None:
+    """Refuse to replace a file (or write into a folder) a person made read-only, even as root."""
+    folder = path.parent
+    if not path.stat().st_mode & 0o222 or not os.access(path, os.W_OK):
+        raise PublishError(
+            f"ไฟล์ {path} ถูกตั้งเป็นอ่านอย่างเดียว devplan จึงไม่เขียนทับ",
+            "ถ้าต้องการให้ devplan เขียนแท็บสรุปผลลงไฟล์นี้ ให้เปิดสิทธิ์การเขียน (เช่น chmod u+w) "
+            "หรือนำชื่อไฟล์ออกจากรายการ แล้วสั่งรันใหม่",
+        )
+    if not folder.stat().st_mode & 0o222 or not os.access(folder, os.W_OK):
+        raise PublishError(
+            f"โฟลเดอร์ {folder} ถูกตั้งเป็นอ่านอย่างเดียว จึงบันทึกไฟล์ {path} ไม่ได้",
+            "เปิดสิทธิ์การเขียนโฟลเดอร์นี้ (เช่น chmod u+w) แล้วสั่งรันใหม่",
+        )
+
+
+def _default_mode() -> int:
+    """The mode a new file gets from the process's umask (as a plain ``open`` would give)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _save_atomically(package: Package, path: Path, original: os.stat_result | None) -> None:
+    """Write to a locked hidden temp file beside ``path``, give it the original's mode and owner, rename."""
+    tmp: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=SUFFIX, dir=path.parent)
-        os.close(fd)
-        book.save(tmp)
-        os.replace(tmp, path)
+        tmp = path.parent / f"{TEMP_PREFIX}{path.stem}-{secrets.token_hex(4)}{SUFFIX}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            if fcntl is not None:
+                fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            package.save(out)
+            out.flush()
+            os.fsync(out.fileno())
+            if original is None:
+                os.chmod(out.fileno(), _default_mode())
+            else:
+                os.chmod(out.fileno(), original.st_mode & 0o7777)
+                if hasattr(os, "chown"):
+                    mine = os.fstat(out.fileno())
+                    if (mine.st_uid, mine.st_gid) != (original.st_uid, original.st_gid):
+                        _keep_owner(out.fileno(), original, path)
+                    os.chmod(out.fileno(), original.st_mode & 0o7777)  # chown may clear setgid bits
+            os.replace(tmp, path)  # still locked: a sweep in another process leaves it alone
     except OSError as exc:
         if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
         raise PublishError(
             f"บันทึกไฟล์ {path} ไม่ได้ ({exc.strerror or exc})",
             "ปิดไฟล์นี้ใน Excel/LibreOffice แล้วตรวจสิทธิ์การเขียนโฟลเดอร์ จากนั้นสั่งรันใหม่",
         ) from exc
+    except BaseException:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def _keep_owner(fd: int, original: os.stat_result, path: Path) -> None:
+    """Give the temp file the original's owner and group, or stop rather than change them."""
+    try:
+        os.fchown(fd, original.st_uid, original.st_gid)
+    except PermissionError as exc:
+        raise PublishError(
+            f"บันทึกไฟล์ {path} โดยคงเจ้าของไฟล์เดิม (uid {original.st_uid}, gid {original.st_gid}) ไม่ได้ "
+            "devplan จึงไม่เขียนทับ",
+            "สั่งรัน devplan ด้วยบัญชีผู้ใช้ที่เป็นเจ้าของไฟล์ หรือเปลี่ยนเจ้าของไฟล์ให้เป็นบัญชีที่รัน devplan",
+        ) from exc
+
+
+def _is_devplan_temp(folder: Path, name: str) -> bool:
+    """True for devplan's temp-file names (and older versions' ``.<key>.<random>.xlsx`` beside ``<key>.xlsx``)."""
+    if name.startswith(TEMP_PREFIX) and name.endswith(SUFFIX):
+        return True
+    legacy = LEGACY_TEMP.match(name)
+    return bool(legacy) and (folder / f"{legacy.group('key')}{SUFFIX}").is_file()
+
+
+def sweep_stale_temp_files(folder: Path, now: float | None = None) -> list[Path]:
+    """Remove temp files that a killed run left in ``folder``; return what was removed.
+
+    Rule: only names devplan gives its temp files, only if untouched for
+    ``STALE_AFTER_SECONDS`` (a write takes well under a second) and only if
+    no process holds the lock a writer keeps on its temp file until the final
+    rename. Excel's ``~$`` lock files and any other file are never touched.
+    """
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    now = time.time() if now is None else now
+    for entry in folder.iterdir():
+        try:
+            if not _is_devplan_temp(folder, entry.name) or not entry.is_file() or entry.is_symlink():
+                continue
+            if now - entry.stat().st_mtime < STALE_AFTER_SECONDS:
+                continue
+            with open(entry, "rb") as handle:
+                if fcntl is not None:
+                    try:
+                        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except OSError:
+                        continue  # a live writer holds it
+                entry.unlink()
+            removed.append(entry)
+        except OSError:
+            continue  # vanished meanwhile, or not ours to remove
+    return removed

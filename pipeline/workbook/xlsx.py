@@ -1,0 +1,656 @@
+"""Lossless ``.xlsx`` editing: replace devplan's own tabs, copy every other zip part untouched.
+
+An ``.xlsx`` file is a zip of XML parts. To replace one tab, devplan writes a
+new sheet part and, where needed, edits only the sheet list
+(``xl/workbook.xml``), its relationships (``xl/_rels/workbook.xml.rels``) and
+``[Content_Types].xml``. Every other part (staff tabs, drawings, images,
+charts, comments, extensions, cached formula results, shared strings) is
+copied as its compressed bytes, so it stays byte-identical. devplan's own
+sheet holds inline strings; dates need a number format, for which an ``xf``
+is appended to ``xl/styles.xml`` (existing entries never change) unless an
+identical plain one is already there.
+
+Edits of the XML parts are textual insertions, not a re-serialisation:
+ElementTree would rename namespace prefixes that ``mc:Ignorable`` names, and
+Excel would then call the file damaged.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import posixpath
+import re
+import struct
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, BinaryIO, Iterable, Mapping
+from xml.etree import ElementTree
+from xml.parsers import expat
+
+Table = list[list[Any]]
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+WORKSHEET_REL = REL_NS + "/worksheet"
+STYLES_REL = REL_NS + "/styles"
+CALC_CHAIN_REL = REL_NS + "/calcChain"
+OFFICE_DOCUMENT_REL = REL_NS + "/officeDocument"
+WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+STYLES_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+WORKBOOK_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+
+#: Characters XML 1.0 cannot hold (a pasted vertical tab, a NUL, a lone surrogate).
+ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+#: Text Excel would decode as an escaped character; its underscore is escaped so it stays literal.
+OOXML_ESCAPE = re.compile("_(x[0-9A-Fa-f]{4}_)")
+
+#: Built-in number formats (no numFmt entry needed) for values that need one.
+DATETIME_FORMAT, DATE_FORMAT, TIME_FORMAT, DURATION_FORMAT = 22, 14, 21, 46
+
+_LOCAL = struct.Struct("<4s2B4HL2L2H")
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
+_END = struct.Struct("<4s4H2LH")
+_ZIP32_LIMIT = 0xFFFFFFFF
+_DEFLATE_LEVEL = 6
+_EPOCH_1900 = datetime(1899, 12, 30)
+_EPOCH_1904 = datetime(1904, 1, 1)
+
+
+class DamagedPackage(Exception):
+    """The file is not a complete ``.xlsx``: not a zip, a part missing, broken XML or compression."""
+
+
+class TabConflict(Exception):
+    """A tab to write clashes with an existing tab devplan cannot replace."""
+
+
+# --------------------------------------------------------------------------- zip
+
+
+@dataclass
+class _Entry:
+    """One part of the output zip: copied raw from ``info`` or written from ``data``."""
+
+    name: str
+    info: zipfile.ZipInfo | None = None
+    data: bytes | None = None
+
+
+def _raw_bytes(source: BinaryIO, info: zipfile.ZipInfo) -> bytes:
+    """The compressed bytes of one entry, exactly as stored in the source file."""
+    source.seek(info.header_offset)
+    header = source.read(_LOCAL.size)
+    if len(header) != _LOCAL.size or header[:4] != b"PK\x03\x04":
+        raise DamagedPackage(f"bad local header for {info.filename}")
+    fields = _LOCAL.unpack(header)
+    source.seek(info.header_offset + _LOCAL.size + fields[10] + fields[11])
+    data = source.read(info.compress_size)
+    if len(data) != info.compress_size:
+        raise DamagedPackage(f"truncated data for {info.filename}")
+    return data
+
+
+def _dos_time(date_time: tuple[int, ...]) -> tuple[int, int]:
+    """(time, date) in MS-DOS format, as zip headers store them."""
+    year, month, day, hour, minute, second = date_time
+    return (hour << 11) | (minute << 5) | (second // 2), ((max(year, 1980) - 1980) << 9) | (month << 5) | day
+
+
+def write_zip(out: BinaryIO, source: BinaryIO | None, entries: Iterable[_Entry]) -> None:
+    """Write a zip: raw copies keep their compressed bytes and CRC; new parts are deflated."""
+    central = []
+    offset = 0
+    for entry in entries:
+        if entry.data is None:
+            info = entry.info
+            assert info is not None and source is not None
+            payload = _raw_bytes(source, info)
+            crc, size, method = info.CRC, info.file_size, info.compress_type
+            flags = info.flag_bits & ~0x08  # sizes go in the local header, so no data descriptor
+            when = info.date_time
+            versions = (info.create_version, info.create_system, info.extract_version)
+            external, internal, comment = info.external_attr, info.internal_attr, info.comment
+            name = info.orig_filename.encode("utf-8" if flags & 0x800 else "cp437")
+        else:
+            packer = zlib.compressobj(_DEFLATE_LEVEL, zlib.DEFLATED, -15)
+            payload = packer.compress(entry.data) + packer.flush()
+            crc, size, method = zlib.crc32(entry.data), len(entry.data), zipfile.ZIP_DEFLATED
+            try:
+                name = entry.name.encode("ascii")
+                flags = 0
+            except UnicodeEncodeError:
+                name, flags = entry.name.encode("utf-8"), 0x800
+            when = entry.info.date_time if entry.info is not None else (1980, 1, 1, 0, 0, 0)
+            versions = (20, 0, 20)
+            external, internal, comment = 0, 0, b""
+        if max(offset, len(payload), size) >= _ZIP32_LIMIT:
+            raise DamagedPackage("file too large for a plain zip (ZIP64 is not written)")
+        dos_time, dos_date = _dos_time(when)
+        out.write(_LOCAL.pack(
+            b"PK\x03\x04", versions[2], 0, flags, method, dos_time, dos_date,
+            crc, len(payload), size, len(name), 0,
+        ))
+        out.write(name)
+        out.write(payload)
+        central.append(_CENTRAL.pack(
+            b"PK\x01\x02", versions[0], versions[1], versions[2], 0, flags, method, dos_time, dos_date,
+            crc, len(payload), size, len(name), 0, len(comment), 0, internal, external, offset,
+        ) + name + comment)
+        offset += _LOCAL.size + len(name) + len(payload)
+    if len(central) >= 0xFFFF:
+        raise DamagedPackage("too many parts for a plain zip")
+    directory = b"".join(central)
+    out.write(directory)
+    out.write(_END.pack(b"PK\x05\x06", 0, 0, len(central), len(central), len(directory), offset, 0))
+
+
+# ------------------------------------------------------------------- package
+
+
+def _attr(text: str) -> str:
+    """Escape text for an XML attribute value in double quotes."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;"))
+
+
+def _insert_before_close(xml: bytes, element: str, snippet_for_prefix: Any) -> bytes:
+    """Insert a snippet before the last closing tag of ``element`` (any namespace prefix)."""
+    text = xml.decode("utf-8")
+    closes = list(re.finditer(rf"</((?:[A-Za-z_][\w.-]*:)?){element}\s*>", text))
+    if closes:
+        last = closes[-1]
+        return (text[: last.start()] + snippet_for_prefix(last.group(1)) + text[last.start():]).encode("utf-8")
+    empty = list(re.finditer(rf"<((?:[A-Za-z_][\w.-]*:)?){element}(\s[^>]*)?/>", text))
+    if not empty:
+        raise DamagedPackage(f"no <{element}> element")
+    last = empty[-1]
+    prefix = last.group(1)
+    opened = f"<{prefix}{element}{last.group(2) or ''}>{snippet_for_prefix(prefix)}</{prefix}{element}>"
+    return (text[: last.start()] + opened + text[last.end():]).encode("utf-8")
+
+
+def _rels_path(part: str) -> str:
+    """The relationships part of ``part`` (``xl/workbook.xml`` -> ``xl/_rels/workbook.xml.rels``)."""
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def _resolve(base_part: str, target: str) -> str:
+    """A relationship target as a zip part name."""
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(base_part), target))
+
+
+@dataclass
+class _Rel:
+    id: str
+    type: str
+    target: str  # a part name, or the raw target when external
+    external: bool
+
+
+def _parse_rels(xml: bytes, owner: str) -> list[_Rel]:
+    """Relationships of part ``owner``, targets resolved to part names."""
+    root = ElementTree.fromstring(xml)
+    rels = []
+    for el in root:
+        if el.tag.rsplit("}", 1)[-1] != "Relationship":
+            continue
+        external = el.get("TargetMode") == "External"
+        target = el.get("Target", "")
+        rels.append(_Rel(el.get("Id", ""), el.get("Type", ""), target if external else _resolve(owner, target), external))
+    return rels
+
+
+@dataclass
+class _Sheet:
+    name: str
+    sheet_id: int
+    rid: str
+
+
+@dataclass
+class Package:
+    """An ``.xlsx`` being edited: parts copied raw unless replaced, added or deleted."""
+
+    source: BinaryIO | None
+    order: list[str]
+    infos: dict[str, zipfile.ZipInfo]
+    changed: dict[str, bytes] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
+    _cache: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, source: BinaryIO) -> "Package":
+        """Open and check an existing file: every part decompresses with a good CRC, XML parts parse."""
+        try:
+            archive = zipfile.ZipFile(source)
+            infos = {}
+            order = []
+            cache = {}
+            for info in archive.infolist():
+                if info.filename in infos or info.flag_bits & 0x1:
+                    raise DamagedPackage(f"duplicate or encrypted part {info.filename}")
+                data = archive.read(info)  # checks the CRC
+                if info.filename.endswith((".xml", ".rels")):
+                    expat.ParserCreate().Parse(data, True)
+                    cache[info.filename] = data
+                infos[info.filename] = info
+                order.append(info.filename)
+        except (zipfile.BadZipFile, zlib.error, expat.ExpatError, EOFError, NotImplementedError, ValueError) as exc:
+            raise DamagedPackage(str(exc)) from exc
+        return cls(source, order, infos, _cache=cache)
+
+    @classmethod
+    def blank(cls) -> "Package":
+        """A new spreadsheet with no tabs yet (tabs are added before it is written)."""
+        package = cls(None, [], {})
+        package.set("[Content_Types].xml", (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{WORKBOOK_TYPE}"/>'
+            f'<Override PartName="/xl/styles.xml" ContentType="{STYLES_TYPE}"/>'
+            "</Types>").encode())
+        package.set("_rels/.rels", (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<Relationships xmlns="{PKG_REL_NS}">'
+            f'<Relationship Id="rId1" Type="{OFFICE_DOCUMENT_REL}" Target="xl/workbook.xml"/>'
+            "</Relationships>").encode())
+        package.set("xl/workbook.xml", (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<workbook xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
+            '<bookViews><workbookView/></bookViews><sheets></sheets></workbook>').encode())
+        package.set("xl/_rels/workbook.xml.rels", (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<Relationships xmlns="{PKG_REL_NS}">'
+            f'<Relationship Id="rId1" Type="{STYLES_REL}" Target="styles.xml"/>'
+            "</Relationships>").encode())
+        package.set("xl/styles.xml", _BLANK_STYLES)
+        return package
+
+    @property
+    def names(self) -> list[str]:
+        """Part names in output order."""
+        return [n for n in self.order if n not in self.deleted]
+
+    def has(self, name: str) -> bool:
+        """True if the package (as edited so far) holds part ``name``."""
+        return name in self.names
+
+    def get(self, name: str) -> bytes:
+        """A part's current uncompressed bytes."""
+        if name in self.changed:
+            return self.changed[name]
+        if name not in self._cache:
+            if self.source is None or name not in self.infos or name in self.deleted:
+                raise DamagedPackage(f"part {name} is missing")
+            self._cache[name] = zipfile.ZipFile(self.source).read(name)
+        return self._cache[name]
+
+    def set(self, name: str, data: bytes) -> None:
+        """Replace or add a part."""
+        self.changed[name] = data
+        self.deleted.discard(name)
+        if name not in self.order:
+            self.order.append(name)
+
+    def delete(self, name: str) -> None:
+        """Leave part ``name`` out of the written package."""
+        self.deleted.add(name)
+        self.changed.pop(name, None)
+
+    def save(self, out: BinaryIO) -> None:
+        """Write the package: unchanged parts as raw compressed copies."""
+        write_zip(out, self.source, (
+            _Entry(n, self.infos.get(n), self.changed.get(n)) for n in self.names
+        ))
+
+    # -- structure -----------------------------------------------------------
+
+    def workbook_part(self) -> str:
+        """The workbook part named by the package relationships (normally ``xl/workbook.xml``)."""
+        for rel in _parse_rels(self.get("_rels/.rels"), ""):
+            if rel.type.endswith("/officeDocument") and not rel.external:
+                return rel.target
+        raise DamagedPackage("no workbook part")
+
+    def rels(self, part: str) -> list[_Rel]:
+        """Relationships of ``part`` (none if it has no relationships part)."""
+        path = _rels_path(part)
+        return _parse_rels(self.get(path), part) if self.has(path) else []
+
+    def add_override(self, part: str, content_type: str) -> None:
+        """Declare a part's content type in ``[Content_Types].xml``."""
+        snippet = lambda p: f'<{p}Override PartName="/{_attr(part)}" ContentType="{content_type}"/>'  # noqa: E731
+        self.set("[Content_Types].xml", _insert_before_close(self.get("[Content_Types].xml"), "Types", snippet))
+
+    def remove_override(self, part: str) -> None:
+        """Drop a deleted part's content type from ``[Content_Types].xml``."""
+        text = self.get("[Content_Types].xml").decode("utf-8")
+        pattern = rf'<(?:[\w.-]+:)?Override\b[^>]*PartName="/?{re.escape(_attr(part))}"[^>]*/>'
+        new = re.sub(pattern, "", text, flags=re.IGNORECASE)
+        if new != text:
+            self.set("[Content_Types].xml", new.encode("utf-8"))
+
+    def add_rel(self, owner: str, rel_type: str, target_part: str) -> str:
+        """Add a relationship from ``owner`` to ``target_part``; return its new id."""
+        taken = {r.id for r in self.rels(owner)}
+        number = len(taken) + 1
+        while f"rId{number}" in taken:
+            number += 1
+        rid = f"rId{number}"
+        target = posixpath.relpath(target_part, posixpath.dirname(owner) or ".")
+        snippet = lambda p: f'<{p}Relationship Id="{rid}" Type="{rel_type}" Target="{_attr(target)}"/>'  # noqa: E731
+        self.set(_rels_path(owner), _insert_before_close(self.get(_rels_path(owner)), "Relationships", snippet))
+        return rid
+
+    def remove_rel(self, owner: str, rid: str) -> None:
+        """Drop relationship ``rid`` of part ``owner``."""
+        path = _rels_path(owner)
+        text = self.get(path).decode("utf-8")
+        new = re.sub(rf'<(?:[\w.-]+:)?Relationship\b[^>]*\bId="{re.escape(rid)}"[^>]*/>', "", text)
+        self.set(path, new.encode("utf-8"))
+
+    def drop_unreferenced(self, rels_part: str) -> None:
+        """Delete a relationships part and every part only it reached (drawings, comments, charts)."""
+        if not self.has(rels_part):
+            return
+        owner = posixpath.join(posixpath.dirname(posixpath.dirname(rels_part)), posixpath.basename(rels_part)[:-5])
+        targets = [r.target for r in _parse_rels(self.get(rels_part), owner) if not r.external]
+        self.delete(rels_part)
+        for target in targets:
+            if not self.has(target) or self._referenced(target):
+                continue
+            self.delete(target)
+            self.remove_override(target)
+            self.drop_unreferenced(_rels_path(target))
+
+    def _referenced(self, part: str) -> bool:
+        """True if any remaining relationships part points at ``part``."""
+        for name in self.names:
+            if not name.endswith(".rels"):
+                continue
+            folder = posixpath.dirname(posixpath.dirname(name))
+            owner = posixpath.join(folder, posixpath.basename(name)[:-5])
+            if any(r.target == part and not r.external for r in _parse_rels(self.get(name), owner)):
+                return True
+        return False
+
+
+_BLANK_STYLES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    f'<styleSheet xmlns="{MAIN_NS}">'
+    '<fonts count="1"><font><sz val="11"/><name val="Calibri"/><family val="2"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    "</styleSheet>"
+).encode()
+
+_XF = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?xf\b[^>]*?(?:/>|>.*?</(?:[A-Za-z_][\w.-]*:)?xf\s*>)", re.DOTALL)
+
+
+def _plain_xf(number_format: int) -> str:
+    """Attributes of the plain cell format devplan appends for a built-in number format."""
+    return f'numFmtId="{number_format}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"'
+
+
+def ensure_number_formats(styles: bytes, formats: set[int]) -> tuple[bytes, dict[int, int]]:
+    """Style indexes for the given built-in number formats, appending plain ``xf`` entries as needed.
+
+    An existing entry is reused only if it is exactly the plain one devplan
+    would append; nothing existing is changed.
+    """
+    text = styles.decode("utf-8")
+    block = re.search(r"<((?:[A-Za-z_][\w.-]*:)?)cellXfs\b([^>]*)>(.*?)</(?:[A-Za-z_][\w.-]*:)?cellXfs\s*>", text, re.DOTALL)
+    if block is None:
+        raise DamagedPackage("styles part has no cellXfs")
+    prefix, attrs, inner = block.group(1), block.group(2), block.group(3)
+    existing = [m.group(0) for m in _XF.finditer(inner)]
+    found: dict[int, int] = {}
+    for number_format in sorted(formats):
+        plain = f"<{prefix}xf {_plain_xf(number_format)}/>"
+        if plain in existing:
+            found[number_format] = existing.index(plain)
+        else:
+            existing.append(plain)
+            inner += plain
+            found[number_format] = len(existing) - 1
+    if re.search(r'\scount="\d+"', attrs):
+        attrs = re.sub(r'(\scount=")\d+(")', rf"\g<1>{len(existing)}\g<2>", attrs)
+    rebuilt = f"<{prefix}cellXfs{attrs}>{inner}</{prefix}cellXfs>"
+    new = text[: block.start()] + rebuilt + text[block.end():]
+    return (styles if new == text else new.encode("utf-8")), found
+
+
+# --------------------------------------------------------------------- sheet
+
+
+def _column(index: int) -> str:
+    """Column letters of a 0-based index (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def clean_text(value: str) -> str:
+    """Text as a cell can hold it: XML-illegal characters dropped."""
+    return ILLEGAL_XML.sub("", value)
+
+
+def _text_cell(ref: str, value: str) -> str:
+    """An inline-string cell: always text, never a formula, whatever the text starts with."""
+    value = OOXML_ESCAPE.sub(r"_x005F_\1", clean_text(value))
+    body = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    space = ' xml:space="preserve"' if body != body.strip() or "\n" in body else ""
+    return f'<c r="{ref}" t="inlineStr"><is><t{space}>{body}</t></is></c>'
+
+
+def _number(value: float) -> str:
+    """A number as Excel writes it: whole numbers without a decimal point."""
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def value_kind(value: Any) -> int | None:
+    """The built-in number format a value needs, or None."""
+    if isinstance(value, datetime):
+        return DATETIME_FORMAT if value == value else None  # NaT compares unequal to itself
+    if isinstance(value, date):
+        return DATE_FORMAT
+    if isinstance(value, time):
+        return TIME_FORMAT
+    if isinstance(value, timedelta):
+        return DURATION_FORMAT
+    return None
+
+
+def _serial(value: Any, date1904: bool) -> float:
+    """Excel's serial number of a date, time or duration."""
+    if isinstance(value, timedelta):
+        return value.total_seconds() / 86400
+    if isinstance(value, time):
+        return (value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6) / 86400
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    value = value.replace(tzinfo=None)
+    serial = (value - (_EPOCH_1904 if date1904 else _EPOCH_1900)).total_seconds() / 86400
+    if not date1904 and 1 <= serial < 61:
+        serial -= 1  # Excel counts a 29 February 1900 that never was
+    return serial
+
+
+def sheet_xml(rows: Table, styles: Mapping[int, int], date1904: bool = False) -> bytes:
+    """A worksheet part holding ``rows``: inline strings, numbers, booleans, dates; no formulas."""
+    out = []
+    width = 0
+    for r, row in enumerate(rows, start=1):
+        cells = []
+        for c, value in enumerate(row):
+            ref = f"{_column(c)}{r}"
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                cells.append(f'<c r="{ref}" t="b"><v>{int(value)}</v></c>')
+            elif isinstance(value, str):
+                cells.append(_text_cell(ref, value))
+            elif isinstance(value, numbers.Integral):
+                cells.append(f'<c r="{ref}"><v>{int(value)}</v></c>')
+            elif isinstance(value, numbers.Real):
+                number = float(value)
+                if math.isfinite(number):
+                    cells.append(f'<c r="{ref}"><v>{_number(number)}</v></c>')
+            elif (kind := value_kind(value)) is not None:
+                cells.append(f'<c r="{ref}" s="{styles[kind]}"><v>{_number(_serial(value, date1904))}</v></c>')
+            elif isinstance(value, datetime):
+                continue  # NaT
+            else:
+                cells.append(_text_cell(ref, str(value)))
+        if cells:
+            width = max(width, len(row))
+            out.append(f'<row r="{r}">{"".join(cells)}</row>')
+    used = f"A1:{_column(width - 1)}{len(rows)}" if out else "A1"
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
+        f'<dimension ref="{used}"/><sheetViews><sheetView workbookViewId="0"/></sheetViews>'
+        '<sheetFormatPr defaultRowHeight="15"/>'
+        f'<sheetData>{"".join(out)}</sheetData>'
+        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+        "</worksheet>"
+    ).encode("utf-8")
+
+
+# ------------------------------------------------------------------- editing
+
+
+def _sheets(workbook: bytes) -> tuple[list[_Sheet], str, bool]:
+    """The sheet list, the relationships namespace its ids use, and whether dates count from 1904."""
+    root = ElementTree.fromstring(workbook)
+    ns = root.tag[1:].split("}")[0] if root.tag.startswith("{") else ""
+    q = (lambda t: f"{{{ns}}}{t}") if ns else (lambda t: t)  # noqa: E731
+    sheets = []
+    rel_ns = REL_NS
+    holder = root.find(q("sheets"))
+    for el in holder if holder is not None else []:
+        rid_key = next((k for k in el.attrib if k.endswith("}id")), None)
+        if rid_key is None:
+            raise DamagedPackage("sheet without a relationship id")
+        rel_ns = rid_key[1:].split("}")[0]
+        sheets.append(_Sheet(el.get("name", ""), int(el.get("sheetId", "0")), el.attrib[rid_key]))
+    pr = root.find(q("workbookPr"))
+    date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
+    return sheets, rel_ns, date1904
+
+
+def _drop_calc_chain_entries(package: Package, workbook_part: str, sheet_id: int) -> None:
+    """Remove the formula cells of a replaced sheet from ``calcChain.xml`` (Excel rebuilds the rest)."""
+    rel = next((r for r in package.rels(workbook_part) if r.type == CALC_CHAIN_REL), None)
+    if rel is None or not package.has(rel.target):
+        return
+    text = package.get(rel.target).decode("utf-8")
+    current = 0
+    kept_any = False
+    dropped = False
+    follow_up = False  # the next kept entry must name its sheet explicitly
+
+    def visit(match: re.Match[str]) -> str:
+        nonlocal current, kept_any, dropped, follow_up
+        attrs = match.group(2)
+        explicit = re.search(r'\si="(\d+)"', attrs)
+        if explicit:
+            current = int(explicit.group(1))
+        if current == sheet_id:
+            dropped, follow_up = True, True
+            return ""
+        kept_any = True
+        if follow_up and not explicit:
+            follow_up = False
+            return f'<{match.group(1)}c i="{current}"{attrs}/>'
+        follow_up = False
+        return match.group(0)
+
+    new = re.sub(r"<((?:[A-Za-z_][\w.-]*:)?)c\b([^>]*?)/>", visit, text)
+    if not dropped:
+        return
+    if kept_any:
+        package.set(rel.target, new.encode("utf-8"))
+    else:
+        package.delete(rel.target)
+        package.remove_override(rel.target)
+        package.remove_rel(workbook_part, rel.id)
+
+
+def put_tabs(package: Package, tabs: Mapping[str, Table]) -> None:
+    """Replace each named tab's sheet part in place, or add the tab at the end."""
+    wb_part = package.workbook_part()
+    sheets, rel_ns, date1904 = _sheets(package.get(wb_part))
+    rels = {r.id: r for r in package.rels(wb_part)}
+
+    formats = {k for rows in tabs.values() for row in rows for v in row if (k := value_kind(v)) is not None}
+    styles_map: dict[int, int] = {}
+    if formats:
+        styles_rel = next((r for r in rels.values() if r.type == STYLES_REL), None)
+        if styles_rel is None:
+            package.set("xl/styles.xml", _BLANK_STYLES)
+            package.add_override("xl/styles.xml", STYLES_TYPE)
+            package.add_rel(wb_part, STYLES_REL, "xl/styles.xml")
+            styles_part = "xl/styles.xml"
+        else:
+            styles_part = styles_rel.target
+        new_styles, styles_map = ensure_number_formats(package.get(styles_part), formats)
+        if new_styles != package.get(styles_part):
+            package.set(styles_part, new_styles)
+
+    by_name = {s.name: s for s in sheets}
+    folded = {s.name.casefold(): s.name for s in sheets}
+    for name, rows in tabs.items():
+        xml = sheet_xml(rows, styles_map, date1904)
+        sheet = by_name.get(name)
+        if sheet is None and name.casefold() in folded:
+            raise TabConflict(folded[name.casefold()])
+        if sheet is not None:
+            rel = rels.get(sheet.rid)
+            if rel is None or rel.external or rel.type != WORKSHEET_REL:
+                raise TabConflict(name)
+            package.drop_unreferenced(_rels_path(rel.target))
+            _drop_calc_chain_entries(package, wb_part, sheet.sheet_id)
+            package.set(rel.target, xml)
+            continue
+        number = 1
+        while package.has(f"xl/worksheets/sheet{number}.xml"):
+            number += 1
+        part = f"xl/worksheets/sheet{number}.xml"
+        package.set(part, xml)
+        package.add_override(part, WORKSHEET_TYPE)
+        rid = package.add_rel(wb_part, WORKSHEET_REL, part)
+        sheet_id = max((s.sheet_id for s in sheets), default=0) + 1
+        sheets.append(_Sheet(name, sheet_id, rid))
+        by_name[name] = sheets[-1]
+        folded[name.casefold()] = name
+        rels = {r.id: r for r in package.rels(wb_part)}
+        package.set(wb_part, _add_sheet_entry(package.get(wb_part), name, sheet_id, rid, rel_ns))
+
+
+def _add_sheet_entry(workbook: bytes, name: str, sheet_id: int, rid: str, rel_ns: str) -> bytes:
+    """Append ``<sheet>`` to the sheet list, with the relationships prefix the file already declares."""
+    declared = re.search(rf'xmlns:([A-Za-z_][\w.-]*)="{re.escape(rel_ns)}"', workbook.decode("utf-8"))
+    if declared:
+        rid_attr = f'{declared.group(1)}:id="{rid}"'
+    else:
+        rid_attr = f'xmlns:dvr="{rel_ns}" dvr:id="{rid}"'
+    snippet = lambda p: f'<{p}sheet name="{_attr(name)}" sheetId="{sheet_id}" {rid_attr}/>'  # noqa: E731
+    return _insert_before_close(workbook, "sheets", snippet)
