@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Callable
 
 from jinja2 import Environment
 
-from pipeline.errors import PublishError
+from pipeline.errors import PipelineError, PublishError
 from pipeline.render import render_sheet
 from pipeline.state import State
 from pipeline.workbook import Table, Workbook
@@ -31,6 +32,8 @@ DASHBOARD_TABS = {
     "ปรับแก้อัตโนมัติ": "dashboard_notes.tsv",
 }
 FIXED_DATE = date(2000, 1, 1)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -87,25 +90,48 @@ def publish(
         jobs.append((code, unit_keys[code], tabs, fingerprint(stable)))
     jobs.append((None, dashboard_key, render_dashboard(env, area),
                  fingerprint(render_dashboard(env, without_run_date(area)))))
-    for number, (code, key, tabs, print_) in enumerate(jobs, start=1):
-        last = state.published(key)
-        if last is not None and last[0] == print_ and last[1] is not None and last[1] == workbook.version(key):
-            done.unchanged.append(key)
-        else:
-            try:
-                workbook.write(key, tabs)
-            except PublishError as exc:
-                if code is None:
-                    raise
-                done.failed[code] = exc
-                continue
-            state.record_published(key, print_)
-            done.written[key] = list(tabs)
-        if progress and code is not None:
-            progress("publish", number, len(jobs) - 1)
-    workbook.finish()
+    try:
+        for number, (code, key, tabs, print_) in enumerate(jobs, start=1):
+            last = state.published(key)
+            if last is not None and last[0] == print_ and last[1] is not None and last[1] == workbook.version(key):
+                done.unchanged.append(key)
+            else:
+                try:
+                    workbook.write(key, tabs)
+                except PublishError as exc:
+                    if code is None:
+                        raise _partly_done(exc, done) from exc
+                    done.failed[code] = exc
+                    continue
+                state.record_published(key, print_)
+                done.written[key] = list(tabs)
+            if progress and code is not None:
+                progress("publish", number, len(jobs) - 1)
+    finally:
+        # Even after a failure: what was written is remembered, so a rerun writes only the rest.
+        _settle(workbook, state, done)
+    return done
+
+
+def _partly_done(exc: PublishError, done: Published) -> PublishError:
+    """The dashboard failed: say exactly which spreadsheets this run already changed."""
+    if not done.written:
+        return exc
+    shown = ", ".join(list(done.written)[:10]) + (f" และอีก {len(done.written) - 10} ไฟล์" if len(done.written) > 10 else "")
+    return PublishError(
+        f"{exc.message} (รอบนี้เขียนแท็บสรุปผลใหม่แล้ว {len(done.written)} สเปรดชีต: {shown}; ยังไม่ได้ส่งอีเมล)",
+        f"{exc.hint} เมื่อแก้แล้วสั่งรันใหม่: devplan จะเขียนเฉพาะส่วนที่ยังไม่ได้เขียนและส่งอีเมลที่ยังไม่ได้ส่ง".strip(),
+    )
+
+
+def _settle(workbook: Workbook, state: State, done: Published) -> None:
+    """Learn and keep the version each written spreadsheet now has."""
+    try:
+        workbook.finish()
+    except PipelineError as exc:  # the versions stay unknown: those tabs are simply written again
+        log.warning("could not learn the versions of the spreadsheets written: %s", exc.message)
+        return
     for key in done.written:
         version = workbook.version(key)
         if version is not None:
             state.record_version(key, version)
-    return done

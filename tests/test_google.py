@@ -333,6 +333,18 @@ def test_dashboard_that_cannot_be_created_says_what_to_do(fake_google, tmp_path,
     assert result.exit_code == 4, result.output
     assert "'dashboard'" in result.stderr and "สร้างสเปรดชีตเปล่า" in result.stderr
     assert address in result.stderr
+    # it says which spreadsheets this run already changed, and no mail went out
+    school = sorted(k for k in area.ids if k.startswith("idplan-"))[0]
+    assert "รอบนี้เขียนแท็บสรุปผลใหม่แล้ว" in result.stderr and school in result.stderr
+    assert not list(area.settings().output.outbox.glob("*.eml"))
+
+    # once the office has created the dashboard, a rerun completes the area: only the dashboard is written
+    created = fake_google.add_spreadsheet("dashboard", {"ชีต1": []}, folder=my_drive)
+    fake_google.clear_log()
+    again = CliRunner().invoke(cli, ["sync", "--config", str(area.config)])
+    assert again.exit_code in (0, 1), again.output
+    writes = fake_google.requests(api="sheets", kind="write")
+    assert {r.spreadsheet for r in writes} == {created}
 
 
 def test_spreadsheet_given_by_url_is_used_as_it_is(area, fake_google):
