@@ -428,3 +428,25 @@ def test_retry_after_is_honoured_and_said(area, fake_google):
     assert "429" in waits[0][2]
     assert [r.status for r in fake_google.requests(api="drive")] == [200]
     assert [r.status for r in fake_google.requests(api="sheets")] == [429, 429, 200]
+
+
+def test_ids_and_codes_typed_as_numbers_in_sheets_still_match(area, fake_google):
+    """A person types an ID or code without a leading apostrophe: Sheets keeps a number."""
+    settings = area.settings()
+    clean = run_sync(settings, today=TODAY)
+    roster = area.ids["roster"]
+    for tab, columns in ((settings.sources.staff.tab, [settings.sources.staff.columns.national_id,
+                                                        settings.sources.staff.columns.unit_code]),
+                         (settings.sources.units.tab, [settings.sources.units.columns.code])):
+        rows = fake_google.values(roster, tab)
+        index = [rows[0].index(c) for c in columns]
+        for row in rows[1:]:
+            for i in index:
+                if isinstance(row[i], str) and row[i].isdigit():
+                    row[i] = int(row[i])
+        replace_tab(fake_google, roster, tab, rows)
+    assert any(isinstance(v, int) and v > 10**12 for row in fake_google.values(roster, settings.sources.staff.tab)
+               for v in row)
+    again = run_sync(settings, today=TODAY)
+    assert again.area["indicators"] == clean.area["indicators"]
+    assert again.area["counts"] == clean.area["counts"]
