@@ -42,6 +42,9 @@ class Collected:
     read_calls: int
     #: unit code -> why its ID Plan spreadsheet could not be used (the unit is left out)
     unit_problems: dict[str, SourceError] = dataclasses.field(default_factory=dict)
+    #: the office's corrections tab (None when there is none), and why it could not be read
+    overrides: pd.DataFrame | None = None
+    overrides_problem: tuple[str, str, str] | None = None
 
 
 def table_to_frame(
@@ -83,6 +86,9 @@ def read_sources(workbook: Workbook, settings: Settings) -> Collected:
     by_sheet: dict[str, list[str]] = {}
     for source in (src.units, src.staff, src.survey):
         by_sheet.setdefault(source.spreadsheet, []).append(source.tab)
+    overrides_at = overrides_tab(workbook, settings)
+    if overrides_at:
+        by_sheet.setdefault(overrides_at[0], []).append(overrides_at[1])
     tables: dict[tuple[str, str], Table] = {}
     for sheet, tabs in by_sheet.items():
         for tab, rows in workbook.read(sheet, list(dict.fromkeys(tabs))).items():
@@ -101,7 +107,38 @@ def read_sources(workbook: Workbook, settings: Settings) -> Collected:
         records=_concat([], src.idplan.record_columns),
         idplan_keys={},
         read_calls=len(by_sheet),
+        **overrides_frame(tables, overrides_at, settings),
     )
+
+
+def overrides_tab(workbook: Workbook, settings: Settings) -> tuple[str, str] | None:
+    """(spreadsheet, tab) of the corrections tab, or None when it does not exist (no corrections)."""
+    sheet, tab = settings.sources.overrides_spreadsheet, settings.sources.overrides.tab
+    if not workbook.exists(sheet) or tab not in workbook.tabs(sheet):
+        return None
+    return sheet, tab
+
+
+def overrides_frame(
+    tables: dict[tuple[str, str], Table], at: tuple[str, str] | None, settings: Settings
+) -> dict[str, Any]:
+    """The corrections tab as ``Collected`` fields; a wrong header is reported, never fatal.
+
+    The national ID column is needed, and either the three address columns or the typed one.
+    """
+    if at is None:
+        return {}
+    rows, columns = tables[at], settings.sources.overrides.columns
+    header = [clean_text(h) for h in rows[0]] if rows else []
+    present = {f: n for f, n in columns.model_dump().items() if clean_text(n) in header}
+    address = {"spreadsheet", "tab", "row"} <= set(present)
+    if "national_id" not in present or not (address or "typed" in present):
+        needed = [columns.national_id, columns.typed, columns.spreadsheet, columns.tab, columns.row]
+        why = (f"แท็บแก้ไขข้อมูลขาดหัวคอลัมน์ในแถวที่ 1 (ต้องมี '{needed[0]}' และ '{needed[1]}' หรือ "
+               f"'{needed[2]}', '{needed[3]}', '{needed[4]}'): ยังไม่ใช้การแก้ไขในแท็บนี้ เพิ่มหัวคอลัมน์ให้ครบ")
+        return {"overrides_problem": (at[0], at[1], why)}
+    kept = columns.model_copy(update={f: None for f in columns.model_dump() if f not in present})
+    return {"overrides": table_to_frame(rows, kept, at[0], at[1], "sources.overrides.columns")}
 
 
 def read_idplans(

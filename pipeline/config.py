@@ -120,15 +120,31 @@ class StaffColumns(Strict):
     email: str | None = None
 
 
+#: The survey columns that say who answered; at least one must be set.
+SURVEY_IDENTITY = ("national_id", "email", "full_name")
+
+
 class SurveyColumns(Strict):
+    """A Form's response columns. Any identity column may be left out (or set to ""):
+    rows are matched by national ID, else e-mail, else name within the unit."""
+
     timestamp: str
     email: str | None = None
-    full_name: str
-    national_id: str
+    full_name: str | None = None
+    national_id: str | None = None
     unit_name: str | None = None
     position: str | None = None
     topics: str
     methods: str | None = None
+
+    @model_validator(mode="after")
+    def _says_who_answered(self) -> "SurveyColumns":
+        if not any((getattr(self, key) or "").strip() for key in SURVEY_IDENTITY):
+            raise ValueError(
+                "ต้องระบุคอลัมน์ที่บอกว่าใครตอบอย่างน้อยหนึ่งคอลัมน์: "
+                + ", ".join(SURVEY_IDENTITY) + " (ชื่อหัวคอลัมน์ในแท็บคำตอบของแบบฟอร์ม)"
+            )
+        return self
 
 
 class PlanColumns(Strict):
@@ -178,11 +194,46 @@ class IdPlanSource(Strict):
         return self.spreadsheet.replace("{code}", unit_code)
 
 
+class OverrideColumns(Strict):
+    """Headers of the corrections tab. A row gives the address of a row to correct
+    (spreadsheet, tab, row) or a typed name/ID, and the right person's national ID."""
+
+    spreadsheet: str = "สเปรดชีต"
+    tab: str = "แท็บ"
+    row: str = "แถว"
+    typed: str = "ชื่อหรือเลขที่กรอก"
+    national_id: str = "เลขประจำตัวประชาชนที่ถูกต้อง"
+
+
+class OverridesSource(Strict):
+    """The office's corrections tab (optional: a missing tab means no corrections)."""
+
+    #: default: the staff roster's spreadsheet
+    spreadsheet: str | None = None
+    tab: str = "แก้ไขข้อมูล"
+    columns: OverrideColumns = OverrideColumns()
+
+
 class Sources(Strict):
     units: TabSource[UnitColumns]
     staff: TabSource[StaffColumns]
     survey: TabSource[SurveyColumns]
     idplan: IdPlanSource
+    overrides: OverridesSource = OverridesSource()
+
+    @model_validator(mode="after")
+    def _survey_email_needs_roster_email(self) -> "Sources":
+        survey = self.survey.columns
+        if survey.email and not survey.national_id and not survey.full_name and not self.staff.columns.email:
+            raise ValueError(
+                "แบบสำรวจระบุตัวผู้ตอบด้วยอีเมลเท่านั้น จึงต้องตั้ง sources.staff.columns.email "
+                "(คอลัมน์อีเมลในทะเบียนบุคลากร) เพื่อจับคู่"
+            )
+        return self
+
+    @property
+    def overrides_spreadsheet(self) -> str:
+        return self.overrides.spreadsheet or self.staff.spreadsheet
 
 
 class Vocabulary(Strict):

@@ -8,6 +8,7 @@ that was repaired or superseded is kept and explained in ``notes``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -15,6 +16,7 @@ import pandas as pd
 
 from pipeline.collect import Collected
 from pipeline.config import Settings
+from pipeline.overrides import Overrides, parse_overrides
 from pipeline.thai import (
     DAY_FIRST,
     clean_text,
@@ -42,6 +44,7 @@ UNIT_KINDS = {"โรงเรียน": "school", "สถานศึกษา
 YES = {"ใช่", "มี", "yes", "y", "true", "1", "✓", "จัด"}
 NO_GROUP = "(ไม่ระบุกลุ่มงาน)"
 NAME_MATCH_NOTE = "จับคู่ด้วยชื่อ เพราะเลขประจำตัวประชาชนไม่ตรงกับทะเบียน"
+EMAIL_MATCH_NOTE = "จับคู่ด้วยอีเมล เพราะเลขประจำตัวประชาชนไม่ตรงกับทะเบียน"
 ISSUE_COLUMNS = ["_sheet", "_tab", "_row", "unit_code", "reason", "value"]
 
 
@@ -82,12 +85,27 @@ def normalize(raw: Collected, settings: Settings) -> Normalized:
     bad, notes = Issues(), Issues()
     units = normalize_units(raw.units, settings.area.office_code, bad)
     positions = position_table(settings.vocabulary.positions)
-    staff = normalize_staff(raw.staff, units, settings.area.office_code, bad, notes, positions)
-    matcher = PersonMatcher(staff)
+    conflicts: dict[str, IdConflict] = {}
+    staff = normalize_staff(raw.staff, units, settings.area.office_code, bad, notes, positions, conflicts)
+    overrides = read_overrides(raw, staff, conflicts, bad)
+    matcher = PersonMatcher(staff, conflicts, overrides)
     survey = normalize_survey(raw.survey, matcher, units, settings, bad, notes)
     plans = normalize_plans(raw.plans, matcher, bad, notes)
     records = normalize_records(raw.records, matcher, settings, bad, notes)
+    for unused in overrides.unused():
+        origin = pd.Series({"_sheet": unused.sheet, "_tab": unused.tab, "_row": unused.row})
+        notes.add(origin, "ไม่มีแถวใดตรงกับการแก้ไขนี้ (แถวต้นทางอาจแก้แล้ว หรือระบุตำแหน่ง/ชื่อไม่ตรง): "
+                          "ตรวจตำแหน่งแถว หรือลบแถวนี้ออก", mask_national_id(unused.target))
     return Normalized(units, staff, survey, plans, records, bad.frame(), notes.frame())
+
+
+def read_overrides(raw: Collected, staff: pd.DataFrame, conflicts: dict[str, IdConflict], bad: Issues) -> Overrides:
+    """The office's corrections tab, checked against the roster; a tab that cannot be read is reported."""
+    problem = getattr(raw, "overrides_problem", None)
+    if problem:
+        sheet, tab, why = problem
+        bad.add(pd.Series({"_sheet": sheet, "_tab": tab, "_row": 1}), why)
+    return parse_overrides(getattr(raw, "overrides", None), set(staff["staff_id"]), conflicts, bad)
 
 
 def unit_codes(raw_units: pd.DataFrame, office_code: str) -> list[str]:
@@ -134,7 +152,7 @@ def normalize_units(raw: pd.DataFrame, office_code: str, bad: Issues) -> pd.Data
 
 def normalize_staff(
     raw: pd.DataFrame, units: pd.DataFrame, office_code: str, bad: Issues, notes: Issues,
-    positions: dict[str, str] | None = None,
+    positions: dict[str, str] | None = None, conflicts: dict[str, "IdConflict"] | None = None,
 ) -> pd.DataFrame:
     """One row per person with a valid national ID and a known unit.
 
@@ -143,11 +161,16 @@ def normalize_staff(
     is moved, so a first name such as นางนวล stays whole. The position cell is
     read into a canonical position and a standing; a position no alias covers
     is kept as typed and noted.
+
+    Two roster rows with one national ID are one person when their names are
+    the same up to a slip (a note); otherwise the ID is a conflict: every row
+    carrying it is quarantined and recorded in ``conflicts``, so that nothing
+    is credited to either person until the roster is fixed.
     """
     known_units = set(units["code"])
     smis_to_code = _smis_map(units)
     table = position_table() if positions is None else positions
-    rows, seen = [], set()
+    parsed = []
     for _, row in raw.iterrows():
         nid = normalize_national_id(row["national_id"])
         unit = normalize_code(row["unit_code"])
@@ -166,12 +189,28 @@ def normalize_staff(
         problem = national_id_problem(row["national_id"])
         if problem:
             bad.add(row, f"เลขประจำตัวประชาชนไม่ถูกต้อง: {problem}", f"{full} ({_shown_id(row['national_id'])})", unit)
-        elif nid in seen:
-            bad.add(row, "เลขประจำตัวประชาชนซ้ำกับแถวก่อนหน้า", f"{full} ({mask_national_id(nid)})", unit)
+            continue
+        parsed.append((row, nid, unit, prefix, first, last, full, name_key(first, last)))
+    by_id: dict[str, list[tuple]] = {}
+    for item in parsed:
+        by_id.setdefault(item[1], []).append(item)
+    found = id_conflicts(by_id)
+    if conflicts is not None:
+        conflicts.update(found)
+    rows, kept = [], {}
+    for row, nid, unit, prefix, first, last, full, key in parsed:
+        if nid in found:
+            bad.add(row, found[nid].reason(), f"{full} ({mask_national_id(nid)})", unit)
         elif unit not in known_units:
             bad.add(row, _unknown_unit_reason(unit), full, unit)
+        elif nid in kept:
+            first_row, first_full = kept[nid]
+            same = "ชื่อตรงกัน" if first_full == full else f"ชื่อต่างกันเพียงพิมพ์ผิดเล็กน้อย: '{first_full}'"
+            notes.add(row, f"บุคคลเดียวกันอยู่ในทะเบียนซ้ำ (เลขประจำตัวประชาชนเดียวกับแถว {first_row}, {same}) "
+                           f"ใช้ข้อมูลแถว {first_row} และไม่นับแถวนี้ซ้ำ: ลบแถวที่ซ้ำออกได้",
+                      f"{full} ({mask_national_id(nid)})", unit)
         else:
-            seen.add(nid)
+            kept[nid] = (int(row["_row"]), full)
             group = clean_text(_get(row, "work_group")) if unit == office_code else ""
             if unit == office_code and not group:
                 group = NO_GROUP
@@ -186,7 +225,7 @@ def normalize_staff(
                     "first_name": first,
                     "last_name": last,
                     "display_name": f"{prefix}{full}",
-                    "name_key": name_key(first, last),
+                    "name_key": key,
                     "position": reading.position,
                     "standing": reading.standing,
                     "unit_code": unit,
@@ -229,40 +268,226 @@ def _shown_id(value: Any) -> str:
     return text if digits < 5 else f"ตัวเลข {digits} หลัก"
 
 
-class PersonMatcher:
-    """Find a roster person by national ID, else by name (within the unit first)."""
+#: A typed name counts as the roster's name when it is at most this many edits
+#: away (Damerau-Levenshtein, optimal string alignment) after removing the title
+#: and spaces: one keystroke (a wrong, missing or extra letter or tone mark, or
+#: a vowel and tone mark typed in the other order). Two people's names in the
+#: roster differ by several letters; a married surname or another person's name
+#: is far beyond one edit. Beyond it the person is still credited by ID and the
+#: row is listed as a note, so a strict threshold costs a glance, not a credit.
+NAME_SLIP_EDITS = 1
 
-    def __init__(self, staff: pd.DataFrame) -> None:
+
+def name_form(key: str) -> str:
+    """A name key as compared for slips: NFKC (one form of สระอำ and friends), no spaces."""
+    return unicodedata.normalize("NFKC", key).replace(" ", "")
+
+
+def edit_distance(a: str, b: str, limit: int = 3) -> int:
+    """Optimal-string-alignment distance of ``a`` and ``b``, capped at ``limit``."""
+    if abs(len(a) - len(b)) >= limit:
+        return limit
+    before, prev = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if before is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], before[j - 2] + 1)
+        if min(cur) >= limit:
+            return limit
+        before, prev = prev, cur
+    return min(prev[-1], limit)
+
+
+def same_name(a: str, b: str) -> bool:
+    """True when two name keys are one name, allowing one slip (see ``NAME_SLIP_EDITS``)."""
+    return edit_distance(name_form(a), name_form(b)) <= NAME_SLIP_EDITS
+
+
+@dataclass
+class IdConflict:
+    """One national ID on roster rows of different people."""
+
+    national_id: str
+    #: (sheet, tab, row, full name, name key, e-mail) of every roster row with the ID
+    rows: list[tuple[str, str, int, str, str, str]]
+
+    def where(self) -> str:
+        return " และ ".join(f"'{full}' ({sheet} แท็บ '{tab}' แถว {row})" for sheet, tab, row, full, _, _ in self.rows)
+
+    def reason(self) -> str:
+        """For the roster rows themselves."""
+        return (
+            f"เลขประจำตัวประชาชน {mask_national_id(self.national_id)} ซ้ำกันในทะเบียนแต่เป็นคนละชื่อ: {self.where()} "
+            "จึงยังไม่นับข้อมูลใดของเลขนี้ให้ทั้งสองคน (ไม่อยู่ในรายชื่อบุคลากรและตัวชี้วัด): "
+            "ตรวจเลขกับบัตรประชาชนของแต่ละคน แล้วแก้เลขที่ผิดในทะเบียน"
+        )
+
+    def pointer(self) -> str:
+        """For a survey, plan or record row that carries the ID, or the name of one of the rows."""
+        return (
+            f"ยังไม่นับแถวนี้ให้ใคร เพราะเลขประจำตัวประชาชน {mask_national_id(self.national_id)} ซ้ำกันในทะเบียน"
+            f"บุคลากรแต่เป็นคนละชื่อ: {self.where()}: แก้เลขที่ผิดในทะเบียน แล้วแถวนี้จะถูกนับในการประมวลผลครั้งถัดไป"
+        )
+
+
+def id_conflicts(by_id: dict[str, list[tuple]]) -> dict[str, IdConflict]:
+    """IDs whose roster rows name people beyond a slip apart (``by_id``: normalize_staff's parsed rows)."""
+    found = {}
+    for nid, items in by_id.items():
+        keys = [item[7] for item in items]
+        if any(not same_name(a, b) for i, a in enumerate(keys) for b in keys[i + 1:]):
+            found[nid] = IdConflict(nid, [
+                (row["_sheet"], row["_tab"], int(row["_row"]), full, key, clean_text(_get(row, "email")).casefold())
+                for row, _, _, _, _, _, full, key in items
+            ])
+    return found
+
+
+@dataclass(frozen=True)
+class Match:
+    """Who a row belongs to, and how that was decided."""
+
+    staff_id: str | None
+    #: "id", "email", "name" or "override" when matched; "" when not
+    how: str
+    #: Thai: why the row could not be matched
+    reason: str = ""
+    #: Thai: the row was matched, but a person should look at it
+    note: str = ""
+
+
+class PersonMatcher:
+    """Find a roster person: an override, else national ID, else e-mail, else name (within the unit first).
+
+    A national ID that the roster gives to two different people (``conflicts``)
+    is never matched, and neither is the name or e-mail of either person.
+    """
+
+    def __init__(
+        self, staff: pd.DataFrame, conflicts: dict[str, IdConflict] | None = None,
+        overrides: Overrides | None = None,
+    ) -> None:
         self.unit_of = dict(zip(staff["staff_id"], staff["unit_code"]))
+        self.key_of = dict(zip(staff["staff_id"], staff["name_key"]))
+        names = staff["display_name"] if "display_name" in staff else staff["name_key"]
+        self.display = dict(zip(staff["staff_id"], names))
         self.by_name: dict[str, list[str]] = {}
         self.by_unit_name: dict[tuple[str, str], list[str]] = {}
+        self.by_email: dict[str, list[str]] = {}
         for sid, key, unit in zip(staff["staff_id"], staff["name_key"], staff["unit_code"]):
             self.by_name.setdefault(key, []).append(sid)
             self.by_unit_name.setdefault((unit, key), []).append(sid)
+        if "email" in staff:
+            for sid, mail in zip(staff["staff_id"], staff["email"]):
+                if clean_text(mail):
+                    self.by_email.setdefault(clean_text(mail).casefold(), []).append(sid)
+        self.conflicts = conflicts or {}
+        self.conflict_of_name: dict[str, IdConflict] = {}
+        self.conflict_of_email: dict[str, IdConflict] = {}
+        for conflict in self.conflicts.values():
+            for *_, key, mail in conflict.rows:
+                self.conflict_of_name[key] = conflict
+                if mail:
+                    self.conflict_of_email[mail] = conflict
+        self.overrides = overrides
 
-    def match(self, raw_id: Any, raw_name: Any, unit: str = "") -> tuple[str | None, str]:
-        """``(staff_id, how)``; ``how`` is "id", "name", or a Thai reason when unmatched."""
+    def match(self, raw_id: Any, raw_name: Any, unit: str = "", email: Any = "") -> tuple[str | None, str]:
+        """``(staff_id, how)``; ``how`` is "id", "email", "name", or a Thai reason when unmatched."""
+        found = self.find(raw_id, raw_name, unit, email)
+        return (found.staff_id, found.how) if found.staff_id else (None, found.reason)
+
+    def find(
+        self, raw_id: Any, raw_name: Any, unit: str = "", email: Any = "",
+        origin: tuple[str, str, int] | None = None,
+    ) -> Match:
         nid = normalize_national_id(raw_id)
-        if nid in self.unit_of:
-            return nid, "id"
         # Every reading of the typed name (titles removed or not): see thai.name_forms.
         forms = name_forms(raw_name)
         key = forms[0] if forms else ""
+        mail = clean_text(email).casefold()
+        if self.overrides is not None:
+            chosen = self.overrides.find(origin, nid, forms, roster_id=nid if nid in self.unit_of else "")
+            if chosen is not None:
+                shown = f"{self.display[chosen.target]} ({mask_national_id(chosen.target)})"
+                return Match(chosen.target, "override", note=f"จับคู่กับ {shown} ตาม{chosen.where()}")
+        if nid in self.conflicts:
+            return Match(None, "", self.conflicts[nid].pointer())
+        if nid in self.unit_of:
+            note = self._name_check(nid, forms)
+            others = [s for k in forms for s in self.by_name.get(k, []) if s != nid] if note else []
+            if others:  # the ID is one roster person's, the name another's: credit neither
+                return Match(None, "", (
+                    f"เลขประจำตัวประชาชน {mask_national_id(nid)} เป็นของ '{self.key_of[nid]}' แต่ชื่อ '{key}' "
+                    f"เป็นของอีกคนในทะเบียน ({mask_national_id(others[0])}) จึงยังไม่นับแถวนี้ให้ใคร: "
+                    "แก้เลขหรือชื่อในแถวนี้ให้เป็นของคนเดียวกัน หรือระบุคนที่ถูกต้องในแท็บ 'แก้ไขข้อมูล'"
+                ))
+            return Match(nid, "id", note=note)
+        if mail in self.by_email and len(self.by_email[mail]) == 1:
+            return Match(self.by_email[mail][0], "email")
         in_unit = list(dict.fromkeys(s for k in forms for s in self.by_unit_name.get((unit, k), [])))
         anywhere = list(dict.fromkeys(s for k in forms for s in self.by_name.get(k, [])))
         for candidates in (in_unit, anywhere):
             if len(candidates) == 1:
-                return candidates[0], "name"
-        shown_id = clean_text(raw_id) or "(ว่าง)"
+                return Match(candidates[0], "name")
+        named = next((self.conflict_of_name[k] for k in forms if k in self.conflict_of_name), None)
+        if named is not None:
+            return Match(None, "", named.pointer())
+        if mail in self.conflict_of_email:
+            return Match(None, "", self.conflict_of_email[mail].pointer())
+        shown_id = mask_national_id(nid) if len(nid) == 13 else clean_text(raw_id) or "(ว่าง)"
         if nid and not is_valid_national_id(nid):
             why = f"เลขประจำตัวประชาชน '{shown_id}' ไม่ถูกต้อง"
         elif nid:
             why = f"ไม่พบเลขประจำตัวประชาชน '{shown_id}' ในทะเบียนบุคลากร"
+        elif len(self.by_email.get(mail, [])) > 1:
+            why = f"ไม่ได้กรอกเลขประจำตัวประชาชน และอีเมล '{clean_text(email)}' เป็นของหลายคนในทะเบียนบุคลากร"
+        elif mail:
+            why = f"ไม่ได้กรอกเลขประจำตัวประชาชน และไม่พบอีเมล '{clean_text(email)}' ในทะเบียนบุคลากร"
         else:
             why = "ไม่ได้กรอกเลขประจำตัวประชาชน"
         if len(anywhere) > 1:
-            return None, f"{why} และชื่อ '{key}' ซ้ำกันหลายคนในทะเบียน"
-        return None, f"{why} และไม่พบชื่อ '{key or '(ว่าง)'}' ในทะเบียนบุคลากร"
+            return Match(None, "", f"{why} และชื่อ '{key}' ซ้ำกันหลายคนในทะเบียน")
+        return Match(None, "", f"{why} และไม่พบชื่อ '{key or '(ว่าง)'}' ในทะเบียนบุคลากร")
+
+    def _name_check(self, nid: str, forms: list[str]) -> str:
+        """A note when no reading of the typed name is the roster name of ``nid`` (beyond a slip)."""
+        roster = self.key_of[nid]
+        if not forms or any(same_name(form, roster) for form in forms):
+            return ""
+        key = forms[0]
+        return (
+            f"ชื่อที่กรอก '{key}' ไม่ตรงกับชื่อในทะเบียน '{roster}' ของเลขประจำตัวประชาชน "
+            f"{mask_national_id(nid)}: นับให้ '{roster}' ตามเลข ตรวจว่าเป็นคนเดียวกัน (เช่น เปลี่ยนชื่อหรือนามสกุล) "
+            "ถ้าไม่ใช่ ให้แก้เลขในแถวนี้ หรือระบุคนที่ถูกต้องในแท็บ 'แก้ไขข้อมูล'"
+        )
+
+
+def locate(row: Any, matcher: PersonMatcher, unit: str = "") -> Match:
+    """Who a survey, plan or record row belongs to (its fields ``national_id``, ``full_name``, ``email``)."""
+    origin = (row["_sheet"], row["_tab"], int(row["_row"]))
+    return matcher.find(_get(row, "national_id"), _get(row, "full_name"), unit, _get(row, "email"), origin)
+
+
+def shown_identity(row: Any) -> str:
+    """What a person typed to say who they are, for a reason's value column (IDs masked)."""
+    name, email = clean_text(_get(row, "full_name")), clean_text(_get(row, "email"))
+    raw_id = normalize_national_id(_get(row, "national_id"))
+    return name or email or (mask_national_id(raw_id) if raw_id else "(ว่าง)")
+
+
+def note_match(row: Any, found: Match, notes: Issues, has_id: bool = True, unit: str = "") -> None:
+    """Notes for a credited row: a name to check, a match made by e-mail or name, an override used.
+
+    A match by e-mail or name is noted only when the source asks for a national ID (``has_id``).
+    """
+    if found.note:
+        notes.add(row, found.note, shown_identity(row), unit)
+    if has_id and found.how == "name":
+        notes.add(row, NAME_MATCH_NOTE, _get(row, "national_id"), unit)
+    elif has_id and found.how == "email":
+        notes.add(row, EMAIL_MATCH_NOTE, _get(row, "national_id"), unit)
 
 
 def split_choices(text: Any, options: Iterable[str]) -> tuple[str, ...]:
@@ -310,17 +535,19 @@ def normalize_survey(
 ) -> pd.DataFrame:
     """The latest survey answer of each matched person; earlier duplicates go to notes."""
     unit_names = dict(zip(units["code"], units["name"]))
+    code_of_name = {school_name_key(name): code for code, name in unit_names.items()}
+    has_id = bool(settings.sources.survey.columns.national_id)
     order = date_order(raw["timestamp"]) if "timestamp" in raw.columns else DAY_FIRST
     rows = []
     for _, row in raw.iterrows():
-        sid, how = matcher.match(row["national_id"], row["full_name"])
+        typed_unit = clean_text(_get(row, "unit_name"))
+        found = locate(row, matcher, code_of_name.get(school_name_key(typed_unit), "") if typed_unit else "")
+        sid = found.staff_id
         if sid is None:
-            bad.add(row, how, row["full_name"])
+            bad.add(row, found.reason, shown_identity(row))
             continue
         unit = matcher.unit_of[sid]
-        if how == "name":
-            notes.add(row, NAME_MATCH_NOTE, row["national_id"], unit)
-        typed_unit = clean_text(_get(row, "unit_name"))
+        note_match(row, found, notes, has_id, unit)
         if typed_unit and school_name_key(typed_unit) != school_name_key(unit_names.get(unit, typed_unit)):
             notes.add(row, f"ชื่อหน่วยงานที่กรอก '{typed_unit}' ไม่ตรงกับทะเบียน '{unit_names[unit]}'", typed_unit, unit)
         rows.append(
@@ -354,15 +581,15 @@ def normalize_plans(raw: pd.DataFrame, matcher: PersonMatcher, bad: Issues, note
     """ID Plan rows matched to staff, with their fiscal year."""
     rows = []
     for _, row in raw.iterrows():
-        sid, how = matcher.match(row["national_id"], row["full_name"], row["_unit"])
+        found = locate(row, matcher, row["_unit"])
+        sid = found.staff_id
         year = _number(row["fiscal_year"])
         if sid is None:
-            bad.add(row, how, row["full_name"])
+            bad.add(row, found.reason, shown_identity(row))
         elif year is None or not 2500 <= year <= 2700:
             bad.add(row, "ปีงบประมาณต้องเป็นปี พ.ศ. 4 หลัก เช่น 2562", row["fiscal_year"])
         else:
-            if how == "name":
-                notes.add(row, NAME_MATCH_NOTE, row["national_id"])
+            note_match(row, found, notes)
             rows.append(
                 {
                     "staff_id": sid, "fiscal_year": int(year), "topic": clean_text(row["topic"]),
@@ -383,20 +610,20 @@ def normalize_records(
     orders = {sheet: date_order(group["date"]) for sheet, group in raw.groupby("_sheet")} if len(raw) else {}
     rows = []
     for _, row in raw.iterrows():
-        sid, how = matcher.match(row["national_id"], row["full_name"], row["_unit"])
+        found = locate(row, matcher, row["_unit"])
+        sid = found.staff_id
         order = orders.get(row["_sheet"], DAY_FIRST)
         when = parse_datetime(row["date"], order)
         kind = kinds.get(clean_text(row["kind"]).casefold())
         if sid is None:
-            bad.add(row, how, row["full_name"])
+            bad.add(row, found.reason, shown_identity(row))
         elif when is None:
             bad.add(row, date_problem(row["date"], order), row["date"])
         elif kind is None:
             allowed = ", ".join(settings.vocabulary.development_kinds)
             bad.add(row, f"ประเภทการพัฒนาไม่อยู่ในรายการ (ใช้ได้: {allowed})", row["kind"])
         else:
-            if how == "name":
-                notes.add(row, NAME_MATCH_NOTE, row["national_id"])
+            note_match(row, found, notes)
             rows.append(
                 {
                     "staff_id": sid, "date": when.date(), "fiscal_year": fiscal_year(when.date()),
