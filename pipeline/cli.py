@@ -337,5 +337,31 @@ def report(config_path: Path, year: int | None, fmt: str, out: Path | None) -> N
     click.echo(f"เขียนรายงานแล้ว: {path}")
 
 
+@cli.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--as", "kind", type=click.Choice(["survey"]), required=True,
+              help="ไฟล์นี้คืออะไร: survey = คำตอบแบบสำรวจที่ดาวน์โหลดจาก Google Forms")
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+    help="ไฟล์ตั้งค่า TOML (ตัวอย่าง: config/demo.toml)",
+)
+@handle_errors
+def import_file(file: Path, kind: str, config_path: Path) -> None:
+    """นำไฟล์คำตอบที่ดาวน์โหลดจาก Google Forms (.csv หรือ .xlsx) เข้าเป็นแท็บคำตอบของแบบสำรวจ
+
+    แทนที่แท็บคำตอบเดิมทั้งแท็บ ค่าทุกช่องคงเดิมตามไฟล์"""
+    from pipeline.importer import import_survey
+    from pipeline.workbook import open_workbook
+
+    settings = _load(config_path)
+    book = open_workbook(settings.storage.backend, str(settings.storage.path))
+    count = import_survey(file, settings, book)
+    survey = settings.sources.survey
+    click.echo(
+        f"นำเข้าคำตอบ {count} แถวจาก {file.name} ลงสเปรดชีต '{survey.spreadsheet}' "
+        f"แท็บ '{survey.tab}' ใน {settings.storage.location}"
+    )
+
+
 def main() -> None:
     cli(prog_name="devplan")
