@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from pipeline.config import Settings
+from pipeline.normalize import same_name
 from pipeline.thai import fiscal_year_bounds, national_id_check_digit, to_thai_digits
 from pipeline.workbook import Workbook
 
@@ -43,6 +44,8 @@ AREA_DEPUTY = "รองผู้อำนวยการสำนักงา�
 SUPERVISOR = "ศึกษานิเทศก์"
 DONE, IN_PROGRESS = "เสร็จสิ้น", "กำลังดำเนินการ"
 BAD_DATE_TEXT = "ยังไม่ระบุ"
+# Prefixes typed instead of the roster's own (a name_other_prefix spoil).
+OTHER_PREFIXES = ("นาย", "นาง", "นางสาว", "น.ส.", "ดร.")
 TRAINING_KINDS = ("อบรม", "ประชุมสัมมนา", "ศึกษาดูงาน")
 TEPE, PLC, CLASS_RESEARCH, ADMIN_RESEARCH, STEM, OTHER = (
     "TEPE Online", "PLC", "วิจัยในชั้นเรียน", "วิจัยเพื่อพัฒนาการบริหาร", "STEM", "อื่น ๆ",
@@ -592,6 +595,8 @@ class _AreaBuilder:
         rng, cols = self.rng, self.s.sources
         self.roster_rows = [self._staff_row(p) for p in self.staff]
         school_rows = [r for r in self.roster_rows if not r["_person"].unit.is_office]
+        # roster: one person's row carries another person's ID (both must be credited nothing)
+        conflicted = self._roster_id_conflict(school_rows or self.roster_rows)
         # roster
         if cols.staff.columns.prefix:
             for row in self._pick(school_rows or self.roster_rows, self._k(0.003, 5)):
@@ -613,6 +618,11 @@ class _AreaBuilder:
                 row["unit_name"] = self._misspell(row["unit_name"])
                 detail = f"unit name misspelt (roster: {row['_person'].unit.name})"
                 _mark(row, "misspelt_unit_name", "unit_name", detail)
+        if cols.survey.columns.email and cols.staff.columns.email:
+            for row in self._pick(self.survey, self._k(0.002, 3)):
+                row["national_id"], row["full_name"] = "", ""
+                _mark(row, "email_only_survey", "national_id",
+                      "ID and name left blank; only the e-mail (the roster's) says who answered")
         for row in self._pick(self.survey, self._k(0.003, 5), lambda r: not r["_person"].unit.is_office):
             person = row["_person"]
             later = row["_key"] + timedelta(minutes=rng.randint(3, 4000))
@@ -644,6 +654,18 @@ class _AreaBuilder:
             row["national_id"] = ""
             _mark(row, "bad_id_name_match", "national_id",
                   "ID left blank; the name matches a roster person of the unit")
+        for row in self._pick(school_done or done, self._k(0.002, 3)):
+            person = row["_person"]
+            other = rng.choice([p for p in OTHER_PREFIXES if p != person.prefix])
+            row["national_id"], row["full_name"] = "", f"{other}{person.first_name} {person.last_name}"
+            _mark(row, "name_other_prefix", "full_name",
+                  f"ID left blank; name typed with the prefix '{other}' (roster: '{person.prefix}')")
+        for row in self._pick(plan_rows, self._k(0.002, 3)):
+            person = row["_person"]
+            surname = self._other_surname(person)
+            row["full_name"] = f"{person.prefix}{person.first_name} {surname}"
+            _mark(row, "id_match_other_name", "full_name",
+                  f"the person's own ID with another surname '{surname}' (roster: '{person.last_name}')")
         for person in self._pick_people(self._k(0.002, 3)):
             row = self._record(person, rng.choice(TRAINING_KINDS), rng.choice(self.topics), done=True)
             row["date"] = BAD_DATE_TEXT
@@ -652,6 +674,12 @@ class _AreaBuilder:
         schools = self.units[1:] or self.units
         for _ in range(max(1, min(2, round(len(self.staff) / 750)))):
             self._unknown_person(rng.choice(schools))
+        # every row of the two people in conflict: none may be credited
+        every = self.survey + [r for rows in (*self.plans.values(), *self.records.values()) for r in rows]
+        for row in every:
+            if row.get("_person") in conflicted:
+                _mark(row, "conflicted_person_row", None,
+                      "a row of one of two people who share one ID in the roster: must not be credited")
         # final order: records by date, survey by timestamp
         for rows in self.records.values():
             rows.sort(key=lambda r: r["_key"])
@@ -661,6 +689,23 @@ class _AreaBuilder:
                 first = next(i for i, r in enumerate(self.survey, start=2) if r is row["_first"])
                 row["_marks"] = [(k, c, nid, f"{d} (first submission: row {first})")
                                  for k, c, nid, d in row["_marks"]]
+
+    def _roster_id_conflict(self, rows: list[Row]) -> tuple[Person, ...]:
+        """Give one person's roster row another person's ID (a typing slip in the roster)."""
+        owner, copier = [r for r in self._pick(rows, 2, lambda r: r["_person"].plan_state == "plan")]
+        copier["national_id"] = owner["national_id"]
+        _mark(owner, "duplicate_roster_id", "national_id",
+              f"ID also on the roster row of {copier['_person'].full_name}")
+        _mark(copier, "duplicate_roster_id", "national_id",
+              f"row carries the ID of {owner['_person'].full_name}, not the person's own")
+        return owner["_person"], copier["_person"]
+
+    def _other_surname(self, person: Person) -> str:
+        """A surname more than a typing slip away from the person's own (e.g. after marriage)."""
+        while True:
+            _, last = self._new_name(male=False)
+            if not same_name(last, person.last_name):
+                return last
 
     def _pick_people(self, k: int) -> list[Person]:
         """Up to ``k`` staff not spoiled yet; marks them used."""

@@ -24,6 +24,8 @@ TIMESTAMP = re.compile(r"^\d{1,2}/\d{1,2}/\d{4}, \d{2}:\d{2}:\d{2}$")
 KINDS = {
     "thai_digits_id", "extra_spaces", "misspelt_unit_name", "prefix_stuck_to_name",
     "duplicate_submission", "no_id_plan", "unknown_person", "bad_id_name_match", "bad_date",
+    "duplicate_roster_id", "conflicted_person_row", "email_only_survey", "name_other_prefix",
+    "id_match_other_name",
 }
 PREFIXES = ("นาย", "นาง", "นางสาว", "ว่าที่ร้อยตรี", "ดร.")
 OFFICE_GROUPS = {
@@ -182,7 +184,9 @@ def test_manifest_is_json_and_counts_match_the_sheets(small):
     for e in m["spoiled"]:
         assert set(e) >= {"kind", "spreadsheet", "tab", "row", "national_id", "detail"}
         assert e["kind"] in KINDS
-        assert e["national_id"] is None or e["national_id"] in small.by_id
+        # the one person whose roster row carries another's ID is not in the roster by their own ID
+        conflicted = {x["national_id"] for x in m["spoiled"] if x["kind"] == "duplicate_roster_id"}
+        assert e["national_id"] is None or e["national_id"] in small.by_id or e["national_id"] in conflicted
 
 
 @pytest.mark.parametrize("n", [3, 10])
@@ -219,7 +223,11 @@ def test_columns_set_to_none_are_left_out(settings, tmp_path):
 def test_roster_ids_have_valid_check_digits_and_are_unique(small):
     ids = [p[small.sc.national_id] for p in small.staff]
     assert all(isinstance(i, str) and check_digit_ok(i) for i in ids)
-    assert len(ids) == len(set(ids))
+    # ...except the one ID the manifest says was put on a second person's row
+    shared = [e for e in small.manifest["spoiled"] if e["kind"] == "duplicate_roster_id"]
+    assert len(shared) == 2
+    owner = next(e["national_id"] for e in shared if e["national_id"] in ids)
+    assert {i: n for i, n in Counter(ids).items() if n > 1} == {owner: 2}
 
 
 def test_units_codes_names_emails_and_office_row(small):
@@ -282,16 +290,17 @@ def test_full_names_are_unique(small):
 def test_survey_looks_like_a_forms_response_sheet(small):
     s, sv = small.s, small.s.sources.survey.columns
     header, rows = small.survey[0], records(small.survey)
+    email_only = {e["row"] for e in small.manifest["spoiled"] if e["kind"] == "email_only_survey"}
     assert header[0] == "ประทับเวลา"
     assert header == [
         sv.timestamp, sv.email, sv.full_name, sv.national_id, sv.unit_name, sv.position, sv.topics, sv.methods,
     ]
     when = []
-    for r in rows:
+    for number, r in enumerate(rows, start=2):
         assert TIMESTAMP.match(r[sv.timestamp]), r[sv.timestamp]
         d, mo, rest = r[sv.timestamp].split("/")
         when.append(datetime.strptime(f"{int(d):02d}/{int(mo):02d}/{rest}", "%d/%m/%Y, %H:%M:%S"))
-        assert isinstance(r[sv.national_id], str)
+        assert isinstance(r[sv.national_id], str) or (number in email_only and r[sv.national_id] is None)
         chosen = [t for t in s.vocabulary.survey_topics if t in r[sv.topics]]
         assert ", ".join(chosen) == r[sv.topics] and 1 <= len(chosen) <= 3
         methods = [m for m in s.vocabulary.survey_methods if m in r[sv.methods].split(", ")]
@@ -372,6 +381,28 @@ def test_every_manifest_entry_is_really_in_the_sheets(small):
             assert e["spreadsheet"] == ip.key_for(person[small.sc.unit_code])
         elif e["kind"] == "bad_date":
             assert value == "ยังไม่ระบุ"
+        elif e["kind"] == "duplicate_roster_id":
+            others = [x for x in small.manifest["spoiled"] if x["kind"] == e["kind"] and x is not e]
+            assert len(others) == 1 and arabic(str(value)) in (nid, others[0]["national_id"])
+            if value != nid:  # the copier's row carries the owner's ID
+                assert value == others[0]["national_id"]
+        elif e["kind"] == "conflicted_person_row":
+            typed = next(v for k, v in row.items() if k.startswith("เลขประจำตัวประชาชน"))
+            assert arabic(str(typed)).strip() == nid
+        elif e["kind"] == "email_only_survey":
+            sv = small.s.sources.survey.columns
+            assert value is None and row[sv.full_name] is None
+            assert row[sv.email] == small.by_id[nid][small.sc.email]
+        elif e["kind"] == "name_other_prefix":
+            person = small.by_id[nid]
+            assert not row[ip.record_columns.national_id]
+            prefix = value.removesuffix(f"{person[small.sc.first_name]} {person[small.sc.last_name]}")
+            assert prefix in PREFIXES + ("น.ส.",) and prefix != person[small.sc.prefix]
+        elif e["kind"] == "id_match_other_name":
+            person = small.by_id[nid]
+            assert row[ip.plan_columns.national_id] == nid
+            assert value.startswith(f"{person[small.sc.prefix]}{person[small.sc.first_name]} ")
+            assert not value.endswith(person[small.sc.last_name])
     assert set(seen) == KINDS
     assert seen["unknown_person"] % 2 == 0  # one survey row and one record row per stranger
 
