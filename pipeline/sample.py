@@ -180,6 +180,7 @@ class Person:
     topics: list[str] = field(default_factory=list)  # chosen in the survey; empty if no answer
     methods: list[str] = field(default_factory=list)
     plan_state: str = "plan"  # "plan", "old_only" (only a FY-1 row) or "none"
+    teaches: bool = False  # holds one of the config's two teacher positions
 
     @property
     def full_name(self) -> str:
@@ -189,8 +190,9 @@ class Person:
     def role(self) -> str:
         if self.position in (DIRECTOR, DEPUTY, AREA_DIRECTOR, AREA_DEPUTY):
             return "leader"
-        roles = {TEACHER: "teacher", ASSISTANT: "teacher", SUPERVISOR: "supervisor"}
-        return roles.get(self.position, "support")
+        if self.teaches:
+            return "teacher"
+        return "supervisor" if self.position == SUPERVISOR else "support"
 
 
 def generate_area(
@@ -215,6 +217,57 @@ def generate_area(
     return _AreaBuilder(settings, DEFAULT_SCHOOLS if schools is None else schools, seed).write(workbook)
 
 
+@dataclass(frozen=True)
+class Words:
+    """The development kinds and teacher positions the sample writes, read from the config.
+
+    Kinds come from ``vocabulary.development_kinds`` as the indicators file
+    counts them (the STEM, research, TEPE, PLC and training indicators'
+    evidence kinds); "other" is a vocabulary kind no indicator counts. The two
+    teacher positions are the TEPE indicator's population (assistants) and
+    the classroom-research one's other position. A built-in name is used
+    only when the indicator is missing, and then only if the vocabulary has it.
+    """
+
+    training: tuple[str, ...]
+    tepe: str
+    plc: str
+    class_research: str
+    admin_research: str
+    stem: str
+    other: str
+    teacher: str
+    assistant: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Words":
+        from pipeline.indicators import load_indicators
+
+        vocabulary = list(settings.vocabulary.development_kinds)
+        indicators = {i.id: i for i in load_indicators(settings.indicators.file, vocabulary)}
+
+        def kinds(ind: str, default: tuple[str, ...]) -> tuple[str, ...]:
+            found = tuple(indicators[ind].evidence.kinds) if ind in indicators else ()
+            found = found or tuple(k for k in default if k in vocabulary)
+            if not found:
+                raise ValueError(f"no development kind for '{ind}' in the indicators or vocabulary")
+            return found
+
+        def positions(ind: str) -> list[str]:
+            return list(indicators[ind].population.positions) if ind in indicators else []
+
+        counted = {k for i in indicators.values() for k in i.evidence.kinds}
+        assistant = (positions("tepe_online") or [ASSISTANT])[0]
+        teacher = next((p for p in positions("classroom_research") if p != assistant), TEACHER)
+        return cls(
+            training=kinds("training", TRAINING_KINDS), tepe=kinds("tepe_online", (TEPE,))[0],
+            plc=kinds("plc", (PLC,))[0], class_research=kinds("classroom_research", (CLASS_RESEARCH,))[0],
+            admin_research=kinds("research_admin", (ADMIN_RESEARCH,))[0], stem=kinds("stem", (STEM,))[0],
+            other=next((k for k in vocabulary if k not in counted), vocabulary[-1]),
+            teacher=teacher, assistant=assistant,
+        )
+
+
 def _mark(row: Row, kind: str, column: str | None, detail: str, person: Person | None = None) -> None:
     """Note on ``row`` that it was spoiled; ``person`` defaults to the row's own person."""
     person = person or row.get("_person")
@@ -229,6 +282,7 @@ class _AreaBuilder:
             raise ValueError(f"schools must be between 1 and {MAX_SCHOOLS}")
         self.s, self.n, self.seed = settings, schools, seed
         self.rng = random.Random(seed)
+        self.w = Words.from_settings(settings)
         self.fy = settings.area.fiscal_year
         self.fy_start = fiscal_year_bounds(self.fy)[0]
         code = settings.area.office_code.lower()
@@ -336,8 +390,8 @@ class _AreaBuilder:
             assistants = 1
         deputies = (unit.students >= 300) + (unit.students >= 600)
         support = (rng.random() < 0.2) + (unit.students >= 400 and rng.random() < 0.6)
-        plan = [DIRECTOR] + [DEPUTY] * deputies + [TEACHER] * (teachers - assistants)
-        plan += [ASSISTANT] * assistants + [SUPPORT] * support
+        plan = [DIRECTOR] + [DEPUTY] * deputies + [self.w.teacher] * (teachers - assistants)
+        plan += [self.w.assistant] * assistants + [SUPPORT] * support
         for position in plan:
             unit.staff.append(self._person(unit, position))
 
@@ -355,7 +409,7 @@ class _AreaBuilder:
         rng = self.rng
         leader = position in (DIRECTOR, DEPUTY, AREA_DIRECTOR, AREA_DEPUTY)
         male = rng.random() < (0.65 if leader else 0.35)
-        young = position == ASSISTANT
+        young = position == self.w.assistant
         first, last = self._new_name(male)
         r = rng.random()
         senior = position in (DIRECTOR, AREA_DIRECTOR, AREA_DEPUTY, SUPERVISOR)
@@ -366,16 +420,17 @@ class _AreaBuilder:
         else:
             prefix = "นางสาว" if r < (0.75 if young else 0.4) else "นาง"
         standing = ""
-        if position not in (ASSISTANT, SUPPORT):
+        if position not in (self.w.assistant, SUPPORT):
             odds = {AREA_DIRECTOR: (0, 0, 0, 1), AREA_DEPUTY: (0, 0, 3, 2)}.get(position, (0, 3, 6, 0.4))
-            if position == TEACHER:
+            if position == self.w.teacher:
                 odds = (25, 35, 38, 2)
             standing = rng.choices(("ไม่มี", "ชำนาญการ", "ชำนาญการพิเศษ", "เชี่ยวชาญ"), odds)[0]
         self.emails += 1
-        tag = {DIRECTOR: "dir", DEPUTY: "dep", AREA_DIRECTOR: "dir", AREA_DEPUTY: "dep", ASSISTANT: "ta",
-               SUPERVISOR: "sup", TEACHER: "t"}.get(position, "st")
+        tag = {DIRECTOR: "dir", DEPUTY: "dep", AREA_DIRECTOR: "dir", AREA_DEPUTY: "dep", self.w.assistant: "ta",
+               SUPERVISOR: "sup", self.w.teacher: "t"}.get(position, "st")
         return Person(self._new_id(young), prefix, first, last, position, standing, unit, group,
-                      f"{tag}{self.emails:04d}@{self.domain}")
+                      f"{tag}{self.emails:04d}@{self.domain}",
+                      teaches=position in (self.w.teacher, self.w.assistant))
 
     def _new_id(self, young: bool = False) -> str:
         """A unique 13-digit ID with a valid check digit (type 1 for the young, else 1 or 3)."""
@@ -424,7 +479,7 @@ class _AreaBuilder:
 
     def _pick_methods(self, person: Person) -> list[str]:
         tepe = 2 if person.role == "teacher" else 0.3
-        base = {"อบรม": 4, "ประชุมสัมมนา": 2, "ศึกษาดูงาน": 2, TEPE: tepe, PLC: 1.5}
+        base = {"อบรม": 4, "ประชุมสัมมนา": 2, "ศึกษาดูงาน": 2, TEPE: tepe, PLC: 1.5}  # survey methods
         weights = [base.get(m, 2) for m in self.methods]
         return self._choose(self.methods, weights, self.rng.choice((1, 1, 2)))
 
@@ -504,7 +559,7 @@ class _AreaBuilder:
         """One development record; done ~92% of the time unless ``done`` is given."""
         rng = self.rng
         done = rng.random() < 0.92 if done is None else done
-        long = {TEPE: (20, 60), PLC: (10, 50), CLASS_RESEARCH: (20, 60), ADMIN_RESEARCH: (20, 60)}
+        long = {self.w.tepe: (20, 60), self.w.plc: (10, 50), self.w.class_research: (20, 60), self.w.admin_research: (20, 60)}
         hours = rng.randint(*long.get(kind, (3, 30)))
         file_id = "".join(rng.choice(string.ascii_letters + string.digits + "_-") for _ in range(20))
         link = f"https://drive.google.com/file/d/{file_id}/view"
@@ -530,12 +585,12 @@ class _AreaBuilder:
             plc_done = rng.random() < p_plc
             if plc_done or rng.random() < 0.3:  # else some groups only have one under way
                 topic = f"PLC: {rng.choice(PLC_TOPICS)}"
-                rows.append(self._record(rng.choice(members), PLC, topic, done=plc_done))
+                rows.append(self._record(rng.choice(members), self.w.plc, topic, done=plc_done))
             if rng.random() < p_research:
                 title = rng.choice(ADMIN_RESEARCH_TITLES)
-                rows.append(self._record(rng.choice(researchers), ADMIN_RESEARCH, title, done=True))
+                rows.append(self._record(rng.choice(researchers), self.w.admin_research, title, done=True))
         if rng.random() < 0.3:  # a leftover from last year
-            kind, topic = rng.choice(TRAINING_KINDS), rng.choice(self.topics)
+            kind, topic = rng.choice(self.w.training), rng.choice(self.topics)
             rows.append(self._record(rng.choice(unit.staff), kind, topic, done=True, fy=self.fy - 1))
         return sorted(rows, key=lambda r: r["_key"])
 
@@ -545,7 +600,7 @@ class _AreaBuilder:
         weights = self._topic_weights(person)
 
         def training(topic: str, done: bool | None = None) -> None:
-            rows.append(self._record(person, rng.choice(TRAINING_KINDS), topic, done))
+            rows.append(self._record(person, rng.choice(self.w.training), topic, done))
 
         if person.unit.is_office and person.topics:
             others = [t for t in self.topics if t not in person.topics]
@@ -564,15 +619,15 @@ class _AreaBuilder:
             for _ in range(rng.choice((1, 1, 2, 3))):
                 asked = person.topics and rng.random() < 0.7
                 training(rng.choice(person.topics) if asked else rng.choices(self.topics, weights)[0])
-        tepe = 0.75 if person.position == ASSISTANT else 0.1 if person.position == TEACHER else 0
+        tepe = 0.75 if person.position == self.w.assistant else 0.1 if person.position == self.w.teacher else 0
         if rng.random() < tepe:
-            rows.append(self._record(person, TEPE, rng.choices(self.topics, weights)[0]))
+            rows.append(self._record(person, self.w.tepe, rng.choices(self.topics, weights)[0]))
         if person.role == "teacher" and rng.random() < 0.78:
-            rows.append(self._record(person, CLASS_RESEARCH, rng.choice(CLASS_RESEARCH_TITLES)))
+            rows.append(self._record(person, self.w.class_research, rng.choice(CLASS_RESEARCH_TITLES)))
         if not person.unit.is_office and rng.random() < (0.86 if person.unit.stem else 0.04):
-            rows.append(self._record(person, STEM, self.stem_topic))
+            rows.append(self._record(person, self.w.stem, self.stem_topic))
         if rng.random() < 0.1:
-            rows.append(self._record(person, OTHER, rng.choice(OTHER_TOPICS)))
+            rows.append(self._record(person, self.w.other, rng.choice(OTHER_TOPICS)))
         return rows
 
     # ---------------------------------------------------------------- mess
@@ -667,7 +722,7 @@ class _AreaBuilder:
             _mark(row, "id_match_other_name", "full_name",
                   f"the person's own ID with another surname '{surname}' (roster: '{person.last_name}')")
         for person in self._pick_people(self._k(0.002, 3)):
-            row = self._record(person, rng.choice(TRAINING_KINDS), rng.choice(self.topics), done=True)
+            row = self._record(person, rng.choice(self.w.training), rng.choice(self.topics), done=True)
             row["date"] = BAD_DATE_TEXT
             _mark(row, "bad_date", "date", f"date cell is the text '{BAD_DATE_TEXT}'")
             self.records[person.unit.code].append(row)
@@ -718,11 +773,11 @@ class _AreaBuilder:
         """A survey row and a record row for someone the roster does not know."""
         male = self.rng.random() < 0.4
         first, last = self._new_name(male)
-        stranger = Person(self._new_id(), "นาย" if male else "นางสาว", first, last, TEACHER, "", unit,
-                          email=f"guest{self.rng.randint(1000, 9999)}@gmail.example.com")
+        stranger = Person(self._new_id(), "นาย" if male else "นางสาว", first, last, self.w.teacher, "", unit,
+                          email=f"guest{self.rng.randint(1000, 9999)}@gmail.example.com", teaches=True)
         stranger.topics, stranger.methods = self._pick_topics(stranger), self._pick_methods(stranger)
         row = self._survey_row(stranger, self._when(), stranger.topics, stranger.methods)
-        record = self._record(stranger, TRAINING_KINDS[0], stranger.topics[0], done=True)
+        record = self._record(stranger, self.w.training[0], stranger.topics[0], done=True)
         for spoiled in (row, record):
             spoiled["_marks"] = [("unknown_person", "national_id", None,
                                   f"person not in the roster (ID {stranger.national_id})")]

@@ -446,3 +446,25 @@ def test_default_rates_are_near_the_intended_ones(full):
     assert 0.5 <= sum("TEPE Online" in kinds.get(i, ()) for i in assistants) / len(assistants) <= 0.9
     no_plan = {e["national_id"] for e in full.manifest["spoiled"] if e["kind"] == "no_id_plan"}
     assert no_plan == {i for i in ids if i not in with_plan}
+
+
+def test_kinds_and_teacher_positions_come_from_the_config(settings, tmp_path):
+    """Renamed in the vocabulary and the indicators file, the sample writes the new names."""
+    indicators = (REPO / "config" / "indicators.toml").read_text(encoding="utf-8")
+    indicators = indicators.replace('"TEPE Online"', '"ระบบ TEPE"').replace('"ครูผู้ช่วย"', '"ครูผู้ช่วย (คศ.0)"')
+    (tmp_path / "indicators.toml").write_text(indicators, encoding="utf-8")
+    kinds = [{"TEPE Online": "ระบบ TEPE", "อื่น ๆ": "อื่นๆ"}.get(k, k) for k in settings.vocabulary.development_kinds]
+    changed = settings.model_copy(update={
+        "vocabulary": settings.vocabulary.model_copy(update={"development_kinds": kinds}),
+        "indicators": settings.indicators.model_copy(update={"file": tmp_path / "indicators.toml"}),
+    })
+    wb = LocalWorkbook(tmp_path / "sheets")
+    generate_area(wb, changed, schools=8, seed=8)
+    ip, sc = changed.sources.idplan, changed.sources.staff
+    written = set()
+    for key in wb.keys():
+        if key.startswith("idplan-"):
+            written |= {r[ip.record_columns.kind] for r in records(wb.read(key, [ip.record_tab])[ip.record_tab])}
+    assert written <= set(kinds) and {"ระบบ TEPE", "อื่นๆ"} <= written
+    positions = {p[sc.columns.position] for p in records(wb.read(sc.spreadsheet, [sc.tab])[sc.tab])}
+    assert "ครูผู้ช่วย (คศ.0)" in positions and "ครูผู้ช่วย" not in positions
