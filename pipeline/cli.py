@@ -351,11 +351,12 @@ def import_file(file: Path, kind: str, config_path: Path) -> None:
 
     แทนที่แท็บคำตอบเดิมทั้งแท็บ ค่าทุกช่องคงเดิมตามไฟล์"""
     from pipeline.importer import import_survey
+    from pipeline.state import State
     from pipeline.workbook import open_workbook
 
     settings = _load(config_path)
-    book = open_workbook(settings.storage.backend, str(settings.storage.path))
-    count = import_survey(file, settings, book)
+    with State(settings.storage.state) as state:
+        count = import_survey(file, settings, open_workbook(settings.storage, state))
     survey = settings.sources.survey
     click.echo(
         f"นำเข้าคำตอบ {count} แถวจาก {file.name} ลงสเปรดชีต '{survey.spreadsheet}' "
