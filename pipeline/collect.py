@@ -86,12 +86,15 @@ def read_sources(workbook: Workbook, settings: Settings) -> Collected:
     by_sheet: dict[str, list[str]] = {}
     for source in (src.units, src.staff, src.survey):
         by_sheet.setdefault(source.spreadsheet, []).append(source.tab)
-    overrides_at = overrides_tab(workbook, settings)
+    overrides_at = overrides_tab(settings)
     if overrides_at:
         by_sheet.setdefault(overrides_at[0], []).append(overrides_at[1])
     tables: dict[tuple[str, str], Table] = {}
+    retries = 0
     for sheet, tabs in by_sheet.items():
-        for tab, rows in workbook.read(sheet, list(dict.fromkeys(tabs))).items():
+        read, retried = read_with_overrides(workbook, sheet, list(dict.fromkeys(tabs)), overrides_at)
+        retries += retried
+        for tab, rows in read.items():
             tables[(sheet, tab)] = rows
 
     def frame(source: Any, key: str) -> pd.DataFrame:
@@ -106,17 +109,37 @@ def read_sources(workbook: Workbook, settings: Settings) -> Collected:
         plans=_concat([], src.idplan.plan_columns),
         records=_concat([], src.idplan.record_columns),
         idplan_keys={},
-        read_calls=len(by_sheet),
+        read_calls=len(by_sheet) + retries,
         **overrides_frame(tables, overrides_at, settings),
     )
 
 
-def overrides_tab(workbook: Workbook, settings: Settings) -> tuple[str, str] | None:
-    """(spreadsheet, tab) of the corrections tab, or None when it does not exist (no corrections)."""
-    sheet, tab = settings.sources.overrides_spreadsheet, settings.sources.overrides.tab
-    if not workbook.exists(sheet) or tab not in workbook.tabs(sheet):
+def overrides_tab(settings: Settings) -> tuple[str, str] | None:
+    """(spreadsheet, tab) of the corrections tab, or None when the config has no [sources.overrides]."""
+    if settings.sources.overrides is None:
         return None
-    return sheet, tab
+    return settings.sources.overrides_spreadsheet, settings.sources.overrides.tab
+
+
+def read_with_overrides(
+    workbook: Workbook, sheet: str, tabs: list[str], overrides_at: tuple[str, str] | None
+) -> tuple[dict[str, Table], int]:
+    """One read of ``tabs``; if the corrections tab among them is missing, read the others again.
+
+    Checking for the tab first would cost a request on every run; a missing
+    corrections tab costs one only when it is missing. Returns the tabs read
+    (the corrections tab absent when missing) and the number of extra reads.
+    """
+    optional = overrides_at[1] if overrides_at and overrides_at[0] == sheet else None
+    try:
+        return workbook.read(sheet, tabs), 0
+    except SourceError:
+        if optional is None or optional not in tabs:
+            raise
+        log.info("%s: no corrections tab '%s', so no corrections", sheet, optional)
+        if tabs == [optional]:
+            return {}, 0
+        return workbook.read(sheet, [t for t in tabs if t != optional]), 1
 
 
 def overrides_frame(
@@ -126,7 +149,7 @@ def overrides_frame(
 
     The national ID column is needed, and either the three address columns or the typed one.
     """
-    if at is None:
+    if at is None or at not in tables or settings.sources.overrides is None:
         return {}
     rows, columns = tables[at], settings.sources.overrides.columns
     header = [clean_text(h) for h in rows[0]] if rows else []

@@ -206,7 +206,8 @@ class OverrideColumns(Strict):
 
 
 class OverridesSource(Strict):
-    """The office's corrections tab (optional: a missing tab means no corrections)."""
+    """The office's corrections tab. Read in the same call as the rest of its spreadsheet;
+    a missing tab means no corrections (and costs one more read)."""
 
     #: default: the staff roster's spreadsheet
     spreadsheet: str | None = None
@@ -219,7 +220,8 @@ class Sources(Strict):
     staff: TabSource[StaffColumns]
     survey: TabSource[SurveyColumns]
     idplan: IdPlanSource
-    overrides: OverridesSource = OverridesSource()
+    #: the corrections tab; read only when the config has a [sources.overrides] section
+    overrides: OverridesSource | None = None
 
     @model_validator(mode="after")
     def _survey_email_needs_roster_email(self) -> "Sources":
@@ -233,7 +235,7 @@ class Sources(Strict):
 
     @property
     def overrides_spreadsheet(self) -> str:
-        return self.overrides.spreadsheet or self.staff.spreadsheet
+        return (self.overrides and self.overrides.spreadsheet) or self.staff.spreadsheet
 
 
 class Vocabulary(Strict):

@@ -388,6 +388,9 @@ def _hand_area_with_overrides(config_file, tab_rows):
     from pipeline.workbook.local import LocalWorkbook
     from tests import hand_area
 
+    if "\n[sources.overrides]\n" not in config_file.read_text(encoding="utf-8"):
+        with config_file.open("a", encoding="utf-8") as handle:
+            handle.write("\n[sources.overrides]\n")  # every key at its default
     settings = load_settings(config_file)
     book = LocalWorkbook(settings.storage.path)
     hand_area.build(book, settings)
@@ -418,14 +421,32 @@ def test_the_tab_in_the_roster_is_applied_on_the_next_run_in_the_same_single_rea
     credited = after.records[(after.records["_sheet"] == where[0]) & (after.records["_row"] == 12)]
     assert list(credited["staff_id"]) == [hand_area.nid("A1")]
     assert len(after.records) == len(before.records) + 1
-    assert book.reads.count("roster") == 1
+    assert book.reads.count("roster") == 1  # the tab comes with the roster's own read
+
+
+def test_without_the_config_section_the_tab_is_not_read(config_file):
+    from pipeline.sync import run_sync
+    from pipeline.workbook.local import LocalWorkbook
+    from tests import hand_area
+
+    settings = load_settings(config_file)
+    assert settings.sources.overrides is None
+    book = LocalWorkbook(settings.storage.path)
+    hand_area.build(book, settings)
+    book.write("roster", {"แก้ไขข้อมูล": [HEADER, ["", "", "", "", "1234567890123", ""]]})
+    data = run_sync(settings).data
+    assert not (data.quarantine["_tab"] == "แก้ไขข้อมูล").any()
 
 
 def test_a_missing_tab_means_no_corrections_and_a_wrong_header_is_reported(config_file):
     from pipeline.sync import run_sync
 
+    from tests.test_end_to_end import CountingWorkbook
+
     settings, _ = _hand_area_with_overrides(config_file, None)
-    plain = run_sync(settings).data
+    book = CountingWorkbook(settings.storage.path)
+    plain = run_sync(settings, workbook=book).data
+    assert book.reads.count("roster") == 2  # the tab is missing: the roster is read again without it
     settings, _ = _hand_area_with_overrides(config_file, [["ชื่อ", "เลข"], ["x", "y"]])
     data = run_sync(settings).data
     reported = data.quarantine[data.quarantine["_tab"] == "แก้ไขข้อมูล"]
