@@ -152,7 +152,7 @@ def test_one_id_on_two_different_people_quarantines_both_rows_and_keeps_neither(
         (W, "นาย", "วิชัย", "ทองด", U1, ""),          # row 8: same ID, a slip in the surname
     ])
     bad, notes, conflicts = Issues(), Issues(), {}
-    staff = normalize_staff(raw, units_frame(), "pbn2", bad, notes, conflicts)
+    staff = normalize_staff(raw, units_frame(), "pbn2", bad, notes, conflicts=conflicts)
     assert list(staff["staff_id"]) == [Y, Z, W]
     assert list(conflicts) == [X]
     quarantined = issues(bad.frame())
