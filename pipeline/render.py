@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
+from markupsafe import Markup
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 
 from pipeline.errors import ConfigError
-from pipeline.thai import mask_national_id, thai_date
+from pipeline.thai import mask_ids_in_text, mask_national_id, normalize_national_id, thai_date
 from pipeline.workbook import Table
 
 # Only short plain numbers become numbers in a sheet; codes and IDs stay text.
@@ -46,8 +47,33 @@ FILTERS: dict[str, Callable[..., str]] = {
 }
 
 
+class MaskIds:
+    """The environment's ``finalize``: every value a template prints passes here first.
+
+    So no sheet tab, dashboard or e-mail can show a national ID whole, whatever
+    field it was typed into; unit codes of the roster (``keep``) are left as they are.
+    """
+
+    def __init__(self) -> None:
+        self.keep: frozenset[str] = frozenset()
+
+    def __call__(self, value: Any) -> Any:
+        if value is None or isinstance(value, bool):
+            return value
+        text = str(value)
+        masked = mask_ids_in_text(text, self.keep)
+        if masked == text:
+            return value
+        return Markup(masked) if isinstance(value, Markup) else masked
+
+
+def keep_unit_codes(env: Environment, codes: Iterable[Any]) -> None:
+    """Tell the environment which digit runs are the roster's unit codes, not IDs."""
+    env.finalize.keep = frozenset(normalize_national_id(c) for c in codes)  # type: ignore[attr-defined]
+
+
 def build_environment(templates: str | Path) -> Environment:
-    """The run's one Jinja environment."""
+    """The run's one Jinja environment; every printed value is masked (``MaskIds``)."""
     folder = Path(templates)
     if not folder.is_dir():
         raise ConfigError(
@@ -61,6 +87,7 @@ def build_environment(templates: str | Path) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        finalize=MaskIds(),
     )
     env.filters.update(FILTERS)
     return env

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterable, Mapping
+from typing import Collection, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
@@ -155,15 +155,39 @@ def mask_national_id(nid: str) -> str:
     return f"x-xxxx-xxxxx-{digits[10:12]}-{digits[12]}"
 
 
-_ID_IN_TEXT = re.compile(r"(?<![0-9๐-๙])(?:[0-9๐-๙][ -]?){12}[0-9๐-๙](?![0-9๐-๙])")
-# An ID a spreadsheet turned into scientific notation, or 14 digits (an ID with ".0" glued on).
-_ID_LIKE_IN_TEXT = re.compile(r"(?<![0-9])[0-9]\.[0-9]{6,}[eE]\+?[0-9]{1,2}|(?<![0-9])[0-9]{14}(?![0-9])")
+_D = "0-9๐-๙"
+# A run of 9 or more digits (Thai or Arabic, single dashes or spaces between them) that
+# could be a national ID, typed right or wrong (12 or 14 digits, grouped as on the card).
+# Not: a decimal fraction (66.66666666666667), a date-time (2019-10-01 12:30), or digits
+# glued to a Latin word, which are part of a key or address (idplan-1067000001, school1067020001@...).
+_ID_IN_TEXT = re.compile(
+    rf"(?<![{_D}A-Za-z_])(?<![A-Za-z_][-_])(?<![{_D}][.,])"
+    rf"(?:[{_D}][ -]?){{8,}}[{_D}]"
+    rf"(?![{_D}])(?!:[{_D}])"
+)
+
+# An ID a spreadsheet turned into scientific notation (3.101200123453E+12): its digits are
+# a decimal fraction, so the pattern above leaves it; this one masks it whole.
+_ID_LIKE_IN_TEXT = re.compile(r"(?<![0-9])[0-9]\.[0-9]{6,}[eE]\+?[0-9]{1,2}")
 
 
-def mask_ids_in_text(text: str) -> str:
-    """Mask every 13-digit number in free text (Thai digits, dashes and spaces included)."""
-    text = _ID_IN_TEXT.sub(lambda m: mask_national_id(m.group(0)), text)
-    return _ID_LIKE_IN_TEXT.sub("x-xxxx-xxxxx-xx-x", text)
+def mask_ids_in_text(text: object, keep: Collection[str] = ()) -> str:
+    """Mask every run of 9 or more digits in text a person reads, as a possible national ID.
+
+    A 13-digit run shows as ``x-xxxx-xxxxx-12-3``; any other length keeps its length and
+    last three digits (``xxxxxxxxx012``), so a clerk sees that a digit is missing or extra.
+    Runs whose digits are in ``keep`` (the roster's unit codes) are codes, not IDs, and stay.
+    """
+
+    def mask(match: re.Match[str]) -> str:
+        digits = normalize_national_id(match.group(0))
+        if digits in keep:
+            return match.group(0)
+        if len(digits) == 13:
+            return mask_national_id(digits)
+        return "x" * (len(digits) - 3) + digits[-3:]
+
+    return _ID_LIKE_IN_TEXT.sub("x-xxxx-xxxxx-xx-x", _ID_IN_TEXT.sub(mask, str(text)))
 
 
 # --- names ---------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.errors import ConfigError
-from pipeline.render import build_environment, cell, percent, render_sheet, render_text
+from pipeline.render import build_environment, cell, keep_unit_codes, percent, render_sheet, render_text
 
 
 def test_percent_for_people():
@@ -33,6 +33,7 @@ def env(tmp_path):
 
 
 def test_sheet_rows_keep_codes_as_text_and_counts_as_numbers(env):
+    keep_unit_codes(env, ["1067020001"])  # a roster's unit code: not masked as a possible ID
     rows = render_sheet(env, "t.tsv", {"rows": [{"code": "1067020001", "n": 12, "p": 66.7, "name": "<b>ก</b>\tข"}]})
     assert rows == [["รหัส", "จำนวน", "ร้อยละ", "ชื่อ"], ["1067020001", 12, 66.7, "<b>ก</b> ข"]]
 
