@@ -12,15 +12,17 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Mapping, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import ConfigError
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_INDICATORS = PACKAGE_ROOT / "config" / "indicators.toml"
-DEFAULT_TEMPLATES = PACKAGE_ROOT / "templates"
+from pipeline import defaults
+
+# Shipped with devplan (package data): used when a config file names none.
+DEFAULT_INDICATORS = defaults.INDICATORS
+DEFAULT_TEMPLATES = defaults.TEMPLATES
 
 # Environment variable -> dotted settings key. Secrets are read separately.
 ENV_OVERRIDES = {
@@ -280,8 +282,24 @@ class OutputSettings(Strict):
         return self
 
 
+#: mail.cadence words -> days between two messages to one director
+CADENCE_DAYS = {"daily": 1, "weekly": 7, "monthly": 30}
+
+
 class MailSettings(Strict):
     sender: str
+    #: at most one message per this many days to a director ("daily", "weekly", "monthly"
+    #: or a number of days); unset: whenever their summary changed
+    cadence: int | None = None
+
+    @field_validator("cadence", mode="before")
+    @classmethod
+    def _cadence_days(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 366):
+            return value
+        if isinstance(value, str) and value.strip().lower() in CADENCE_DAYS:
+            return CADENCE_DAYS[value.strip().lower()]
+        raise ValueError('ใช้ "daily", "weekly", "monthly" หรือจำนวนวัน 1–366 (ไม่ระบุ: ส่งเมื่อสรุปผลเปลี่ยน)')
 
 
 class Settings(Strict):
@@ -325,36 +343,77 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"อ่านไฟล์ตั้งค่า {path} ไม่ได้ ({exc})", "ตรวจสิทธิ์การอ่านไฟล์") from exc
 
 
-def validation_error(path: Path, exc: ValidationError, what: str = "ไฟล์ตั้งค่า") -> ConfigError:
-    """A Thai, one-paragraph ConfigError listing each bad key of ``exc``."""
-    problems = []
+#: pydantic error kinds -> Thai wording (the rest keep pydantic's own message)
+_THAI_ERRORS = {
+    "int_parsing": lambda ctx: "ต้องเป็นตัวเลขจำนวนเต็ม",
+    "int_type": lambda ctx: "ต้องเป็นตัวเลขจำนวนเต็ม",
+    "int_from_float": lambda ctx: "ต้องเป็นตัวเลขจำนวนเต็ม",
+    "float_parsing": lambda ctx: "ต้องเป็นตัวเลข",
+    "string_type": lambda ctx: "ต้องเป็นข้อความในเครื่องหมายคำพูด",
+    "greater_than_equal": lambda ctx: f"ต้องไม่น้อยกว่า {ctx['ge']}",
+    "less_than_equal": lambda ctx: f"ต้องไม่เกิน {ctx['le']}",
+    "greater_than": lambda ctx: f"ต้องมากกว่า {ctx['gt']}",
+    "literal_error": lambda ctx: f"ต้องเป็นค่าใดค่าหนึ่งต่อไปนี้ {ctx['expected']}",
+}
+
+
+def validation_error(
+    path: Path, exc: ValidationError, what: str = "ไฟล์ตั้งค่า", origins: dict[str, str] | None = None
+) -> ConfigError:
+    """A Thai, one-paragraph ConfigError listing each bad key of ``exc``.
+
+    ``origins`` maps a dotted key to the environment variable or flag its value came
+    from: such a problem names that variable or flag, not the file.
+    """
+    origins = origins or {}
+    problems, from_file, named = [], False, []
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "(ทั้งไฟล์)"
         kind = err["type"]
+        origin = next((o for k, o in origins.items() if key == k or key.startswith(k + ".")), None)
+        if origin:
+            named.append(origin)
+            thai = _THAI_ERRORS.get(kind)
+            detail = thai(err.get("ctx") or {}) if thai else err["msg"].removeprefix("Value error, ")
+            problems.append(f"ค่าของ {origin} ({key}) ไม่ถูกต้อง: {detail} (ได้ {err.get('input')!r})")
+            continue
+        from_file = True
         if kind == "missing":
             problems.append(f"ขาดคีย์ที่จำเป็น '{key}'")
         elif kind == "extra_forbidden":
             problems.append(f"ไม่รู้จักคีย์ '{key}' (สะกดผิด หรือไม่ได้ใช้แล้ว)")
         else:
-            detail = err["msg"].removeprefix("Value error, ")
+            thai = _THAI_ERRORS.get(kind)
+            detail = thai(err.get("ctx") or {}) if thai else err["msg"].removeprefix("Value error, ")
             got = err.get("input")
             if isinstance(got, dict):  # a whole table: name it by its id, if any, not by all its keys
                 got = f" (id {got['id']!r})" if isinstance(got.get("id"), str) else ""
             else:
                 got = f" (ได้ {got!r})"
             problems.append(f"ค่าของ '{key}' ไม่ถูกต้อง: {detail}{got}")
+    if not from_file:  # only values from the environment or flags are wrong: the file is fine
+        return ConfigError(
+            f"ค่าที่ตั้งผ่าน {', '.join(dict.fromkeys(named))} มีปัญหา {len(problems)} จุด: " + "; ".join(problems),
+            "แก้ค่าของตัวแปรสภาพแวดล้อมหรือตัวเลือกคำสั่งที่ระบุ แล้วสั่งรันใหม่",
+        )
     return ConfigError(
         f"{what} {path} มีปัญหา {len(problems)} จุด: " + "; ".join(problems),
-        "แก้คีย์ที่ระบุในไฟล์ แล้วสั่งรันใหม่ (ดูตัวอย่างครบทุกคีย์ที่ config/demo.toml)",
+        "แก้คีย์ที่ระบุ (ในไฟล์ หรือในตัวแปรสภาพแวดล้อม/ตัวเลือกคำสั่งที่ระบุชื่อ) แล้วสั่งรันใหม่ "
+        "(ดูตัวอย่างครบทุกคีย์ที่ config/demo.toml)",
     )
 
 
 def load_settings(
     path: str | Path,
     overrides: dict[str, Any] | None = None,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    flags: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Settings from ``path``, then ``DEVPLAN_*`` environment, then ``overrides`` (CLI flags)."""
+    """Settings from ``path``, then ``DEVPLAN_*`` environment, then ``overrides`` (CLI flags).
+
+    ``flags`` names the command-line flag of each override key (``{"area.fiscal_year": "--year"}``),
+    so a wrong value is reported under the flag or variable the person typed, not the file.
+    """
     path = Path(path).resolve()
     data = read_toml(path)
     base = path.parent
@@ -364,10 +423,15 @@ def load_settings(
             _set(data, key, str((base / value).resolve()))
     env = os.environ if environ is None else environ
     layered: dict[str, Any] = {}
+    origins: dict[str, str] = {}
     for var, key in ENV_OVERRIDES.items():
         if env.get(var):
             layered[key] = env[var]
-    layered.update({k: v for k, v in (overrides or {}).items() if v is not None})
+            origins[key] = var
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            layered[key] = value
+            origins[key] = (flags or {}).get(key) or f"ค่าที่สั่งแทน {key}"
     for key, value in layered.items():
         if key in PATH_KEYS:
             value = str(Path(value).resolve())
@@ -378,7 +442,7 @@ def load_settings(
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(path, exc) from None
+        raise validation_error(path, exc, origins=origins) from None
 
 
 def _get(data: dict[str, Any], dotted: str) -> Any:

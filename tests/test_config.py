@@ -35,8 +35,8 @@ def test_relative_paths_resolve_against_the_config_files_folder(tmp_path, monkey
     (folder / "devplan.toml").write_text(
         text.replace('path = "../demo-area/sheets"', 'path = "data/sheets"')
         .replace('outbox = "../demo-area/outbox"', 'outbox = "../outbox"')
-        .replace('templates = "../templates"', 'templates = "tpl"')
-        .replace('file = "indicators.toml"', 'file = "ind/indicators.toml"'),
+        .replace('# templates = "templates"', 'templates = "tpl"')
+        .replace('# [indicators]\n# file = "indicators.toml"', '[indicators]\nfile = "ind/indicators.toml"'),
         encoding="utf-8",
     )
     elsewhere = tmp_path / "elsewhere"
