@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -16,9 +17,10 @@ from typing import Any, Callable
 import click
 
 from pipeline import __version__
+from pipeline.defaults import DEMO_CONFIG, INDICATORS
 
-DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo.toml"
-INDICATORS = Path(__file__).resolve().parent.parent / "config" / "indicators.toml"
+#: exit code when the reader of our output went away (`devplan indicators | head -1`), as for SIGPIPE
+EXIT_BROKEN_PIPE = 141
 
 
 class Context:
@@ -26,12 +28,35 @@ class Context:
         self.debug = debug
 
 
+def masked(text: str, keep: Any = ()) -> str:
+    """Text for a person's screen or log: any number that could be a national ID masked.
+
+    ``keep``: the roster's unit codes, which are codes, not IDs.
+    """
+    from pipeline.thai import mask_ids_in_text, normalize_national_id
+
+    return mask_ids_in_text(text, {normalize_national_id(code) for code in keep})
+
+
+def _quiet_stdout() -> None:
+    """The reader of stdout has gone: send the rest nowhere, so nothing complains at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a PipelineError into a Thai message and its exit code; traceback only with --debug."""
+    """Turn a PipelineError into a Thai message and its exit code; traceback only with --debug.
+
+    Exit codes: 2 config, 3 source, 4 writing results, 5 sending mail, 75 another run
+    holds the state file, 70 anything unforeseen (with the hint to rerun with --debug).
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from pipeline.errors import PipelineError
+        from pipeline.errors import EXIT_UNEXPECTED, PipelineError
 
         context = click.get_current_context().find_object(Context)
         debug = context is not None and context.debug
@@ -40,12 +65,15 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except PipelineError as exc:
             if debug:
                 raise
-            click.echo(f"ข้อผิดพลาด: {exc.message}", err=True)
+            click.echo(masked(f"ข้อผิดพลาด: {exc.message}"), err=True)
             if exc.hint:
-                click.echo(f"วิธีแก้: {exc.hint}", err=True)
+                click.echo(masked(f"วิธีแก้: {exc.hint}"), err=True)
             sys.exit(exc.exit_code)
         except click.ClickException:
             raise  # click prints usage errors itself, with exit code 2
+        except BrokenPipeError:
+            _quiet_stdout()
+            sys.exit(EXIT_BROKEN_PIPE)
         except KeyboardInterrupt:
             click.echo("หยุดทำงานตามคำสั่งผู้ใช้", err=True)
             sys.exit(130)
@@ -53,11 +81,11 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             if debug:
                 raise
             click.echo(
-                f"ข้อผิดพลาดที่ไม่คาดคิด: {exc.__class__.__name__}: {exc}\n"
+                masked(f"ข้อผิดพลาดที่ไม่คาดคิด: {exc.__class__.__name__}: {exc}") + "\n"
                 "วิธีแก้: สั่งรันอีกครั้งพร้อม --debug (devplan --debug ...) แล้วส่งข้อความทั้งหมดให้ผู้ดูแลระบบ",
                 err=True,
             )
-            sys.exit(1)
+            sys.exit(EXIT_UNEXPECTED)
 
     return wrapper
 
@@ -114,10 +142,10 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     )
 
 
-def _load(config_path: Path, overrides: dict[str, Any] | None = None) -> Any:
+def _load(config_path: Path, overrides: dict[str, Any] | None = None, flags: dict[str, str] | None = None) -> Any:
     from pipeline.config import load_settings
 
-    return load_settings(config_path, overrides)
+    return load_settings(config_path, overrides, flags=flags)
 
 
 @cli.command()
@@ -166,13 +194,29 @@ def _make_sample(out: Path, schools: int | None, seed: int, config_path: Path) -
     help="ไฟล์ตั้งค่า TOML (ตัวอย่าง: config/demo.toml)",
 )
 @click.option("--year", type=int, default=None, help="ปีงบประมาณ พ.ศ. (แทนค่าในไฟล์ตั้งค่า)")
-@click.option("--send", is_flag=True, help="ส่งอีเมลจริงผ่าน SMTP (ค่าเริ่มต้น: เขียนไฟล์ .eml ไว้ใน outbox เท่านั้น)")
+@click.option("--send", is_flag=True, help="ส่งอีเมลจริงผ่าน SMTP เฉพาะฉบับที่ผู้อำนวยการยังไม่ได้รับ (ค่าเริ่มต้น: เขียนไฟล์ .eml ไว้ใน outbox เท่านั้น)")
+@click.option("--resend", is_flag=True, help="ใช้กับ --send: ส่งทุกฉบับอีกครั้ง แม้สรุปผลไม่เปลี่ยนหรือยังไม่ถึงรอบตาม mail.cadence")
+@click.option("--to", "test_to", metavar="ADDRESS", default=None, help="ใช้กับ --send: ส่งทุกฉบับไปที่อีเมลทดสอบนี้แทน (ไม่นับว่าส่งถึงผู้อำนวยการแล้ว)")
+@click.option("--wait", is_flag=True, help="ถ้ามี devplan อีกชุดกำลังทำงานกับไฟล์สถานะเดียวกัน ให้รอจนเสร็จ (ค่าเริ่มต้น: เลิกทันที)")
 @click.option("--full", is_flag=True, help="อ่านสเปรดชีตทุกไฟล์ใหม่ทั้งหมด แม้ไม่มีการแก้ไขตั้งแต่ครั้งก่อน")
 @handle_errors
-def sync(config_path: Path, year: int | None, send: bool, full: bool) -> None:
-    """ประมวลผลทั้งหมด: อ่านข้อมูล จับคู่ คำนวณตัวชี้วัด เขียนสรุปผลลงชีต และเตรียม/ส่งอีเมล"""
-    settings = _load(config_path, {"area.fiscal_year": year})
-    _run_and_report(settings, send, full)
+def sync(
+    config_path: Path, year: int | None, send: bool, resend: bool, test_to: str | None, wait: bool, full: bool
+) -> None:
+    """ประมวลผลทั้งหมด: อ่านข้อมูล จับคู่ คำนวณตัวชี้วัด เขียนสรุปผลลงชีต และเตรียม/ส่งอีเมล
+
+    \b
+    รหัสออก: 0 เรียบร้อย, 1 เสร็จแต่มีแถวหรือหน่วยงานที่ต้องมีคนแก้ไข, 2 ไฟล์ตั้งค่า,
+    3 สเปรดชีตต้นทาง, 4 เขียนผลลัพธ์, 5 ส่งอีเมล, 70 ข้อผิดพลาดที่ไม่คาดคิด,
+    75 มี devplan อีกชุดกำลังทำงานกับไฟล์สถานะเดียวกัน
+    """
+    if (resend or test_to) and not send:
+        raise click.UsageError(f"{'--resend' if resend else '--to'} ใช้ได้เฉพาะคู่กับ --send")
+    if test_to is not None and "@" not in test_to:
+        raise click.BadParameter(f"'{test_to}' ไม่ใช่ที่อยู่อีเมล", param_hint="--to")
+    settings = _load(config_path, {"area.fiscal_year": year}, flags={"area.fiscal_year": "--year"})
+    code = _run_and_report(settings, send, full, resend=resend, test_to=test_to, wait=wait)
+    sys.exit(code)
 
 
 def _wait_printer() -> Callable[[str, float, str], None]:
@@ -186,9 +230,14 @@ def _wait_printer() -> Callable[[str, float, str], None]:
     return show
 
 
-def _run_and_report(settings: Any, send: bool, full: bool = False) -> None:
-    from pipeline.deliver import SmtpSettings
+def _run_and_report(
+    settings: Any, send: bool, full: bool = False, *,
+    resend: bool = False, test_to: str | None = None, wait: bool = False,
+) -> int:
+    """Run under the state file's lock, print the report; the exit code (0 clean, 1 needs a person)."""
+    from pipeline.deliver import SendPolicy, SmtpSettings
     from pipeline.errors import ConfigError
+    from pipeline.lock import RunLock
     from pipeline.sync import run_sync
 
     smtp = SmtpSettings.from_environ() if send else None
@@ -198,16 +247,16 @@ def _run_and_report(settings: Any, send: bool, full: bool = False) -> None:
             "ตั้งตัวแปรสภาพแวดล้อม DEVPLAN_SMTP_HOST (และ DEVPLAN_SMTP_USER, DEVPLAN_SMTP_PASSWORD) "
             "หรือสั่งรันโดยไม่ใส่ --send เพื่อเขียนอีเมลลง outbox",
         )
-    click.echo(f"เริ่มประมวลผล ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location}", err=True)
-    result = run_sync(settings, smtp=smtp, progress=PROGRESS, full=full, on_wait=_wait_printer())
-    click.echo(format_report(result))
-    if result.unit_problems:
-        click.echo(
-            f"หน่วยงานที่ต้องแก้ไขก่อนจึงจะประมวลผลได้ {len(result.unit_problems)} แห่ง (ดูรายการด้านบน "
-            "และแท็บ 'ข้อมูลที่ต้องแก้ไข' ในแดชบอร์ด) หน่วยงานอื่นประมวลผลครบแล้ว",
-            err=True,
+    policy = SendPolicy(resend=resend, cadence_days=settings.mail.cadence, test_to=test_to)
+    say = functools.partial(click.echo, err=True)
+    with RunLock(settings.storage.state, wait=wait, on_wait=say):
+        say(f"เริ่มประมวลผล ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location}")
+        result = run_sync(
+            settings, smtp=smtp, progress=PROGRESS, full=full, on_wait=_wait_printer(), send_policy=policy,
         )
-        sys.exit(1)
+    attention = needs_a_person(result)
+    click.echo(masked(format_report(result, attention), keep=result.data.units["code"]))
+    return attention.exit_code
 
 
 REPORT_HEADERS = ("ตัวชี้วัด", "ผ่าน/นับ", "ร้อยละ", "เป้าหมาย", "ผล", "ชื่อ")
@@ -222,8 +271,69 @@ def pad(text: str, width: int) -> str:
     return text + " " * max(1, width - shown) if width else text
 
 
-def format_report(result: Any) -> str:
-    """The short table printed after a run: counts, indicators against targets, outputs."""
+class Attention:
+    """What a person must look at after a run that finished: rows to fix, units left out, problems.
+
+    ``units``: unit code -> why it was left out: its spreadsheet could not be read or
+    written (listed in the report above), or no summary could be mailed to it.
+    ``unmailed``: those of them left out of the mail only, listed here.
+    """
+
+    def __init__(
+        self, rows: int, units: dict[str, str], problems: list[str], unmailed: dict[str, str] | None = None
+    ) -> None:
+        self.rows = rows
+        self.units = units
+        self.problems = problems
+        self.unmailed = units if unmailed is None else unmailed
+
+    @property
+    def exit_code(self) -> int:
+        from pipeline.errors import EXIT_NEEDS_PERSON
+
+        return EXIT_NEEDS_PERSON if self.rows or self.units or self.problems else 0
+
+    def lines(self) -> list[str]:
+        if not self.exit_code:
+            return ["เรียบร้อย: ไม่มีแถวหรือหน่วยงานที่ต้องแก้ไข"]
+        out = [f"ปัญหา: {p}" for p in self.problems]
+        out += [f"ไม่ได้ส่งถึง {code}: {why}" for code, why in self.unmailed.items()]
+        out.append(
+            f"ต้องมีคนดูแล: แถวที่ต้องแก้ไข {self.rows} แถว (ดูแท็บ 'ข้อมูลที่ต้องแก้ไข' ในแดชบอร์ด), "
+            f"หน่วยงานที่ตกหล่น (ไม่ได้รับอีเมลสรุปผล) {len(self.units)} แห่ง"
+            + (f", ปัญหาอื่น {len(self.problems)} เรื่อง" if self.problems else "")
+        )
+        return out
+
+
+def needs_a_person(result: Any) -> Attention:
+    """Rows that could not be used, units whose director gets no summary, and empty sources."""
+    settings = result.settings
+    problems = []
+    survey = settings.sources.survey
+    if result.area["counts"]["survey"] == 0:
+        quarantine = result.data.quarantine
+        from_survey = int(((quarantine["_sheet"] == survey.spreadsheet) & (quarantine["_tab"] == survey.tab)).sum())
+        needs = [i for i in result.scores.indicators if i.evidence.rule == "matches_survey_need"]
+        area = {row["id"]: row for row in result.area["indicators"]}
+        shown = ", ".join(
+            f"'{i.short_name}' ({i.id}) จึงเป็น {area[i.id]['met']}/{area[i.id]['population']}" for i in needs
+        )
+        why = (
+            f"มีแต่หัวตาราง ไม่มีคำตอบเลย" if not from_survey
+            else f"ไม่มีคำตอบที่ใช้ได้ (ทั้ง {from_survey} แถวต้องแก้ไข)"
+        )
+        problems.append(
+            f"แบบสำรวจ '{survey.spreadsheet}' แท็บ '{survey.tab}' {why}"
+            + (f": ตัวชี้วัด {shown} ไม่ใช่ผลจริง" if shown else "")
+        )
+    left_out = {code: problem.message for code, problem in result.unit_problems.items()}
+    left_out.update(result.delivery.skipped)
+    return Attention(result.area["counts"]["quarantined"], left_out, problems, dict(result.delivery.skipped))
+
+
+def format_report(result: Any, attention: Attention | None = None) -> str:
+    """The short table printed after a run: counts, indicators against targets, outputs, what needs a person."""
     from pipeline.render import percent
 
     counts = result.area["counts"]
@@ -241,7 +351,6 @@ def format_report(result: Any) -> str:
         cells = (ind["id"], f"{ind['met']}/{ind['population']}", percent(ind["percent"]), target,
                  ind["status"], ind["short_name"])
         lines.append("".join(pad(c, w) for c, w in zip(cells, REPORT_WIDTHS)).rstrip())
-    delivery = result.delivery
     dashboard = result.settings.output.dashboard
     units_written = len([k for k in result.published.written if k != dashboard])
     lines += [
@@ -249,10 +358,7 @@ def format_report(result: Any) -> str:
         f"เขียนแท็บสรุปผลลง {units_written} สเปรดชีต"
         + (f" และแดชบอร์ด '{dashboard}'" if dashboard in result.published.written else "")
         + f" ใน {result.settings.storage.location}",
-        f"อีเมล {len(delivery.written)} ฉบับใน {delivery.outbox}"
-        + (f", ส่งแล้ว {len(delivery.sent)} ฉบับ" if delivery.sent else " (ยังไม่ได้ส่ง: ใช้ --send เพื่อส่งจริง)"),
     ]
-    lines += [f"ไม่ได้ส่งถึง {code}: {why}" for code, why in delivery.skipped.items()]
     if result.published.unchanged:
         lines.append(f"ไม่ต้องเขียนใหม่ {len(result.published.unchanged)} สเปรดชีต (ข้อมูลเหมือนครั้งก่อน)")
     if result.requests:
@@ -261,11 +367,34 @@ def format_report(result: Any) -> str:
             f"คำขอถึง Google: อ่าน {r['sheets_read']}, เขียน {r['sheets_write']}, Drive {r['drive']}"
             + (f", ลองใหม่ {r['retries']}" if r["retries"] else "")
         )
+    lines += mail_lines(result.delivery)
     for code, problem in result.unit_problems.items():
         lines.append(f"หน่วยงาน {code} ไม่ได้ประมวลผล: {problem.message}")
         if problem.hint:
             lines.append(f"    วิธีแก้: {problem.hint}")
+    lines += ["", *(attention or needs_a_person(result)).lines()]
     return "\n".join(lines)
+
+
+def mail_lines(delivery: Any) -> list[str]:
+    """What happened to the run's e-mail, in Thai."""
+    lines = [f"อีเมล {len(delivery.written)} ฉบับใน {delivery.outbox}"]
+    not_due = []
+    if delivery.unchanged:
+        not_due.append(f"ไม่ส่งซ้ำ {len(delivery.unchanged)} ฉบับ (สรุปผลเหมือนฉบับที่ส่งไปแล้ว)")
+    if delivery.held:
+        first = min(delivery.held.values())
+        not_due.append(f"รอรอบส่ง (mail.cadence) {len(delivery.held)} ฉบับ (ส่งได้อีกตั้งแต่ {first.isoformat()})")
+    if delivery.test_to:
+        lines.append(f"ส่งไปที่อีเมลทดสอบ {delivery.test_to} แล้ว {len(delivery.sent)} ฉบับ (ไม่นับว่าส่งถึงผู้อำนวยการ)")
+    elif delivery.sent or delivery.unchanged or delivery.held:
+        lines.append(f"ส่งแล้ว {len(delivery.sent)} ฉบับ" + "".join(f", {n}" for n in not_due))
+    else:
+        lines.append(
+            f"ยังไม่ได้ส่ง: ใช้ --send เพื่อส่งจริง (จะส่ง {len(delivery.due)} ฉบับ"
+            + "".join(f", {n}" for n in not_due) + ")"
+        )
+    return lines
 
 
 @cli.command()
@@ -277,7 +406,7 @@ def demo(out: Path, schools: int | None, seed: int) -> None:
     manifest = _make_sample(out, schools, seed, DEMO_CONFIG)
     click.echo(f"สร้างเขตตัวอย่างแล้วที่ {out / 'sheets'} (รายการข้อมูลที่จงใจทำให้ผิด: {manifest})", err=True)
     settings = _load(DEMO_CONFIG, _demo_paths(out))
-    _run_and_report(settings, send=False)
+    _run_and_report(settings, send=False)  # the sample's spoiled rows are the point: exit 0 after a demo
 
 
 @cli.command()
@@ -365,4 +494,11 @@ def import_file(file: Path, kind: str, config_path: Path) -> None:
 
 
 def main() -> None:
-    cli(prog_name="devplan")
+    try:
+        try:
+            cli(prog_name="devplan")
+        finally:
+            sys.stdout.flush()  # here, not at exit, where a closed pipe would print a complaint
+    except BrokenPipeError:
+        _quiet_stdout()
+        sys.exit(EXIT_BROKEN_PIPE)

@@ -4,15 +4,27 @@ Every message is always written to the outbox folder as ``<unit code>.eml``
 (open it in Thunderbird or Outlook to check). Mail is sent over SMTP only when
 asked (``--send``) and an SMTP host is configured; otherwise the outbox is the
 dry run.
+
+Every message the server accepts is logged in the state file at once (unit,
+recipient, content hash, time, the server's answer). A director is sent a
+summary only if it differs from the last one they were sent (the hash leaves
+out the run's date), and no more often than ``mail.cadence`` allows; so a run
+the server cut short is finished by the next one, which sends only the rest.
+``--resend`` sends everything again; ``--to`` sends everything to one test
+address instead, logged as a test and not as sent to the directors.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import email
+import hashlib
 import logging
 import os
 import smtplib
 import ssl
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid, parseaddr
@@ -23,6 +35,7 @@ from jinja2 import Environment
 
 from pipeline.errors import ConfigError, DeliveryError
 from pipeline.render import render_text
+from pipeline.state import State
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +77,44 @@ class SmtpSettings:
         return cls(host, int(port_text), env.get("DEVPLAN_SMTP_USER", ""), password, starttls)
 
 
+@dataclass(frozen=True)
+class SendPolicy:
+    """Which of the run's messages go out."""
+
+    #: send every message again, even an unchanged one, whatever the cadence
+    resend: bool = False
+    #: at most one message per this many days to a director; None: whenever changed
+    cadence_days: int | None = None
+    #: send every message to this address instead (a test), not to the directors
+    test_to: str | None = None
+
+
 @dataclass
 class Delivery:
     outbox: Path
     written: list[Path] = field(default_factory=list)
+    #: units whose message the server accepted in this run
     sent: list[str] = field(default_factory=list)
-    #: unit code -> why no mail went to it
+    #: unit code -> why no mail can go to it (a person must act)
     skipped: dict[str, str] = field(default_factory=dict)
+    #: units not sent to because their director already has this very summary
+    unchanged: list[str] = field(default_factory=list)
+    #: unit code -> the first day mail.cadence lets it be sent again
+    held: dict[str, date] = field(default_factory=dict)
+    #: units that would be sent (with --send) or were to be sent in this run
+    due: list[str] = field(default_factory=list)
+    #: the test address everything went to (--to), if any
+    test_to: str | None = None
+
+
+def content_hash(env: Environment, summary: dict[str, Any]) -> str:
+    """The fingerprint of a unit's e-mail as its director reads it, leaving out the run's date."""
+    undated = {**summary, "run": dataclasses.replace(summary["run"], generated_on=date(2000, 1, 1))}
+    digest = hashlib.sha256()
+    for name in (SUBJECT, TEXT, HTML):
+        digest.update(render_text(env, name, undated).encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def build_message(env: Environment, summary: dict[str, Any], sender: str) -> EmailMessage:
@@ -94,11 +138,19 @@ def deliver(
     outbox: Path,
     smtp: SmtpSettings | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    *,
+    state: State | None = None,
+    policy: SendPolicy = SendPolicy(),
+    today: date | None = None,
 ) -> Delivery:
-    """Write every unit's e-mail to the outbox, and send it when ``smtp`` is given."""
+    """Write every unit's e-mail to the outbox, and send the due ones when ``smtp`` is given.
+
+    Without ``state`` nothing is remembered: every message is due.
+    """
     outbox.mkdir(parents=True, exist_ok=True)
-    result = Delivery(outbox)
-    messages: dict[str, EmailMessage] = {}
+    today = today or date.today()
+    result = Delivery(outbox, test_to=policy.test_to)
+    messages: dict[str, tuple[EmailMessage, str]] = {}
     for code, summary in unit_summaries.items():
         address = summary["unit"]["director_email"]
         if "@" not in parseaddr(address)[1]:
@@ -108,18 +160,53 @@ def deliver(
         path = outbox / f"{code}.eml"
         path.write_bytes(message.as_bytes())
         result.written.append(path)
-        messages[code] = message
+        fingerprint = content_hash(env, summary)
+        if policy.test_to or _due(code, address, fingerprint, state, policy, today, result):
+            messages[code] = (message, fingerprint)
+            result.due.append(code)
     if smtp is not None:
-        _send(messages, smtp, result, progress)
+        _send(messages, smtp, result, progress, state, policy)
     return result
 
 
+def _due(
+    code: str, address: str, fingerprint: str, state: State | None, policy: SendPolicy, today: date,
+    result: Delivery,
+) -> bool:
+    """Whether ``code``'s director should be sent this message now (else noted in ``result``)."""
+    last = state.last_sent(code) if state is not None else None
+    if last is None or policy.resend:
+        return True
+    if last.content_hash == fingerprint and last.recipient.lower() == parseaddr(address)[1].lower():
+        result.unchanged.append(code)
+        return False
+    if policy.cadence_days:
+        next_day = last.sent_at.date() + timedelta(days=policy.cadence_days)
+        if today < next_day:
+            result.held[code] = next_day
+            return False
+    return True
+
+
+class _SMTP(smtplib.SMTP):
+    """smtplib's client, keeping the server's answer to each message's data."""
+
+    last_answer = ""
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        code, answer = super().data(msg)
+        self.last_answer = f"{code} {answer.decode('utf-8', 'replace')}"
+        return code, answer
+
+
 def _send(
-    messages: dict[str, EmailMessage], smtp: SmtpSettings, result: Delivery,
-    progress: Callable[[str, int, int], None] | None,
+    messages: dict[str, tuple[EmailMessage, str]], smtp: SmtpSettings, result: Delivery,
+    progress: Callable[[str, int, int], None] | None, state: State | None, policy: SendPolicy,
 ) -> None:
+    if not messages:
+        return
     try:
-        with smtplib.SMTP(smtp.host, smtp.port, timeout=60) as server:
+        with _SMTP(smtp.host, smtp.port, timeout=60) as server:
             if smtp.starttls:
                 server.starttls(context=ssl.create_default_context())
             if smtp.user:
@@ -130,18 +217,50 @@ def _send(
                         "ชื่อผู้ใช้หรือรหัสผ่าน SMTP มีอักขระที่ไม่ใช่ภาษาอังกฤษ ซึ่งส่งผ่าน SMTP ไม่ได้",
                         "ตั้งรหัสผ่านอีเมลให้ใช้เฉพาะตัวอักษรภาษาอังกฤษ ตัวเลข และเครื่องหมาย",
                     ) from None
-            for number, (code, message) in enumerate(messages.items(), start=1):
+            for number, (code, (message, fingerprint)) in enumerate(messages.items(), start=1):
+                if policy.test_to:
+                    message = _to_test_address(message, policy.test_to)
                 try:
                     server.send_message(message)
-                    result.sent.append(code)
                 except smtplib.SMTPRecipientsRefused as exc:
-                    result.skipped[code] = f"เซิร์ฟเวอร์อีเมลปฏิเสธผู้รับ {message['To']} ({exc.recipients})"
+                    refused = "; ".join(
+                        f"{code_} {text.decode('utf-8', 'replace')}" for code_, text in exc.recipients.values()
+                    )
+                    result.skipped[code] = f"เซิร์ฟเวอร์อีเมลปฏิเสธผู้รับ {message['To']} ({refused})"
+                else:
+                    result.sent.append(code)
+                    if state is not None:
+                        state.record_sent(
+                            code, parseaddr(message["To"])[1], fingerprint, server.last_answer,
+                            test=bool(policy.test_to),
+                        )
                 if progress:
                     progress("deliver", number, len(messages))
     except (OSError, smtplib.SMTPException) as exc:
+        answer = ""
+        if isinstance(exc, smtplib.SMTPResponseException):
+            answer = f": {exc.smtp_code} {_text(exc.smtp_error)}"
+        left = len(messages) - len(result.sent) - sum(1 for c in messages if c in result.skipped)
         raise DeliveryError(
-            f"ส่งอีเมลผ่าน {smtp.host}:{smtp.port} ไม่สำเร็จ หลังส่งไปแล้ว {len(result.sent)} ฉบับ "
-            f"({exc.__class__.__name__})",
-            "ตรวจ DEVPLAN_SMTP_HOST, DEVPLAN_SMTP_PORT, ชื่อผู้ใช้และรหัสผ่าน แล้วสั่งรันใหม่; "
+            f"ส่งอีเมลผ่าน {smtp.host}:{smtp.port} ไม่สำเร็จ ({exc.__class__.__name__}{answer}) "
+            f"ส่งแล้ว {len(result.sent)} ฉบับ ยังไม่ได้ส่ง {left} ฉบับ",
+            "ตรวจ DEVPLAN_SMTP_HOST, DEVPLAN_SMTP_PORT, ชื่อผู้ใช้และรหัสผ่าน หรือรอให้เซิร์ฟเวอร์รับอีเมลได้อีก "
+            "แล้วสั่งรันใหม่: ฉบับที่ส่งแล้วบันทึกไว้ในไฟล์สถานะ จะส่งเฉพาะฉบับที่ยังไม่ได้ส่ง; "
             f"อีเมลทุกฉบับยังอยู่ในโฟลเดอร์ {result.outbox}",
         ) from exc
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _to_test_address(message: EmailMessage, address: str) -> EmailMessage:
+    """A copy of ``message`` for the test address, its subject saying whose it was."""
+    copy = email.message_from_bytes(message.as_bytes(), policy=SMTP)
+    director = copy["To"]
+    del copy["To"]
+    copy["To"] = address
+    subject = copy["Subject"]
+    del copy["Subject"]
+    copy["Subject"] = f"[ทดสอบ ถึง {director}] {subject}"
+    return copy  # type: ignore[return-value]

@@ -48,3 +48,16 @@ class DeliveryError(PipelineError):
 
     exit_code = 5
     retryable = True
+
+
+class BusyError(PipelineError):
+    """Another run holds the state file's lock; nothing was done (``--wait`` waits instead)."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again later
+    retryable = True
+
+
+#: Done, but rows or units need a person (counts are printed).
+EXIT_NEEDS_PERSON = 1
+#: An error devplan did not foresee; rerun with --debug for the traceback.
+EXIT_UNEXPECTED = 70

@@ -10,14 +10,20 @@
 - ``sheet_ids``: for Google, the ``sheetId`` of each devplan tab, so it is
   resized and rewritten in one request.
 
-Later parts (the send log, the run history) add their own tables here; the
-schema is created on open and only ever grows.
+- ``sent``: the send log, one row per e-mail the SMTP server accepted: unit,
+  recipient, content hash (of the message without its run date), time and the
+  server's answer; ``test`` marks messages sent to a test address (``--to``),
+  which do not count as sent to the director.
+
+Later parts (the run history) add their own tables here; the schema is created
+on open and only ever grows.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Mapping
@@ -45,7 +51,29 @@ CREATE TABLE IF NOT EXISTS published (
     version TEXT,
     written_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sent (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    unit TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    test INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS sent_by_unit ON sent (unit, test, id);
 """
+
+
+@dataclass(frozen=True)
+class SentMail:
+    """One row of the send log."""
+
+    unit: str
+    recipient: str
+    content_hash: str
+    sent_at: datetime
+    answer: str
+    test: bool = False
 
 
 class State:
@@ -139,6 +167,35 @@ class State:
         """The version that followed devplan's own write (known only after the run's writes)."""
         self.db.execute("UPDATE published SET version=? WHERE spreadsheet=?", (version, spreadsheet))
 
+    # -- the send log -----------------------------------------------------------
+
+    def record_sent(
+        self, unit: str, recipient: str, content_hash: str, answer: str,
+        *, test: bool = False, when: datetime | None = None,
+    ) -> None:
+        """Log one message the server accepted; committed at once, so a killed run loses none."""
+        moment = (when or datetime.now()).isoformat(timespec="seconds")
+        self.db.execute(
+            "INSERT INTO sent (unit, recipient, content_hash, sent_at, answer, test) VALUES (?, ?, ?, ?, ?, ?)",
+            (unit, recipient, content_hash, moment, answer, int(test)),
+        )
+
+    def last_sent(self, unit: str) -> SentMail | None:
+        """The last message sent to ``unit``'s director (test sends do not count)."""
+        row = self.db.execute(
+            "SELECT unit, recipient, content_hash, sent_at, answer, test FROM sent "
+            "WHERE unit=? AND test=0 ORDER BY id DESC LIMIT 1",
+            (unit,),
+        ).fetchone()
+        return _sent(row) if row else None
+
+    def sent_log(self) -> list[SentMail]:
+        """Every message sent, oldest first."""
+        rows = self.db.execute(
+            "SELECT unit, recipient, content_hash, sent_at, answer, test FROM sent ORDER BY id"
+        ).fetchall()
+        return [_sent(row) for row in rows]
+
     def _transaction(self) -> Any:
         return _Transaction(self.db)
 
@@ -152,6 +209,11 @@ class _Transaction:
 
     def __exit__(self, kind: Any, *rest: Any) -> None:
         self.db.execute("ROLLBACK" if kind else "COMMIT")
+
+
+def _sent(row: tuple[Any, ...]) -> SentMail:
+    unit, recipient, content_hash, sent_at, answer, test = row
+    return SentMail(unit, recipient, content_hash, datetime.fromisoformat(sent_at), answer, bool(test))
 
 
 def _encode(rows: Table) -> str:

@@ -13,12 +13,12 @@ from typing import Any, Callable
 
 from pipeline.collect import read_idplans, read_sources
 from pipeline.config import Settings
-from pipeline.deliver import Delivery, SmtpSettings, deliver
+from pipeline.deliver import Delivery, SendPolicy, SmtpSettings, deliver
 from pipeline.indicators import Scores, load_indicators, measure
 from pipeline.errors import PipelineError
 from pipeline.normalize import Normalized, leave_out, normalize, unit_codes
 from pipeline.publish import Published, publish
-from pipeline.render import build_environment
+from pipeline.render import build_environment, keep_unit_codes
 from pipeline.state import State
 from pipeline.summaries import RunFacts, area_summary, unit_summaries
 from pipeline.workbook import Workbook, open_workbook
@@ -50,26 +50,31 @@ def run_sync(
     progress: Callable[[str, int, int], None] | None = None,
     full: bool = False,
     on_wait: Callable[[str, float, str], None] | None = None,
+    send_policy: SendPolicy = SendPolicy(),
 ) -> SyncResult:
     """One full run. Mail is sent only when ``smtp`` is given; it is always written to the outbox.
 
     ``full`` reads every spreadsheet again even if the state file says it has not changed.
+    ``send_policy`` says which messages go out; the state file's send log says what each
+    director was sent before. The caller holds the state file's lock (``pipeline.lock``).
     """
     indicators = load_indicators(settings.indicators.file, settings.vocabulary.development_kinds)
     env = build_environment(settings.output.templates)
     with State(settings.storage.state) as state:
         book = workbook or open_workbook(settings.storage, state, full=full, on_wait=on_wait)
-        return _run(settings, book, state, indicators, env, smtp, today, progress)
+        return _run(settings, book, state, indicators, env, smtp, today, progress, send_policy)
 
 
 def _run(
     settings: Settings, book: Workbook, state: State, indicators: Any, env: Any,
     smtp: SmtpSettings | None, today: date | None, progress: Callable[[str, int, int], None] | None,
+    send_policy: SendPolicy = SendPolicy(),
 ) -> SyncResult:
     raw = read_sources(book, settings)
     raw = read_idplans(book, settings, raw, unit_codes(raw.units, settings.area.office_code), progress)
     problems: dict[str, PipelineError] = dict(raw.unit_problems)
     data = leave_out(normalize(raw, settings), {c: str(e) for c, e in problems.items()}, _keys(settings, problems))
+    keep_unit_codes(env, data.units["code"])  # codes, not IDs: every other long number is masked
     log.info("normalized: %d staff, %d quarantined rows, %d notes", len(data.staff), len(data.quarantine), len(data.notes))
     scores = measure(data, indicators, settings.area.fiscal_year)
 
@@ -87,7 +92,10 @@ def _run(
         settings.output.summary_tab, settings.output.dashboard, state, progress,
     )
     problems.update(published.failed)
-    delivery = deliver(env, units, settings.mail.sender, settings.output.outbox, smtp, progress)
+    delivery = deliver(
+        env, units, settings.mail.sender, settings.output.outbox, smtp, progress,
+        state=state, policy=send_policy, today=facts.generated_on,
+    )
     counts = getattr(getattr(book, "http", None), "counts", None)
     requests = {} if counts is None else {
         "sheets_read": counts.sheets_read, "sheets_write": counts.sheets_write, "drive": counts.drive,

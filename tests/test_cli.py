@@ -231,18 +231,21 @@ def test_missing_tab_names_the_tab(built):
     assert_reported(result, 3, "'บุคลากร'", str(path), "Sheet2")
 
 
-def test_sync_on_the_hand_area_succeeds(built):
+def test_sync_on_the_hand_area_finishes_and_counts_what_needs_a_person(built):
     _, _, config_file = built
     result = run("sync", "--config", str(config_file))
-    assert result.exit_code == 0, result.output
+    # Exit 1: done, but the hand area's 4 bad rows (bad check digit, a date, two strangers) need a person.
+    assert result.exit_code == 1, result.output
     assert "ปีงบประมาณ 2562" in result.stdout
     assert "ข้อผิดพลาด" not in result.output
+    assert "ต้องมีคนดูแล: แถวที่ต้องแก้ไข 4 แถว" in result.stdout
+    assert "หน่วยงานที่ตกหล่น (ไม่ได้รับอีเมลสรุปผล) 0 แห่ง" in result.stdout
 
 
 def test_year_flag_reaches_the_run(built):
     _, _, config_file = built
     result = run("sync", "--config", str(config_file), "--year", "2563")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     assert "ปีงบประมาณ 2563" in result.stdout
 
 

@@ -70,7 +70,7 @@ def test_send_delivers_one_message_per_unit_to_its_director(smtp_server, area, c
     controller, inbox = smtp_server
     _smtp_env(controller)
     result = CliRunner().invoke(cli, ["sync", "--config", str(config_file), "--send"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # sent; the hand area's 4 bad rows need a person
     recipients = sorted(r for rcpts, _ in inbox.messages for r in rcpts)
     assert recipients == ["a@school.test", "b@school.test", "office@area.test"]
     for rcpts, content in inbox.messages:
@@ -86,7 +86,7 @@ def test_without_send_nothing_is_sent_and_the_outbox_is_the_dry_run(smtp_server,
     controller, inbox = smtp_server
     _smtp_env(controller)
     result = CliRunner().invoke(cli, ["sync", "--config", str(config_file)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # sent; the hand area's 4 bad rows need a person
     assert inbox.messages == []
     assert len(list(area.output.outbox.glob("*.eml"))) == 3
     assert "--send" in result.output
@@ -117,7 +117,7 @@ def test_password_file_is_read_and_never_written(tmp_path, smtp_server, area, co
     secret.write_text(PASSWORD + "\n", encoding="utf-8")
     os.environ["DEVPLAN_SMTP_PASSWORD_FILE"] = str(secret)
     result = CliRunner().invoke(cli, ["sync", "--config", str(config_file), "--send"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # sent; the hand area's 4 bad rows need a person
     assert len(inbox.messages) == 3
     for path in [*area.output.outbox.glob("*.eml"), *area.storage.path.glob("*.xlsx")]:
         assert PASSWORD.encode() not in path.read_bytes()
