@@ -387,7 +387,7 @@ def mail_lines(delivery: Any) -> list[str]:
         not_due.append(f"รอรอบส่ง (mail.cadence) {len(delivery.held)} ฉบับ (ส่งได้อีกตั้งแต่ {first.isoformat()})")
     if delivery.test_to:
         lines.append(f"ส่งไปที่อีเมลทดสอบ {delivery.test_to} แล้ว {len(delivery.sent)} ฉบับ (ไม่นับว่าส่งถึงผู้อำนวยการ)")
-    elif delivery.sent or delivery.unchanged or delivery.held:
+    elif delivery.sending:
         lines.append(f"ส่งแล้ว {len(delivery.sent)} ฉบับ" + "".join(f", {n}" for n in not_due))
     else:
         lines.append(

@@ -105,6 +105,8 @@ class Delivery:
     due: list[str] = field(default_factory=list)
     #: the test address everything went to (--to), if any
     test_to: str | None = None
+    #: False for a dry run (no SMTP server given)
+    sending: bool = False
 
 
 def content_hash(env: Environment, summary: dict[str, Any]) -> str:
@@ -149,7 +151,7 @@ def deliver(
     """
     outbox.mkdir(parents=True, exist_ok=True)
     today = today or date.today()
-    result = Delivery(outbox, test_to=policy.test_to)
+    result = Delivery(outbox, test_to=policy.test_to, sending=smtp is not None)
     messages: dict[str, tuple[EmailMessage, str]] = {}
     for code, summary in unit_summaries.items():
         address = summary["unit"]["director_email"]

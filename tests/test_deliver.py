@@ -119,5 +119,6 @@ def test_password_file_is_read_and_never_written(tmp_path, smtp_server, area, co
     result = CliRunner().invoke(cli, ["sync", "--config", str(config_file), "--send"])
     assert result.exit_code == 1, result.output  # sent; the hand area's 4 bad rows need a person
     assert len(inbox.messages) == 3
-    for path in [*area.output.outbox.glob("*.eml"), *area.storage.path.glob("*.xlsx")]:
+    assert area.storage.state.exists()  # the send log is there, and holds no secret either
+    for path in [*area.output.outbox.glob("*.eml"), *area.storage.path.glob("*.xlsx"), area.storage.state]:
         assert PASSWORD.encode() not in path.read_bytes()
