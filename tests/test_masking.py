@@ -1,0 +1,167 @@
+"""Masking everywhere: a mistyped ID (12 or 14 digits, dashes, spaces, Thai digits) never shows whole.
+
+Checked in every output a person sees: the dashboard, each school's summary tab, the
+e-mail text and HTML, the run report and an error message. The roster's unit codes
+(10 digits) are codes, not IDs, and stay readable.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from email.policy import default as default_policy
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from pipeline.cli import cli
+from pipeline.config import load_settings
+from pipeline.thai import mask_ids_in_text
+from pipeline.workbook.local import LocalWorkbook
+from tests import hand_area
+from tests.conftest import make_id
+from tests.hand_area import OFFICE, SCHOOL_A, SCHOOL_B
+
+ID14 = "31000000123456"   # one digit too many, typed with dashes
+ID14_TYPED = "3-1000-00012-34-56"
+ID12 = "310000001234"     # one digit short, typed in Thai digits with spaces
+ID12_TYPED = "๓๑๐๐ ๐๐๐๐๑ ๒๓๔"
+ID12_NOTE = "310000005678"  # one digit short, the name matches: a repair note shows what was typed
+ID12_MAIL = "310000009999"  # typed into the director's e-mail column
+ID14_NAME = "31000000654321"  # pasted into a valid person's last-name cell: reaches the staff list
+ID14_NAME_TYPED = "31000 00065 4321"
+# Masks worked out by hand: x for every digit but the last three.
+MASK14, MASK12, MASK12_NOTE, MASK12_MAIL = "xxxxxxxxxxx456", "xxxxxxxxx234", "xxxxxxxxx678", "xxxxxxxxx999"
+MASK14_NAME = "xxxxxxxxxxx321"
+RAW = (ID14, ID12, ID12_NOTE, ID12_MAIL, ID14_NAME)
+
+
+def _digits(text: str) -> str:
+    """Text with Thai digits made Arabic and dashes and spaces dropped: any typed form of an ID shows."""
+    return re.sub(r"[\s\-]", "", text.translate(str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")))
+
+
+def _append(book, key, tab, values: dict) -> None:
+    tabs = book.read(key, [tab])
+    header = tabs[tab][0]
+    tabs[tab].append([values.get(h, "") for h in header])
+    book.write(key, tabs)
+
+
+@pytest.fixture
+def run(config_file):
+    settings = load_settings(config_file)
+    book = LocalWorkbook(settings.storage.path)
+    hand_area.build(book, settings)
+    src = settings.sources
+    sc, qc, rc = src.staff.columns, src.survey.columns, src.idplan.record_columns
+    _append(book, src.staff.spreadsheet, src.staff.tab, {
+        sc.national_id: ID14_TYPED, sc.prefix: "นาย", sc.first_name: "สิบสี่", sc.last_name: "หลัก",
+        sc.position: "ครู", sc.unit_code: SCHOOL_A,
+    })
+    _append(book, src.staff.spreadsheet, src.staff.tab, {
+        sc.national_id: make_id(50), sc.prefix: "นาง", sc.first_name: "วางเลข", sc.last_name: f"ผิดช่อง {ID14_NAME_TYPED}",
+        sc.position: "ครู", sc.unit_code: SCHOOL_A,
+    })
+    _append(book, src.idplan.key_for(SCHOOL_A), src.idplan.record_tab, {
+        rc.date: "15/3/2562", rc.national_id: ID12_TYPED, rc.full_name: "นายไม่มี ในทะเบียน", rc.kind: "อบรม",
+        rc.topic: "การวัดผล", rc.hours: 6, rc.status: "เสร็จสิ้น",
+    })
+    _append(book, src.survey.spreadsheet, src.survey.tab, {
+        qc.timestamp: "11/12/2018, 09:00:00", qc.full_name: hand_area.full_name("B2"), qc.national_id: ID12_NOTE,
+        qc.topics: "การนิเทศภายใน", qc.methods: "อบรม",
+    })
+    units = book.read(src.units.spreadsheet, [src.units.tab, src.staff.tab])
+    units[src.units.tab][2][units[src.units.tab][0].index(src.units.columns.director_email)] = ID12_MAIL
+    book.write(src.units.spreadsheet, units)
+
+    result = CliRunner().invoke(cli, ["sync", "--config", str(config_file)])
+    assert result.exit_code == 1, result.output
+    return settings, result
+
+
+def _sheet_text(path, tabs=None) -> dict[str, str]:
+    workbook = load_workbook(path, read_only=True)
+    return {
+        name: "\n".join("\t".join("" if v is None else str(v) for v in row) for row in workbook[name].iter_rows(values_only=True))
+        for name in (tabs or workbook.sheetnames)
+    }
+
+
+def _mail(settings, code) -> tuple[str, str, str]:
+    message = email.message_from_bytes((settings.output.outbox / f"{code}.eml").read_bytes(), policy=default_policy)
+    return message["Subject"], message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
+
+
+def test_the_dashboard_masks_mistyped_ids(run):
+    settings, _ = run
+    tabs = _sheet_text(settings.storage.path / "dashboard.xlsx")
+    assert MASK14 in tabs["ข้อมูลที่ต้องแก้ไข"] and MASK12 in tabs["ข้อมูลที่ต้องแก้ไข"]
+    assert MASK12_NOTE in tabs["ปรับแก้อัตโนมัติ"]
+    for text in tabs.values():
+        for raw in RAW:
+            assert raw not in _digits(text)
+    # Unit codes are 10 digits too, but codes: the units tab still names them.
+    assert SCHOOL_A in tabs["รายหน่วยงาน"] and SCHOOL_B in tabs["รายหน่วยงาน"]
+    assert f"idplan-{SCHOOL_A}" in tabs["ข้อมูลที่ต้องแก้ไข"]
+
+
+def test_the_school_summary_tab_masks_mistyped_ids(run):
+    settings, _ = run
+    key = settings.sources.idplan.key_for(SCHOOL_A)
+    text = _sheet_text(settings.storage.path / f"{key}.xlsx", [settings.output.summary_tab])[settings.output.summary_tab]
+    assert MASK14 in text and MASK12 in text
+    assert f"วางเลข ผิดช่อง {MASK14_NAME}" in text  # the staff list: not an issue row, masked all the same
+    for raw in RAW:
+        assert raw not in _digits(text)
+
+
+def test_the_schools_mail_masks_mistyped_ids_in_text_and_html(run):
+    settings, _ = run
+    subject, text, html = _mail(settings, SCHOOL_A)
+    assert f"เลขประจำตัวประชาชน '{MASK12}' ไม่ถูกต้อง" in text  # the reason, as typed but masked
+    assert MASK14 in html and MASK12 in html                    # HTML also shows what was typed
+    assert f"วางเลข ผิดช่อง {MASK14_NAME}" in text and f"วางเลข ผิดช่อง {MASK14_NAME}" in html
+    for part in (subject, text, html):
+        for raw in RAW:
+            assert raw not in _digits(part)
+    for code in (SCHOOL_B, OFFICE):
+        for part in _mail(settings, code) if (settings.output.outbox / f"{code}.eml").exists() else ():
+            for raw in RAW:
+                assert raw not in _digits(part)
+
+
+def test_the_run_report_masks_an_id_but_not_a_unit_code(run):
+    _, result = run
+    assert f"ไม่ได้ส่งถึง {SCHOOL_B}: ไม่มีอีเมลผู้อำนวยการที่ใช้ได้ ('{MASK12_MAIL}')" in result.stdout
+    for raw in RAW:
+        assert raw not in _digits(result.output)
+
+
+@pytest.mark.parametrize("typed, shown", [
+    ("1234567890123", "x-xxxx-xxxxx-12-3"),          # a whole ID, as before
+    ("1-2345-67890-12-3", "x-xxxx-xxxxx-12-3"),
+    ("123456789012", "xxxxxxxxx012"),                # 12 digits
+    ("12345678901234", "xxxxxxxxxxx234"),            # 14 digits
+    ("1 2345 67890 12", "xxxxxxxxx012"),
+    ("๑๒๓๔๕๖๗๘๙๐๑๒", "xxxxxxxxx012"),
+    ("123456789", "xxxxxx789"),                      # 9 digits: could still be an ID
+])
+def test_runs_of_nine_or_more_digits_are_masked(typed, shown):
+    assert mask_ids_in_text(f"เลข {typed} ผิด") == f"เลข {shown} ผิด"
+
+
+@pytest.mark.parametrize("text", [
+    "12345678",                 # 8 digits: a date, a count
+    "ร้อยละ 66.66666666666667",  # a fraction
+    "2019-10-01 12:30:00",      # a date and time
+    "idplan-1067000001",        # a spreadsheet key
+    "school1067020001@area.example.go.th",
+])
+def test_numbers_that_are_not_ids_stay(text):
+    assert mask_ids_in_text(text) == text
+
+
+def test_a_unit_code_named_as_kept_stays():
+    assert mask_ids_in_text("รหัส 1067020001 และ 1067020002", keep={"1067020001"}) == "รหัส 1067020001 และ xxxxxxx002"
