@@ -1,0 +1,138 @@
+"""Two runs on one state file never run alongside: real processes, a real OS lock.
+
+A helper process takes the lock the way a sync does (``pipeline.lock.RunLock``) and
+holds it until told to stop; then real ``devplan sync`` processes meet it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from pipeline.config import load_settings
+from pipeline.lock import RunLock
+from pipeline.workbook.local import LocalWorkbook
+from tests import hand_area
+
+HOLD = """
+import sys
+from pipeline.lock import RunLock
+with RunLock(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("DEVPLAN_")}
+
+
+@pytest.fixture
+def area(config_file):
+    settings = load_settings(config_file)
+    hand_area.build(LocalWorkbook(settings.storage.path), settings)
+    return settings
+
+
+@pytest.fixture
+def holder(area):
+    """Another process holding the lock of the area's state file; ``release()`` lets it go."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(area.storage.state)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_env(),
+    )
+    assert process.stdout.readline().strip() == "held"
+
+    def release() -> None:
+        if process.poll() is None:
+            process.stdin.write("\n")
+            process.stdin.flush()
+            process.wait(timeout=30)
+
+    process.release = release
+    yield process
+    release()
+
+
+def _sync(config_file, *flags: str, **kwargs):
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "sync", "--config", str(config_file), *flags],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), **kwargs,
+    )
+
+
+def test_a_second_sync_exits_at_once_with_a_thai_message(area, config_file, holder):
+    started = time.monotonic()
+    process = _sync(config_file)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 75, err
+    assert time.monotonic() - started < 30
+    assert "มี devplan อีกชุดกำลังประมวลผลกับไฟล์สถานะ" in err
+    assert f"PID {holder.pid}" in err
+    assert "--wait" in err
+    assert out == ""
+    assert not area.output.outbox.exists()  # it did nothing at all
+    assert not (area.storage.path / "dashboard.xlsx").exists()
+
+
+def test_with_wait_the_second_sync_runs_after_the_first_lets_go(area, config_file, holder):
+    process = _sync(config_file, "--wait")
+    time.sleep(2.0)
+    assert process.poll() is None  # still waiting its turn
+    assert not area.output.outbox.exists()
+    holder.release()
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 1, err  # it ran: the hand area's 4 rows need a person
+    assert "รอ devplan อีกชุดที่กำลังประมวลผลกับไฟล์สถานะเดียวกันให้เสร็จก่อน" in err
+    assert len(list(area.output.outbox.glob("*.eml"))) == 3
+
+
+def _timed_lines(process) -> list[tuple[float, str]]:
+    """Each stderr line of ``process`` with the moment it arrived (read in a thread)."""
+    lines: list[tuple[float, str]] = []
+
+    def read() -> None:
+        for line in process.stderr:
+            lines.append((time.monotonic(), line))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    process.reader = reader
+    return lines
+
+
+def test_two_syncs_started_together_never_overlap(area, config_file):
+    """Both with --wait. Each says "เริ่มประมวลผล" once it holds the lock and writes its last
+    summary tab before letting go: the later start must come after the other's last write."""
+    runs = [_sync(config_file, "--wait") for _ in range(2)]
+    lines = [_timed_lines(process) for process in runs]
+    for process in runs:
+        process.wait(timeout=180)
+        process.reader.join(timeout=30)
+        assert process.returncode == 1
+    start = [next(t for t, line in found if "เริ่มประมวลผล" in line) for found in lines]
+    last_write = [max(t for t, line in found if "เขียนแท็บสรุปผล 3/3" in line) for found in lines]
+    first, second = sorted(range(2), key=lambda k: start[k])
+    assert start[second] > last_write[first]
+    assert any("รอ devplan อีกชุด" in line for _, line in lines[second])
+
+
+def test_the_lock_is_free_again_after_a_run_and_after_a_killed_holder(area):
+    with RunLock(area.storage.state):
+        pass
+    with RunLock(area.storage.state):  # taken again in the same process: it was released
+        pass
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(area.storage.state)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True, env=_env(),
+    )
+    assert process.stdout.readline().strip() == "held"
+    process.kill()
+    process.wait(timeout=30)
+    with RunLock(area.storage.state):  # the OS let the killed process's lock go
+        pass
