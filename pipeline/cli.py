@@ -255,7 +255,8 @@ def _run_and_report(
             settings, smtp=smtp, progress=PROGRESS, full=full, on_wait=_wait_printer(), send_policy=policy,
         )
     attention = needs_a_person(result)
-    click.echo(masked(format_report(result, attention), keep=result.data.units["code"]))
+    codes = [*result.data.units["code"], *result.unit_problems]  # a unit left out is named by its code
+    click.echo(masked(format_report(result, attention), keep=codes))
     return attention.exit_code
 
 

@@ -71,10 +71,11 @@ def _run(
     send_policy: SendPolicy = SendPolicy(),
 ) -> SyncResult:
     raw = read_sources(book, settings)
-    raw = read_idplans(book, settings, raw, unit_codes(raw.units, settings.area.office_code), progress)
+    codes = unit_codes(raw.units, settings.area.office_code)
+    keep_unit_codes(env, codes)  # the roster's codes, not IDs: every other long number is masked
+    raw = read_idplans(book, settings, raw, codes, progress)
     problems: dict[str, PipelineError] = dict(raw.unit_problems)
     data = leave_out(normalize(raw, settings), {c: str(e) for c, e in problems.items()}, _keys(settings, problems))
-    keep_unit_codes(env, data.units["code"])  # codes, not IDs: every other long number is masked
     log.info("normalized: %d staff, %d quarantined rows, %d notes", len(data.staff), len(data.quarantine), len(data.notes))
     scores = measure(data, indicators, settings.area.fiscal_year)
 

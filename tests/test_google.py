@@ -141,10 +141,10 @@ def test_full_then_unchanged_then_one_school_edited(area, fake_google):
 
 def test_full_flag_reads_everything_again(area, fake_google):
     runner = CliRunner()
-    assert runner.invoke(cli, ["sync", "--config", str(area.config)]).exit_code == 0
+    assert runner.invoke(cli, ["sync", "--config", str(area.config)]).exit_code == 1  # the sample's spoiled rows need a person
     fake_google.clear_log()
     result = runner.invoke(cli, ["sync", "--config", str(area.config), "--full"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the sample's spoiled rows need a person
     assert per_spreadsheet(fake_google.requests(api="sheets", kind="read")) == Counter(area.ids.values())
 
 
@@ -233,6 +233,9 @@ def test_retries_are_bounded_and_403_is_not_retried(area, fake_google):
 
 
 TRICKY = ["=IMPORTXML(\"http://example.com\", \"//a\")", "+66812345678", "-5 ชั่วโมง", "@ครูสมชาย", "=1+1"]
+# As a person sees each one: a run of 9+ digits could be a mistyped ID, so the phone number is masked
+# (and must still be text, "+" and all).
+SHOWN = {**{t: t for t in TRICKY}, "+66812345678": "+xxxxxxxx678"}
 
 
 def test_formula_like_text_is_written_and_read_back_as_text(area, fake_google):
@@ -254,11 +257,11 @@ def test_formula_like_text_is_written_and_read_back_as_text(area, fake_google):
     summary = fake_google.values(sid, SUMMARY)
     cells = {v for row in summary for v in row}
     for text in TRICKY:
-        assert text in cells, text
+        assert SHOWN[text] in cells, text
     dashboard = fake_google.find("dashboard")[0]
     issues = {v for row in fake_google.values(dashboard, "ข้อมูลที่ต้องแก้ไข") for v in row}
     for text in TRICKY:
-        assert text in issues, text
+        assert SHOWN[text] in issues, text
     # and none went in as a formula
     for request in fake_google.requests(api="sheets", kind="write"):
         assert "formulaValue" not in json.dumps(request.body)
@@ -382,7 +385,7 @@ def test_paced_to_the_quota_without_429(fake_google, tmp_path):
         quota="reads_per_minute = 3\nwrites_per_minute = 3\nwindow_seconds = 1.05",
     )
     result = CliRunner().invoke(cli, ["sync", "--config", str(config)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the sample's spoiled rows need a person
     assert all(r.status != 429 for r in fake_google.requests())
     assert "รอ" in result.stderr and "โควตา" in result.stderr
 

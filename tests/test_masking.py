@@ -25,6 +25,7 @@ from tests.hand_area import OFFICE, SCHOOL_A, SCHOOL_B
 
 ID14 = "31000000123456"   # one digit too many, typed with dashes
 ID14_TYPED = "3-1000-00012-34-56"
+ID14_ROSTER = "31000000777777"  # a roster row's 14-digit ID: the roster's reason names no digits at all
 ID12 = "310000001234"     # one digit short, typed in Thai digits with spaces
 ID12_TYPED = "๓๑๐๐ ๐๐๐๐๑ ๒๓๔"
 ID12_NOTE = "310000005678"  # one digit short, the name matches: a repair note shows what was typed
@@ -34,7 +35,7 @@ ID14_NAME_TYPED = "31000 00065 4321"
 # Masks worked out by hand: x for every digit but the last three.
 MASK14, MASK12, MASK12_NOTE, MASK12_MAIL = "xxxxxxxxxxx456", "xxxxxxxxx234", "xxxxxxxxx678", "xxxxxxxxx999"
 MASK14_NAME = "xxxxxxxxxxx321"
-RAW = (ID14, ID12, ID12_NOTE, ID12_MAIL, ID14_NAME)
+RAW = (ID14, ID12, ID12_NOTE, ID12_MAIL, ID14_NAME, ID14_ROSTER)
 
 
 def _digits(text: str) -> str:
@@ -57,12 +58,16 @@ def run(config_file):
     src = settings.sources
     sc, qc, rc = src.staff.columns, src.survey.columns, src.idplan.record_columns
     _append(book, src.staff.spreadsheet, src.staff.tab, {
-        sc.national_id: ID14_TYPED, sc.prefix: "นาย", sc.first_name: "สิบสี่", sc.last_name: "หลัก",
+        sc.national_id: ID14_ROSTER, sc.prefix: "นาย", sc.first_name: "สิบสี่", sc.last_name: "หลัก",
         sc.position: "ครู", sc.unit_code: SCHOOL_A,
     })
     _append(book, src.staff.spreadsheet, src.staff.tab, {
         sc.national_id: make_id(50), sc.prefix: "นาง", sc.first_name: "วางเลข", sc.last_name: f"ผิดช่อง {ID14_NAME_TYPED}",
         sc.position: "ครู", sc.unit_code: SCHOOL_A,
+    })
+    _append(book, src.idplan.key_for(SCHOOL_A), src.idplan.record_tab, {
+        rc.date: "16/3/2562", rc.national_id: ID14_TYPED, rc.full_name: "นายไม่มี ในรายชื่อ", rc.kind: "อบรม",
+        rc.topic: "การวัดผล", rc.hours: 6, rc.status: "เสร็จสิ้น",
     })
     _append(book, src.idplan.key_for(SCHOOL_A), src.idplan.record_tab, {
         rc.date: "15/3/2562", rc.national_id: ID12_TYPED, rc.full_name: "นายไม่มี ในทะเบียน", rc.kind: "อบรม",
@@ -121,7 +126,8 @@ def test_the_schools_mail_masks_mistyped_ids_in_text_and_html(run):
     settings, _ = run
     subject, text, html = _mail(settings, SCHOOL_A)
     assert f"เลขประจำตัวประชาชน '{MASK12}' ไม่ถูกต้อง" in text  # the reason, as typed but masked
-    assert MASK14 in html and MASK12 in html                    # HTML also shows what was typed
+    assert f"เลขประจำตัวประชาชน '{MASK14}' ไม่ถูกต้อง" in text
+    assert MASK14 in html and MASK12 in html
     assert f"วางเลข ผิดช่อง {MASK14_NAME}" in text and f"วางเลข ผิดช่อง {MASK14_NAME}" in html
     for part in (subject, text, html):
         for raw in RAW:

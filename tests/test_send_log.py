@@ -23,7 +23,6 @@ from openpyxl import load_workbook
 from pipeline.cli import cli
 from pipeline.config import load_settings
 from pipeline.deliver import SendPolicy, SmtpSettings
-from pipeline.state import State
 from pipeline.sync import run_sync
 from pipeline.workbook.local import LocalWorkbook
 from tests import hand_area
@@ -161,9 +160,8 @@ def test_the_run_date_alone_is_not_a_change(server, area):
     """The same data on the next day: the e-mail's date line differs, but nothing is sent."""
     smtp = SmtpSettings.from_environ()
     today = date.today()
-    with State(area.storage.state) as state:
-        first = run_sync(area, smtp=smtp, state=state, today=today)
-        second = run_sync(area, smtp=smtp, state=state, today=today + timedelta(days=1))
+    first = run_sync(area, smtp=smtp, today=today)
+    second = run_sync(area, smtp=smtp, today=today + timedelta(days=1))
     assert sorted(first.delivery.sent) == sorted(DIRECTORS)
     assert second.delivery.sent == [] and sorted(second.delivery.unchanged) == sorted(DIRECTORS)
     # The outbox does carry the new date: the hash leaves it out on purpose.
@@ -248,26 +246,24 @@ def test_cadence_holds_a_changed_summary_until_its_day(tmp_path, server, cadence
     hand_area.build(LocalWorkbook(settings.storage.path), settings)
     smtp, today = SmtpSettings.from_environ(), date.today()
     policy = SendPolicy(cadence_days=settings.mail.cadence)
-    with State(settings.storage.state) as state:
-        assert len(run_sync(settings, smtp=smtp, state=state, send_policy=policy, today=today).delivery.sent) == 3
-        add_done_record(settings, hand_area.SCHOOL_A, "A2")
+    assert len(run_sync(settings, smtp=smtp, send_policy=policy, today=today).delivery.sent) == 3
+    add_done_record(settings, hand_area.SCHOOL_A, "A2")
 
-        early = run_sync(settings, smtp=smtp, state=state, send_policy=policy, today=today + timedelta(days=days - 1))
-        assert early.delivery.sent == []
-        assert early.delivery.held == {hand_area.SCHOOL_A: today + timedelta(days=days)}
-        assert sorted(early.delivery.unchanged) == sorted([hand_area.OFFICE, hand_area.SCHOOL_B])
+    early = run_sync(settings, smtp=smtp, send_policy=policy, today=today + timedelta(days=days - 1))
+    assert early.delivery.sent == []
+    assert early.delivery.held == {hand_area.SCHOOL_A: today + timedelta(days=days)}
+    assert sorted(early.delivery.unchanged) == sorted([hand_area.OFFICE, hand_area.SCHOOL_B])
 
-        due = run_sync(settings, smtp=smtp, state=state, send_policy=policy, today=today + timedelta(days=days))
-        assert due.delivery.sent == [hand_area.SCHOOL_A]
+    due = run_sync(settings, smtp=smtp, send_policy=policy, today=today + timedelta(days=days))
+    assert due.delivery.sent == [hand_area.SCHOOL_A]
     assert server.recipients()[3:] == ["a@school.test"]
 
 
 def test_without_cadence_a_changed_summary_goes_the_same_day(server, area):
     smtp = SmtpSettings.from_environ()
-    with State(area.storage.state) as state:
-        run_sync(area, smtp=smtp, state=state)
-        add_done_record(area, hand_area.SCHOOL_A, "A2")
-        assert run_sync(area, smtp=smtp, state=state).delivery.sent == [hand_area.SCHOOL_A]
+    run_sync(area, smtp=smtp)
+    add_done_record(area, hand_area.SCHOOL_A, "A2")
+    assert run_sync(area, smtp=smtp).delivery.sent == [hand_area.SCHOOL_A]
 
 
 def test_cadence_is_reported_in_thai_by_the_cli(tmp_path, server):
