@@ -321,7 +321,7 @@ def needs_a_person(result: Any) -> Attention:
             f"'{i.short_name}' ({i.id}) จึงเป็น {area[i.id]['met']}/{area[i.id]['population']}" for i in needs
         )
         why = (
-            f"มีแต่หัวตาราง ไม่มีคำตอบเลย" if not from_survey
+            "มีแต่หัวตาราง ไม่มีคำตอบเลย" if not from_survey
             else f"ไม่มีคำตอบที่ใช้ได้ (ทั้ง {from_survey} แถวต้องแก้ไข)"
         )
         problems.append(

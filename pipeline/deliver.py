@@ -176,6 +176,15 @@ def _due(
     result: Delivery,
 ) -> bool:
     """Whether ``code``'s director should be sent this message now (else noted in ``result``)."""
+    pending = state.unconfirmed(code) if state is not None else None
+    if pending is not None and state is not None:
+        if pending[1] == fingerprint and not policy.resend:
+            result.skipped[code] = (
+                f"ไม่แน่ใจว่าอีเมลถึง {pending[0]} ส่งสำเร็จหรือไม่: การส่งเมื่อ {pending[2]} หยุดกลางคัน "
+                "ตรวจในกล่องอีเมลที่ส่งแล้ว (Sent) ของผู้ส่ง ถ้ายังไม่ได้ส่ง ให้สั่งรันด้วย --send --resend"
+            )
+            return False
+        state.clear_sending(code)  # resent on purpose, or another summary altogether
     last = state.last_sent(code) if state is not None else None
     if last is None or policy.resend:
         return True
@@ -207,6 +216,7 @@ def _send(
 ) -> None:
     if not messages:
         return
+    marked: str | None = None
     try:
         with _SMTP(smtp.host, smtp.port, timeout=60) as server:
             if smtp.starttls:
@@ -222,14 +232,20 @@ def _send(
             for number, (code, (message, fingerprint)) in enumerate(messages.items(), start=1):
                 if policy.test_to:
                     message = _to_test_address(message, policy.test_to)
+                elif state is not None:
+                    state.mark_sending(code, parseaddr(message["To"])[1], fingerprint)
+                    marked = code
                 try:
                     server.send_message(message)
                 except smtplib.SMTPRecipientsRefused as exc:
+                    if state is not None:
+                        state.clear_sending(code)  # refused outright: certainly not delivered
                     refused = "; ".join(
                         f"{code_} {text.decode('utf-8', 'replace')}" for code_, text in exc.recipients.values()
                     )
                     result.skipped[code] = f"เซิร์ฟเวอร์อีเมลปฏิเสธผู้รับ {message['To']} ({refused})"
                 else:
+                    marked = None
                     result.sent.append(code)
                     if state is not None:
                         state.record_sent(
@@ -242,6 +258,8 @@ def _send(
         answer = ""
         if isinstance(exc, smtplib.SMTPResponseException):
             answer = f": {exc.smtp_code} {_text(exc.smtp_error)}"
+            if marked is not None and state is not None:
+                state.clear_sending(marked)  # the server said no: that message was not accepted
         left = len(messages) - len(result.sent) - sum(1 for c in messages if c in result.skipped)
         raise DeliveryError(
             f"ส่งอีเมลผ่าน {smtp.host}:{smtp.port} ไม่สำเร็จ ({exc.__class__.__name__}{answer}) "

@@ -10,6 +10,8 @@
 - ``sheet_ids``: for Google, the ``sheetId`` of each devplan tab, so it is
   resized and rewritten in one request.
 
+- ``sending``: a message handed to the SMTP server whose answer is not logged yet
+  (a run killed at that moment leaves it, and the next run does not resend blindly);
 - ``sent``: the send log, one row per e-mail the SMTP server accepted: unit,
   recipient, content hash (of the message without its run date), time and the
   server's answer; ``test`` marks messages sent to a test address (``--to``),
@@ -50,6 +52,12 @@ CREATE TABLE IF NOT EXISTS published (
     fingerprint TEXT NOT NULL,
     version TEXT,
     written_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sending (
+    unit TEXT PRIMARY KEY,
+    recipient TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    started_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS sent (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -175,10 +183,35 @@ class State:
     ) -> None:
         """Log one message the server accepted; committed at once, so a killed run loses none."""
         moment = (when or datetime.now()).isoformat(timespec="seconds")
+        with self._transaction():
+            self.db.execute(
+                "INSERT INTO sent (unit, recipient, content_hash, sent_at, answer, test) VALUES (?, ?, ?, ?, ?, ?)",
+                (unit, recipient, content_hash, moment, answer, int(test)),
+            )
+            if not test:
+                self.db.execute("DELETE FROM sending WHERE unit=?", (unit,))
+
+    def mark_sending(self, unit: str, recipient: str, content_hash: str) -> None:
+        """Note, before handing a message to the server, that it is on its way.
+
+        If the run dies before the server's answer is logged, the next run finds
+        this mark and does not send the same message again blindly: it may have
+        arrived. Mail is sent at most once; the doubt is reported to a person.
+        """
         self.db.execute(
-            "INSERT INTO sent (unit, recipient, content_hash, sent_at, answer, test) VALUES (?, ?, ?, ?, ?, ?)",
-            (unit, recipient, content_hash, moment, answer, int(test)),
+            "INSERT OR REPLACE INTO sending (unit, recipient, content_hash, started_at) VALUES (?, ?, ?, ?)",
+            (unit, recipient, content_hash, datetime.now().isoformat(timespec="seconds")),
         )
+
+    def unconfirmed(self, unit: str) -> tuple[str, str, str] | None:
+        """(recipient, content hash, when) of a send to ``unit`` that was never confirmed."""
+        row = self.db.execute(
+            "SELECT recipient, content_hash, started_at FROM sending WHERE unit=?", (unit,)
+        ).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    def clear_sending(self, unit: str) -> None:
+        self.db.execute("DELETE FROM sending WHERE unit=?", (unit,))
 
     def last_sent(self, unit: str) -> SentMail | None:
         """The last message sent to ``unit``'s director (test sends do not count)."""

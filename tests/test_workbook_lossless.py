@@ -263,7 +263,7 @@ def test_stale_temp_files_are_swept_but_live_ones_and_others_kept(tmp_path):
     names = {
         "legacy": ".idplan-1067000001.k3j2h1x9.xlsx",    # left by an older devplan killed mid-write
         "stale": ".devplan-tmp-idplan-1067000002-0a1b2c3d.xlsx",
-        "fresh": ".devplan-tmp-idplan-1067000003-1a2b3c4d.xlsx",  # another run writing right now
+        "fresh": ".devplan-tmp-idplan-1067000003-1a2b3c4d.xlsx",  # a run killed a moment ago: no lock held
         "locked": ".devplan-tmp-idplan-1067000004-2a3b4c5d.xlsx",  # old, but its writer still holds the lock
         "excel": "~$idplan-1067000001.xlsx",
         "person": ".notes.xlsx",
@@ -277,8 +277,8 @@ def test_stale_temp_files_are_swept_but_live_ones_and_others_kept(tmp_path):
         fcntl.flock(writer.fileno(), fcntl.LOCK_EX)
         LocalWorkbook(tmp_path).write("idplan-1067000001", {"t": [["y"]]})
     left = {p.name for p in tmp_path.iterdir()}
-    assert names["legacy"] not in left and names["stale"] not in left
-    assert {names[k] for k in ("fresh", "locked", "excel", "person", "no_owner")} <= left
+    assert names["legacy"] not in left and names["stale"] not in left and names["fresh"] not in left
+    assert {names[k] for k in ("locked", "excel", "person", "no_owner")} <= left
     assert "idplan-1067000001.xlsx" in left
 
 

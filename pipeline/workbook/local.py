@@ -36,7 +36,7 @@ except ImportError:  # pragma: no cover - Windows
 
 SUFFIX = ".xlsx"
 TEMP_PREFIX = ".devplan-tmp-"
-#: A temp file untouched this long, and not locked by a writer, belongs to a run that died.
+#: Without advisory locks (Windows): a temp file untouched this long belongs to a run that died.
 STALE_AFTER_SECONDS = 10 * 60
 #: Temp files of devplan before 2025 (``tempfile.mkstemp(prefix=".<key>.")``): ``.<key>.<8 chars>.xlsx``.
 LEGACY_TEMP = re.compile(r"^\.(?P<key>.+)\.[a-z0-9_]{8}\.xlsx$")
@@ -285,10 +285,11 @@ def _is_devplan_temp(folder: Path, name: str) -> bool:
 def sweep_stale_temp_files(folder: Path, now: float | None = None) -> list[Path]:
     """Remove temp files that a killed run left in ``folder``; return what was removed.
 
-    Rule: only names devplan gives its temp files, only if untouched for
-    ``STALE_AFTER_SECONDS`` (a write takes well under a second) and only if
-    no process holds the lock a writer keeps on its temp file until the final
-    rename. Excel's ``~$`` lock files and any other file are never touched.
+    Rule: only names devplan gives its temp files, and only if no process holds
+    the lock a writer keeps on its temp file until the final rename (a killed
+    writer's lock dies with it). Where the OS has no such locks, only files
+    untouched for ``STALE_AFTER_SECONDS`` (a write takes well under a second).
+    Excel's ``~$`` lock files and any other file are never touched.
     """
     removed: list[Path] = []
     if not folder.is_dir():
@@ -298,7 +299,7 @@ def sweep_stale_temp_files(folder: Path, now: float | None = None) -> list[Path]
         try:
             if not _is_devplan_temp(folder, entry.name) or not entry.is_file() or entry.is_symlink():
                 continue
-            if now - entry.stat().st_mtime < STALE_AFTER_SECONDS:
+            if fcntl is None and now - entry.stat().st_mtime < STALE_AFTER_SECONDS:
                 continue
             with open(entry, "rb") as handle:
                 if fcntl is not None:
