@@ -109,6 +109,24 @@ def write_config(tmp_path: Path, **replace: str) -> Path:
     return path
 
 
+def free_port() -> int:
+    """A loopback port nobody listens on now (for a test's own SMTP server)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def sample_sheets(root: Path, schools: int, seed: int) -> Path:
+    """A generated sample area's spreadsheets in ``root/sheets`` (config beside them)."""
+    from pipeline.config import load_settings
+    from pipeline.sample import generate_area
+    from pipeline.workbook.local import LocalWorkbook
+
+    settings = load_settings(write_config(root))
+    generate_area(LocalWorkbook(settings.storage.path), settings, schools=schools, seed=seed)
+    return settings.storage.path
+
+
 @pytest.fixture
 def config_file(tmp_path):
     return write_config(tmp_path)

@@ -27,7 +27,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from openpyxl import load_workbook
 
-from tests.conftest import write_config
+from tests.conftest import free_port, sample_sheets, write_config
 
 ROUNDS, KILLS_PER_ROUND = 6, 5  # 30 kills in all
 SCHOOLS = 4
@@ -44,18 +44,10 @@ class Inbox:
         return "250 OK"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp():
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield inbox, controller.port
@@ -65,14 +57,7 @@ def smtp():
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory) -> Path:
-    from pipeline.config import load_settings
-    from pipeline.sample import generate_area
-    from pipeline.workbook.local import LocalWorkbook
-
-    root = tmp_path_factory.mktemp("pristine")
-    settings = load_settings(write_config(root))
-    generate_area(LocalWorkbook(settings.storage.path), settings, schools=SCHOOLS, seed=11)
-    return settings.storage.path
+    return sample_sheets(tmp_path_factory.mktemp("pristine"), SCHOOLS, seed=11)
 
 
 def fresh_area(pristine: Path, root: Path) -> Path:

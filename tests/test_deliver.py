@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import os
-import socket
 from email.policy import default as default_policy
 
 import pytest
@@ -16,6 +15,7 @@ from pipeline.cli import cli
 from pipeline.config import load_settings
 from pipeline.workbook.local import LocalWorkbook
 from tests import hand_area
+from tests.conftest import free_port
 
 PASSWORD = "s3cret-Passw0rd-42"
 
@@ -34,17 +34,12 @@ def _authenticate(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 @pytest.fixture
 def smtp_server():
     inbox = Inbox()
     controller = Controller(
-        inbox, hostname="127.0.0.1", port=_free_port(),
+        inbox, hostname="127.0.0.1", port=free_port(),
         authenticator=_authenticate, auth_require_tls=False,
     )
     controller.start()
@@ -104,7 +99,7 @@ def test_wrong_password_is_a_clear_error_that_keeps_the_outbox(smtp_server, area
 
 
 def test_unreachable_server_is_a_clear_error(area, config_file):
-    os.environ.update(DEVPLAN_SMTP_HOST="127.0.0.1", DEVPLAN_SMTP_PORT=str(_free_port()), DEVPLAN_SMTP_STARTTLS="0")
+    os.environ.update(DEVPLAN_SMTP_HOST="127.0.0.1", DEVPLAN_SMTP_PORT=str(free_port()), DEVPLAN_SMTP_STARTTLS="0")
     result = CliRunner().invoke(cli, ["sync", "--config", str(config_file), "--send"])
     assert result.exit_code == 5
     assert "DEVPLAN_SMTP_HOST" in result.output

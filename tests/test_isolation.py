@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from pipeline.cli import cli
-from tests.conftest import write_config
+from tests.conftest import sample_sheets, write_config
 
 SCHOOLS = 12
 SUMMARY = "สรุปผล (devplan)"
@@ -27,14 +27,7 @@ SUMMARY = "สรุปผล (devplan)"
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory) -> Path:
     """A sample area's spreadsheets, generated once for this module."""
-    from pipeline.config import load_settings
-    from pipeline.sample import generate_area
-    from pipeline.workbook.local import LocalWorkbook
-
-    root = tmp_path_factory.mktemp("pristine")
-    settings = load_settings(write_config(root))
-    generate_area(LocalWorkbook(settings.storage.path), settings, schools=SCHOOLS, seed=7)
-    return settings.storage.path
+    return sample_sheets(tmp_path_factory.mktemp("pristine"), SCHOOLS, seed=7)
 
 
 def area_copy(pristine: Path, root: Path) -> Path:

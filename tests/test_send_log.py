@@ -11,7 +11,6 @@ from __future__ import annotations
 import email
 import os
 import sqlite3
-import socket
 from datetime import date, timedelta
 from email.policy import default as default_policy
 
@@ -26,7 +25,7 @@ from pipeline.deliver import SendPolicy, SmtpSettings
 from pipeline.sync import run_sync
 from pipeline.workbook.local import LocalWorkbook
 from tests import hand_area
-from tests.conftest import write_config
+from tests.conftest import free_port, write_config
 
 DIRECTORS = {hand_area.SCHOOL_A: "a@school.test", hand_area.SCHOOL_B: "b@school.test", hand_area.OFFICE: "office@area.test"}
 
@@ -64,16 +63,11 @@ class CountingServer:
         return [r for rcpts, _ in self.messages for r in rcpts]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 @pytest.fixture
 def server():
     handler = CountingServer()
-    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     os.environ.update(
         DEVPLAN_SMTP_HOST="127.0.0.1", DEVPLAN_SMTP_PORT=str(controller.port), DEVPLAN_SMTP_STARTTLS="0",

@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from pipeline.errors import ConfigError, PublishError, SourceError
+from pipeline.errors import PublishError, SourceError
 from pipeline.workbook import open_workbook
 from pipeline.workbook.local import LocalWorkbook
 
