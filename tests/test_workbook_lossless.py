@@ -105,7 +105,7 @@ def style_lists(xml: bytes) -> tuple[dict[str, str], str]:
     text = xml.decode("utf-8")
     lists = {}
     for name in STYLE_LISTS:
-        found = re.search(rf"<{name}\b[^>]*?(?:/>|>(.*?)</{name}>)", text, re.S)
+        found = re.search(rf"<(?:\w+:)?{name}\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?{name}>)", text, re.S)
         lists[name] = found.group(1) or "" if found else ""
         if found:
             text = text[: found.start()] + text[found.end():]
@@ -482,3 +482,29 @@ def test_a_tab_name_excel_rejects_is_a_publish_error(tmp_path, name):
         LocalWorkbook(tmp_path).write("k", {name: [["x"]]})
     assert "ชื่อแท็บ" in caught.value.message and caught.value.hint
     assert not (tmp_path / "k.xlsx").exists()
+
+
+def test_styles_with_a_namespace_prefix_and_no_dxfs_are_only_appended_to():
+    from pipeline.workbook.xlsx import Dxf, ensure_styles
+
+    styles = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<x:styleSheet xmlns:x="{MAIN}"><x:fonts count="2"><x:font><x:sz val="14"/><x:name val="TH Sarabun New"/>'
+        '</x:font><x:font><x:i/></x:font></x:fonts><x:fills count="1"><x:fill/></x:fills>'
+        '<x:borders count="1"><x:border/></x:borders><x:cellStyleXfs count="1"><x:xf numFmtId="0"/></x:cellStyleXfs>'
+        '<x:cellXfs count="1"><x:xf numFmtId="0" fontId="0"/></x:cellXfs><x:extLst/></x:styleSheet>'
+    ).encode()
+    new, xfs, dxfs = ensure_styles(styles, {(0, True), (14, False)}, [Dxf("C6EFCE", "006100")])
+    assert_only_appended(styles, new)
+    text = new.decode()
+    # the bold font is the workbook's own font made bold, appended as font 2
+    assert '<x:fonts count="3">' in text and '<x:font><x:b/><x:sz val="14"/><x:name val="TH Sarabun New"/></x:font>' in text
+    assert xfs == {(0, True): 1, (14, False): 2} and '<x:cellXfs count="3">' in text
+    assert 'fontId="2"' in text.split("<x:cellXfs")[1]
+    # dxfs did not exist: added before extLst, as the schema orders them
+    assert dxfs == {Dxf("C6EFCE", "006100"): 0}
+    assert text.index("<x:dxfs count=\"1\">") < text.index("<x:extLst/>")
+    assert '<x:bgColor rgb="FFC6EFCE"/>' in text
+    ElementTree.fromstring(new)
+    # asked again, nothing more is appended
+    assert ensure_styles(new, {(0, True), (14, False)}, [Dxf("C6EFCE", "006100")]) == (new, xfs, dxfs)

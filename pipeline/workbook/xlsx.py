@@ -6,9 +6,12 @@ new sheet part and, where needed, edits only the sheet list
 ``[Content_Types].xml``. Every other part (staff tabs, drawings, images,
 charts, comments, extensions, cached formula results, shared strings) is
 copied as its compressed bytes, so it stays byte-identical. devplan's own
-sheet holds inline strings; dates need a number format, for which an ``xf``
-is appended to ``xl/styles.xml`` (existing entries never change) unless an
-identical plain one is already there.
+sheet holds inline strings and its look (``layout.FormattedTab``): frozen
+rows, column widths, conditional formatting, and notes as a comments part
+with its VML drawing (parts only devplan's sheet reaches, replaced with it).
+Bold rows, dates and the rules' colours need style entries: fonts, ``xf`` and
+``dxf`` entries are appended to ``xl/styles.xml`` (existing entries never
+change or move) unless an identical one is already there.
 
 Edits of the XML parts are textual insertions, not a re-serialisation:
 ElementTree would rename namespace prefixes that ``mc:Ignorable`` names, and
