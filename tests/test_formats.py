@@ -259,9 +259,7 @@ def test_google_rewrites_never_pile_up_rules(fake_google, tmp_path):
 
     # 2. a person adds a rule of their own, and the state file is lost: devplan looks the tab up
     #    and deletes only the rules that are its own
-    import gspread  # noqa: F401  (the real client, pointed at the fake)
-
-    client = fake_google.gspread_client()
+    client = fake_google.gspread_client()  # the real gspread client, pointed at the fake
     own_rule = {"ranges": [{"sheetId": sheet_id, "startRowIndex": 14, "endRowIndex": 20,
                             "startColumnIndex": 6, "endColumnIndex": 7}],
                 "booleanRule": {"condition": {"type": "NUMBER_GREATER", "values": [{"userEnteredValue": "20"}]},
