@@ -18,9 +18,10 @@ from typing import Any, Callable
 from jinja2 import Environment
 
 from pipeline.errors import PipelineError, PublishError
-from pipeline.render import render_sheet
+from pipeline.render import render_tab
 from pipeline.state import State
-from pipeline.workbook import Table, Workbook
+from pipeline.workbook import Workbook
+from pipeline.workbook.layout import AnyTab, FormattedTab, as_tab
 
 SCHOOL_SHEET = "school_sheet.tsv"
 #: dashboard tab name -> template
@@ -50,13 +51,14 @@ class Published:
         return len(self.written)
 
 
-def render_dashboard(env: Environment, summary: dict[str, Any]) -> dict[str, Table]:
-    return {tab: render_sheet(env, template, summary) for tab, template in DASHBOARD_TABS.items()}
+def render_dashboard(env: Environment, summary: dict[str, Any]) -> dict[str, FormattedTab]:
+    return {tab: render_tab(env, template, summary) for tab, template in DASHBOARD_TABS.items()}
 
 
-def fingerprint(tabs: dict[str, Table]) -> str:
-    """A hash of what devplan would write: equal hashes mean equal tabs."""
-    text = json.dumps(tabs, ensure_ascii=False, sort_keys=True, default=str)
+def fingerprint(tabs: dict[str, AnyTab]) -> str:
+    """A hash of what devplan would write, look included: equal hashes mean equal tabs."""
+    described = {name: as_tab(tab).describe() for name, tab in tabs.items()}
+    text = json.dumps(described, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -83,10 +85,10 @@ def publish(
     dashboard, written last, is the area's: its failure stops the run.
     """
     done = Published()
-    jobs: list[tuple[str | None, str, dict[str, Table], str]] = []
+    jobs: list[tuple[str | None, str, dict[str, FormattedTab], str]] = []
     for code, summary in unit_summaries.items():
-        tabs = {summary_tab: render_sheet(env, SCHOOL_SHEET, summary)}
-        stable = {summary_tab: render_sheet(env, SCHOOL_SHEET, without_run_date(summary))}
+        tabs = {summary_tab: render_tab(env, SCHOOL_SHEET, summary)}
+        stable = {summary_tab: render_tab(env, SCHOOL_SHEET, without_run_date(summary))}
         jobs.append((code, unit_keys[code], tabs, fingerprint(stable)))
     jobs.append((None, dashboard_key, render_dashboard(env, area),
                  fingerprint(render_dashboard(env, without_run_date(area)))))

@@ -3,6 +3,18 @@
 One environment per run, ``StrictUndefined`` so a misspelt variable fails
 loudly, autoescape on for ``.html``. Sheet tabs come from ``.tsv`` templates:
 each output line is a row, cells split at tabs.
+
+A sheet template also says how its tab looks, with small markers that never
+reach a cell (see ``render_tab``):
+
+- a line starting with ``{{ TITLE }}`` is a title row (bold, not used to fit
+  column widths), ``{{ HEADER }}`` a table's header row (bold; the first one is
+  frozen when it is near the top), ``{{ ASIDE }}`` a line of free text (not
+  used to fit widths);
+- filters on a cell: ``|text`` keeps a code or ID as text even when it looks
+  like a number, ``|number`` writes a number or leaves the cell empty (never
+  "-"), ``|status`` marks a pass / not-pass cell (coloured by conditional
+  formatting), ``|note(text)`` attaches a note (cell comment).
 """
 
 from __future__ import annotations
@@ -15,11 +27,20 @@ from markupsafe import Markup
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 
 from pipeline.errors import ConfigError
+from pipeline.indicators.compute import STATUS_MET, STATUS_NOT_MET
 from pipeline.thai import mask_ids_in_text, mask_national_id, normalize_national_id, thai_date
 from pipeline.workbook import Table
+from pipeline.workbook.layout import FormattedTab, column_widths, frozen_rows, status_rules
 
 # Only short plain numbers become numbers in a sheet; codes and IDs stay text.
 _NUMBER = re.compile(r"^-?\d{1,9}(\.\d+)?$")
+
+# Markers a sheet template's output carries; XML cannot hold these characters, so no value has them.
+ROW_MARK = "\x1e"  # + one letter at the start of a line: the row's kind
+CELL_FLAG = "\x1f"  # + a flag after a cell's value: text, status, note=...
+NOTE_BREAK = "\x1c"  # a line break inside a note (a template line is one row)
+_MARKS = re.compile("[\x1c-\x1f]")
+TITLE, HEADER, ASIDE = "t", "h", "a"
 
 
 def percent(value: Any) -> str:
@@ -31,7 +52,34 @@ def cell(value: Any) -> str:
     """A value as one TSV cell: tabs and line breaks become spaces."""
     if value is None:
         return ""
-    return re.sub(r"[\t\r\n]+", " ", str(value))
+    return re.sub(r"[\t\r\n]+", " ", _MARKS.sub("", str(value)))
+
+
+def text(value: Any) -> str:
+    """A cell that stays text even when it looks like a number (codes, IDs, what someone typed)."""
+    return cell(value) + CELL_FLAG + "text"
+
+
+def number(value: Any) -> str:
+    """A number cell; None (no value) leaves the cell empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return cell(value)
+
+
+def status(value: Any) -> str:
+    """A pass / not-pass cell, coloured by the tab's conditional formatting."""
+    return cell(value) + CELL_FLAG + "status"
+
+
+def note(value: Any, text_: Any) -> str:
+    """A cell with a note (cell comment); line breaks in the note are kept."""
+    body = _MARKS.sub("", str(text_ or "")).replace("\r\n", "\n").strip()
+    if not body:
+        return cell(value)
+    return cell(value) + CELL_FLAG + "note=" + body.replace("\t", " ").replace("\n", NOTE_BREAK)
 
 
 def bar(value: Any) -> str:
@@ -44,7 +92,10 @@ def bar(value: Any) -> str:
 
 FILTERS: dict[str, Callable[..., str]] = {
     "percent": percent, "cell": cell, "thai_date": thai_date, "mask_id": mask_national_id, "bar": bar,
+    "text": text, "number": number, "status": status, "note": note,
 }
+#: row markers, written at the start of a line of a ``.tsv`` template
+MARKERS = {"TITLE": ROW_MARK + TITLE, "HEADER": ROW_MARK + HEADER, "ASIDE": ROW_MARK + ASIDE}
 
 
 class MaskIds:
@@ -90,6 +141,7 @@ def build_environment(templates: str | Path) -> Environment:
         finalize=MaskIds(),
     )
     env.filters.update(FILTERS)
+    env.globals.update(MARKERS)
     return env
 
 
@@ -106,16 +158,51 @@ def render_text(env: Environment, name: str, context: dict[str, Any]) -> str:
 
 
 def render_sheet(env: Environment, name: str, context: dict[str, Any]) -> Table:
-    """Render a ``.tsv`` template into rows for a sheet tab."""
+    """Render a ``.tsv`` template into rows for a sheet tab (the look left out)."""
+    return render_tab(env, name, context).rows
+
+
+def render_tab(env: Environment, name: str, context: dict[str, Any]) -> FormattedTab:
+    """Render a ``.tsv`` template into a tab: its rows and how it looks."""
     rows: Table = []
+    kinds: list[str] = []
+    notes: dict[tuple[int, int], str] = {}
+    statuses: list[tuple[int, int]] = []
     for line in render_text(env, name, context).split("\n"):
-        cells: list[Any] = [_typed(c) for c in line.split("\t")]
+        kind = ""
+        if line.startswith(ROW_MARK):
+            kind, line = line[1:2], line[2:]
+        r = len(rows)
+        cells: list[Any] = []
+        for c, raw in enumerate(line.split("\t")):
+            value, *flags = raw.split(CELL_FLAG)
+            cells.append(value.strip() if "text" in flags else _typed(value))
+            for flag in flags:
+                if flag.startswith("note="):
+                    notes[(r, c)] = flag[5:].replace(NOTE_BREAK, "\n")
+                elif flag == "status":
+                    statuses.append((r, c))
         while cells and cells[-1] == "":
             cells.pop()
-        rows.append(cells)
+        rows.append([None if v == "" else v for v in cells])
+        kinds.append(kind)
     while rows and not rows[-1]:
         rows.pop()
-    return rows
+        kinds.pop()
+    width_of = {r: len(row) for r, row in enumerate(rows)}
+    notes = {(r, c): t for (r, c), t in notes.items() if r < len(rows) and c < width_of[r]}
+    statuses = [(r, c) for r, c in statuses if r < len(rows) and c < width_of[r] and rows[r][c] is not None]
+    titles = [i for i, k in enumerate(kinds) if k == TITLE]
+    headers = [i for i, k in enumerate(kinds) if k == HEADER]
+    fitted = [i for i, k in enumerate(kinds) if k in ("", HEADER) and rows[i]]
+    return FormattedTab(
+        rows=rows,
+        bold_rows=frozenset(titles + headers),
+        frozen_rows=frozen_rows(len(rows), titles, headers),
+        widths=column_widths(rows, only=fitted),
+        notes=notes,
+        rules=status_rules(statuses, STATUS_MET, STATUS_NOT_MET),
+    )
 
 
 def _typed(text: str) -> Any:

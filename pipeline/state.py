@@ -8,7 +8,9 @@
   untouched spreadsheet is not written again, and devplan's own write is not
   taken for a staff edit on the next run;
 - ``sheet_ids``: for Google, the ``sheetId`` of each devplan tab, so it is
-  resized and rewritten in one request.
+  resized and rewritten in one request;
+- ``own_rules``: for Google, how many conditional-format rules devplan put at
+  the top of each of its tabs, so a rewrite deletes them in the same request.
 
 - ``sending``: a message handed to the SMTP server whose answer is not logged yet
   (a run killed at that moment leaves it, and the next run does not resend blindly);
@@ -45,6 +47,12 @@ CREATE TABLE IF NOT EXISTS sheet_ids (
     spreadsheet TEXT NOT NULL,
     tab TEXT NOT NULL,
     sheet_id INTEGER NOT NULL,
+    PRIMARY KEY (spreadsheet, tab)
+);
+CREATE TABLE IF NOT EXISTS own_rules (
+    spreadsheet TEXT NOT NULL,
+    tab TEXT NOT NULL,
+    count INTEGER NOT NULL,
     PRIMARY KEY (spreadsheet, tab)
 );
 CREATE TABLE IF NOT EXISTS published (
@@ -156,6 +164,19 @@ class State:
         self.db.execute(
             "INSERT OR REPLACE INTO sheet_ids (spreadsheet, tab, sheet_id) VALUES (?, ?, ?)",
             (spreadsheet, tab, sheet_id),
+        )
+
+    def rule_count(self, spreadsheet: str, tab: str) -> int:
+        """Conditional-format rules devplan last added to its tab (0 if none or never recorded)."""
+        row = self.db.execute(
+            "SELECT count FROM own_rules WHERE spreadsheet=? AND tab=?", (spreadsheet, tab)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def record_rule_count(self, spreadsheet: str, tab: str, count: int) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO own_rules (spreadsheet, tab, count) VALUES (?, ?, ?)",
+            (spreadsheet, tab, count),
         )
 
     def published(self, spreadsheet: str) -> tuple[str, str | None] | None:

@@ -42,7 +42,7 @@ def indicator_rows(scores: Scores, level: str, key: str) -> list[dict[str, Any]]
                 "id": ind.id, "strategy": ind.strategy, "name": ind.name, "short_name": ind.short_name,
                 "unit": ind.unit, "population": int(total["population"]), "met": int(total["met"]),
                 "percent": _maybe(total["percent"]), "target": _maybe(total["target"]),
-                "status": total["status"],
+                "status": total["status"], "targets": dict(sorted(ind.targets.items())),
             }
         )
     return rows

@@ -111,9 +111,9 @@ def test_id_plan_figure_equals_staff_minus_those_left_without_a_plan(demo):
     without = {e["national_id"] for e in manifest["spoiled"] if e["kind"] == "no_id_plan"} - conflicted
     staff = manifest["counts"]["staff"] - len(conflicted)
     area = book.read("dashboard", ["ภาพรวมเขตพื้นที่"])["ภาพรวมเขตพื้นที่"]
-    row = next(r for r in area if r and str(r[0]).endswith("จัดทำแผนพัฒนาตนเอง (ID Plan)"))
+    row = next(r for r in area if r and r[0] == "บุคลากรจัดทำ ID Plan")  # the short name
     assert len(conflicted) == 2
-    assert (row[3], row[4]) == (staff, staff - len(without))
+    assert (row[5], row[4]) == (staff, staff - len(without))  # population, met
     assert f"{staff - len(without)}/{staff}" in result.output.replace(" ", "")
 
 

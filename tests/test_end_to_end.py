@@ -66,11 +66,12 @@ def test_area_indicators_match_hand_counts(synced):
     tab = book.read("dashboard", ["ภาพรวมเขตพื้นที่"])["ภาพรวมเขตพื้นที่"]
     header_at = next(i for i, r in enumerate(tab) if r and r[0] == "ตัวชี้วัด")
     rows = tab[header_at + 1 : header_at + 9]
-    names = {i["id"]: i["name"] for i in _indicator_file()}
+    names = {i["id"]: i["short_name"] for i in _indicator_file()}
     got = {}
     for row in rows:
+        # columns: short name, target, percent, status, met, population, counted as, strategy
         ind = next(k for k, v in names.items() if v == row[0])
-        got[ind] = (row[4], row[3], row[5], row[6])
+        got[ind] = (row[4], row[5], row[2], row[1])
     assert got == AREA_EXPECTED
     # The printed report carries the same figures.
     assert "training" in result.output and "7/11" in result.output.replace(" ", "")
@@ -83,7 +84,7 @@ def test_unit_summary_tabs_match_hand_counts(synced):
         tab = book.read(key, [settings.output.summary_tab])[settings.output.summary_tab]
         header_at = next(i for i, r in enumerate(tab) if r and r[0] == "ตัวชี้วัด")
         names = [i["id"] for i in _indicator_file()]
-        got = {names[n]: (row[4], row[3]) for n, row in enumerate(tab[header_at + 1 : header_at + 9])}
+        got = {names[n]: (row[4], row[5]) for n, row in enumerate(tab[header_at + 1 : header_at + 9])}
         assert got == expected, code
 
 

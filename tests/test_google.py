@@ -309,7 +309,7 @@ def test_header_bold_frozen_and_widths_in_the_one_write(area, fake_google):
     cells = next(sub["updateCells"] for sub in writes[0].body["requests"] if "updateCells" in sub)
     assert cells["rows"][0]["values"][0]["userEnteredFormat"]["textFormat"]["bold"] is True
     grid = writes[0].body["requests"][1]["updateSheetProperties"]["properties"]["gridProperties"]
-    assert grid["frozenRowCount"] == 1
+    assert grid["frozenRowCount"] == 4  # title, date line, blank row, indicator header (tests/test_formats.py)
 
 
 # --- names, creation, errors ------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.errors import ConfigError
-from pipeline.render import build_environment, cell, keep_unit_codes, percent, render_sheet, render_text
+from pipeline.render import build_environment, cell, keep_unit_codes, percent, render_sheet, render_tab, render_text
 
 
 def test_percent_for_people():
@@ -52,3 +52,45 @@ def test_a_missing_templates_folder_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError) as caught:
         build_environment(tmp_path / "nowhere")
     assert "output.templates" in caught.value.hint
+
+
+def test_sheet_markers_describe_the_look_and_never_reach_a_cell(tmp_path):
+    (tmp_path / "s.tsv").write_text(
+        "{{ TITLE }}สรุป\t{{ when }}\n"
+        "{{ ASIDE }}หมายเหตุที่ยาวมากจนไม่ควรกำหนดความกว้างของคอลัมน์\n"
+        "\n"
+        "{{ HEADER }}ตัวชี้วัด\tรหัส\tร้อยละ\tผล\n"
+        "{% for r in rows %}\n"
+        "{{ r.name|note(r.wording) }}\t{{ r.code|text }}\t{{ r.percent|number }}\t{{ r.status|status }}\n"
+        "{% endfor %}\n",
+        encoding="utf-8",
+    )
+    env = build_environment(tmp_path)
+    rows = [
+        {"name": "ก", "wording": "ร้อยละ ๘๐ ของ\nบรรทัดสอง", "code": "01234", "percent": None, "status": "ผ่าน"},
+        {"name": "ข\x1fstatus", "wording": "", "code": "2562", "percent": 72.7, "status": "ยังไม่ผ่าน"},
+    ]
+    tab = render_tab(env, "s.tsv", {"when": "วันนี้", "rows": rows})
+    assert tab.rows == [
+        ["สรุป", "วันนี้"],
+        ["หมายเหตุที่ยาวมากจนไม่ควรกำหนดความกว้างของคอลัมน์"],
+        [],
+        ["ตัวชี้วัด", "รหัส", "ร้อยละ", "ผล"],
+        ["ก", "01234", None, "ผ่าน"],      # a code stays text; no percent is an empty cell, not "-"
+        ["ขstatus", "2562", 72.7, "ยังไม่ผ่าน"],  # a marker inside a value is only text
+    ]
+    assert tab.bold_rows == {0, 3}
+    assert tab.frozen_rows == 4
+    assert tab.notes == {(4, 0): "ร้อยละ ๘๐ ของ\nบรรทัดสอง"}
+    # widths: header and body rows only ("ขstatus", 7 cells, beats "ตัวชี้วัด", 5), never the long aside line
+    assert tab.widths[0] == 7 * 7 + 16
+    assert [(r.text, [(b.first_row, b.end_row, b.first_column) for b in r.ranges]) for r in tab.rules] == [
+        ("ผ่าน", [(4, 6, 3)]), ("ยังไม่ผ่าน", [(4, 6, 3)]),
+    ]
+
+
+def test_a_plain_template_gets_widths_and_nothing_else(env):
+    tab = render_tab(env, "t.tsv", {"rows": [{"code": "1067020001", "n": 12, "p": 66.7, "name": "ก"}]})
+    assert tab.bold_rows == set() and tab.frozen_rows == 0 and tab.notes == {} and tab.rules == []
+    # the 10-digit code; "จำนวน" and "ร้อยละ" are 5 cells each; "ชื่อ" (2 cells) gets the minimum, 48
+    assert tab.widths == [10 * 7 + 16, 5 * 7 + 16, 5 * 7 + 16, 48]

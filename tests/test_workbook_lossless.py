@@ -82,6 +82,45 @@ def sheet_part(path: Path, tab: str) -> str:
     return target.lstrip("/") if target.startswith("/") else "xl/" + target
 
 
+def own_parts(path: Path, tab: str) -> set[str]:
+    """The sheet part of ``tab`` and every part its relationships reach (comments, drawings)."""
+    part = sheet_part(path, tab)
+    folder, name = part.rsplit("/", 1)
+    rels = f"{folder}/_rels/{name}.rels"
+    found = {part}
+    with zipfile.ZipFile(path) as archive:
+        if rels in archive.namelist():
+            found.add(rels)
+            for rel in ElementTree.fromstring(archive.read(rels)):
+                found.add(os.path.normpath(f"{folder}/{rel.get('Target')}"))
+    return found
+
+
+#: the lists of xl/styles.xml whose entries cells and rules point at by index
+STYLE_LISTS = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs")
+
+
+def style_lists(xml: bytes) -> tuple[dict[str, str], str]:
+    """Each list's content, and the rest of the part with every list (and its count) cut out."""
+    text = xml.decode("utf-8")
+    lists = {}
+    for name in STYLE_LISTS:
+        found = re.search(rf"<(?:\w+:)?{name}\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?{name}>)", text, re.S)
+        lists[name] = found.group(1) or "" if found else ""
+        if found:
+            text = text[: found.start()] + text[found.end():]
+    return lists, text
+
+
+def assert_only_appended(before: bytes, after: bytes) -> None:
+    """Every list of ``after`` starts with the same entries as ``before``; nothing else differs."""
+    old, old_rest = style_lists(before)
+    new, new_rest = style_lists(after)
+    for name in STYLE_LISTS:
+        assert new[name].startswith(old[name]), f"{name}: an existing entry changed or moved"
+    assert new_rest == old_rest, "xl/styles.xml changed outside its lists"
+
+
 def sheet_names(path: Path) -> list[str]:
     with zipfile.ZipFile(path) as archive:
         workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
@@ -164,8 +203,9 @@ def indicator_rows(book: LocalWorkbook) -> dict[str, tuple]:
     """Area figures (met, population, percent, target) per indicator, as the dashboard shows them."""
     tab = book.read("dashboard", ["ภาพรวมเขตพื้นที่"])["ภาพรวมเขตพื้นที่"]
     at = next(i for i, r in enumerate(tab) if r and r[0] == "ตัวชี้วัด")
-    names = {i["name"]: i["id"] for i in _indicator_file()}
-    return {names[r[0]]: (r[4], r[3], r[5], r[6]) for r in tab[at + 1 : at + 9]}
+    names = {i["short_name"]: i["id"] for i in _indicator_file()}
+    # columns: short name, target, percent, status, met, population, counted as, strategy
+    return {names[r[0]]: (r[4], r[5], r[2], r[1]) for r in tab[at + 1 : at + 9]}
 
 
 # ------------------------------------------------------------ the main test
@@ -189,23 +229,33 @@ def test_sync_twice_keeps_a_decorated_school_file_byte_for_byte(config_file):
     assert [r[0] for r in plan_rows if r[1] == nid("A2")] == [2562]
 
     results = []
+    styles_after = []
     for run in range(2):
         stamp = time.time() - 3600 * (run + 1)
         os.utime(path, (stamp, stamp))  # as if someone saved it again: the run must rewrite it
         assert key in run_sync(settings).published.written
         after = raw_parts(path)
-        own = sheet_part(path, SUMMARY)
-        assert own not in before
-        assert set(after) == set(before) | {own}, f"run {run + 1}"
+        own = own_parts(path, SUMMARY)  # devplan's sheet, its relationships, its notes and their drawing
+        assert len(own) == 4 and not own & set(before)
+        assert set(after) == set(before) | own, f"run {run + 1}"
         for name, part in before.items():
-            if name not in ALLOWED_TO_CHANGE:
+            if name not in ALLOWED_TO_CHANGE | {"xl/styles.xml"}:
                 assert after[name][:3] == part[:3], f"{name} raw bytes/CRC changed in run {run + 1}"
                 assert after[name][3] == part[3], f"{name} changed in run {run + 1}"
+        assert_only_appended(before["xl/styles.xml"][3], after["xl/styles.xml"][3])
+        styles_after.append(after["xl/styles.xml"][3])
+        # the staff's own comment is still theirs, on their tab; devplan's notes are on its own
+        reread = load_workbook(path)
+        plan_sheet = reread[PLAN]
+        commented = [c for row in plan_sheet.iter_rows() for c in row if c.comment]
+        assert [(c.value, c.comment.text) for c in commented] == [(nid("A2"), "ตรวจแล้ว")]
+        assert reread[SUMMARY]["A5"].comment.text.startswith("ตัวชี้วัดตามแผน: ")
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
         assert sheet_names(path) == [PLAN, RECORD, LISTS, SUMMARY]
         results.append(indicator_rows(book))
         assert book.read(key, [PLAN])[PLAN] == plan_rows
 
+    assert styles_after[0] == styles_after[1]  # the second run reuses what the first appended
     assert results[0] == results[1] == AREA_EXPECTED  # id_plan 8/11: A2's =2561+1 still counts
     check = load_workbook(path)  # still a workbook another reader accepts, defined name intact
     assert "ประเภทการพัฒนา" in check.defined_names
@@ -434,3 +484,29 @@ def test_a_tab_name_excel_rejects_is_a_publish_error(tmp_path, name):
         LocalWorkbook(tmp_path).write("k", {name: [["x"]]})
     assert "ชื่อแท็บ" in caught.value.message and caught.value.hint
     assert not (tmp_path / "k.xlsx").exists()
+
+
+def test_styles_with_a_namespace_prefix_and_no_dxfs_are_only_appended_to():
+    from pipeline.workbook.xlsx import Dxf, ensure_styles
+
+    styles = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<x:styleSheet xmlns:x="{MAIN}"><x:fonts count="2"><x:font><x:sz val="14"/><x:name val="TH Sarabun New"/>'
+        '</x:font><x:font><x:i/></x:font></x:fonts><x:fills count="1"><x:fill/></x:fills>'
+        '<x:borders count="1"><x:border/></x:borders><x:cellStyleXfs count="1"><x:xf numFmtId="0"/></x:cellStyleXfs>'
+        '<x:cellXfs count="1"><x:xf numFmtId="0" fontId="0"/></x:cellXfs><x:extLst/></x:styleSheet>'
+    ).encode()
+    new, xfs, dxfs = ensure_styles(styles, {(0, True), (14, False)}, [Dxf("C6EFCE", "006100")])
+    assert_only_appended(styles, new)
+    text = new.decode()
+    # the bold font is the workbook's own font made bold, appended as font 2
+    assert '<x:fonts count="3">' in text and '<x:font><x:b/><x:sz val="14"/><x:name val="TH Sarabun New"/></x:font>' in text
+    assert xfs == {(0, True): 1, (14, False): 2} and '<x:cellXfs count="3">' in text
+    assert 'fontId="2"' in text.split("<x:cellXfs")[1]
+    # dxfs did not exist: added before extLst, as the schema orders them
+    assert dxfs == {Dxf("C6EFCE", "006100"): 0}
+    assert text.index("<x:dxfs count=\"1\">") < text.index("<x:extLst/>")
+    assert '<x:bgColor rgb="FFC6EFCE"/>' in text
+    ElementTree.fromstring(new)
+    # asked again, nothing more is appended
+    assert ensure_styles(new, {(0, True), (14, False)}, [Dxf("C6EFCE", "006100")]) == (new, xfs, dxfs)

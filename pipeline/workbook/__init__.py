@@ -5,6 +5,9 @@ whether the spreadsheets are local ``.xlsx`` files or Google Sheets.
 
 A tab is a ``Table``: a list of rows, the first being the header row. Cell
 values are ``str``, ``int``, ``float``, ``bool``, ``datetime`` or ``None``.
+``write`` also takes a ``layout.FormattedTab``: the rows plus how they look
+(bold rows, frozen rows, widths, notes, conditional rules), which both
+backends write the same way.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 if TYPE_CHECKING:
     from pipeline.config import StorageSettings
+    from pipeline.workbook.layout import FormattedTab
     from pipeline.state import State
 
 Table = list[list[Any]]
@@ -43,8 +47,10 @@ class Workbook(Protocol):
         """
         ...
 
-    def write(self, key: str, tabs: Mapping[str, Table]) -> None:
+    def write(self, key: str, tabs: Mapping[str, "Table | FormattedTab"]) -> None:
         """Replace the named tabs of one spreadsheet in one call.
+
+        A plain ``Table`` gets fitted column widths and no other format.
 
         Creates the spreadsheet or the tabs if missing. Other tabs are left
         exactly as they are. Text is stored as text: a value starting with

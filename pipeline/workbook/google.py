@@ -10,8 +10,18 @@ Same ``Workbook`` interface as the local backend; what is particular to Google:
   moved since it was last read is not read again: its rows come from the state file.
 - **Writes.** One ``spreadsheets.batchUpdate`` per spreadsheet: it adds or resizes
   devplan's own tabs and writes their cells (``stringValue`` is stored as typed
-  text, the same as ``valueInputOption=RAW``: ``=x`` never becomes a formula),
-  the header format and the column widths. No other tab is ever named in it.
+  text, the same as ``valueInputOption=RAW``: ``=x`` never becomes a formula)
+  with their look (``layout.FormattedTab``): bold title and header rows, notes,
+  frozen rows, column widths and the pass / not-pass conditional-format rules.
+  No other tab is ever named in it.
+- **Conditional rules.** Google gives a rule no id, so devplan puts its rules
+  at the top of its tab's list (index 0, 1, ...) and remembers how many it put
+  there in the state file. A rewrite first deletes that many rules from the
+  top, in the same request, then adds the new ones: rules never pile up. When
+  the remembered sheetId or count no longer fits (the tab was deleted, its
+  rules removed by hand, or the state file is new), Google refuses the request
+  with 400 and devplan looks the tab up once, this time with its rules, and
+  deletes only the rules that look like its own (same condition, text and fill).
 - **Own writes.** After the run's writes, one more listing records the
   ``modifiedTime`` that followed them, so devplan's own write is not taken for a
   staff edit on the next night.
@@ -37,7 +47,7 @@ from pipeline.errors import ConfigError, PublishError, SourceError
 from pipeline.state import State
 from pipeline.workbook import Table
 from pipeline.workbook.google_http import DRIVE_BASE, SHEETS_BASE, PacedClient, Pacing, WaitHook
-from pipeline.workbook.layout import column_widths, header_rows
+from pipeline.workbook.layout import AnyTab, CellRange, FormattedTab, TextRule, as_tab
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +162,7 @@ class GoogleWorkbook:
             self._read_versions[file_id] = version
         return result
 
-    def write(self, key: str, tabs: Mapping[str, Table]) -> None:
+    def write(self, key: str, tabs: Mapping[str, AnyTab]) -> None:
         file_id = self._resolve_or_create(key)
         try:
             self._update(file_id, tabs, lookup=False)
@@ -253,30 +263,36 @@ class GoogleWorkbook:
 
     # -- writing ---------------------------------------------------------------
 
-    def _update(self, file_id: str, tabs: Mapping[str, Table], lookup: bool) -> None:
+    def _update(self, file_id: str, tabs: Mapping[str, AnyTab], lookup: bool) -> None:
         """One batchUpdate writing ``tabs``; ``_StaleTab`` if a remembered tab is not as remembered.
 
-        Without ``lookup``, tab ids come from the state file, and a tab devplan has
-        never written is added under a stable id of its own choosing: no read
-        is spent. With ``lookup``, the spreadsheet's tabs are read first.
+        Without ``lookup``, tab ids and the number of devplan's conditional rules
+        come from the state file, and a tab devplan has never written is added
+        under a stable id of its own choosing: no read is spent. With
+        ``lookup``, the spreadsheet's tabs and their rules are read first.
         """
+        looks = {tab: as_tab(rows) for tab, rows in tabs.items()}
+        old_rules: dict[str, list[int]] = {}
         if lookup:
-            existing = {t: i for t, i in self._sheet_ids(file_id).items() if t in tabs}
+            found = self._sheet_meta(file_id)
+            existing = {t: found[t][0] for t in tabs if t in found}
+            old_rules = {t: _own_rule_indexes(found[t][1], looks[t].rules) for t in existing}
         else:
             remembered = {t: self.state.sheet_id(file_id, t) for t in tabs}
             existing = {t: i for t, i in remembered.items() if i is not None}
+            old_rules = {t: list(range(self.state.rule_count(file_id, t))) for t in existing}
         fresh = file_id in self._fresh
         taken = set(existing.values()) | ({0} if fresh else set())
         requests_: list[dict[str, Any]] = []
         ids: dict[str, int] = {}
-        for tab, rows in tabs.items():
+        for tab, look in looks.items():
             sheet_id = existing.get(tab)
             if sheet_id is None:
                 sheet_id = _new_sheet_id(tab, taken)
                 taken.add(sheet_id)
                 requests_.append({"addSheet": {"properties": {"sheetId": sheet_id, "title": tab}}})
             ids[tab] = sheet_id
-            requests_ += _tab_requests(sheet_id, tab, rows)
+            requests_ += _tab_requests(sheet_id, tab, look, old_rules.get(tab, []))
         if fresh:
             # A new spreadsheet comes with one empty tab, always id 0: devplan's tabs replace it.
             requests_.append({"deleteSheet": {"sheetId": 0}})
@@ -292,14 +308,20 @@ class GoogleWorkbook:
         self._fresh.discard(file_id)
         for tab, sheet_id in ids.items():
             self.state.record_sheet_id(file_id, tab, sheet_id)
+            self.state.record_rule_count(file_id, tab, len(looks[tab].rules))
 
-    def _sheet_ids(self, file_id: str) -> dict[str, int]:
+    def _sheet_meta(self, file_id: str) -> dict[str, tuple[int, list[dict[str, Any]]]]:
+        """Title -> (sheetId, conditional-format rules in order) of every tab."""
         url = f"{SHEETS_URL}/{file_id}"
+        params = {"fields": "sheets(properties(sheetId,title),conditionalFormats)"}
         try:
-            meta = self.http.request("get", url, params={"fields": "sheets.properties(sheetId,title)"}).json()
+            meta = self.http.request("get", url, params=params).json()
         except APIError as exc:
             raise self._write_error(file_id, exc) from exc
-        return {s["properties"]["title"]: s["properties"]["sheetId"] for s in meta.get("sheets", [])}
+        return {
+            s["properties"]["title"]: (s["properties"]["sheetId"], s.get("conditionalFormats", []))
+            for s in meta.get("sheets", [])
+        }
 
     # -- errors ----------------------------------------------------------------
 
@@ -418,24 +440,29 @@ def _authorize(credentials: str | Path | None, api_base: str | None) -> tuple[An
     return creds, AuthorizedSession(creds), str(info["client_email"])
 
 
-def _tab_requests(sheet_id: int, tab: str, rows: Table) -> list[dict[str, Any]]:
-    """Resize devplan's tab to its content, write every cell, format the header, set widths."""
-    width = max((len(r) for r in rows), default=0)
-    height, columns = max(len(rows), 1), max(width, 1)
-    headers = header_rows(rows)
-    frozen = headers[0] + 1 if headers and headers[0] + 1 < height else 0
+def _tab_requests(sheet_id: int, tab: str, look: FormattedTab, old_rules: Sequence[int] = ()) -> list[dict[str, Any]]:
+    """Drop devplan's old rules, resize the tab to its content, write every cell with its format
+    and note, freeze the header, set widths, add the conditional-format rules."""
+    rows = look.rows
+    height, columns = max(len(rows), 1), max(look.width, 1)
+    frozen = look.frozen_rows if look.frozen_rows < height else 0
     grid: dict[str, Any] = {"rowCount": height, "columnCount": columns, "frozenRowCount": frozen}
-    cells = [
-        {"values": [_cell(r[c] if c < len(r) else None, i in headers) for c in range(columns)]}
-        for i, r in enumerate(rows)
-    ]
     requests_: list[dict[str, Any]] = [
+        {"deleteConditionalFormatRule": {"sheetId": sheet_id, "index": index}}
+        for index in sorted(set(old_rules), reverse=True)
+    ]
+    requests_.append(
         {
             "updateSheetProperties": {
                 "properties": {"sheetId": sheet_id, "title": tab, "gridProperties": grid},
                 "fields": "title,gridProperties.rowCount,gridProperties.columnCount,gridProperties.frozenRowCount",
             }
-        },
+        }
+    )
+    cells = [
+        {"values": [_cell(r[c] if c < len(r) else None, i in look.bold_rows, look.notes.get((i, c)))
+                    for c in range(columns)]}
+        for i, r in enumerate(rows)
     ]
     if cells:
         requests_.append(
@@ -443,11 +470,11 @@ def _tab_requests(sheet_id: int, tab: str, rows: Table) -> list[dict[str, Any]]:
                 "updateCells": {
                     "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
                     "rows": cells,
-                    "fields": "userEnteredValue,userEnteredFormat",
+                    "fields": "userEnteredValue,userEnteredFormat,note",
                 }
             }
         )
-    for index, pixels in enumerate(column_widths(rows)):
+    for index, pixels in enumerate(look.widths[:columns]):
         requests_.append(
             {
                 "updateDimensionProperties": {
@@ -457,13 +484,57 @@ def _tab_requests(sheet_id: int, tab: str, rows: Table) -> list[dict[str, Any]]:
                 }
             }
         )
+    for index, rule in enumerate(look.rules):
+        requests_.append({"addConditionalFormatRule": {"index": index, "rule": _rule(sheet_id, rule)}})
     return requests_
 
 
-def _cell(value: Any, header: bool) -> dict[str, Any]:
-    """One CellData: typed value (text stays text, never a formula) and its format."""
+def _color(rgb: str) -> dict[str, float]:
+    """``RRGGBB`` as a Google Color."""
+    return {k: round(int(rgb[i : i + 2], 16) / 255, 4) for k, i in (("red", 0), ("green", 2), ("blue", 4))}
+
+
+def _grid_range(sheet_id: int, block: CellRange) -> dict[str, int]:
+    return {
+        "sheetId": sheet_id, "startRowIndex": block.first_row, "endRowIndex": block.end_row,
+        "startColumnIndex": block.first_column, "endColumnIndex": block.end_column,
+    }
+
+
+def _rule(sheet_id: int, rule: TextRule) -> dict[str, Any]:
+    """A ConditionalFormatRule: text equal to ``rule.text`` gets the fill and text colour."""
+    return {
+        "ranges": [_grid_range(sheet_id, block) for block in rule.ranges],
+        "booleanRule": {
+            "condition": {"type": "TEXT_EQ", "values": [{"userEnteredValue": rule.text}]},
+            "format": {"backgroundColor": _color(rule.fill), "textFormat": {"foregroundColor": _color(rule.color)}},
+        },
+    }
+
+
+def _own_rule_indexes(stored: list[dict[str, Any]], rules: Sequence[TextRule]) -> list[int]:
+    """Indexes of the stored rules that look like devplan's (same condition, text and fill)."""
+
+    def rgb(color: dict[str, Any]) -> tuple[float, ...]:
+        return tuple(round(float(color.get(k, 0)), 4) for k in ("red", "green", "blue"))  # Google omits zeros
+
+    mine = {(r.text, rgb(_color(r.fill))) for r in rules}
+    found = []
+    for index, rule in enumerate(stored):
+        boolean = rule.get("booleanRule") or {}
+        condition = boolean.get("condition") or {}
+        values = condition.get("values") or []
+        fill = (boolean.get("format") or {}).get("backgroundColor") or {}
+        if condition.get("type") == "TEXT_EQ" and len(values) == 1:
+            if (values[0].get("userEnteredValue"), rgb(fill)) in mine:
+                found.append(index)
+    return found
+
+
+def _cell(value: Any, bold: bool, note: str | None = None) -> dict[str, Any]:
+    """One CellData: typed value (text stays text, never a formula), its format and note."""
     cell: dict[str, Any] = {}
-    fmt: dict[str, Any] = {"textFormat": {"bold": True}} if header else {}
+    fmt: dict[str, Any] = {"textFormat": {"bold": True}} if bold else {}
     if isinstance(value, bool):
         cell["userEnteredValue"] = {"boolValue": value}
     elif isinstance(value, (int, float)) and value == value:
@@ -476,6 +547,8 @@ def _cell(value: Any, header: bool) -> dict[str, Any]:
         cell["userEnteredValue"] = {"stringValue": str(value)}
     if fmt:
         cell["userEnteredFormat"] = fmt
+    if note:
+        cell["note"] = note
     return cell
 
 

@@ -1,18 +1,86 @@
-"""How devplan's own tabs look: which rows are headers and how wide each column is.
+"""How devplan's own tabs look, described once for both backends.
 
-Pure functions of a tab's rows, shared by the backends so a tab looks the same
-in Google Sheets and in an ``.xlsx`` file.
+A ``FormattedTab`` is a tab's rows plus its look: which rows are bold, how many
+rows stay frozen at the top, each column's width in pixels, the notes (cell
+comments) and the conditional-format rules. ``render`` builds one from a
+template's output; the Google backend turns it into one ``batchUpdate``, the
+``.xlsx`` writer into a sheet part, appended styles and a comments part. A
+plain ``Table`` is still accepted everywhere: ``as_tab`` gives it fitted
+widths and nothing else, so a plain table looks the same in both backends.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence, Union
 
 from pipeline.workbook import Table
 
 #: pixels per character cell and the bounds of a column's width
 CHAR_PIXELS, PADDING, MIN_WIDTH, MAX_WIDTH = 7, 16, 48, 360
+#: a table header further down than this is not frozen (it would take the screen); the title is
+MAX_FROZEN_ROWS = 6
+
+#: the pass / not-pass fills: (background, text) as RRGGBB, Excel's "Good" and "Bad" colours
+PASS_COLORS = ("C6EFCE", "006100")
+FAIL_COLORS = ("FFC7CE", "9C0006")
+
+
+@dataclass(frozen=True)
+class CellRange:
+    """A block of cells, 0-based, end-exclusive (as Google's GridRange)."""
+
+    first_row: int
+    end_row: int
+    first_column: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """Conditional format: a cell in ``ranges`` whose text equals ``text`` gets these colours."""
+
+    text: str
+    fill: str  # RRGGBB
+    color: str  # RRGGBB
+    ranges: tuple[CellRange, ...]
+
+
+@dataclass
+class FormattedTab:
+    """A tab's rows and its look. Row and column indexes are 0-based."""
+
+    rows: Table
+    bold_rows: frozenset[int] = frozenset()
+    frozen_rows: int = 0
+    widths: list[int] = field(default_factory=list)
+    #: (row, column) -> the note's text
+    notes: dict[tuple[int, int], str] = field(default_factory=dict)
+    rules: list[TextRule] = field(default_factory=list)
+
+    @property
+    def width(self) -> int:
+        return max((len(r) for r in self.rows), default=0)
+
+    def describe(self) -> dict[str, Any]:
+        """Everything about the tab as plain data (for fingerprints)."""
+        return {
+            "rows": self.rows, "bold": sorted(self.bold_rows), "frozen": self.frozen_rows, "widths": self.widths,
+            "notes": sorted([r, c, t] for (r, c), t in self.notes.items()),
+            "rules": [[r.text, r.fill, r.color, [list(vars(g).values()) for g in r.ranges]] for r in self.rules],
+        }
+
+
+AnyTab = Union[Table, FormattedTab]
+
+
+def as_tab(tab: AnyTab) -> FormattedTab:
+    """A tab as ``FormattedTab``: a plain table gets fitted column widths and no other format."""
+    if isinstance(tab, FormattedTab):
+        return tab
+    rows = [list(r) for r in tab]
+    return FormattedTab(rows, widths=column_widths(rows))
 
 
 def text_cells(value: Any) -> int:
@@ -22,21 +90,59 @@ def text_cells(value: Any) -> int:
     return sum(0 if unicodedata.category(ch) in ("Mn", "Me", "Cf") else 1 for ch in str(value))
 
 
-def column_widths(rows: Table) -> list[int]:
-    """Pixel width of each column, fitted to its longest value within bounds."""
+def column_widths(rows: Table, only: Iterable[int] | None = None) -> list[int]:
+    """Pixel width of each column, fitted to its longest value (in rows ``only``, default all) within bounds."""
     width = max((len(r) for r in rows), default=0)
+    chosen = [rows[i] for i in only] if only is not None else rows
     widths = []
     for column in range(width):
-        longest = max((text_cells(r[column]) for r in rows if column < len(r)), default=0)
+        longest = max((text_cells(r[column]) for r in chosen if column < len(r)), default=0)
         widths.append(max(MIN_WIDTH, min(MAX_WIDTH, longest * CHAR_PIXELS + PADDING)))
     return widths
 
 
-def header_rows(rows: Table) -> list[int]:
-    """Indexes of title and header rows: the first row and every row that starts a section."""
-    found = []
-    for index, row in enumerate(rows):
-        filled = any(v not in (None, "") for v in row)
-        if filled and (index == 0 or not any(v not in (None, "") for v in rows[index - 1])):
-            found.append(index)
-    return found
+def frozen_rows(height: int, titles: Sequence[int], headers: Sequence[int]) -> int:
+    """Rows to keep in view: down to the first table header if it is near the top, else the title.
+
+    Never every row of the tab (Google refuses to freeze all of them).
+    """
+    count = 0
+    if headers and headers[0] < MAX_FROZEN_ROWS:
+        count = headers[0] + 1
+    elif titles and titles[0] == 0:
+        count = 1
+    return count if count < height else 0
+
+
+def status_rules(cells: Iterable[tuple[int, int]], passed: str, not_passed: str) -> list[TextRule]:
+    """The pass / not-pass rules over the status cells, one range per run of adjacent rows in a column."""
+    ranges: list[CellRange] = []
+    for row, column in sorted(set(cells), key=lambda rc: (rc[1], rc[0])):
+        last = ranges[-1] if ranges else None
+        if last and last.first_column == column and last.end_row == row:
+            ranges[-1] = CellRange(last.first_row, row + 1, column, column + 1)
+        else:
+            ranges.append(CellRange(row, row + 1, column, column + 1))
+    if not ranges:
+        return []
+    return [
+        TextRule(passed, *PASS_COLORS, tuple(ranges)),
+        TextRule(not_passed, *FAIL_COLORS, tuple(ranges)),
+    ]
+
+
+def a1_range(block: CellRange) -> str:
+    """``C5:C12`` (or ``C5`` for one cell) for a block."""
+    start = f"{column_letters(block.first_column)}{block.first_row + 1}"
+    end = f"{column_letters(block.end_column - 1)}{block.end_row}"
+    return start if start == end else f"{start}:{end}"
+
+
+def column_letters(index: int) -> str:
+    """Column letters of a 0-based index (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters

@@ -27,6 +27,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from pipeline.errors import PublishError, SourceError
 from pipeline.workbook import Table
+from pipeline.workbook.layout import AnyTab
 from pipeline.workbook.xlsx import DamagedPackage, Package, TabConflict, put_tabs
 
 try:  # advisory locks, so a sweep never takes another process's in-flight temp file
@@ -101,7 +102,7 @@ class LocalWorkbook:
         finally:
             book.close()
 
-    def write(self, key: str, tabs: Mapping[str, Table]) -> None:
+    def write(self, key: str, tabs: Mapping[str, AnyTab]) -> None:
         """Replace (or add) the named tabs; every other part of the file is copied unchanged."""
         if not self._swept:
             self._swept = True

@@ -6,9 +6,12 @@ new sheet part and, where needed, edits only the sheet list
 ``[Content_Types].xml``. Every other part (staff tabs, drawings, images,
 charts, comments, extensions, cached formula results, shared strings) is
 copied as its compressed bytes, so it stays byte-identical. devplan's own
-sheet holds inline strings; dates need a number format, for which an ``xf``
-is appended to ``xl/styles.xml`` (existing entries never change) unless an
-identical plain one is already there.
+sheet holds inline strings and its look (``layout.FormattedTab``): frozen
+rows, column widths, conditional formatting, and notes as a comments part
+with its VML drawing (parts only devplan's sheet reaches, replaced with it).
+Bold rows, dates and the rules' colours need style entries: fonts, ``xf`` and
+``dxf`` entries are appended to ``xl/styles.xml`` (existing entries never
+change or move) unless an identical one is already there.
 
 Edits of the XML parts are textual insertions, not a re-serialisation:
 ElementTree would rename namespace prefixes that ``mc:Ignorable`` names, and
@@ -26,9 +29,11 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, BinaryIO, Iterable, Mapping
+from typing import Any, BinaryIO, Iterable, Mapping, Sequence
 from xml.etree import ElementTree
 from xml.parsers import expat
+
+from pipeline.workbook.layout import AnyTab, FormattedTab, a1_range, as_tab
 
 Table = list[list[Any]]
 
@@ -42,6 +47,10 @@ OFFICE_DOCUMENT_REL = REL_NS + "/officeDocument"
 WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 STYLES_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
 WORKBOOK_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+COMMENTS_REL = REL_NS + "/comments"
+VML_REL = REL_NS + "/vmlDrawing"
+COMMENTS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
+VML_TYPE = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 
 #: Characters XML 1.0 cannot hold (a pasted vertical tab, a NUL, a lone surrogate).
 ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -396,7 +405,15 @@ _BLANK_STYLES = (
     "</styleSheet>"
 ).encode()
 
-_XF = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?xf\b[^>]*?(?:/>|>.*?</(?:[A-Za-z_][\w.-]*:)?xf\s*>)", re.DOTALL)
+_P = r"(?:[A-Za-z_][\w.-]*:)?"
+
+
+def _entries(element: str) -> re.Pattern[str]:
+    """Each ``<element>`` entry (empty or with content) inside its collection."""
+    return re.compile(rf"<{_P}{element}\b[^>]*?(?:/>|>.*?</{_P}{element}\s*>)", re.DOTALL)
+
+
+_XF, _FONT, _DXF = _entries("xf"), _entries("font"), _entries("dxf")
 
 
 def _plain_xf(number_format: int) -> str:
@@ -404,32 +421,134 @@ def _plain_xf(number_format: int) -> str:
     return f'numFmtId="{number_format}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"'
 
 
-def ensure_number_formats(styles: bytes, formats: set[int]) -> tuple[bytes, dict[int, int]]:
-    """Style indexes for the given built-in number formats, appending plain ``xf`` entries as needed.
+def _bold_xf(number_format: int, font: int) -> str:
+    """Attributes of the bold cell format devplan appends (with a built-in number format, or General)."""
+    apply_number = ' applyNumberFormat="1"' if number_format else ""
+    return f'numFmtId="{number_format}" fontId="{font}" fillId="0" borderId="0" xfId="0" applyFont="1"{apply_number}'
 
-    An existing entry is reused only if it is exactly the plain one devplan
-    would append; nothing existing is changed.
+
+@dataclass
+class _Collection:
+    """One list of ``xl/styles.xml`` (fonts, cellXfs, dxfs) that devplan may only append to."""
+
+    text: str
+    element: str
+    entry: re.Pattern[str]
+    prefix: str = ""
+    start: int = -1
+    end: int = -1
+    attrs: str = ""
+    inner: str = ""
+    entries: list[str] = field(default_factory=list)
+    added: bool = False
+
+    def find(self) -> bool:
+        block = re.search(
+            rf"<({_P}){self.element}\b([^>]*?)(?:/>|>(.*?)</{_P}{self.element}\s*>)", self.text, re.DOTALL
+        )
+        if block is None:
+            return False
+        self.prefix, self.attrs, self.inner = block.group(1), block.group(2), block.group(3) or ""
+        self.start, self.end = block.start(), block.end()
+        self.entries = [m.group(0) for m in self.entry.finditer(self.inner)]
+        return True
+
+    def index(self, entry: str) -> int:
+        """The index of an identical existing entry, or of ``entry`` appended."""
+        if entry in self.entries:
+            return self.entries.index(entry)
+        self.entries.append(entry)
+        self.inner += entry
+        self.added = True
+        return len(self.entries) - 1
+
+    def rebuilt(self) -> str:
+        attrs = self.attrs.rstrip("/").rstrip()
+        if re.search(r'\scount="\d+"', attrs):
+            attrs = re.sub(r'(\scount=")\d+(")', rf"\g<1>{len(self.entries)}\g<2>", attrs)
+        else:
+            attrs += f' count="{len(self.entries)}"'
+        return f"<{self.prefix}{self.element}{attrs}>{self.inner}</{self.prefix}{self.element}>"
+
+
+@dataclass(frozen=True)
+class Dxf:
+    """A differential format for a conditional rule: fill and text colours as ``RRGGBB``."""
+
+    fill: str
+    color: str
+
+
+def ensure_styles(
+    styles: bytes, cell_styles: set[tuple[int, bool]], dxfs: list[Dxf] | None = None
+) -> tuple[bytes, dict[tuple[int, bool], int], dict[Dxf, int]]:
+    """Style indexes for cells and conditional rules, appending entries to ``xl/styles.xml`` as needed.
+
+    ``cell_styles`` holds (built-in number format, bold) pairs; (0, False) is
+    the default style and needs none. A bold font is the workbook's default
+    font with ``<b/>``. An existing entry is reused only if it is exactly the
+    one devplan would append; no existing entry is changed or moved.
     """
     text = styles.decode("utf-8")
-    block = re.search(r"<((?:[A-Za-z_][\w.-]*:)?)cellXfs\b([^>]*)>(.*?)</(?:[A-Za-z_][\w.-]*:)?cellXfs\s*>", text, re.DOTALL)
-    if block is None:
+    xfs = _Collection(text, "cellXfs", _XF)
+    if not xfs.find():
         raise DamagedPackage("styles part has no cellXfs")
-    prefix, attrs, inner = block.group(1), block.group(2), block.group(3)
-    existing = [m.group(0) for m in _XF.finditer(inner)]
-    found: dict[int, int] = {}
-    for number_format in sorted(formats):
-        plain = f"<{prefix}xf {_plain_xf(number_format)}/>"
-        if plain in existing:
-            found[number_format] = existing.index(plain)
-        else:
-            existing.append(plain)
-            inner += plain
-            found[number_format] = len(existing) - 1
-    if re.search(r'\scount="\d+"', attrs):
-        attrs = re.sub(r'(\scount=")\d+(")', rf"\g<1>{len(existing)}\g<2>", attrs)
-    rebuilt = f"<{prefix}cellXfs{attrs}>{inner}</{prefix}cellXfs>"
-    new = text[: block.start()] + rebuilt + text[block.end():]
-    return (styles if new == text else new.encode("utf-8")), found
+    prefix = xfs.prefix
+    wanted = sorted(s for s in cell_styles if s != (0, False))
+    xf_map: dict[tuple[int, bool], int] = {}
+    font_id = 0
+    if any(bold for _, bold in wanted):
+        fonts = _Collection(text, "fonts", _FONT)
+        if not fonts.find() or not fonts.entries:
+            raise DamagedPackage("styles part has no fonts")
+        font_id = fonts.index(_bold_font(fonts.entries[0], prefix))
+        if fonts.added:
+            text = text[: fonts.start] + fonts.rebuilt() + text[fonts.end:]
+    xfs = _Collection(text, "cellXfs", _XF)
+    xfs.find()
+    for number_format, bold in wanted:
+        attrs = _bold_xf(number_format, font_id) if bold else _plain_xf(number_format)
+        xf_map[(number_format, bold)] = xfs.index(f"<{prefix}xf {attrs}/>")
+    if xfs.added:
+        text = text[: xfs.start] + xfs.rebuilt() + text[xfs.end:]
+    dxf_map: dict[Dxf, int] = {}
+    if dxfs:
+        block = _Collection(text, "dxfs", _DXF)
+        if not block.find():
+            later = re.search(rf"<{_P}(?:tableStyles|colors|extLst)\b|</{_P}styleSheet\s*>", text)
+            if later is None:
+                raise DamagedPackage("styles part has no styleSheet end")
+            text = text[: later.start()] + f"<{prefix}dxfs/>" + text[later.start():]
+            block = _Collection(text, "dxfs", _DXF)
+            block.find()
+        for dxf in dxfs:
+            dxf_map[dxf] = block.index(
+                f'<{prefix}dxf><{prefix}font><{prefix}color rgb="FF{dxf.color}"/></{prefix}font>'
+                f'<{prefix}fill><{prefix}patternFill patternType="solid"><{prefix}bgColor rgb="FF{dxf.fill}"/>'
+                f"</{prefix}patternFill></{prefix}fill></{prefix}dxf>"
+            )
+        if block.added:
+            text = text[: block.start] + block.rebuilt() + text[block.end:]
+    new = text.encode("utf-8")
+    return (styles if new == styles else new), xf_map, dxf_map
+
+
+def _bold_font(font: str, prefix: str) -> str:
+    """The default font entry made bold (itself when it already is)."""
+    if re.search(rf"<{_P}b(\s+val=\"(1|true)\")?\s*/>", font):
+        return font
+    opened = re.match(rf"<({_P})font\b([^>]*?)(/?)>", font)
+    assert opened is not None
+    tag_prefix, attrs, empty = opened.group(1), opened.group(2), opened.group(3)
+    if empty:
+        return f"<{tag_prefix}font{attrs}><{tag_prefix}b/></{tag_prefix}font>"
+    return f"<{tag_prefix}font{attrs}><{tag_prefix}b/>{font[opened.end():]}"
+
+
+def ensure_number_formats(styles: bytes, formats: set[int]) -> tuple[bytes, dict[int, int]]:
+    """Style indexes for the given built-in number formats (plain, not bold); see ``ensure_styles``."""
+    new, found, _ = ensure_styles(styles, {(f, False) for f in formats})
+    return new, {f: found[(f, False)] for f in formats}
 
 
 # --------------------------------------------------------------------- sheet
@@ -450,12 +569,12 @@ def clean_text(value: str) -> str:
     return ILLEGAL_XML.sub("", value)
 
 
-def _text_cell(ref: str, value: str) -> str:
+def _text_cell(ref: str, value: str, style: str = "") -> str:
     """An inline-string cell: always text, never a formula, whatever the text starts with."""
     value = OOXML_ESCAPE.sub(r"_x005F_\1", clean_text(value))
     body = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
     space = ' xml:space="preserve"' if body != body.strip() or "\n" in body else ""
-    return f'<c r="{ref}" t="inlineStr"><is><t{space}>{body}</t></is></c>'
+    return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{body}</t></is></c>'
 
 
 def _number(value: float) -> str:
@@ -493,44 +612,143 @@ def _serial(value: Any, date1904: bool) -> float:
     return serial
 
 
-def sheet_xml(rows: Table, styles: Mapping[int, int], date1904: bool = False) -> bytes:
-    """A worksheet part holding ``rows``: inline strings, numbers, booleans, dates; no formulas."""
+def _width(pixels: int) -> str:
+    """A pixel width as Excel's column width (characters of the default font: 7 px each, plus 5 px)."""
+    return f"{max(pixels - 5, 0) / 7:.2f}"
+
+
+def _xml_text(text: str) -> str:
+    return clean_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def sheet_xml(
+    tab: "FormattedTab | Table",
+    styles: Mapping[Any, int],
+    date1904: bool = False,
+    dxfs: Sequence[int] = (),
+    legacy_drawing: str | None = None,
+) -> bytes:
+    """A worksheet part holding a tab: inline strings, numbers, booleans, dates; no formulas.
+
+    ``styles`` maps (number format, bold) to a cell style index (a plain
+    number format alone is accepted too); ``dxfs`` gives each conditional
+    rule's differential format; ``legacy_drawing`` is the relationship id of
+    the comments' VML drawing, when the tab has notes.
+    """
+    look = as_tab(tab)
+    rows = look.rows
+
+    def style(kind: int | None, bold: bool) -> str:
+        key = (kind or 0, bold)
+        if key == (0, False):
+            return ""
+        index = styles[key] if key in styles else styles[kind]  # type: ignore[index]
+        return f' s="{index}"'
+
     out = []
     width = 0
     for r, row in enumerate(rows, start=1):
         cells = []
+        bold = (r - 1) in look.bold_rows
         for c, value in enumerate(row):
             ref = f"{_column(c)}{r}"
             if value is None:
                 continue
             if isinstance(value, bool):
-                cells.append(f'<c r="{ref}" t="b"><v>{int(value)}</v></c>')
+                cells.append(f'<c r="{ref}"{style(None, bold)} t="b"><v>{int(value)}</v></c>')
             elif isinstance(value, str):
-                cells.append(_text_cell(ref, value))
+                cells.append(_text_cell(ref, value, style(None, bold)))
             elif isinstance(value, numbers.Integral):
-                cells.append(f'<c r="{ref}"><v>{int(value)}</v></c>')
+                cells.append(f'<c r="{ref}"{style(None, bold)}><v>{int(value)}</v></c>')
             elif isinstance(value, numbers.Real):
                 number = float(value)
                 if math.isfinite(number):
-                    cells.append(f'<c r="{ref}"><v>{_number(number)}</v></c>')
+                    cells.append(f'<c r="{ref}"{style(None, bold)}><v>{_number(number)}</v></c>')
             elif (kind := value_kind(value)) is not None:
-                cells.append(f'<c r="{ref}" s="{styles[kind]}"><v>{_number(_serial(value, date1904))}</v></c>')
+                cells.append(f'<c r="{ref}"{style(kind, bold)}><v>{_number(_serial(value, date1904))}</v></c>')
             elif isinstance(value, datetime):
                 continue  # NaT
             else:
-                cells.append(_text_cell(ref, str(value)))
+                cells.append(_text_cell(ref, str(value), style(None, bold)))
         if cells:
             width = max(width, len(row))
             out.append(f'<row r="{r}">{"".join(cells)}</row>')
     used = f"A1:{_column(width - 1)}{len(rows)}" if out else "A1"
+    if look.frozen_rows:
+        below = f"A{look.frozen_rows + 1}"
+        view = (
+            f'<sheetView workbookViewId="0"><pane ySplit="{look.frozen_rows}" topLeftCell="{below}" '
+            f'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft" activeCell="{below}" '
+            f'sqref="{below}"/></sheetView>'
+        )
+    else:
+        view = '<sheetView workbookViewId="0"/>'
+    cols = "".join(
+        f'<col min="{i}" max="{i}" width="{_width(px)}" customWidth="1"/>' for i, px in enumerate(look.widths, start=1)
+    )
+    formatting = []
+    for priority, (rule, dxf) in enumerate(zip(look.rules, dxfs), start=1):
+        sqref = " ".join(a1_range(block) for block in rule.ranges)
+        literal = '"' + rule.text.replace('"', '""') + '"'
+        formatting.append(
+            f'<conditionalFormatting sqref="{sqref}"><cfRule type="cellIs" dxfId="{dxf}" priority="{priority}" '
+            f'operator="equal"><formula>{_xml_text(literal)}</formula></cfRule></conditionalFormatting>'
+        )
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
-        f'<dimension ref="{used}"/><sheetViews><sheetView workbookViewId="0"/></sheetViews>'
+        f'<dimension ref="{used}"/><sheetViews>{view}</sheetViews>'
         '<sheetFormatPr defaultRowHeight="15"/>'
-        f'<sheetData>{"".join(out)}</sheetData>'
-        '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
-        "</worksheet>"
+        + (f"<cols>{cols}</cols>" if cols else "")
+        + f'<sheetData>{"".join(out)}</sheetData>'
+        + "".join(formatting)
+        + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+        + (f'<legacyDrawing r:id="{legacy_drawing}"/>' if legacy_drawing else "")
+        + "</worksheet>"
+    ).encode("utf-8")
+
+
+def comments_xml(notes: Mapping[tuple[int, int], str]) -> bytes:
+    """A comments part holding devplan's notes, in row order."""
+    entries = "".join(
+        f'<comment ref="{_column(c)}{r + 1}" authorId="0"><text><t xml:space="preserve">{_xml_text(text)}</t>'
+        "</text></comment>"
+        for (r, c), text in sorted(notes.items())
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<comments xmlns="{MAIN_NS}"><authors><author>devplan</author></authors>'
+        f"<commentList>{entries}</commentList></comments>"
+    ).encode("utf-8")
+
+
+def vml_xml(notes: Mapping[tuple[int, int], str], block: int) -> bytes:
+    """The legacy VML drawing Excel needs to show comments: one hidden note box per comment.
+
+    ``block`` reserves shape ids ``block * 1024 + 1 ...`` so they do not clash
+    with another sheet's drawing (devplan uses the tab's sheetId).
+    """
+    shapes = []
+    for number, (r, c) in enumerate(sorted(notes), start=1):
+        shapes.append(
+            f'<v:shape id="_x0000_s{block * 1024 + number}" type="#_x0000_t202" '
+            'style="position:absolute;margin-left:80pt;margin-top:2pt;width:240pt;height:90pt;'
+            'z-index:1;visibility:hidden" fillcolor="#ffffe1" o:insetmode="auto">'
+            '<v:fill color2="#ffffe1"/><v:shadow on="t" color="black" obscured="t"/>'
+            '<v:path o:connecttype="none"/><v:textbox style="mso-direction-alt:auto">'
+            '<div style="text-align:left"></div></v:textbox>'
+            '<x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
+            f"<x:Anchor>{c + 1}, 15, {max(r - 1, 0)}, 2, {c + 5}, 15, {r + 6}, 4</x:Anchor>"
+            f"<x:AutoFill>False</x:AutoFill><x:Row>{r}</x:Row><x:Column>{c}</x:Column></x:ClientData></v:shape>"
+        )
+    return (
+        '<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+        'xmlns:x="urn:schemas-microsoft-com:office:excel">'
+        f'<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{block}"/></o:shapelayout>'
+        '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe">'
+        '<v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
+        + "".join(shapes)
+        + "</xml>"
     ).encode("utf-8")
 
 
@@ -594,15 +812,32 @@ def _drop_calc_chain_entries(package: Package, workbook_part: str, sheet_id: int
         package.remove_rel(workbook_part, rel.id)
 
 
-def put_tabs(package: Package, tabs: Mapping[str, Table]) -> None:
-    """Replace each named tab's sheet part in place, or add the tab at the end."""
+def put_tabs(package: Package, tabs: Mapping[str, AnyTab]) -> None:
+    """Replace each named tab's sheet part in place, or add the tab at the end.
+
+    A tab's look (``layout.FormattedTab``) goes with it: styles appended to
+    ``xl/styles.xml`` for bold rows, dates and the conditional rules, and a
+    comments part with its VML drawing for the notes. Whatever the tab's old
+    sheet part alone used (its comments, drawings) is dropped first.
+    """
     wb_part = package.workbook_part()
     sheets, rel_ns, date1904 = _sheets(package.get(wb_part))
     rels = {r.id: r for r in package.rels(wb_part)}
+    looks = {name: as_tab(tab) for name, tab in tabs.items()}
 
-    formats = {k for rows in tabs.values() for row in rows for v in row if (k := value_kind(v)) is not None}
-    styles_map: dict[int, int] = {}
-    if formats:
+    wanted: set[tuple[int, bool]] = set()
+    dxfs: list[Dxf] = []
+    for look in looks.values():
+        for r, row in enumerate(look.rows):
+            bold = r in look.bold_rows
+            for value in row:
+                if value is not None:
+                    wanted.add((value_kind(value) or 0, bold))
+        dxfs += [Dxf(rule.fill, rule.color) for rule in look.rules if Dxf(rule.fill, rule.color) not in dxfs]
+    wanted.discard((0, False))
+    styles_map: dict[tuple[int, bool], int] = {}
+    dxf_map: dict[Dxf, int] = {}
+    if wanted or dxfs:
         styles_rel = next((r for r in rels.values() if r.type == STYLES_REL), None)
         if styles_rel is None:
             package.set("xl/styles.xml", _BLANK_STYLES)
@@ -611,14 +846,13 @@ def put_tabs(package: Package, tabs: Mapping[str, Table]) -> None:
             styles_part = "xl/styles.xml"
         else:
             styles_part = styles_rel.target
-        new_styles, styles_map = ensure_number_formats(package.get(styles_part), formats)
+        new_styles, styles_map, dxf_map = ensure_styles(package.get(styles_part), wanted, dxfs)
         if new_styles != package.get(styles_part):
             package.set(styles_part, new_styles)
 
     by_name = {s.name: s for s in sheets}
     folded = {s.name.casefold(): s.name for s in sheets}
-    for name, rows in tabs.items():
-        xml = sheet_xml(rows, styles_map, date1904)
+    for name, look in looks.items():
         sheet = by_name.get(name)
         if sheet is None and name.casefold() in folded:
             raise TabConflict(folded[name.casefold()])
@@ -628,21 +862,59 @@ def put_tabs(package: Package, tabs: Mapping[str, Table]) -> None:
                 raise TabConflict(name)
             package.drop_unreferenced(_rels_path(rel.target))
             _drop_calc_chain_entries(package, wb_part, sheet.sheet_id)
-            package.set(rel.target, xml)
-            continue
-        number = 1
-        while package.has(f"xl/worksheets/sheet{number}.xml"):
-            number += 1
-        part = f"xl/worksheets/sheet{number}.xml"
-        package.set(part, xml)
-        package.add_override(part, WORKSHEET_TYPE)
-        rid = package.add_rel(wb_part, WORKSHEET_REL, part)
-        sheet_id = max((s.sheet_id for s in sheets), default=0) + 1
-        sheets.append(_Sheet(name, sheet_id, rid))
-        by_name[name] = sheets[-1]
-        folded[name.casefold()] = name
-        rels = {r.id: r for r in package.rels(wb_part)}
-        package.set(wb_part, _add_sheet_entry(package.get(wb_part), name, sheet_id, rid, rel_ns))
+            part = rel.target
+        else:
+            number = 1
+            while package.has(f"xl/worksheets/sheet{number}.xml"):
+                number += 1
+            part = f"xl/worksheets/sheet{number}.xml"
+            package.set(part, b"")
+            package.add_override(part, WORKSHEET_TYPE)
+            rid = package.add_rel(wb_part, WORKSHEET_REL, part)
+            sheet_id = max((s.sheet_id for s in sheets), default=0) + 1
+            sheet = _Sheet(name, sheet_id, rid)
+            sheets.append(sheet)
+            by_name[name] = sheet
+            folded[name.casefold()] = name
+            rels = {r.id: r for r in package.rels(wb_part)}
+            package.set(wb_part, _add_sheet_entry(package.get(wb_part), name, sheet_id, rid, rel_ns))
+        drawing = _put_notes(package, part, look, sheet.sheet_id) if look.notes else None
+        dxf_ids = [dxf_map[Dxf(rule.fill, rule.color)] for rule in look.rules]
+        package.set(part, sheet_xml(look, styles_map, date1904, dxf_ids, drawing))
+
+
+def _free_part(package: Package, pattern: str) -> str:
+    """The first part name ``pattern.format(n)`` (n = 1, 2, ...) the package does not hold."""
+    number = 1
+    while package.has(pattern.format(number)):
+        number += 1
+    return pattern.format(number)
+
+
+def _put_notes(package: Package, sheet_part: str, look: FormattedTab, sheet_id: int) -> str:
+    """Write the comments part and VML drawing of devplan's sheet; return the drawing's relationship id.
+
+    The sheet's relationships part is devplan's own (its old one was dropped
+    with the old sheet part), so it is written whole.
+    """
+    comments = _free_part(package, "xl/comments{}.xml")
+    package.set(comments, comments_xml(look.notes))
+    package.add_override(comments, COMMENTS_TYPE)
+    drawing = _free_part(package, "xl/drawings/vmlDrawing{}.vml")
+    package.set(drawing, vml_xml(look.notes, sheet_id))
+    types = package.get("[Content_Types].xml").decode("utf-8")
+    if not re.search(r'<(?:[\w.-]+:)?Default\b[^>]*Extension="vml"', types, re.IGNORECASE):
+        snippet = lambda p: f'<{p}Default Extension="vml" ContentType="{VML_TYPE}"/>'  # noqa: E731
+        package.set("[Content_Types].xml", _insert_before_close(package.get("[Content_Types].xml"), "Types", snippet))
+    folder = posixpath.dirname(sheet_part)
+    package.set(_rels_path(sheet_part), (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<Relationships xmlns="{PKG_REL_NS}">'
+        f'<Relationship Id="rId1" Type="{VML_REL}" Target="{_attr(posixpath.relpath(drawing, folder))}"/>'
+        f'<Relationship Id="rId2" Type="{COMMENTS_REL}" Target="{_attr(posixpath.relpath(comments, folder))}"/>'
+        "</Relationships>"
+    ).encode("utf-8"))
+    return "rId1"
 
 
 def _add_sheet_entry(workbook: bytes, name: str, sheet_id: int, rid: str, rel_ns: str) -> bytes:
