@@ -1560,7 +1560,7 @@ class FakeGoogle:
             elif len(parts) == 2:
                 f = self._drive_visible(parts[1], user, _all_drives(query))
                 if method == "GET":
-                    data = self._file_json(f)
+                    data = self._file_json(f, user)
                     return 200, apply_fields(data, parse_fields(fields)) if fields else _drive_default(data)
                 if method == "DELETE":
                     if self._role(f, user) < 3 and not (self._role(f, user) >= 2 and self._in_shared_drive(f)):
@@ -1583,7 +1583,7 @@ class FakeGoogle:
                     if add:
                         f.parents += [p for p in add.split(",") if p not in f.parents]
                     f.modified_ms = self._tick()
-                    data = self._file_json(f)
+                    data = self._file_json(f, user)
                     return 200, apply_fields(data, parse_fields(fields)) if fields else _drive_default(data)
             elif len(parts) == 3 and parts[2] == "permissions" and method == "GET":
                 f = self._drive_visible(parts[1], user, _all_drives(query))
@@ -1612,10 +1612,16 @@ class FakeGoogle:
             raise self._fault_error(f.fault)
         return f
 
-    def _file_json(self, f: DriveFile) -> dict[str, Any]:
+    def _file_json(self, f: DriveFile, user: Optional[str] = None) -> dict[str, Any]:
+        """A Drive file resource; ``capabilities`` are the caller's (``user``) on that file."""
         data: dict[str, Any] = {"kind": "drive#file", "id": f.id, "name": f.name, "mimeType": f.mime_type,
                                 "parents": list(f.parents), "trashed": f.trashed,
                                 "createdTime": self._rfc3339(f.created_ms), "modifiedTime": self._rfc3339(f.modified_ms)}
+        role = 0 if f.forbidden else self._role(f, user)
+        data["capabilities"] = {
+            "canEdit": role >= 2, "canAddChildren": f.mime_type == FOLDER_MIME and role >= 2,
+            "canShare": role >= 2, "canReadRevisions": role >= 1,
+        }
         if self._in_shared_drive(f):
             root = f
             while root.parents and root.parents[0] in self._files:
@@ -1654,7 +1660,7 @@ class FakeGoogle:
         else:
             f.shared_with = {} if user is None else {user: "owner"}
         self._add_file(f)
-        data = self._file_json(f)
+        data = self._file_json(f, user)
         return apply_fields(data, parse_fields(fields)) if fields else _drive_default(data)
 
     def _drive_list(self, query: dict[str, list[str]], user: Optional[str]) -> dict[str, Any]:
@@ -1697,7 +1703,7 @@ class FakeGoogle:
                 raise drive_error(400, "Invalid Value", "invalid", location="pageToken") from None
         page = files[offset: offset + page_size]
         out: dict[str, Any] = {"kind": "drive#fileList", "incompleteSearch": False,
-                               "files": [self._file_json(f) for f in page]}
+                               "files": [self._file_json(f, user) for f in page]}
         if offset + page_size < len(files):
             out["nextPageToken"] = base64.urlsafe_b64encode(
                 json.dumps({"o": offset + page_size, "q": digest}).encode()).decode()
