@@ -19,7 +19,10 @@
   server's answer; ``test`` marks messages sent to a test address (``--to``),
   which do not count as sent to the director.
 
-Later parts (the run history) add their own tables here; the schema is created
+- ``runs``: the run history, one row per ``sync`` or ``check`` (failed ones
+  too), shown by ``devplan status`` (see ``pipeline.history``).
+
+Later parts add their own tables here; the schema is created
 on open and only ever grows.
 """
 
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Mapping
@@ -90,6 +93,31 @@ class SentMail:
     sent_at: datetime
     answer: str
     test: bool = False
+
+
+#: one row per run of ``sync`` or ``check``: when, how long, how it ended, and what it did
+RUNS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    exit_code INTEGER NOT NULL,
+    details TEXT NOT NULL
+);
+"""
+
+
+@dataclass
+class RunRecord:
+    """One run as the history keeps it; ``details`` is what ``pipeline.history`` measured."""
+
+    kind: str
+    started_at: datetime
+    seconds: float
+    exit_code: int
+    details: dict[str, Any] = field(default_factory=dict)
+    number: int | None = None
 
 
 class State:
@@ -249,6 +277,30 @@ class State:
             "SELECT unit, recipient, content_hash, sent_at, answer, test FROM sent ORDER BY id"
         ).fetchall()
         return [_sent(row) for row in rows]
+
+    # -- the run history --------------------------------------------------------
+
+    def record_run(self, run: "RunRecord") -> int:
+        """Add one finished (or failed) run of ``sync`` or ``check``; its row id."""
+        self.db.executescript(RUNS_SCHEMA)
+        cursor = self.db.execute(
+            "INSERT INTO runs (kind, started_at, seconds, exit_code, details) VALUES (?, ?, ?, ?, ?)",
+            (run.kind, run.started_at.isoformat(timespec="seconds"), run.seconds, run.exit_code,
+             json.dumps(run.details, ensure_ascii=False, default=str)),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def runs(self, last: int = 10) -> list["RunRecord"]:
+        """The last ``last`` runs, newest first."""
+        self.db.executescript(RUNS_SCHEMA)
+        rows = self.db.execute(
+            "SELECT id, kind, started_at, seconds, exit_code, details FROM runs ORDER BY id DESC LIMIT ?",
+            (max(0, last),),
+        ).fetchall()
+        return [
+            RunRecord(kind, datetime.fromisoformat(started), seconds, code, json.loads(details), number)
+            for number, kind, started, seconds, code, details in rows
+        ]
 
     def _transaction(self) -> Any:
         return _Transaction(self.db)
