@@ -94,14 +94,42 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 PROGRESS_STATE: dict[str, str] = {}
 
 
+BAR_WIDTH = 30
+
+
+def stderr_is_terminal() -> bool:
+    """True when a person watches stderr (a terminal), False under cron, a pipe or a log file."""
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def end_progress_bar() -> None:
+    """Finish an unfinished bar's line, so the next message starts on a line of its own."""
+    if PROGRESS_STATE.pop("bar", None):
+        click.echo("", err=True)
+
+
 def progress_printer(stage_names: dict[str, str]) -> Callable[[str, int, int], None]:
-    """Print "stage done/total" to stderr about every 10%, so long runs show they are alive."""
+    """Show progress on stderr: a bar redrawn in place on a terminal; else "stage done/total"
+    lines about every 10% (cron mail and logs stay short and readable)."""
 
     def show(stage: str, done: int, total: int) -> None:
-        PROGRESS_STATE["where"] = f"{stage_names.get(stage, stage)} {done}/{total}"
+        name = stage_names.get(stage, stage)
+        PROGRESS_STATE["where"] = f"{name} {done}/{total}"
+        if stderr_is_terminal():
+            filled = BAR_WIDTH * done // total if total else BAR_WIDTH
+            percent = 100 * done // total if total else 100
+            line = f"\r  {name} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total} ({percent}%)"
+            click.echo(line, err=True, nl=False)
+            PROGRESS_STATE["bar"] = "open"
+            if done >= total:
+                end_progress_bar()
+            return
         step = max(1, total // 10)
         if done == total or done % step == 0:
-            click.echo(f"  {stage_names.get(stage, stage)} {done}/{total}", err=True)
+            click.echo(f"  {name} {done}/{total}", err=True)
 
     return show
 
@@ -109,6 +137,9 @@ def progress_printer(stage_names: dict[str, str]) -> Callable[[str, int, int], N
 PROGRESS = progress_printer(
     {"collect": "อ่านสเปรดชีต ID Plan", "publish": "เขียนแท็บสรุปผล", "deliver": "ส่งอีเมล"}
 )
+
+
+CHECK_PROGRESS = progress_printer({"collect": "อ่านสเปรดชีต ID Plan", "publish": "เตรียมแท็บสรุปผล (ไม่เขียน)"})
 
 
 def config_option(default: Path | None = None) -> Callable[[Any], Any]:
@@ -214,9 +245,12 @@ def sync(
         raise click.UsageError(f"{'--resend' if resend else '--to'} ใช้ได้เฉพาะคู่กับ --send")
     if test_to is not None and "@" not in test_to:
         raise click.BadParameter(f"'{test_to}' ไม่ใช่ที่อยู่อีเมล", param_hint="--to")
+    from pipeline.history import recording
+
     settings = _load(config_path, {"area.fiscal_year": year}, flags={"area.fiscal_year": "--year"})
-    code = _run_and_report(settings, send, full, resend=resend, test_to=test_to, wait=wait)
-    sys.exit(code)
+    with recording("sync", settings):  # one row in the run history (devplan status), even if it fails
+        code = _run_and_report(settings, send, full, resend=resend, test_to=test_to, wait=wait)
+        sys.exit(code)
 
 
 def _wait_printer() -> Callable[[str, float, str], None]:
@@ -225,6 +259,7 @@ def _wait_printer() -> Callable[[str, float, str], None]:
     def show(kind: str, seconds: float, reason: str) -> None:
         where = f" ({PROGRESS_STATE['where']})" if PROGRESS_STATE.get("where") else ""
         if seconds >= 1 or kind == "retry":
+            end_progress_bar()
             click.echo(f"  รอ {seconds:.0f} วินาที: {reason}{where}", err=True)
 
     return show
@@ -492,6 +527,155 @@ def import_file(file: Path, kind: str, config_path: Path) -> None:
         f"นำเข้าคำตอบ {count} แถวจาก {file.name} ลงสเปรดชีต '{survey.spreadsheet}' "
         f"แท็บ '{survey.tab}' ใน {settings.storage.location}"
     )
+
+
+# --- the first fifteen minutes: init, check, status ------------------------------------------
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--name", help="ชื่อสำนักงานเขตพื้นที่ เช่น \"สำนักงานเขตพื้นที่การศึกษาประถมศึกษาเพชรบูรณ์ เขต 2\"")
+@click.option("--office-code", help="รหัสของสำนักงานเขตในทะเบียนหน่วยงาน (แท็บหน่วยงานของ roster)")
+@click.option("--year", type=click.IntRange(2500, 2700), help="ปีงบประมาณ พ.ศ. (ค่าเริ่มต้น: ปีงบประมาณปัจจุบัน)")
+@click.option("--local", "local_path", type=click.Path(path_type=Path, file_okay=False),
+              help="สเปรดชีตเป็นไฟล์ .xlsx ในโฟลเดอร์นี้ของเครื่อง")
+@click.option("--drive", "drive_folder", metavar="FOLDER_ID_OR_URL",
+              help="สเปรดชีตอยู่ในโฟลเดอร์ Google Drive นี้ (รหัสหรือลิงก์โฟลเดอร์)")
+@click.option("--credentials", type=click.Path(path_type=Path, dir_okay=False),
+              help="ไฟล์กุญแจ .json ของบัญชีบริการ Google (ดู Google setup ใน README)")
+@click.option("--sender", help="ผู้ส่งอีเมล เช่น \"กลุ่มพัฒนาครู <hrd@example.go.th>\"")
+@click.option("--yes", "-y", "assume_yes", is_flag=True, help="ไม่ถามใด ๆ ใช้ค่าจากตัวเลือกและค่าเริ่มต้น")
+@click.option("--force", is_flag=True, help="เขียนทับ devplan.toml ที่มีอยู่แล้ว")
+@handle_errors
+def init(
+    folder: Path, name: str | None, office_code: str | None, year: int | None, local_path: Path | None,
+    drive_folder: str | None, credentials: Path | None, sender: str | None, assume_yes: bool, force: bool,
+) -> None:
+    """เริ่มต้นเขตพื้นที่ใหม่: ถามข้อมูลไม่กี่ข้อ เขียนไฟล์ตั้งค่า FOLDER/devplan.toml (มีคำอธิบายทุกส่วน)
+    แล้วตรวจว่า devplan เข้าถึงสเปรดชีตทุกไฟล์ที่ต้องอ่านหรือเขียนได้หรือไม่
+
+    \b
+    รหัสออก: 0 เข้าถึงได้ครบ, 1 มีสเปรดชีตที่ต้องแชร์หรือแก้ไข (ตารางบอกว่าไฟล์ใด แชร์ให้ใคร สิทธิ์ใด),
+    2 ตัวเลือกหรือไฟล์ตั้งค่าผิด
+    """
+    from datetime import date
+
+    from pipeline.access import check_access, format_access
+    from pipeline.init import CONFIG_NAME, DEFAULT_SENDER, Answers, valid_office_code, write_config
+    from pipeline.thai import fiscal_year
+
+    if local_path and drive_folder:
+        raise click.UsageError("เลือกอย่างใดอย่างหนึ่ง: --local (ไฟล์ .xlsx) หรือ --drive (Google Drive)")
+    if (folder / CONFIG_NAME).exists() and not force:
+        raise click.UsageError(
+            f"มีไฟล์ตั้งค่า {folder / CONFIG_NAME} อยู่แล้ว: ใช้ต่อได้เลย "
+            f"(devplan check --config {folder / CONFIG_NAME}) หรือใส่ --force เพื่อเขียนทับ"
+        )
+
+    def ask(value: Any, flag: str, question: str, default: Any = None, **kwargs: Any) -> Any:
+        if value is not None:
+            return value
+        if assume_yes:
+            if default is None:
+                raise click.UsageError(f"ใช้ --yes แล้วต้องระบุ {flag} ด้วย ({question})")
+            return default
+        return click.prompt(question, default=default, **kwargs)
+
+    name = ask(name, "--name", "ชื่อสำนักงานเขตพื้นที่").strip()
+    office_code = ask(office_code, "--office-code", "รหัสของสำนักงานเขตในทะเบียนหน่วยงาน").strip()
+    if not valid_office_code(office_code):
+        raise click.BadParameter(f"'{office_code}' ใช้เป็นรหัสหน่วยงานไม่ได้ (ใช้ตัวอักษรอังกฤษ ตัวเลข . _ -)",
+                                 param_hint="--office-code")
+    year = ask(year, "--year", "ปีงบประมาณ (พ.ศ.)", fiscal_year(date.today()), type=click.IntRange(2500, 2700))
+    if not local_path and not drive_folder:
+        if assume_yes:
+            raise click.UsageError("ใช้ --yes แล้วต้องระบุ --local โฟลเดอร์ หรือ --drive รหัสโฟลเดอร์")
+        where = click.prompt("สเปรดชีตอยู่ที่ไหน: google = Google Drive, local = ไฟล์ .xlsx ในเครื่องนี้",
+                             type=click.Choice(["google", "local"]), default="google")
+        if where == "local":
+            local_path = Path(click.prompt("โฟลเดอร์ของไฟล์ .xlsx", type=click.Path(file_okay=False)))
+        else:
+            drive_folder = click.prompt("รหัสหรือลิงก์ของโฟลเดอร์ Google Drive")
+    if drive_folder and credentials is None and not assume_yes:
+        answer = click.prompt(
+            "ไฟล์กุญแจ .json ของบัญชีบริการ (เว้นว่าง: ใช้ GOOGLE_APPLICATION_CREDENTIALS)",
+            default="", show_default=False,
+        ).strip()
+        credentials = Path(answer) if answer else None
+    sender = ask(sender, "--sender", "ผู้ส่งอีเมล (ชื่อ <อีเมล>)", DEFAULT_SENDER)
+    answers = Answers(
+        name=name, office_code=office_code, fiscal_year=year,
+        backend="local" if local_path else "google", path=local_path, folder=drive_folder,
+        credentials=credentials, sender=sender,
+    )
+    path = write_config(folder, answers, force=force)
+    click.echo(f"เขียนไฟล์ตั้งค่าแล้ว: {path}")
+    settings = _load(path)
+    click.echo("ตรวจการเข้าถึงสเปรดชีต ...", err=True)
+    report = check_access(settings)
+    click.echo(format_access(report))
+    click.echo("")
+    if sender == DEFAULT_SENDER:
+        click.echo(f"อย่าลืม: แก้ผู้ส่งอีเมล (sender ในส่วน [mail]) ใน {path} ก่อนส่งอีเมลจริง")
+    click.echo("ขั้นต่อไป:")
+    if not report.ok:
+        click.echo("  0. แก้รายการที่มีเครื่องหมาย ✗ ด้านบน (ไม่ต้องสั่ง init ใหม่)")
+    click.echo(f"  1. devplan check --config {path}    ตรวจทุกอย่างที่ sync จะทำ โดยไม่เขียนอะไรเลย")
+    click.echo(f"  2. devplan sync --config {path}     ประมวลผลจริง (อีเมลอยู่ใน outbox จนกว่าจะใส่ --send)")
+    click.echo(f"  3. devplan status --config {path}   ดูประวัติการทำงาน")
+    sys.exit(0 if report.ok else 1)
+
+
+@cli.command()
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+    help="ไฟล์ตั้งค่า TOML (เช่น devplan.toml ที่ devplan init เขียนไว้)",
+)
+@click.option("--year", type=int, default=None, help="ปีงบประมาณ พ.ศ. (แทนค่าในไฟล์ตั้งค่า)")
+@click.option("--full", is_flag=True, help="อ่านสเปรดชีตทุกไฟล์ใหม่ แม้ไม่มีการแก้ไขตั้งแต่ครั้งก่อน")
+@handle_errors
+def check(config_path: Path, year: int | None, full: bool) -> None:
+    """ตรวจอย่างเดียว: อ่านทุกอย่างแล้วบอกว่า sync จะทำอะไร (จำนวนแถว แถวที่ต้องแก้ไข แท็บที่จะเขียน
+    อีเมลที่จะส่งถึงใคร) โดยไม่เขียนสเปรดชีต ไม่สร้างไฟล์อีเมล และไม่ส่งอีเมล
+
+    \b
+    รหัสออก: 0 พร้อม sync, 1 มีสิ่งที่ต้องมีคนแก้ไข (กติกาเดียวกับ sync), 2 ไฟล์ตั้งค่า, 3 สเปรดชีตต้นทาง
+    """
+    from pipeline.check import format_check, needs_a_person, run_check
+    from pipeline.history import recording
+
+    settings = _load(config_path, {"area.fiscal_year": year})
+    with recording("check", settings):
+        click.echo(f"ตรวจ ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location} "
+                   "(ไม่เขียนสิ่งใด)", err=True)
+        result = run_check(settings, progress=CHECK_PROGRESS, on_wait=_wait_printer(), full=full)
+        code = 1 if needs_a_person(result) else 0
+        click.echo(format_check(result, exit_code=code))
+        sys.exit(code)
+
+
+@cli.command()
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=Path("devplan.toml"),
+    show_default=True, help="ไฟล์ตั้งค่า TOML ของเขตพื้นที่",
+)
+@click.option("--last", type=click.IntRange(1, 1000), default=10, show_default=True, help="จำนวนครั้งล่าสุดที่จะแสดง")
+@handle_errors
+def status(config_path: Path, last: int) -> None:
+    """แสดงการทำงานครั้งล่าสุดจากไฟล์สถานะ: เมื่อไร ใช้เวลาเท่าไร คำขอถึง Google อ่านใหม่หรือใช้ข้อมูลเดิม
+    เขียนและส่งอะไร อะไรไม่สำเร็จ และรหัสออก"""
+    from pipeline.history import format_runs
+    from pipeline.state import State
+
+    settings = _load(config_path)
+    path = settings.storage.state
+    if path is None or not Path(path).exists():
+        click.echo(f"ยังไม่มีประวัติการทำงาน (ยังไม่มีไฟล์สถานะ {path}): สั่ง devplan check หรือ devplan sync ก่อน")
+        return
+    with State(path) as state:
+        runs = state.runs(last)
+    click.echo(f"ประวัติการทำงาน {len(runs)} ครั้งล่าสุด (ไฟล์สถานะ {path})")
+    click.echo(format_runs(runs, settings.output.dashboard))
 
 
 def main() -> None:

@@ -107,6 +107,8 @@ class Delivery:
     test_to: str | None = None
     #: False for a dry run (no SMTP server given)
     sending: bool = False
+    #: unit code -> the director's address of every message built (written or, in a dry run, not)
+    recipients: dict[str, str] = field(default_factory=dict)
 
 
 def content_hash(env: Environment, summary: dict[str, Any]) -> str:
@@ -144,12 +146,16 @@ def deliver(
     state: State | None = None,
     policy: SendPolicy = SendPolicy(),
     today: date | None = None,
+    dry_run: bool = False,
 ) -> Delivery:
     """Write every unit's e-mail to the outbox, and send the due ones when ``smtp`` is given.
 
-    Without ``state`` nothing is remembered: every message is due.
+    Without ``state`` nothing is remembered: every message is due. ``dry_run`` (``devplan
+    check``): render every message and say which are due, but write and send none
+    (``recipients`` says to whom).
     """
-    outbox.mkdir(parents=True, exist_ok=True)
+    if not dry_run:
+        outbox.mkdir(parents=True, exist_ok=True)
     today = today or date.today()
     result = Delivery(outbox, test_to=policy.test_to, sending=smtp is not None)
     messages: dict[str, tuple[EmailMessage, str]] = {}
@@ -159,14 +165,16 @@ def deliver(
             result.skipped[code] = f"ไม่มีอีเมลผู้อำนวยการที่ใช้ได้ ('{address}')"
             continue
         message = build_message(env, summary, sender)
-        path = outbox / f"{code}.eml"
-        path.write_bytes(message.as_bytes())
-        result.written.append(path)
+        result.recipients[code] = address
+        if not dry_run:
+            path = outbox / f"{code}.eml"
+            path.write_bytes(message.as_bytes())
+            result.written.append(path)
         fingerprint = content_hash(env, summary)
         if policy.test_to or _due(code, address, fingerprint, state, policy, today, result):
             messages[code] = (message, fingerprint)
             result.due.append(code)
-    if smtp is not None:
+    if smtp is not None and not dry_run:
         _send(messages, smtp, result, progress, state, policy)
     return result
 

@@ -77,8 +77,12 @@ def publish(
     dashboard_key: str,
     state: State,
     progress: Callable[[str, int, int], None] | None = None,
+    *,
+    dry_run: bool = False,
 ) -> Published:
     """Write every unit's summary tab and the dashboard, where they changed.
+
+    ``dry_run``: write nothing and remember nothing; ``written`` lists what would be written.
 
     A unit whose spreadsheet refuses the write is that unit's problem: it is
     recorded in ``failed`` and every other unit is still written. The
@@ -97,6 +101,8 @@ def publish(
             last = state.published(key)
             if last is not None and last[0] == print_ and last[1] is not None and last[1] == workbook.version(key):
                 done.unchanged.append(key)
+            elif dry_run:
+                done.written[key] = list(tabs)  # would be written
             else:
                 try:
                     workbook.write(key, tabs)
@@ -111,7 +117,8 @@ def publish(
                 progress("publish", number, len(jobs) - 1)
     finally:
         # Even after a failure: what was written is remembered, so a rerun writes only the rest.
-        _settle(workbook, state, done)
+        if not dry_run:
+            _settle(workbook, state, done)
     return done
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
 
+from pipeline import history
 from pipeline.collect import read_idplans, read_sources
 from pipeline.config import Settings
 from pipeline.deliver import Delivery, SendPolicy, SmtpSettings, deliver
@@ -51,24 +52,33 @@ def run_sync(
     full: bool = False,
     on_wait: Callable[[str, float, str], None] | None = None,
     send_policy: SendPolicy = SendPolicy(),
+    dry_run: bool = False,
 ) -> SyncResult:
     """One full run. Mail is sent only when ``smtp`` is given; it is always written to the outbox.
 
     ``full`` reads every spreadsheet again even if the state file says it has not changed.
     ``send_policy`` says which messages go out; the state file's send log says what each
     director was sent before. The caller holds the state file's lock (``pipeline.lock``).
+    ``dry_run`` (``devplan check``) reads and computes everything but writes nothing: no
+    spreadsheet, no outbox, no mail; ``published.written`` then lists what would be written.
     """
     indicators = load_indicators(settings.indicators.file, settings.vocabulary.development_kinds)
     env = build_environment(settings.output.templates)
     with State(settings.storage.state) as state:
         book = workbook or open_workbook(settings.storage, state, full=full, on_wait=on_wait)
-        return _run(settings, book, state, indicators, env, smtp, today, progress, send_policy)
+        book = history.observe(book)  # counts reads for the run history (only inside a recorded run)
+        result = _run(
+            settings, book, state, indicators, env, None if dry_run else smtp, today, progress, send_policy, dry_run
+        )
+        history.observed(result)
+        return result
 
 
 def _run(
     settings: Settings, book: Workbook, state: State, indicators: Any, env: Any,
     smtp: SmtpSettings | None, today: date | None, progress: Callable[[str, int, int], None] | None,
     send_policy: SendPolicy = SendPolicy(),
+    dry_run: bool = False,
 ) -> SyncResult:
     raw = read_sources(book, settings)
     codes = unit_codes(raw.units, settings.area.office_code)
@@ -90,12 +100,12 @@ def _run(
     area = area_summary(data, scores, facts, settings)
     published = publish(
         book, env, units, raw.idplan_keys, area,
-        settings.output.summary_tab, settings.output.dashboard, state, progress,
+        settings.output.summary_tab, settings.output.dashboard, state, progress, dry_run=dry_run,
     )
     problems.update(published.failed)
     delivery = deliver(
         env, units, settings.mail.sender, settings.output.outbox, smtp, progress,
-        state=state, policy=send_policy, today=facts.generated_on,
+        state=state, policy=send_policy, today=facts.generated_on, dry_run=dry_run,
     )
     counts = getattr(getattr(book, "http", None), "counts", None)
     requests = {} if counts is None else {

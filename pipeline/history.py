@@ -1,0 +1,241 @@
+"""The run history: what each ``sync`` and ``check`` did, kept in the state file's ``runs`` table.
+
+A command wraps its work in ``recording(kind, settings)``. Inside it,
+``run_sync`` hands its workbook to ``observe`` (which counts what was read from
+the spreadsheets and what came from the state file's cache) and its result to
+``observed``. When the block ends, however it ends (a normal return,
+``sys.exit``, an error), one row is written with the exit code that the command
+line will give: a failed run is recorded too.
+
+Outside a ``recording`` block ``observe`` and ``observed`` do nothing, so the
+library can be used without a history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterator, Mapping, Sequence
+
+from pipeline.state import RunRecord, State
+from pipeline.workbook import Table
+
+log = logging.getLogger(__name__)
+
+_CURRENT: contextvars.ContextVar["RunLog | None"] = contextvars.ContextVar("devplan_run", default=None)
+
+
+class CountingWorkbook:
+    """A ``Workbook`` that notes every read: its rows per tab, and whether it came from the cache.
+
+    A Google read that sent no Sheets request was answered from the state file;
+    a local read always opens the file. Every other attribute is the wrapped
+    workbook's own (``http``, ``client_email``, ``path``, ...).
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        #: spreadsheet key -> {tab: data rows (header left out)}
+        self.rows: dict[str, dict[str, int]] = {}
+        #: keys read from the spreadsheet itself / answered from the state file
+        self.fresh: list[str] = []
+        self.cached: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def read(self, key: str, tabs: Sequence[str]) -> dict[str, Table]:
+        before = self._sheets_reads()
+        found = self._inner.read(key, tabs)
+        after = self._sheets_reads()
+        (self.cached if before is not None and before == after else self.fresh).append(key)
+        self.rows[key] = {tab: max(0, len(rows) - 1) for tab, rows in found.items()}
+        return found
+
+    def write(self, key: str, tabs: Mapping[str, Table]) -> None:
+        self._inner.write(key, tabs)
+
+    def _sheets_reads(self) -> int | None:
+        counts = getattr(getattr(self._inner, "http", None), "counts", None)
+        return None if counts is None else counts.sheets_read
+
+
+@dataclass
+class RunLog:
+    kind: str
+    started: datetime
+    clock: float
+    book: CountingWorkbook | None = None
+    result: Any = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def observe(book: Any) -> Any:
+    """The workbook to use: counted when a run is being recorded, else ``book`` itself."""
+    run = _CURRENT.get()
+    if run is None:
+        return book
+    run.book = book if isinstance(book, CountingWorkbook) else CountingWorkbook(book)
+    return run.book
+
+
+def observed(result: Any) -> None:
+    """The finished run's result (a ``SyncResult``), for the history row."""
+    run = _CURRENT.get()
+    if run is not None:
+        run.result = result
+
+
+def note(**details: Any) -> None:
+    """Add details to the run being recorded (e.g. a check's mails that would go)."""
+    run = _CURRENT.get()
+    if run is not None:
+        run.details.update(details)
+
+
+def exit_code_of(exc: BaseException | None) -> int:
+    """The exit code the command line gives for a run that ended with ``exc`` (None: normally)."""
+    from pipeline import errors
+    from pipeline.errors import PipelineError
+
+    if exc is None:
+        return 0
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    if isinstance(exc, PipelineError):
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    return int(getattr(errors, "EXIT_UNEXPECTED", 1))
+
+
+@contextlib.contextmanager
+def recording(kind: str, settings: Any) -> Iterator[RunLog]:
+    """Record one run of ``kind`` ("sync" or "check") in the state file, however it ends."""
+    run = RunLog(kind, datetime.now(), time.monotonic())
+    token = _CURRENT.set(run)
+    failure: BaseException | None = None
+    try:
+        yield run
+    except BaseException as exc:
+        failure = exc
+        raise
+    finally:
+        _CURRENT.reset(token)
+        code = exit_code_of(failure)
+        details = describe(run, failure, settings)
+        record = RunRecord(kind, run.started, round(time.monotonic() - run.clock, 3), code, details)
+        try:
+            with State(settings.storage.state) as state:
+                state.record_run(record)
+        except Exception as exc:  # the history must never hide the run's own outcome
+            log.warning("could not record the run in the state file: %s", exc)
+
+
+def describe(run: RunLog, failure: BaseException | None, settings: Any) -> dict[str, Any]:
+    """What the run did, as plain JSON: read, cached, written, mailed, failed, requests."""
+    details: dict[str, Any] = {
+        "fiscal_year": settings.area.fiscal_year,
+        "location": settings.storage.location,
+        "config": str(settings.source_file or ""),
+    }
+    book = run.book
+    if book is not None:
+        details["read"] = list(book.fresh)
+        details["cached"] = list(book.cached)
+        counts = getattr(getattr(book, "http", None), "counts", None)
+        if counts is not None:
+            details["requests"] = {
+                "sheets_read": counts.sheets_read, "sheets_write": counts.sheets_write,
+                "drive": counts.drive, "retries": counts.retries, "waited_seconds": round(counts.waited, 3),
+            }
+    result = run.result
+    if result is not None:
+        details["written"] = sorted(result.published.written)
+        details["unchanged"] = len(result.published.unchanged)
+        delivery = result.delivery
+        details["mails_written"] = len(delivery.written)
+        details["mails_sent"] = len(delivery.sent)
+        details["quarantined"] = int(result.area["counts"]["quarantined"])
+        failed = {code: problem.message for code, problem in result.unit_problems.items()}
+        failed.update({code: why for code, why in delivery.skipped.items() if code not in failed})
+        details["failed"] = failed
+    if failure is not None and not isinstance(failure, SystemExit):
+        message = getattr(failure, "message", None) or f"{failure.__class__.__name__}: {failure}"
+        details["error"] = str(message)
+    details.update(run.details)
+    return details
+
+
+# --- devplan status -----------------------------------------------------------------
+
+KIND_NAMES = {"sync": "sync (ประมวลผล)", "check": "check (ตรวจอย่างเดียว ไม่เขียน)"}
+EXIT_MEANINGS = {
+    0: "เรียบร้อย", 1: "ต้องมีคนดูแล", 2: "ไฟล์ตั้งค่า", 3: "สเปรดชีตต้นทาง", 4: "เขียนผลลัพธ์",
+    5: "ส่งอีเมล", 70: "ข้อผิดพลาดที่ไม่คาดคิด", 75: "มี devplan อีกชุดทำงานอยู่", 130: "ผู้ใช้สั่งหยุด",
+}
+
+
+def duration(seconds: float) -> str:
+    """Seconds as a person reads them: "8.2 วินาที", "3 นาที 5 วินาที", "1 ชั่วโมง 2 นาที"."""
+    if seconds < 60:
+        return f"{seconds:.1f} วินาที"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} นาที {secs} วินาที"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} ชั่วโมง {minutes} นาที"
+
+
+def format_runs(runs: list[RunRecord], dashboard: str = "dashboard") -> str:
+    """The ``devplan status`` listing, newest run first, in Thai."""
+    if not runs:
+        return "ยังไม่มีประวัติการทำงาน (สั่ง devplan check หรือ devplan sync ก่อน)"
+    lines: list[str] = []
+    for run in runs:
+        d = run.details
+        meaning = EXIT_MEANINGS.get(run.exit_code, "ผิดพลาด")
+        lines.append(
+            f"ครั้งที่ {run.number}  {KIND_NAMES.get(run.kind, run.kind)}  "
+            f"{run.started_at:%Y-%m-%d %H:%M:%S}  ใช้เวลา {duration(run.seconds)}  "
+            f"รหัสออก {run.exit_code} ({meaning})"
+        )
+        if "read" in d:
+            lines.append(
+                f"    อ่านสเปรดชีตใหม่ {len(d['read'])} ไฟล์, ใช้ข้อมูลเดิมจากไฟล์สถานะ {len(d['cached'])} ไฟล์ "
+                "(ไม่มีการแก้ไขตั้งแต่ครั้งก่อน)"
+            )
+        if "requests" in d:
+            r = d["requests"]
+            lines.append(
+                f"    คำขอถึง Google: อ่าน {r['sheets_read']}, เขียน {r['sheets_write']}, Drive {r['drive']}"
+                + (f", ลองใหม่ {r['retries']}" if r.get("retries") else "")
+            )
+        if "written" in d:
+            verb = "จะเขียน" if run.kind == "check" else "เขียน"
+            units = [k for k in d["written"] if k != dashboard]
+            lines.append(
+                f"    {verb}แท็บสรุปผล {len(units)} สเปรดชีต"
+                + (" และแดชบอร์ด" if dashboard in d["written"] else "")
+                + f", ไม่ต้องเขียนใหม่ {d.get('unchanged', 0)} สเปรดชีต"
+            )
+        if run.kind == "check" and "mails_due" in d:
+            lines.append(f"    อีเมลที่จะส่ง (เมื่อสั่ง sync --send) {d['mails_due']} ฉบับ")
+        elif "mails_written" in d:
+            lines.append(f"    อีเมลใน outbox {d['mails_written']} ฉบับ, ส่งแล้ว {d['mails_sent']} ฉบับ")
+        if d.get("quarantined"):
+            lines.append(f"    แถวที่ใช้ไม่ได้ (ต้องแก้ไข) {d['quarantined']} แถว")
+        failed = d.get("failed") or {}
+        if failed:
+            lines.append(f"    หน่วยงานที่ไม่สำเร็จ {len(failed)} แห่ง:")
+            lines += [f"      - {code}: {why}" for code, why in list(failed.items())[:10]]
+            if len(failed) > 10:
+                lines.append(f"      ... และอีก {len(failed) - 10} แห่ง")
+        if d.get("error"):
+            lines.append(f"    ข้อผิดพลาด: {d['error']}")
+    return "\n".join(lines)

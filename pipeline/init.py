@@ -1,0 +1,167 @@
+"""``devplan init``: a commented config for a new area, from a few answers.
+
+The config has the shape of ``config/demo.toml``: the area and storage come from
+the answers; where each source lives, what its columns are called and the fixed
+answer lists are copied from the demo config (they follow the area office's
+forms, which the sample area copies), so a new area starts from the same
+spreadsheets ``make demo`` shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.defaults import DEMO_CONFIG
+from pipeline.errors import ConfigError
+
+CONFIG_NAME = "devplan.toml"
+DEFAULT_SENDER = "กลุ่มพัฒนาครูและบุคลากรทางการศึกษา <hrd@example.go.th>"
+#: where the copied part of the demo config starts and ends
+SOURCES_START = "# --- where each source lives"
+SOURCES_END = ("# Other names the rosters use for a position", "# --- outputs")
+
+
+@dataclass(frozen=True)
+class Answers:
+    name: str
+    office_code: str
+    fiscal_year: int
+    backend: str  # "local" or "google"
+    #: local: the folder of .xlsx files
+    path: Path | None = None
+    #: google: the Drive folder's ID or URL
+    folder: str | None = None
+    #: google: the service-account key file
+    credentials: Path | None = None
+    sender: str = DEFAULT_SENDER
+    short_name: str = ""
+
+
+def _quote(text: str) -> str:
+    """A TOML basic string."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _shown_path(path: Path, base: Path) -> str:
+    """``path`` relative to the config's folder when it is inside it, else absolute."""
+    path = path.resolve()
+    try:
+        return path.relative_to(base.resolve()).as_posix() or "."
+    except ValueError:
+        return str(path)
+
+
+def _sources_part() -> str:
+    text = DEMO_CONFIG.read_text(encoding="utf-8")
+    start = text.find(SOURCES_START)
+    ends = [i for i in (text.find(marker) for marker in SOURCES_END) if i > start]
+    if start < 0 or not ends:  # pragma: no cover - the shipped demo config has both markers
+        raise ConfigError(
+            f"อ่านส่วน [sources] และ [vocabulary] จาก {DEMO_CONFIG} ไม่ได้",
+            "ติดตั้ง devplan ใหม่ (ไฟล์ config/demo.toml ไม่ครบ)",
+        )
+    return text[start:min(ends)].rstrip() + "\n"
+
+
+def config_text(answers: Answers, folder: Path) -> str:
+    """The commented TOML for ``answers``; relative paths are relative to ``folder``."""
+    short = answers.short_name or answers.name
+    if answers.backend == "local":
+        assert answers.path is not None
+        storage = (
+            "[storage]\n"
+            'backend = "local"                    # a folder of .xlsx files, one per spreadsheet (ไฟล์ .xlsx ในเครื่อง)\n'
+            f"path = {_quote(_shown_path(answers.path, folder))}\n"
+            "# For Google Sheets instead (ถ้าย้ายไปใช้ Google Sheets ดู \"Google setup\" ใน README.md):\n"
+            '# backend = "google"\n'
+            '# folder = "1AbC..."                 # the Drive folder\'s ID or URL\n'
+            '# credentials = "/etc/devplan/key.json"\n'
+        )
+    else:
+        assert answers.folder is not None
+        credentials = (
+            f"credentials = {_quote(str(answers.credentials.resolve()))}"
+            "   # service-account key (กุญแจบัญชีบริการ): keep it outside any shared folder, chmod 600\n"
+            if answers.credentials else
+            "# credentials = \"/etc/devplan/key.json\"   # else GOOGLE_APPLICATION_CREDENTIALS is used\n"
+        )
+        storage = (
+            "[storage]\n"
+            'backend = "google"                   # Google Sheets in one Drive folder (ดู "Google setup" ใน README.md)\n'
+            f"folder = {_quote(answers.folder)}   # the Drive folder's ID or URL (รหัสหรือลิงก์โฟลเดอร์)\n"
+            + credentials
+            + "# Spreadsheets are found by title inside the folder (roster, needs-survey, idplan-<code>,\n"
+            "# dashboard); a spreadsheet key below may also be a spreadsheet's ID or URL.\n"
+            "# สเปรดชีตหาโดยชื่อในโฟลเดอร์นี้ หรือใส่รหัส/ลิงก์ของสเปรดชีตแทนชื่อได้\n"
+            "# [storage.quota]                  # optional: reads_per_minute = 60, writes_per_minute = 60\n"
+        )
+    return (
+        f"# devplan settings for {answers.name}\n"
+        "# ไฟล์ตั้งค่า devplan สร้างโดย `devplan init`; แก้ไขได้ตามต้องการ (บรรทัดที่ขึ้นต้นด้วย # คือคำอธิบาย)\n"
+        "# Relative paths are relative to this file's folder (ที่อยู่ไฟล์แบบสั้นนับจากโฟลเดอร์ของไฟล์นี้).\n"
+        "# Order of precedence: defaults < this file < environment (DEVPLAN_*) < command-line flags.\n"
+        "# Next (ขั้นต่อไป): devplan check --config <this file>, then devplan sync --config <this file>\n"
+        "\n"
+        "[area]\n"
+        f"name = {_quote(answers.name)}\n"
+        f"short_name = {_quote(short)}   # used in e-mail subjects (ชื่อย่อในหัวเรื่องอีเมล)\n"
+        f"office_code = {_quote(answers.office_code)}   # the area office's own code in the units roster (รหัสของสำนักงานเขตในทะเบียนหน่วยงาน)\n"
+        f"fiscal_year = {answers.fiscal_year}   # Buddhist era (ปีงบประมาณ พ.ศ.): 1 Oct {answers.fiscal_year - 1} – 30 Sep {answers.fiscal_year}\n"
+        "# districts = [\"...\", \"...\"]   # optional: the dashboard's order of districts (ลำดับอำเภอในแดชบอร์ด);\n"
+        "#                                # unset: as they appear in the units roster\n"
+        "\n"
+        + storage
+        + '# state = "devplan-state.sqlite"     # what devplan remembers between runs; default beside this file\n'
+        "\n"
+        "# [indicators]\n"
+        "# file = \"indicators.toml\"           # default: the plan's eight indicators, shipped with devplan\n"
+        "\n"
+        + _sources_part()
+        + "\n"
+        "# Other names the rosters use for a position: canonical position = [other names].\n"
+        "# ชื่อเรียกตำแหน่งอื่น ๆ ในทะเบียน (ไม่ใส่ก็ได้ devplan รู้จักชื่อตำแหน่งตาม ก.ค.ศ. อยู่แล้ว)\n"
+        "# [vocabulary.positions]\n"
+        "# \"ครูผู้ช่วย\" = [\"ครูผู้ช่วย (ตำแหน่งครูผู้ช่วย)\"]\n"
+        "\n"
+        "# --- outputs (ผลลัพธ์) ---------------------------------------------------------\n"
+        "\n"
+        "[output]\n"
+        'summary_tab = "สรุปผล (devplan)"     # written into each unit\'s ID Plan spreadsheet (แท็บที่ devplan เขียน)\n'
+        'dashboard = "dashboard"              # the area dashboard spreadsheet\'s key (สเปรดชีตแดชบอร์ดของเขต)\n'
+        'outbox = "outbox"                    # .eml files, one per school (อีเมลที่เตรียมไว้ ก่อนส่งจริงด้วย --send)\n'
+        "# templates = \"templates\"            # default: the templates shipped with devplan\n"
+        "\n"
+        "[mail]\n"
+        f"sender = {_quote(answers.sender)}\n"
+        "# SMTP host, port, user and password come from the environment (ไม่เก็บรหัสผ่านในไฟล์นี้):\n"
+        "# DEVPLAN_SMTP_HOST, DEVPLAN_SMTP_PORT, DEVPLAN_SMTP_USER, DEVPLAN_SMTP_PASSWORD.\n"
+    )
+
+
+def write_config(folder: Path, answers: Answers, *, force: bool = False) -> Path:
+    """Write ``folder/devplan.toml``; an existing one only with ``force``."""
+    path = folder / CONFIG_NAME
+    if path.exists() and not force:
+        raise ConfigError(
+            f"มีไฟล์ตั้งค่า {path} อยู่แล้ว (ไม่เขียนทับ)",
+            "ใช้ไฟล์เดิมต่อ (devplan check --config " + str(path) + ") หรือสั่ง init ใหม่พร้อม --force เพื่อเขียนทับ",
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(config_text(answers, folder), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigError(
+            f"เขียนไฟล์ตั้งค่า {path} ไม่ได้ ({exc.strerror or exc})",
+            "ตรวจสิทธิ์การเขียนโฟลเดอร์ หรือเลือกโฟลเดอร์อื่น",
+        ) from exc
+    return path
+
+
+def valid_office_code(text: str) -> bool:
+    return bool(re.fullmatch(r"[0-9A-Za-z._-]{1,40}", text.strip()))
