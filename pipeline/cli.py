@@ -619,7 +619,7 @@ def init(
         click.echo(f"อย่าลืม: แก้ผู้ส่งอีเมล (sender ในส่วน [mail]) ใน {path} ก่อนส่งอีเมลจริง")
     click.echo("ขั้นต่อไป:")
     if not report.ok:
-        click.echo("  0. แก้รายการที่มีเครื่องหมาย ✗ ด้านบน (ไม่ต้องสั่ง init ใหม่)")
+        click.echo("  0. แก้ตามรายการ 'ต้องแก้' ด้านบน (ไม่ต้องสั่ง init ใหม่)")
     click.echo(f"  1. devplan check --config {path}    ตรวจทุกอย่างที่ sync จะทำ โดยไม่เขียนอะไรเลย")
     click.echo(f"  2. devplan sync --config {path}     ประมวลผลจริง (อีเมลอยู่ใน outbox จนกว่าจะใส่ --send)")
     click.echo(f"  3. devplan status --config {path}   ดูประวัติการทำงาน")
