@@ -134,8 +134,8 @@ def format_check(check: CheckResult, *, exit_code: int) -> str:
         lines.append(f"  ไม่ต้องเขียนใหม่ {len(published.unchanged)} สเปรดชีต (เหมือนที่เขียนไว้ครั้งก่อน)")
 
     delivery = result.delivery
-    lines += ["", f"อีเมลที่ sync จะเตรียมไว้ใน {delivery.outbox} ({len(delivery.recipients)} ฉบับ; "
-                  "ส่งจริงเมื่อสั่ง sync --send)"]
+    lines += ["", (f"อีเมลที่ sync จะเตรียมไว้ใน {delivery.outbox} ({len(delivery.recipients)} ฉบับ; "
+                   "ส่งจริงเมื่อสั่ง sync --send)")]
     for code, address in delivery.recipients.items():
         lines.append(f"  - {code} → {address}")
     for code, why in delivery.skipped.items():

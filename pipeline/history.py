@@ -185,7 +185,7 @@ def duration(seconds: float) -> str:
     """Seconds as a person reads them: "8.2 วินาที", "3 นาที 5 วินาที", "1 ชั่วโมง 2 นาที"."""
     if seconds < 60:
         return f"{seconds:.1f} วินาที"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes} นาที {secs} วินาที"
     hours, minutes = divmod(minutes, 60)

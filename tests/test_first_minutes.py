@@ -107,7 +107,7 @@ def test_init_local_then_check_reports_and_writes_nothing(tmp_path):
     # where every tab would go, and every director's mail
     for key in idplans:
         assert f"  - {key}: 'สรุปผล (devplan)' → {sheets / (key + '.xlsx')}" in out
-    assert f"  - dashboard: 'ภาพรวมเขตพื้นที่'" in out and "จะสร้างไฟล์ใหม่" in out
+    assert "  - dashboard: 'ภาพรวมเขตพื้นที่'" in out and "จะสร้างไฟล์ใหม่" in out
     for code, address in units.items():
         assert f"  - {code} → {address}" in out
     # ... and nothing written: spreadsheets byte for byte, no outbox, no dashboard
