@@ -46,7 +46,7 @@ def run_check(
         book = CountingWorkbook(open_workbook(settings.storage, state, full=full, on_wait=on_wait))
         result = run_sync(settings, workbook=book, progress=progress, dry_run=True)
         where = {key: _where(book, key) for key in result.published.written}
-    note(mails_due=len(result.delivery.recipients))
+    note(mails_due=len(result.delivery.due))
     return CheckResult(result, book.rows, book.fresh, book.cached, where)
 
 
@@ -61,11 +61,6 @@ def _where(book: Any, key: str) -> str:
         return f"https://docs.google.com/spreadsheets/d/{book._resolve(key)}"
     except (PipelineError, AttributeError):
         return str(book.location)
-
-
-def needs_a_person(check: CheckResult) -> bool:
-    """The rule ``sync`` exits 1 by: units left out of the run."""
-    return bool(check.run.unit_problems)
 
 
 def format_check(check: CheckResult, *, exit_code: int) -> str:
@@ -134,10 +129,16 @@ def format_check(check: CheckResult, *, exit_code: int) -> str:
         lines.append(f"  ไม่ต้องเขียนใหม่ {len(published.unchanged)} สเปรดชีต (เหมือนที่เขียนไว้ครั้งก่อน)")
 
     delivery = result.delivery
-    lines += ["", (f"อีเมลที่ sync จะเตรียมไว้ใน {delivery.outbox} ({len(delivery.recipients)} ฉบับ; "
-                   "ส่งจริงเมื่อสั่ง sync --send)")]
-    for code, address in delivery.recipients.items():
-        lines.append(f"  - {code} → {address}")
+    due = [code for code in delivery.due if code in delivery.recipients]
+    lines += ["", (f"อีเมลที่ sync จะเตรียมไว้ใน {delivery.outbox}: {len(delivery.recipients)} ฉบับ; "
+                   f"จะส่งเมื่อสั่ง sync --send {len(due)} ฉบับ")]
+    for code in due:
+        lines.append(f"  - {code} → {delivery.recipients[code]}")
+    if delivery.unchanged:
+        lines.append(f"  ไม่ส่งซ้ำ {len(delivery.unchanged)} ฉบับ (สรุปผลเหมือนฉบับที่ส่งไปแล้ว)")
+    if delivery.held:
+        lines.append(f"  รอรอบส่ง (mail.cadence) {len(delivery.held)} ฉบับ "
+                     f"(ส่งได้อีกตั้งแต่ {min(delivery.held.values()).isoformat()})")
     for code, why in delivery.skipped.items():
         lines.append(f"  - {code}: ไม่ส่ง: {why}")
     if check.run.requests:
@@ -146,6 +147,6 @@ def format_check(check: CheckResult, *, exit_code: int) -> str:
     lines += [
         "",
         "ผล: พร้อมสั่ง sync" if exit_code == 0 else
-        "ผล: sync ได้ แต่มีหน่วยงานหรือแถวที่ต้องมีคนแก้ไข (ดูด้านบน) รหัสออก 1",
+        f"ผล: sync ได้ แต่มีแถวหรือหน่วยงานที่ต้องมีคนแก้ไข (ดูด้านบน) รหัสออก {exit_code}",
     ]
     return "\n".join(lines)

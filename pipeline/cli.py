@@ -633,25 +633,31 @@ def init(
 )
 @click.option("--year", type=int, default=None, help="ปีงบประมาณ พ.ศ. (แทนค่าในไฟล์ตั้งค่า)")
 @click.option("--full", is_flag=True, help="อ่านสเปรดชีตทุกไฟล์ใหม่ แม้ไม่มีการแก้ไขตั้งแต่ครั้งก่อน")
+@click.option("--wait", is_flag=True, help="ถ้ามี devplan อีกชุดกำลังทำงานกับไฟล์สถานะเดียวกัน ให้รอจนเสร็จ (ค่าเริ่มต้น: เลิกทันที)")
 @handle_errors
-def check(config_path: Path, year: int | None, full: bool) -> None:
+def check(config_path: Path, year: int | None, full: bool, wait: bool) -> None:
     """ตรวจอย่างเดียว: อ่านทุกอย่างแล้วบอกว่า sync จะทำอะไร (จำนวนแถว แถวที่ต้องแก้ไข แท็บที่จะเขียน
     อีเมลที่จะส่งถึงใคร) โดยไม่เขียนสเปรดชีต ไม่สร้างไฟล์อีเมล และไม่ส่งอีเมล
 
     \b
-    รหัสออก: 0 พร้อม sync, 1 มีสิ่งที่ต้องมีคนแก้ไข (กติกาเดียวกับ sync), 2 ไฟล์ตั้งค่า, 3 สเปรดชีตต้นทาง
+    รหัสออก: 0 พร้อม sync, 1 มีแถวหรือหน่วยงานที่ต้องมีคนแก้ไข (กติกาเดียวกับ sync), 2 ไฟล์ตั้งค่า,
+    3 สเปรดชีตต้นทาง, 70 ข้อผิดพลาดที่ไม่คาดคิด, 75 มี devplan อีกชุดกำลังทำงานกับไฟล์สถานะเดียวกัน
     """
-    from pipeline.check import format_check, needs_a_person, run_check
+    from pipeline.check import format_check, run_check
     from pipeline.history import recording
+    from pipeline.lock import RunLock
 
-    settings = _load(config_path, {"area.fiscal_year": year})
-    with recording("check", settings):
-        click.echo(f"ตรวจ ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location} "
-                   "(ไม่เขียนสิ่งใด)", err=True)
-        result = run_check(settings, progress=CHECK_PROGRESS, on_wait=_wait_printer(), full=full)
-        code = 1 if needs_a_person(result) else 0
-        click.echo(format_check(result, exit_code=code))
-        sys.exit(code)
+    settings = _load(config_path, {"area.fiscal_year": year}, flags={"area.fiscal_year": "--year"})
+    say = functools.partial(click.echo, err=True)
+    with recording("check", settings):  # a check is in the run history too, marked as one
+        with RunLock(settings.storage.state, wait=wait, on_wait=say):  # it may cache reads in the state file
+            say(f"ตรวจ ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location} (ไม่เขียนสิ่งใด)")
+            result = run_check(settings, progress=CHECK_PROGRESS, on_wait=_wait_printer(), full=full)
+        attention = needs_a_person(result.run)  # the same rule as sync's exit code
+        codes = [*result.run.data.units["code"], *result.run.unit_problems]
+        report = format_check(result, exit_code=attention.exit_code) + "\n" + "\n".join(attention.lines())
+        click.echo(masked(report, keep=codes))
+        sys.exit(attention.exit_code)
 
 
 @cli.command()
@@ -674,8 +680,9 @@ def status(config_path: Path, last: int) -> None:
         return
     with State(path) as state:
         runs = state.runs(last)
+    codes = {code for run in runs for code in (run.details.get("failed") or {})}  # unit codes, not IDs
     click.echo(f"ประวัติการทำงาน {len(runs)} ครั้งล่าสุด (ไฟล์สถานะ {path})")
-    click.echo(format_runs(runs, settings.output.dashboard))
+    click.echo(masked(format_runs(runs, settings.output.dashboard), keep=codes))
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from pipeline.cli import cli
-from tests.conftest import DEMO_CONFIG
+from tests.conftest import DEMO_CONFIG, write_config
 from tests.google_area import build_area
 
 THAI_NAME = "สำนักงานเขตพื้นที่การศึกษาประถมศึกษาทดสอบ เขต 1"
@@ -90,8 +90,11 @@ def test_init_local_then_check_reports_and_writes_nothing(tmp_path):
 
     before = snapshot(sheets)
     checked = run("check", "--config", config)
-    assert checked.exit_code == 0, checked.output  # the sample's spoiled rows alone do not fail a check
+    # the sample spoils rows on purpose: rows need a person (exit 1, as sync), but no unit is left out
+    assert checked.exit_code == 1, checked.output
     out = checked.stdout
+    assert "หน่วยงานที่ตกหล่น (ไม่ได้รับอีเมลสรุปผล) 0 แห่ง" in out
+    assert "หน่วยงานที่จะไม่ได้ประมวลผล" not in out
     # rows per source, counted here from the files
     assert f"'roster' แท็บ 'หน่วยงาน' {len(data_rows(sheets / 'roster.xlsx', 'หน่วยงาน'))} แถว" in out
     assert f"'roster' แท็บ 'บุคลากร' {len(data_rows(sheets / 'roster.xlsx', 'บุคลากร'))} แถว" in out
@@ -100,10 +103,11 @@ def test_init_local_then_check_reports_and_writes_nothing(tmp_path):
     plans = sum(len(data_rows(sheets / f"{k}.xlsx", "แผนพัฒนาตนเอง")) for k in idplans)
     records = sum(len(data_rows(sheets / f"{k}.xlsx", "บันทึกการพัฒนา")) for k in idplans)
     assert f"ID Plan: {len(idplans)} สเปรดชีต แท็บ 'แผนพัฒนาตนเอง' {plans} แถว, แท็บ 'บันทึกการพัฒนา' {records} แถว" in out
-    # the problems: the sample spoils rows on purpose; each is named with its place
-    manifest_free = [line for line in out.splitlines() if line.startswith("    - '")]
-    assert manifest_free, out
-    assert "แถวที่ใช้ไม่ได้" in out
+    # the rows to fix: each named with its place; as many as the dashboard will list after the sync
+    quarantined = int(out.split("แถวที่ใช้ไม่ได้ ")[1].split(" แถว")[0])
+    listed = [line for line in out.splitlines() if line.startswith("    - '")]
+    assert 0 < len(listed) == min(quarantined, 20)
+    assert f"แถวที่ต้องแก้ไข {quarantined} แถว" in out
     # where every tab would go, and every director's mail
     for key in idplans:
         assert f"  - {key}: 'สรุปผล (devplan)' → {sheets / (key + '.xlsx')}" in out
@@ -114,14 +118,15 @@ def test_init_local_then_check_reports_and_writes_nothing(tmp_path):
     assert snapshot(sheets) == before
     assert not (office / "outbox").exists()
     assert not (sheets / "dashboard.xlsx").exists()
-    assert {p.name for p in office.iterdir()} <= {"devplan.toml", "devplan-state.sqlite",
+    assert {p.name for p in office.iterdir()} <= {"devplan.toml", "devplan-state.sqlite", "devplan-state.sqlite.lock",
                                                    "devplan-state.sqlite-wal", "devplan-state.sqlite-shm"}
 
     # the same folder syncs: the snapshot comparison above can fail
     synced = run("sync", "--config", config)
-    assert synced.exit_code == 0, synced.output
+    assert synced.exit_code == 1, synced.output
     assert snapshot(sheets) != before
     assert sorted(p.stem for p in (office / "outbox").glob("*.eml")) == sorted(units)
+    assert len(data_rows(sheets / "dashboard.xlsx", "ข้อมูลที่ต้องแก้ไข")) == quarantined
 
 
 def test_check_after_a_sync_has_nothing_to_write(tmp_path):
@@ -129,13 +134,36 @@ def test_check_after_a_sync_has_nothing_to_write(tmp_path):
     assert run("init", tmp_path / "o", "--name", THAI_NAME, "--office-code", OFFICE, "--local", sheets,
                "--yes").exit_code == 0
     config = tmp_path / "o" / "devplan.toml"
-    assert run("sync", "--config", config).exit_code == 0
+    assert run("sync", "--config", config).exit_code == 1  # the sample's spoiled rows
     outbox = snapshot(tmp_path / "o" / "outbox")
     result = run("check", "--config", config)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     assert "แท็บที่ sync จะเขียน (0 สเปรดชีต)" in result.stdout
     assert f"ไม่ต้องเขียนใหม่ {len(list(sheets.glob('idplan-*.xlsx'))) + 1} สเปรดชีต" in result.stdout
     assert snapshot(tmp_path / "o" / "outbox") == outbox
+
+
+def test_check_on_a_clean_area_exits_0(tmp_path):
+    """The hand-built area has nothing to fix: check says so, as sync would."""
+    from pipeline.config import load_settings
+    from pipeline.workbook.local import LocalWorkbook
+    from tests import hand_area
+
+    config = write_config(tmp_path)
+    settings = load_settings(config)
+    book = LocalWorkbook(settings.storage.path)
+    hand_area.build(book, settings)
+    # take out the hand area's deliberately bad rows: a wrong check digit, a stranger, an unreadable date
+    bad = {hand_area.BAD_ID, hand_area.STRANGER, "ยังไม่ระบุ"}
+    for key in book.keys():
+        tabs = book.read(key, book.tabs(key))
+        book.write(key, {tab: [row for row in rows if not bad & {str(v) for v in row}] for tab, rows in tabs.items()})
+    before = snapshot(settings.storage.path)
+    result = run("check", "--config", config)
+    assert result.exit_code == 0, result.output
+    assert "ผล: พร้อมสั่ง sync" in result.stdout and "เรียบร้อย" in result.stdout
+    assert snapshot(settings.storage.path) == before
+    assert run("sync", "--config", config).exit_code == 0  # and sync agrees
 
 
 def test_check_exits_1_when_a_unit_would_be_left_out(tmp_path):
@@ -257,7 +285,10 @@ def test_init_google_names_the_unshared_spreadsheet_then_check_passes_after_shar
     modified = {sid: fake_google.modified_time(sid) for sid in area.ids.values()}
     fake_google.clear_log()
     checked = run("check", "--config", office / "devplan.toml")
-    assert checked.exit_code == 0, checked.output
+    # every spreadsheet reachable, no unit left out: only the sample's spoiled rows need a person
+    assert checked.exit_code == 1, checked.output
+    assert "หน่วยงานที่ตกหล่น (ไม่ได้รับอีเมลสรุปผล) 0 แห่ง" in checked.stdout
+    assert "หน่วยงานที่จะไม่ได้ประมวลผล" not in checked.stdout
     assert f"  - {school}: 'สรุปผล (devplan)' → https://docs.google.com/spreadsheets/d/{area.ids[school]}" in checked.stdout
     assert "จะสร้างสเปรดชีตใหม่ชื่อ 'dashboard'" in checked.stdout
     # read everything, wrote nothing
@@ -301,9 +332,9 @@ def test_init_google_unreachable_folder(fake_google, tmp_path, google_area):
 def test_status_after_two_google_syncs_shows_reads_cache_and_writes(fake_google, tmp_path):
     area = build_area(fake_google, tmp_path, schools=3)
     first = run("sync", "--config", area.config)
-    assert first.exit_code == 0, first.output
+    assert first.exit_code == 1, first.output  # the sample's spoiled rows need a person
     second = run("sync", "--config", area.config)
-    assert second.exit_code == 0, second.output
+    assert second.exit_code == 1, second.output
     units = len([k for k in area.ids if k.startswith("idplan-")])
 
     status = run("status", "--config", area.config, "--last", "5")
@@ -312,7 +343,7 @@ def test_status_after_two_google_syncs_shows_reads_cache_and_writes(fake_google,
     assert len(runs) == 2
     newest, oldest = runs
     assert newest.startswith("2 ") and oldest.startswith("1 ")
-    assert "รหัสออก 0" in newest and "รหัสออก 0" in oldest
+    assert "รหัสออก 1 (ต้องมีคนดูแล)" in newest and "รหัสออก 1 (ต้องมีคนดูแล)" in oldest
     # first: every source read from Google, every unit and the dashboard written
     assert f"อ่านสเปรดชีตใหม่ {len(area.ids)} ไฟล์, ใช้ข้อมูลเดิมจากไฟล์สถานะ 0 ไฟล์" in oldest
     assert f"เขียนแท็บสรุปผล {units} สเปรดชีต และแดชบอร์ด" in oldest
@@ -326,7 +357,7 @@ def test_status_after_two_google_syncs_shows_reads_cache_and_writes(fake_google,
     state = area.settings().storage.state
     with sqlite3.connect(state) as db:
         rows = db.execute("SELECT kind, exit_code, details FROM runs ORDER BY id").fetchall()
-    assert [(k, c) for k, c, _ in rows] == [("sync", 0), ("sync", 0)]
+    assert [(k, c) for k, c, _ in rows] == [("sync", 1), ("sync", 1)]
     details = [json.loads(d) for _, _, d in rows]
     assert sorted(details[0]["read"]) == sorted(area.ids) and details[0]["cached"] == []
     assert details[1]["read"] == [] and sorted(details[1]["cached"]) == sorted(area.ids)
@@ -339,7 +370,7 @@ def test_a_failing_sync_is_recorded_with_its_exit_code(tmp_path):
     assert run("init", tmp_path / "o", "--name", THAI_NAME, "--office-code", OFFICE, "--local", sheets,
                "--yes").exit_code == 0
     config = tmp_path / "o" / "devplan.toml"
-    assert run("check", "--config", config).exit_code == 0
+    assert run("check", "--config", config).exit_code == 1
     school = sorted(sheets.glob("idplan-1*.xlsx"))[0]
     school.rename(school.with_name("moved.xlsx"))
     assert run("sync", "--config", config).exit_code == 1  # one unit left out
@@ -355,7 +386,7 @@ def test_a_failing_sync_is_recorded_with_its_exit_code(tmp_path):
     assert "ไม่พบสเปรดชีต 'roster'" in runs[0]
     assert "sync" in runs[1] and "รหัสออก 1 (ต้องมีคนดูแล)" in runs[1]
     assert f"- {school.stem.removeprefix('idplan-')}: " in runs[1]
-    assert "check" in runs[2] and "รหัสออก 0" in runs[2]
+    assert "check" in runs[2] and "รหัสออก 1" in runs[2]
     assert len(run("status", "--config", config, "--last", "1").stdout.split("ครั้งที่ ")) == 2
 
 
@@ -375,7 +406,7 @@ def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(tmp_path):
     sheets = sample_area(tmp_path / "area", schools=3)
     run("init", tmp_path / "o", "--name", THAI_NAME, "--office-code", OFFICE, "--local", sheets, "--yes")
     result = run("sync", "--config", tmp_path / "o" / "devplan.toml")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the sample's spoiled rows
     units = len(list(sheets.glob("idplan-*.xlsx")))
     lines = result.stderr.splitlines()
     assert f"  อ่านสเปรดชีต ID Plan {units}/{units}" in lines
