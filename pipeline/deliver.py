@@ -171,7 +171,7 @@ def deliver(
             path.write_bytes(message.as_bytes())
             result.written.append(path)
         fingerprint = content_hash(env, summary)
-        if policy.test_to or _due(code, address, fingerprint, state, policy, today, result):
+        if policy.test_to or _due(code, address, fingerprint, state, policy, today, result, dry_run=dry_run):
             messages[code] = (message, fingerprint)
             result.due.append(code)
     if smtp is not None and not dry_run:
@@ -181,9 +181,12 @@ def deliver(
 
 def _due(
     code: str, address: str, fingerprint: str, state: State | None, policy: SendPolicy, today: date,
-    result: Delivery,
+    result: Delivery, *, dry_run: bool = False,
 ) -> bool:
-    """Whether ``code``'s director should be sent this message now (else noted in ``result``)."""
+    """Whether ``code``'s director should be sent this message now (else noted in ``result``).
+
+    ``dry_run`` only asks: an unconfirmed send stays on record.
+    """
     pending = state.unconfirmed(code) if state is not None else None
     if pending is not None and state is not None:
         if pending[1] == fingerprint and not policy.resend:
@@ -192,7 +195,8 @@ def _due(
                 "ตรวจในกล่องอีเมลที่ส่งแล้ว (Sent) ของผู้ส่ง ถ้ายังไม่ได้ส่ง ให้สั่งรันด้วย --send --resend"
             )
             return False
-        state.clear_sending(code)  # resent on purpose, or another summary altogether
+        if not dry_run:
+            state.clear_sending(code)  # resent on purpose, or another summary altogether
     last = state.last_sent(code) if state is not None else None
     if last is None or policy.resend:
         return True

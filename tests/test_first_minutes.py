@@ -446,3 +446,19 @@ def test_progress_is_a_bar_redrawn_in_place_on_a_terminal(monkeypatch):
     assert draws[0].startswith("  อ่าน [" + "#" * 7 + "." * 23 + "] 1/4 (25%)")
     assert draws[-1] == "  อ่าน [" + "#" * 30 + "] 4/4 (100%)\n"  # the finished bar ends its line
     assert all("\n" not in d for d in draws[:-1])
+
+
+def test_check_leaves_an_unconfirmed_send_on_record(tmp_path):
+    """A send a killed run never confirmed is kept for sync to report; check only looks at it."""
+    from pipeline.state import State
+
+    sheets = sample_area(tmp_path / "area", schools=1)
+    assert run("init", tmp_path / "o", "--name", THAI_NAME, "--office-code", OFFICE, "--local", sheets,
+               "--yes").exit_code == 0
+    state = tmp_path / "o" / "devplan-state.sqlite"
+    code, address = next(iter(roster_units(sheets).items()))
+    with State(state) as db:
+        db.mark_sending(code, address, "a-summary-since-changed")
+    assert run("check", "--config", tmp_path / "o" / "devplan.toml").exit_code == 1
+    with State(state) as db:
+        assert db.unconfirmed(code) is not None and db.unconfirmed(code)[1] == "a-summary-since-changed"
