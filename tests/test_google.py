@@ -199,7 +199,7 @@ def test_a_forbidden_spreadsheet_is_that_schools_problem(fake_google, tmp_path, 
     schools = sorted(k for k in area.ids if k.startswith("idplan-") and not k.endswith("pbn2"))
     school, unshared = schools[0], schools[1]
     fake_google.fail(area.ids[school], 403)  # listed in the folder, but every request refused
-    fake_google.forbid(area.ids[unshared])  # not shared at all: not even listed
+    fake_google.share(area.ids[unshared], "teacher@school.example")  # shared with a teacher only: not even listed
 
     result = CliRunner().invoke(cli, ["sync", "--config", str(area.config)])
     assert result.exit_code == 1, result.output
