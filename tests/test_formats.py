@@ -70,6 +70,20 @@ def synced_sample(tmp_path_factory):
     return settings, book, school
 
 
+def indicator_rows(sheet) -> list[int]:
+    """Row numbers of the summary tab's indicator table (row 5 until the first blank row)."""
+    rows, row = [], 5
+    while sheet.cell(row, 1).value not in (None, ""):
+        rows.append(row)
+        row += 1
+    return rows
+
+
+def shown_indicators(sheet) -> list[dict]:
+    by_name = {i["short_name"]: i for i in INDICATORS}
+    return [by_name[sheet.cell(r, 1).value] for r in indicator_rows(sheet)]
+
+
 def test_school_tab_bold_frozen_widths_numbers(synced_sample):
     _, book, school = synced_sample
     sheet = load_workbook(book.path(school))[SUMMARY]
@@ -77,7 +91,9 @@ def test_school_tab_bold_frozen_widths_numbers(synced_sample):
     # title and header bold, the rest not
     assert sheet["A1"].font.b and all(sheet.cell(4, c).font.b for c in range(1, 9))
     assert not sheet["A2"].font.b and not sheet["A5"].font.b and not sheet["D5"].font.b
-    staff_title = next(r for r in range(13, sheet.max_row + 1) if str(sheet.cell(r, 1).value).startswith("รายชื่อบุคลากร"))
+    last = indicator_rows(sheet)[-1]
+    staff_title = next(r for r in range(last + 1, sheet.max_row + 1)
+                       if str(sheet.cell(r, 1).value).startswith("รายชื่อบุคลากร"))
     assert sheet.cell(staff_title, 1).font.b and sheet.cell(staff_title + 1, 1).font.b
     assert not sheet.cell(staff_title + 2, 1).font.b
     # the title, date line, blank row and the indicator header stay in view
@@ -87,15 +103,15 @@ def test_school_tab_bold_frozen_widths_numbers(synced_sample):
     assert sheet.column_dimensions["B"].width == pytest.approx((163 - 5) / 7, abs=0.01)
     assert sheet.column_dimensions["B"].customWidth
     # numbers are numbers; where there is no value the cell is empty, never "-"
-    for row in range(5, 13):
+    for row in indicator_rows(sheet):
         assert sheet.cell(row, 2).data_type == "n"  # every indicator has a 2562 target
         assert sheet.cell(row, 3).value is None or sheet.cell(row, 3).data_type == "n"
         assert isinstance(sheet.cell(row, 5).value, int) and isinstance(sheet.cell(row, 6).value, int)
-    # a school has no office staff: that indicator counts nobody, so no percent
-    office_row = 5 + [i["id"] for i in INDICATORS].index("office_needs")
-    assert sheet.cell(office_row, 1).value == "บุคลากร สพป. ได้รับการพัฒนาตามความต้องการ"
-    assert sheet.cell(office_row, 3).value is None and sheet.cell(office_row, 6).value == 0
-    assert sheet.cell(office_row, 4).value == "ไม่มีผู้อยู่ในกลุ่มเป้าหมาย"
+    # a school has no office staff: that indicator counts nobody there, so it is left out (as in the mail)
+    shown = [i["id"] for i in shown_indicators(sheet)]
+    assert "office_needs" not in shown
+    assert shown == [i["id"] for i in INDICATORS if i["id"] in shown]  # the plan's order
+    assert {"id_plan", "training", "classroom_research"} <= set(shown)
     # a national ID stays text
     assert sheet.cell(staff_title + 2, 2).data_type == "s"
 
@@ -103,7 +119,7 @@ def test_school_tab_bold_frozen_widths_numbers(synced_sample):
 def test_school_tab_short_names_with_the_plans_wording_as_notes(synced_sample):
     _, book, school = synced_sample
     sheet = load_workbook(book.path(school))[SUMMARY]
-    for row, ind in enumerate(INDICATORS, start=5):
+    for row, ind in zip(indicator_rows(sheet), shown_indicators(sheet)):
         assert sheet.cell(row, 1).value == ind["short_name"]
         assert sheet.cell(row, 2).value == ind["targets"]["2562"]
         note = sheet.cell(row, 1).comment
@@ -111,7 +127,8 @@ def test_school_tab_short_names_with_the_plans_wording_as_notes(synced_sample):
         yearly = ", ".join(f"ปี {y} ร้อยละ {v}" for y, v in ind["targets"].items())
         assert yearly in note.text
     # the plan's "ร้อยละ ๘๐" next to a 2562 target of 75, explained
-    research = sheet.cell(5 + [i["id"] for i in INDICATORS].index("research_admin"), 1).comment.text
+    research = next(sheet.cell(r, 1).comment.text for r in indicator_rows(sheet)
+                    if sheet.cell(r, 1).value == "หน่วยงานมีผลงานวิจัย")
     assert "ร้อยละ ๘๐ ของหน่วยงานทุกระดับ" in research and "ปี 2562 ร้อยละ 75" in research
     assert sheet["B5"].comment is None and sheet["A4"].comment is None
 
@@ -120,15 +137,16 @@ def test_school_tab_status_column_is_conditionally_formatted(synced_sample):
     _, book, school = synced_sample
     sheet = load_workbook(book.path(school))[SUMMARY]
     found = [(str(cf.sqref), rule) for cf in sheet.conditional_formatting for rule in cf.rules]
+    span = f"D5:D{indicator_rows(sheet)[-1]}"
     assert [(ref, r.type, r.operator, r.formula) for ref, r in found] == [
-        ("D5:D12", "cellIs", "equal", ['"ผ่าน"']),
-        ("D5:D12", "cellIs", "equal", ['"ยังไม่ผ่าน"']),
+        (span, "cellIs", "equal", ['"ผ่าน"']),
+        (span, "cellIs", "equal", ['"ยังไม่ผ่าน"']),
     ]
     assert [r.dxf.fill.bgColor.rgb for _, r in found] == ["FF" + GREEN, "FF" + RED]
     # the status cells hold the text itself, no static fill
-    statuses = {sheet.cell(r, 4).value for r in range(5, 13)}
+    statuses = {sheet.cell(r, 4).value for r in indicator_rows(sheet)}
     assert statuses <= {PASS, NOT_PASS, "ไม่มีเป้าหมาย", "ไม่มีผู้อยู่ในกลุ่มเป้าหมาย"}
-    assert all(sheet.cell(r, 4).fill.fgColor.rgb in (None, "00000000") for r in range(5, 13))
+    assert all(sheet.cell(r, 4).fill.fgColor.rgb in (None, "00000000") for r in indicator_rows(sheet))
 
 
 def test_dashboard_tabs(synced_sample):
@@ -172,11 +190,17 @@ def test_no_dash_in_any_number_column(synced_sample):
 
 
 def school_of(area) -> tuple[str, str]:
-    key = sorted(k for k in area.ids if k.startswith("idplan-") and not k.endswith("pbn2"))[0]
+    """A STEM school of the area (so every indicator but the office's counts someone there)."""
+    units = area.fake.values(area.ids["roster"], "หน่วยงาน")
+    code, stem = units[0].index("รหัสหน่วยงาน"), units[0].index("จัดการเรียนรู้สะเต็มศึกษา")
+    key = sorted(f"idplan-{row[code]}" for row in units[1:] if row[stem] == "ใช่")[0]
     return key, area.ids[key]
 
 
-STATUS_RANGE = {"sheetId": None, "startRowIndex": 4, "endRowIndex": 12, "startColumnIndex": 3, "endColumnIndex": 4}
+#: the school tab's indicators: a school has no office staff, so "office_needs" counts nobody and is left out
+SCHOOL_INDICATORS = [i for i in INDICATORS if i["id"] != "office_needs"]
+STATUS_RANGE = {"sheetId": None, "startRowIndex": 4, "endRowIndex": 4 + len(SCHOOL_INDICATORS),
+                "startColumnIndex": 3, "endColumnIndex": 4}
 
 
 def expected_rules(sheet_id: int) -> list[tuple]:
@@ -203,7 +227,7 @@ def test_google_one_batch_update_holds_the_look(fake_google, tmp_path):
     assert props["properties"]["gridProperties"]["frozenRowCount"] == 4
     update = next(r["updateCells"] for r in requests_ if "updateCells" in r)
     assert update["fields"] == "userEnteredValue,userEnteredFormat,note"
-    assert update["rows"][4]["values"][0]["note"].startswith("ตัวชี้วัดตามแผน: " + INDICATORS[0]["name"])
+    assert update["rows"][4]["values"][0]["note"].startswith("ตัวชี้วัดตามแผน: " + SCHOOL_INDICATORS[0]["name"])
 
     stored = fake_google.sheet(sid, SUMMARY)
     sheet_id = stored["properties"]["sheetId"]
@@ -215,14 +239,14 @@ def test_google_one_batch_update_holds_the_look(fake_google, tmp_path):
     assert rule_shape(stored["conditionalFormats"]) == expected_rules(sheet_id)
     fills = [r["booleanRule"]["format"]["backgroundColor"] for r in stored["conditionalFormats"]]
     assert fills[0]["green"] > fills[0]["red"] and fills[1]["red"] > fills[1]["green"]  # green, then red
-    for row, ind in enumerate(INDICATORS, start=5):
+    for row, ind in enumerate(SCHOOL_INDICATORS, start=5):
         assert ind["name"] in stored["notes"][f"A{row}"]
-    assert set(stored["notes"]) == {f"A{r}" for r in range(5, 13)}
+    assert set(stored["notes"]) == {f"A{r}" for r in range(5, 5 + len(SCHOOL_INDICATORS))}
     # numbers are numbers, no "-": the office indicator has no percent at a school
     values = fake_google.values(sid, SUMMARY)
-    office_row = 4 + [i["id"] for i in INDICATORS].index("office_needs")
-    assert values[office_row][1] == 75 and values[office_row][2] == ""
-    assert all(isinstance(values[r][1], (int, float)) for r in range(4, 12))
+    shown = [row[0] for row in values[4 : 4 + len(SCHOOL_INDICATORS)]]
+    assert shown == [i["short_name"] for i in SCHOOL_INDICATORS]
+    assert all(isinstance(values[r][1], (int, float)) for r in range(4, 4 + len(SCHOOL_INDICATORS)))
     # the dashboard's tabs, in its own single write
     dashboard = fake_google.find("dashboard")[0]
     assert len([r for r in fake_google.requests(api="sheets", kind="write") if r.spreadsheet == dashboard]) == 1
