@@ -23,6 +23,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 from pipeline.state import RunRecord, State
 from pipeline.workbook import Table
+from pipeline.workbook.layout import AnyTab
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class CountingWorkbook:
         self.rows[key] = {tab: max(0, len(rows) - 1) for tab, rows in found.items()}
         return found
 
-    def write(self, key: str, tabs: Mapping[str, Table]) -> None:
+    def write(self, key: str, tabs: Mapping[str, AnyTab]) -> None:
         self._inner.write(key, tabs)
 
     def _sheets_reads(self) -> int | None:

@@ -13,7 +13,7 @@ import json
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from jinja2 import Environment
 
@@ -55,7 +55,7 @@ def render_dashboard(env: Environment, summary: dict[str, Any]) -> dict[str, For
     return {tab: render_tab(env, template, summary) for tab, template in DASHBOARD_TABS.items()}
 
 
-def fingerprint(tabs: dict[str, AnyTab]) -> str:
+def fingerprint(tabs: Mapping[str, AnyTab]) -> str:
     """A hash of what devplan would write, look included: equal hashes mean equal tabs."""
     described = {name: as_tab(tab).describe() for name, tab in tabs.items()}
     text = json.dumps(described, ensure_ascii=False, sort_keys=True, default=str)
@@ -97,7 +97,7 @@ def publish(
     jobs.append((None, dashboard_key, render_dashboard(env, area),
                  fingerprint(render_dashboard(env, without_run_date(area)))))
     try:
-        for number, (code, key, tabs, print_) in enumerate(jobs, start=1):
+        for number, (unit, key, tabs, print_) in enumerate(jobs, start=1):
             last = state.published(key)
             if last is not None and last[0] == print_ and last[1] is not None and last[1] == workbook.version(key):
                 done.unchanged.append(key)
@@ -107,13 +107,13 @@ def publish(
                 try:
                     workbook.write(key, tabs)
                 except PublishError as exc:
-                    if code is None:
+                    if unit is None:
                         raise _partly_done(exc, done) from exc
-                    done.failed[code] = exc
+                    done.failed[unit] = exc
                     continue
                 state.record_published(key, print_)
                 done.written[key] = list(tabs)
-            if progress and code is not None:
+            if progress and unit is not None:
                 progress("publish", number, len(jobs) - 1)
     finally:
         # Even after a failure: what was written is remembered, so a rerun writes only the rest.

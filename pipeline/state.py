@@ -335,8 +335,9 @@ def _default(value: Any) -> Any:
 def _decode(text: str) -> Table:
     def hook(obj: dict[str, Any]) -> Any:
         if "$dt" in obj:
-            kind = {"datetime": datetime, "date": date, "time": time}[obj["$kind"]]
-            return kind.fromisoformat(obj["$dt"])
+            parse = {"datetime": datetime.fromisoformat, "date": date.fromisoformat,
+                     "time": time.fromisoformat}[obj["$kind"]]
+            return parse(obj["$dt"])
         return obj
 
     return json.loads(text, object_hook=hook)
