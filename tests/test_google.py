@@ -453,3 +453,16 @@ def test_ids_and_codes_typed_as_numbers_in_sheets_still_match(area, fake_google)
     again = run_sync(settings, today=TODAY)
     assert again.area["indicators"] == clean.area["indicators"]
     assert again.area["counts"] == clean.area["counts"]
+
+
+def test_a_renamed_tab_in_one_school_is_that_schools_problem(area, fake_google):
+    settings = area.settings()
+    school = sorted(k for k in area.ids if k.startswith("idplan-") and not k.endswith("pbn2"))[0]
+    fake_google.rename_tab(area.ids[school], settings.sources.idplan.record_tab, "บันทึก")
+    result = run_sync(settings, today=TODAY)
+    code = school.removeprefix("idplan-")
+    assert set(result.unit_problems) == {code}
+    problem = result.unit_problems[code]
+    assert settings.sources.idplan.record_tab in problem.message and area.ids[school] in problem.message
+    assert "ควรแก้ที่สเปรดชีต" in problem.hint
+    assert len(result.published.written) == len(area.ids) - 3 + 1  # every other unit and the dashboard

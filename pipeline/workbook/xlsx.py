@@ -33,7 +33,7 @@ from typing import Any, BinaryIO, Iterable, Mapping, Sequence
 from xml.etree import ElementTree
 from xml.parsers import expat
 
-from pipeline.workbook.layout import AnyTab, FormattedTab, a1_range, as_tab
+from pipeline.workbook.layout import AnyTab, FormattedTab, a1_range, as_tab, column_letters
 
 Table = list[list[Any]]
 
@@ -554,16 +554,6 @@ def ensure_number_formats(styles: bytes, formats: set[int]) -> tuple[bytes, dict
 # --------------------------------------------------------------------- sheet
 
 
-def _column(index: int) -> str:
-    """Column letters of a 0-based index (0 -> A, 26 -> AA)."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def clean_text(value: str) -> str:
     """Text as a cell can hold it: XML-illegal characters dropped."""
     return ILLEGAL_XML.sub("", value)
@@ -651,7 +641,7 @@ def sheet_xml(
         cells = []
         bold = (r - 1) in look.bold_rows
         for c, value in enumerate(row):
-            ref = f"{_column(c)}{r}"
+            ref = f"{column_letters(c)}{r}"
             if value is None:
                 continue
             if isinstance(value, bool):
@@ -673,7 +663,7 @@ def sheet_xml(
         if cells:
             width = max(width, len(row))
             out.append(f'<row r="{r}">{"".join(cells)}</row>')
-    used = f"A1:{_column(width - 1)}{len(rows)}" if out else "A1"
+    used = f"A1:{column_letters(width - 1)}{len(rows)}" if out else "A1"
     if look.frozen_rows:
         below = f"A{look.frozen_rows + 1}"
         view = (
@@ -711,7 +701,7 @@ def sheet_xml(
 def comments_xml(notes: Mapping[tuple[int, int], str]) -> bytes:
     """A comments part holding devplan's notes, in row order."""
     entries = "".join(
-        f'<comment ref="{_column(c)}{r + 1}" authorId="0"><text><t xml:space="preserve">{_xml_text(text)}</t>'
+        f'<comment ref="{column_letters(c)}{r + 1}" authorId="0"><text><t xml:space="preserve">{_xml_text(text)}</t>'
         "</text></comment>"
         for (r, c), text in sorted(notes.items())
     )
