@@ -242,6 +242,11 @@ class Sources(Strict):
 
 class Vocabulary(Strict):
     done_statuses: list[str]
+    #: statuses known to mean "not done yet"; any other status is counted as not done and noted
+    not_done_statuses: list[str] = [
+        "กำลังดำเนินการ", "อยู่ระหว่างดำเนินการ", "ยังไม่ดำเนินการ", "ยังไม่ได้ดำเนินการ", "ยังไม่เสร็จ",
+        "วางแผน", "เลื่อน", "ยกเลิก",
+    ]
     development_kinds: list[str]
     survey_topics: list[str] = []
     survey_methods: list[str] = []

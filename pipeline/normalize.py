@@ -606,6 +606,7 @@ def normalize_records(
     """Development-done rows matched to staff, dated, typed and marked done or not."""
     kinds = {k.casefold(): k for k in settings.vocabulary.development_kinds}
     done = {clean_text(s) for s in settings.vocabulary.done_statuses}
+    not_done = {clean_text(s) for s in settings.vocabulary.not_done_statuses}
     # Each unit's spreadsheet has its own locale: day/month order is worked out per spreadsheet.
     orders = {sheet: date_order(group["date"]) for sheet, group in raw.groupby("_sheet")} if len(raw) else {}
     rows = []
@@ -624,6 +625,9 @@ def normalize_records(
             bad.add(row, f"ประเภทการพัฒนาไม่อยู่ในรายการ (ใช้ได้: {allowed})", row["kind"])
         else:
             note_match(row, found, notes)
+            status = clean_text(row["status"])
+            if status not in done and status not in not_done:
+                notes.add(row, status_note(status, settings.vocabulary.done_statuses), row["status"])
             rows.append(
                 {
                     "staff_id": sid, "date": when.date(), "fiscal_year": fiscal_year(when.date()),
@@ -637,6 +641,15 @@ def normalize_records(
     columns = ["staff_id", "date", "fiscal_year", "kind", "topic", "hours", "done", "evidence",
                "_sheet", "_tab", "_row", "_unit"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def status_note(status: str, done_statuses: list[str]) -> str:
+    """Why a record whose status devplan does not know is counted as not done, and how to change that."""
+    what = f"สถานะ '{status}' ไม่อยู่ในรายการ" if status else "ไม่ได้กรอกสถานะ"
+    return (
+        f"{what} จึงนับว่ายังไม่เสร็จ (สถานะที่นับว่าเสร็จ: {', '.join(done_statuses)}) "
+        "ถ้าหมายถึงเสร็จแล้ว ให้แก้สถานะในแถวนี้ หรือเพิ่มคำนี้ใน vocabulary.done_statuses ของไฟล์ตั้งค่า"
+    )
 
 
 def _get(row: Any, field: str) -> Any:

@@ -129,3 +129,29 @@ def test_an_unreadable_timestamp_loses_to_a_dated_answer(demo_settings):
     )
     survey = normalize_survey(raw, PersonMatcher(staff), units, demo_settings, Issues(), Issues())
     assert list(survey["topics"]) == [("การนิเทศภายใน",)]
+
+
+def test_a_status_devplan_does_not_know_counts_as_not_done_and_is_noted(demo_settings):
+    from pipeline.normalize import normalize_records
+
+    a = make_id(1)
+    matcher = PersonMatcher(_staff([(a, "สมศรี ใจดี", "U1")]))
+    statuses = ["เสร็จสิ้น", "กำลังดำเนินการ", "เสร็จแล้ว", ""]
+    raw = pd.DataFrame(
+        [
+            {"date": "15/3/2562", "national_id": a, "full_name": "สมศรี ใจดี", "kind": "อบรม", "topic": "x",
+             "hours": 6, "status": status, "evidence": "", "_sheet": "idplan-U1", "_tab": "บันทึกการพัฒนา",
+             "_row": row, "_unit": "U1"}
+            for row, status in enumerate(statuses, start=2)
+        ],
+        dtype=object,
+    )
+    bad, notes = Issues(), Issues()
+    records = normalize_records(raw, matcher, demo_settings, bad, notes)
+    # only the configured done status counts as done; nothing is dropped
+    assert list(records["done"]) == [True, False, False, False]
+    noted = {r["_row"]: r["reason"] for r in notes.rows}
+    assert set(noted) == {4, 5}  # "เสร็จแล้ว" and the empty status; a known "not done" status is not noted
+    assert "'เสร็จแล้ว'" in noted[4] and "vocabulary.done_statuses" in noted[4]
+    assert "ไม่ได้กรอกสถานะ" in noted[5]
+    assert bad.rows == []
