@@ -42,6 +42,7 @@ from pipeline.thai import (
 
 UNIT_KINDS = {"โรงเรียน": "school", "สถานศึกษา": "school", "สำนักงานเขตพื้นที่": "office"}
 YES = {"ใช่", "มี", "yes", "y", "true", "1", "✓", "จัด"}
+NO = {"", "ไม่ใช่", "ไม่", "ไม่มี", "ไม่จัด", "no", "n", "false", "0", "-", "✗"}
 NO_GROUP = "(ไม่ระบุกลุ่มงาน)"
 NAME_MATCH_NOTE = "จับคู่ด้วยชื่อ เพราะเลขประจำตัวประชาชนไม่ตรงกับทะเบียน"
 EMAIL_MATCH_NOTE = "จับคู่ด้วยอีเมล เพราะเลขประจำตัวประชาชนไม่ตรงกับทะเบียน"
@@ -83,7 +84,7 @@ class Issues:
 def normalize(raw: Collected, settings: Settings) -> Normalized:
     """Clean every source and match rows to the rosters."""
     bad, notes = Issues(), Issues()
-    units = normalize_units(raw.units, settings.area.office_code, bad)
+    units = normalize_units(raw.units, settings.area.office_code, bad, notes)
     positions = position_table(settings.vocabulary.positions)
     conflicts: dict[str, IdConflict] = {}
     staff = normalize_staff(raw.staff, units, settings.area.office_code, bad, notes, positions, conflicts)
@@ -113,8 +114,8 @@ def unit_codes(raw_units: pd.DataFrame, office_code: str) -> list[str]:
     return list(normalize_units(raw_units, office_code, Issues())["code"])
 
 
-def normalize_units(raw: pd.DataFrame, office_code: str, bad: Issues) -> pd.DataFrame:
-    """One row per unit (school or the office), keyed by its code."""
+def normalize_units(raw: pd.DataFrame, office_code: str, bad: Issues, notes: Issues | None = None) -> pd.DataFrame:
+    """One row per unit (school or the office), keyed by its code; odd yes/no answers are noted."""
     rows, seen = [], set()
     for _, row in raw.iterrows():
         code = normalize_code(row["code"])
@@ -132,6 +133,10 @@ def normalize_units(raw: pd.DataFrame, office_code: str, bad: Issues) -> pd.Data
             bad.add(row, f"รหัสสำนักงานเขต '{code}' ไม่ตรงกับ area.office_code ('{office_code}') ในไฟล์ตั้งค่า", row["name"])
         else:
             seen.add(code)
+            stem = clean_text(row["stem"]).lower()
+            if notes is not None and stem not in YES and stem not in NO:
+                notes.add(row, f"ค่า '{clean_text(row['stem'])}' ในคอลัมน์สะเต็มศึกษาไม่ใช่ ใช่/ไม่ใช่ "
+                               "จึงนับว่าไม่ได้จัดการเรียนรู้สะเต็มศึกษา แก้เป็น ใช่ หรือ ไม่ใช่", row["stem"], code)
             rows.append(
                 {
                     "code": code,
@@ -139,7 +144,7 @@ def normalize_units(raw: pd.DataFrame, office_code: str, bad: Issues) -> pd.Data
                     "kind": kind,
                     "district": clean_text(row["district"]),
                     "director_email": clean_text(row["director_email"]),
-                    "stem": clean_text(row["stem"]).lower() in YES,
+                    "stem": stem in YES,
                     "network": clean_text(_get(row, "network")),
                     "students": _number(_get(row, "students")) or 0,
                     "classrooms": _number(_get(row, "classrooms")) or 0,

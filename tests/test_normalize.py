@@ -155,3 +155,21 @@ def test_a_status_devplan_does_not_know_counts_as_not_done_and_is_noted(demo_set
     assert "'เสร็จแล้ว'" in noted[4] and "vocabulary.done_statuses" in noted[4]
     assert "ไม่ได้กรอกสถานะ" in noted[5]
     assert bad.rows == []
+
+
+def test_a_stem_answer_that_is_neither_yes_nor_no_is_noted():
+    from pipeline.normalize import normalize_units
+
+    raw = pd.DataFrame(
+        [
+            {"code": f"106702000{n}", "name": f"โรงเรียน {n}", "kind": "โรงเรียน", "district": "หล่มสัก",
+             "director_email": "a@b.c", "stem": stem, "_sheet": "roster", "_tab": "หน่วยงาน", "_row": n + 1}
+            for n, stem in enumerate(["ใช่", "ไม่ใช่", "", "กำลังเริ่ม"], start=1)
+        ],
+        dtype=object,
+    )
+    bad, notes = Issues(), Issues()
+    units = normalize_units(raw, "pbn2", bad, notes)
+    assert list(units["stem"]) == [True, False, False, False]
+    assert [r["_row"] for r in notes.rows] == [5] and "'กำลังเริ่ม'" in notes.rows[0]["reason"]
+    assert bad.rows == []
