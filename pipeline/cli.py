@@ -516,11 +516,13 @@ def import_file(file: Path, kind: str, config_path: Path) -> None:
 
     แทนที่แท็บคำตอบเดิมทั้งแท็บ ค่าทุกช่องคงเดิมตามไฟล์"""
     from pipeline.importer import import_survey
+    from pipeline.lock import RunLock
     from pipeline.state import State
     from pipeline.workbook import open_workbook
 
     settings = _load(config_path)
-    with State(settings.storage.state) as state:
+    # never replace the survey tab while a sync is reading it
+    with RunLock(settings.storage.state, wait=False), State(settings.storage.state) as state:
         count = import_survey(file, settings, open_workbook(settings.storage, state))
     survey = settings.sources.survey
     click.echo(

@@ -46,6 +46,8 @@ NO = {"", "ไม่ใช่", "ไม่", "ไม่มี", "ไม่จั
 NO_GROUP = "(ไม่ระบุกลุ่มงาน)"
 NAME_MATCH_NOTE = "จับคู่ด้วยชื่อ เพราะเลขประจำตัวประชาชนไม่ตรงกับทะเบียน"
 EMAIL_MATCH_NOTE = "จับคู่ด้วยอีเมล เพราะเลขประจำตัวประชาชนไม่ตรงกับทะเบียน"
+NAME_MATCH_NOTE_BLANK = "จับคู่ด้วยชื่อ เพราะไม่ได้กรอกเลขประจำตัวประชาชน"
+EMAIL_MATCH_NOTE_BLANK = "จับคู่ด้วยอีเมล เพราะไม่ได้กรอกเลขประจำตัวประชาชน"
 ISSUE_COLUMNS = ["_sheet", "_tab", "_row", "unit_code", "reason", "value"]
 
 
@@ -489,10 +491,12 @@ def note_match(row: Any, found: Match, notes: Issues, has_id: bool = True, unit:
     """
     if found.note:
         notes.add(row, found.note, shown_identity(row), unit)
+    typed = _get(row, "national_id")
+    blank = clean_text(typed) == ""
     if has_id and found.how == "name":
-        notes.add(row, NAME_MATCH_NOTE, _get(row, "national_id"), unit)
+        notes.add(row, NAME_MATCH_NOTE_BLANK if blank else NAME_MATCH_NOTE, typed, unit)
     elif has_id and found.how == "email":
-        notes.add(row, EMAIL_MATCH_NOTE, _get(row, "national_id"), unit)
+        notes.add(row, EMAIL_MATCH_NOTE_BLANK if blank else EMAIL_MATCH_NOTE, typed, unit)
 
 
 def split_choices(text: Any, options: Iterable[str]) -> tuple[str, ...]:

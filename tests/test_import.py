@@ -111,3 +111,15 @@ def test_unreadable_files_are_source_errors_in_thai(tmp_path, name, content, wor
 def test_import_needs_as_and_config(tmp_path):
     assert CliRunner().invoke(cli, ["import", str(EXPORT), "--config", str(export_config(tmp_path))]).exit_code == 2
     assert CliRunner().invoke(cli, ["import", str(EXPORT), "--as", "survey"]).exit_code == 2
+
+
+def test_import_waits_for_no_sync_it_would_not_replace_the_tab_under_a_running_one(tmp_path):
+    from pipeline.config import load_settings
+    from pipeline.lock import RunLock
+
+    config = export_config(tmp_path)
+    with RunLock(load_settings(config).storage.state):  # a sync holds the state file
+        result = run_import(EXPORT, config)
+    assert result.exit_code == 75, result.output
+    assert not (tmp_path / "sheets").exists() or not list((tmp_path / "sheets").glob("*.xlsx"))
+    assert run_import(EXPORT, config).exit_code == 0  # and once it is done, the import goes through

@@ -173,3 +173,24 @@ def test_a_stem_answer_that_is_neither_yes_nor_no_is_noted():
     assert list(units["stem"]) == [True, False, False, False]
     assert [r["_row"] for r in notes.rows] == [5] and "'กำลังเริ่ม'" in notes.rows[0]["reason"]
     assert bad.rows == []
+
+
+def test_a_name_match_note_says_whether_the_id_was_blank_or_wrong():
+    from pipeline.normalize import normalize_plans
+
+    a = make_id(1)
+    matcher = PersonMatcher(_staff([(a, "สมศรี ใจดี", "U1")]))
+    raw = pd.DataFrame(
+        [
+            {"fiscal_year": 2562, "national_id": typed, "full_name": "สมศรี ใจดี", "topic": "x", "method": "",
+             "period": "", "hours": 6, "_sheet": "idplan-U1", "_tab": "แผนพัฒนาตนเอง", "_row": row, "_unit": "U1"}
+            for row, typed in ((2, ""), (3, "1111111111111"))
+        ],
+        dtype=object,
+    )
+    bad, notes = Issues(), Issues()
+    plans = normalize_plans(raw, matcher, bad, notes)
+    assert list(plans["staff_id"]) == [a, a]
+    reasons = {r["_row"]: r["reason"] for r in notes.rows}
+    assert "ไม่ได้กรอกเลขประจำตัวประชาชน" in reasons[2]
+    assert "ไม่ตรงกับทะเบียน" in reasons[3]
