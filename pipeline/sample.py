@@ -16,6 +16,7 @@ same cell values: only ``random.Random(seed)`` is used, never the clock.
 from __future__ import annotations
 
 import random
+import re
 import string
 from collections import Counter
 from dataclasses import dataclass, field
@@ -81,21 +82,21 @@ MALE_NAMES = (
     "สุริยา วีระพงษ์ กิตติพงษ์ ธนากร พงศกร ณัฐพล อภิชาติ จักรพันธ์ เกรียงไกร ศักดิ์ชัย ไพโรจน์ "
     "สุเทพ บรรจง อำนาจ ทองใบ สุพจน์ มานพ ปรีชา วรวุฒิ เอกชัย ชาตรี ธวัชชัย นิพนธ์ สมบัติ ยุทธนา "
     "อดิศักดิ์ ประพันธ์ วิโรจน์ สุวิทย์ ชยพล ภานุวัฒน์ ธนพล ศุภชัย อนันต์ พิชิต ไชยา บุญชู "
-    "ทรงศักดิ์ เฉลิมพล กฤษดา ปิยะพงษ์ วัชระ สถาพร อุดม ธีรวัฒน์ นพดล ชูชาติ"
+    "ทรงศักดิ์ เฉลิมพล กฤษดา ปิยะพงษ์ วัชระ สถาพร อุดม ธีรวัฒน์ นพดล ชูชาติ ยิ่งยศ"
 ).split()
 FEMALE_NAMES = (
     "สมศรี สุนีย์ มาลี วันเพ็ญ จันทร์เพ็ญ พรทิพย์ กาญจนา รัตนา สุภาพร นงลักษณ์ อรุณี ปราณี "
     "วิไลวรรณ ศิริพร จิราพร อัญชลี ดวงใจ ลำดวน บุษบา กนกวรรณ ธิดารัตน์ สุกัญญา วาสนา พิมพ์ชนก "
     "ณัฐธิดา ปิยะนุช อรวรรณ เพ็ญศรี ยุพิน สายสุนีย์ จินตนา นันทนา ศศิธร พัชรี อัมพร เยาวลักษณ์ "
     "กมลรัตน์ สุดารัตน์ นิตยา วรรณา อารีรัตน์ ประภาพร ชุติมา เบญจวรรณ รุ่งนภา สมใจ บังอร ทัศนีย์ "
-    "ขวัญใจ มยุรี ศิริรัตน์ ภัทรา ณัฐกานต์ กัลยา อำไพ สุมาลี จารุวรรณ พรรณี"
+    "ขวัญใจ มยุรี ศิริรัตน์ ภัทรา ณัฐกานต์ กัลยา อำไพ สุมาลี จารุวรรณ พรรณี ชื่นจิต ปิ่นแก้ว"
 ).split()
 SURNAME_HEADS = (
     "แก้ว ศรี บุญ ทอง คำ จันทร์ สุข มณี พรหม อินทร์ วงศ์ เพชร ชัย สม พันธ์ แสง ปัญญา โพธิ์ บัว นาค"
 ).split()
 SURNAME_TAILS = (
     "ประเสริฐ สุวรรณ มา ดี งาม วงศ์ เจริญ รักษ์ สวัสดิ์ ภักดี มงคล เรือง แก้ว สุข ทอง ศรี "
-    "พิทักษ์ ชาญ วิเศษ สมบูรณ์"
+    "พิทักษ์ ชาญ วิเศษ สมบูรณ์ ชื่น"
 ).split()
 CLASS_RESEARCH_TITLES = (
     "การพัฒนาทักษะการอ่านออกเขียนได้ของนักเรียนชั้น ป.1 โดยใช้แบบฝึก",
@@ -119,9 +120,31 @@ PLC_TOPICS = (
 OTHER_TOPICS = (
     "การปฐมพยาบาลเบื้องต้น", "ผู้กำกับลูกเสือสามัญ", "การป้องกันการทุจริต", "ธรรมะกับการทำงาน",
 )
+# How rosters type a position (and its standing) other than the canonical way:
+# (position, standing the person has or None for any, position typed, standing cell typed or None to keep it).
+POSITION_TYPINGS = (
+    (TEACHER, "ชำนาญการ", "ครู คศ.2", ""),
+    (TEACHER, "ไม่มี", "ครู ค.ศ.1", ""),
+    (TEACHER, "ชำนาญการพิเศษ", "ครูชำนาญการพิเศษ", ""),
+    (ASSISTANT, None, "ครู ผู้ช่วย", None),
+    (DIRECTOR, None, "ผอ.โรงเรียน", None),
+    (DEPUTY, None, "รอง ผอ.", None),
+)
+SCHOOL_WORDS = ("รร.", "ร.ร.", "โรงเรียน ")  # typed before a school's name
+# "Other" answers typed into a Forms checkbox question, with commas of their own.
+OTHER_METHODS = ("Coaching,Mentoring", "Coaching, Mentoring", "เรียนรู้จากเพื่อนครู, นิเทศแบบพี่เลี้ยง")
+OTHER_NEEDS = ("การจัดทำแผน, งบประมาณ", "จิตวิทยาเด็ก,การแนะแนว", "ลูกเสือ, เนตรนารี")
+SARA_AM, NIKHAHIT_AA = "\u0e33", "\u0e4d\u0e32"
+_TONE_AFTER_UPPER_VOWEL = re.compile("([\u0e31\u0e34-\u0e37\u0e47])([\u0e48-\u0e4b])")
 # Fiscal-year order: ต.ค. first.
 THAI_MONTHS_SHORT = (
     "ต.ค.", "พ.ย.", "ธ.ค.", "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.",
+)
+# Calendar order, for dates typed as text.
+MONTHS_SHORT = THAI_MONTHS_SHORT[3:] + THAI_MONTHS_SHORT[:3]
+MONTHS_LONG = (
+    "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
+    "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",
 )
 # Survey topic preferences: (keyword in the option text, weight) per role; others weigh DEFAULT.
 TOPIC_TASTE = {
@@ -729,6 +752,14 @@ class _AreaBuilder:
         schools = self.units[1:] or self.units
         for _ in range(max(1, min(2, round(len(self.staff) / 750)))):
             self._unknown_person(rng.choice(schools))
+        # how Thai offices type positions, IDs, codes, school names, dates and checkbox answers
+        self._spoil_positions(school_rows)
+        self._spoil_unit_codes(school_rows)
+        self._spoil_id_leftovers(only_rows or plan_rows, done)
+        self._spoil_unicode_names(done)
+        self._spoil_school_words()
+        self._spoil_text_dates(start)
+        self._spoil_other_answers()
         # every row of the two people in conflict: none may be credited
         every = self.survey + [r for rows in (*self.plans.values(), *self.records.values()) for r in rows]
         for row in every:
@@ -744,6 +775,114 @@ class _AreaBuilder:
                 first = next(i for i, r in enumerate(self.survey, start=2) if r is row["_first"])
                 row["_marks"] = [(k, c, nid, f"{d} (first submission: row {first})")
                                  for k, c, nid, d in row["_marks"]]
+
+    def _spoil_positions(self, school_rows: list[Row]) -> None:
+        """Roster position cells typed with the rank or standing in them, or abbreviated."""
+        if (self.w.teacher, self.w.assistant) != (TEACHER, ASSISTANT):
+            return  # the typings below mean the built-in names only
+        for position, standing, typed, typed_standing in POSITION_TYPINGS:
+            def fits(row: Row, position: str = position, standing: str | None = standing) -> bool:
+                return row["position"] == position and standing in (None, row["standing"])
+
+            for row in self._pick(school_rows, self._k(0.0012, 2), fits):
+                detail = f"position typed '{typed}' (roster: '{row['position']}'"
+                detail += f", standing '{row['standing']}')" if row["standing"] else ")"
+                row["position"] = typed
+                if typed_standing is not None and typed_standing != row["standing"]:
+                    row["standing"] = typed_standing
+                    detail += ", standing cell left empty"
+                _mark(row, "position_typed_otherwise", "position", detail)
+
+    def _spoil_unit_codes(self, school_rows: list[Row]) -> None:
+        """A staff row's unit code with a spreadsheet's leftovers: an apostrophe, a ``.0`` tail."""
+        if not self.s.sources.staff.columns.unit_code:
+            return
+        for i, row in enumerate(self._pick(school_rows, 2 * self._k(0.0012, 2))):
+            code = row["unit_code"]
+            row["unit_code"], how = (f"'{code}", "a leading apostrophe") if i % 2 == 0 else (f"{code}.0", "a '.0' tail")
+            _mark(row, "unit_code_leftover", "unit_code", f"unit code {code} typed with {how}")
+
+    def _spoil_id_leftovers(self, plan_rows: list[Row], done: list[Row]) -> None:
+        """IDs with a spreadsheet's leftovers: a number cell exported as ``….0`` text, a leading apostrophe."""
+        forms = (("{}.0", "ID typed as text with a '.0' tail (a number cell exported)"),
+                 ("'{}", "ID typed with a leading apostrophe (to keep it as text)"))
+        places = [(self.survey, self._k(0.002, 4)), (plan_rows, self._k(0.0015, 2)), (done, self._k(0.002, 4))]
+        for rows, k in places:
+            for i, row in enumerate(self._pick(rows, k)):
+                shape, detail = forms[i % 2]
+                row["national_id"] = shape.format(row["national_id"])
+                _mark(row, "id_sheet_leftover", "national_id", detail)
+
+    def _spoil_unicode_names(self, done: list[Row]) -> None:
+        """A name typed in another Unicode spelling (ำ as ํ + า, a tone mark before its upper vowel),
+        with the ID left blank, so only the name can say who it is."""
+
+        def slips(person: Person) -> list[tuple[str, str]]:
+            found = []
+            name = f"{person.first_name} {person.last_name}"
+            if SARA_AM in name:
+                found.append((name.replace(SARA_AM, NIKHAHIT_AA), "sara am typed as nikhahit + sara aa"))
+            if _TONE_AFTER_UPPER_VOWEL.search(name):
+                found.append((_TONE_AFTER_UPPER_VOWEL.sub("\\2\\1", name), "tone mark typed before its upper vowel"))
+            return found
+
+        cols = self.s.sources.survey.columns
+        places = [(done, self._k(0.002, 3))]
+        if cols.full_name:
+            places.insert(0, (self.survey, self._k(0.002, 3)))
+        for rows, k in places:
+            for i, row in enumerate(self._pick(rows, k, lambda r: bool(slips(r["_person"])))):
+                person = row["_person"]
+                options = slips(person)
+                name, how = options[i % len(options)]
+                row["national_id"], row["full_name"] = "", f"{person.prefix}{name}"
+                detail = f"ID left blank; name typed with {how}"
+                if rows is self.survey and cols.email:
+                    row["email"] = f"{person.email.split('@')[0]}.home{self.rng.randint(10, 99)}@gmail.example.com"
+                    detail += "; answered from a personal e-mail not in the roster"
+                _mark(row, "unicode_name", "full_name", detail)
+
+    def _spoil_school_words(self) -> None:
+        """The survey's unit name typed with รร. / ร.ร. / โรงเรียน before the school's name."""
+        if not self.s.sources.survey.columns.unit_name:
+            return
+        rows = self._pick(self.survey, len(SCHOOL_WORDS) * self._k(0.001, 1), lambda r: not r["_person"].unit.is_office)
+        for i, row in enumerate(rows):
+            word = SCHOOL_WORDS[i % len(SCHOOL_WORDS)]
+            row["unit_name"] = word + row["unit_name"]
+            _mark(row, "school_word_in_unit_name", "unit_name", f"'{word.strip()}' typed before the school's name")
+
+    def _spoil_text_dates(self, start: datetime) -> None:
+        """Record dates typed as Thai text: a month name, Thai digits, a 2-digit พ.ศ. year, a time of day."""
+        def typed(day: datetime, shape: int) -> str:
+            be = day.year + 543
+            if shape == 0:
+                return f"{day.day} {MONTHS_SHORT[day.month - 1]} {be}"
+            if shape == 1:
+                return to_thai_digits(f"{day.day} {MONTHS_LONG[day.month - 1]} {be}")
+            if shape == 2:
+                return f"{day.day}/{day.month}/{be % 100:02d}"
+            return f"{day.day}/{day.month}/{be} เวลา {self.rng.randint(8, 16)}.{self.rng.choice((0, 15, 30, 45)):02d} น."
+
+        rows = [r for rows in self.records.values() for r in rows if r["status"] == DONE]
+        this_year = self._pick([r for r in rows if r["_key"] >= start], 4 * self._k(0.001, 2))
+        last_year = self._pick([r for r in rows if r["_key"] < start], 1)
+        for i, row in enumerate(this_year + last_year):
+            day = row["_key"]
+            row["date"] = typed(day, i % 4)
+            _mark(row, "date_as_text", "date", f"date typed as text (the date: {day:%Y-%m-%d})")
+
+    def _spoil_other_answers(self) -> None:
+        """A checkbox answer with an "Other" text of its own commas, after the checked options."""
+        cols = self.s.sources.survey.columns
+        for field_name, texts in (("methods", OTHER_METHODS), ("topics", OTHER_NEEDS)):
+            if not getattr(cols, field_name):
+                continue
+            for i, row in enumerate(self._pick(self.survey, self._k(0.002, 3))):
+                other = texts[i % len(texts)]
+                row[field_name] = f"{row[field_name]}, {other}" if row[field_name] else other
+                _mark(row, "other_answer_with_commas", field_name,
+                      f"the Other answer '{other}' typed after the checked options")
 
     def _roster_id_conflict(self, rows: list[Row]) -> tuple[Person, ...]:
         """Give one person's roster row another person's ID (a typing slip in the roster)."""

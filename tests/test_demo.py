@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import json
 import re
+from datetime import date
 from email.policy import default as default_policy
 
 import pytest
@@ -13,6 +14,8 @@ from click.testing import CliRunner
 from pipeline.cli import cli
 from pipeline.collect import read_idplans, read_sources
 from pipeline.config import load_settings
+from pipeline.indicators import load_indicators
+from pipeline.indicators.compute import measure
 from pipeline.normalize import normalize, unit_codes
 from pipeline.thai import normalize_national_id
 from pipeline.workbook.local import LocalWorkbook
@@ -20,6 +23,22 @@ from tests.conftest import DEMO_CONFIG
 
 ID_PATTERN = re.compile(r"(?<!\d)\d{13}(?!\d)")
 QUARANTINED_KINDS = ("unknown_person", "bad_date", "duplicate_roster_id", "conflicted_person_row")
+# A roster's position cell as typed -> (ก.ค.ศ. position, วิทยฐานะ); None: the standing cell's own.
+# คศ.1 is a ครู's first rank, without a วิทยฐานะ; คศ.2 = ชำนาญการ.
+POSITION_READINGS = {
+    "ครู คศ.2": ("ครู", "ชำนาญการ"),
+    "ครู ค.ศ.1": ("ครู", ""),
+    "ครูชำนาญการพิเศษ": ("ครู", "ชำนาญการพิเศษ"),
+    "ครู ผู้ช่วย": ("ครูผู้ช่วย", ""),
+    "ผอ.โรงเรียน": ("ผู้อำนวยการสถานศึกษา", None),
+    "รอง ผอ.": ("รองผู้อำนวยการสถานศึกษา", None),
+}
+NO_STANDING = (None, "", "ไม่มี")
+
+
+def bare_code(typed) -> str:
+    """A unit code without a spreadsheet's leftovers: a leading apostrophe, a ".0" tail."""
+    return str(typed).strip().lstrip("'").removesuffix(".0")
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +87,8 @@ def test_one_email_per_unit_with_only_its_own_staff_and_masked_ids(demo):
 
     # "- <title><first> <last> (x-" is how the text mail lists a person; names are unique in the sample.
     people = [
-        (f"- {cell(r, columns.prefix)}{cell(r, columns.first_name)} {cell(r, columns.last_name)} (x-", cell(r, columns.unit_code))
+        (f"- {cell(r, columns.prefix)}{cell(r, columns.first_name)} {cell(r, columns.last_name)} (x-",
+         bare_code(cell(r, columns.unit_code)))
         for r in staff[1:]
     ]
     files = sorted(settings.output.outbox.glob("*.eml"))
@@ -125,12 +145,18 @@ def test_report_prints_counts_and_paths(demo):
 
 
 @pytest.fixture(scope="module")
-def matched(demo):
-    """The demo's sheets read and matched again: every credited row with where it came from."""
+def normalized(demo):
+    """The demo's sheets read and normalized again."""
     settings, book, manifest, _ = demo
     raw = read_sources(book, settings)
     raw = read_idplans(book, settings, raw, unit_codes(raw.units, settings.area.office_code))
-    data = normalize(raw, settings)
+    return settings, raw, normalize(raw, settings), manifest
+
+
+@pytest.fixture(scope="module")
+def matched(normalized):
+    """Every credited row with where it came from."""
+    _, raw, data, manifest = normalized
     credited = {}
     for frame in (data.survey, data.plans, data.records):
         for r in frame.to_dict("records"):
@@ -175,10 +201,108 @@ def test_rows_of_two_people_sharing_a_roster_id_are_quarantined_with_the_conflic
 @pytest.mark.parametrize(
     "kind, noted",
     [("email_only_survey", "จับคู่ด้วยอีเมล"), ("name_other_prefix", "จับคู่ด้วยชื่อ"),
-     ("id_match_other_name", "ไม่ตรงกับชื่อในทะเบียน")],
+     ("id_match_other_name", "ไม่ตรงกับชื่อในทะเบียน"), ("unicode_name", "จับคู่ด้วยชื่อ")],
 )
 def test_rows_identified_otherwise_are_credited_to_the_right_person_and_noted(matched, kind, noted):
     _, credited, _, notes, manifest = matched
     for sheet, tab, row, nid in _entries(manifest, kind):
         assert credited[(sheet, tab, row)] == nid
         assert any(noted in reason for reason in notes[(sheet, tab, row)]), notes[(sheet, tab, row)]
+
+
+def _rows(frame):
+    return {(r["_sheet"], r["_tab"], int(r["_row"])): r for r in frame.to_dict("records")}
+
+
+def test_names_in_another_unicode_spelling_are_matched_in_the_survey_and_the_records(normalized, matched):
+    settings, *_ = normalized
+    tabs = {tab for _, tab, _, _ in _entries(matched[4], "unicode_name")}
+    assert tabs == {settings.sources.survey.tab, settings.sources.idplan.record_tab}
+
+
+@pytest.mark.parametrize("kind", ["id_sheet_leftover", "school_word_in_unit_name"])
+def test_sheet_leftovers_and_school_words_are_read_without_a_note(matched, kind):
+    """Matched by the ID as usual: no name or e-mail match, and no unit name 'mismatch'."""
+    _, credited, _, notes, manifest = matched
+    for sheet, tab, row, nid in _entries(manifest, kind):
+        assert credited[(sheet, tab, row)] == nid
+        assert (sheet, tab, row) not in notes, notes[(sheet, tab, row)]
+
+
+def test_positions_typed_otherwise_are_read_and_counted_in_the_right_populations(demo, normalized):
+    settings, book, _, _ = demo
+    _, _, data, manifest = normalized
+    src, columns = settings.sources.staff, settings.sources.staff.columns
+    sheet = book.read(src.spreadsheet, [src.tab])[src.tab]
+    staff = data.staff.set_index("staff_id")
+    indicators = load_indicators(settings.indicators.file, list(settings.vocabulary.development_kinds))
+    by_position = [i for i in indicators if i.population.positions]
+    assert by_position
+    scores = measure(data, indicators, settings.area.fiscal_year)
+    counted = set(zip(scores.people["staff_id"], scores.people["indicator"]))
+    seen = set()
+    for _, _, row, nid in _entries(manifest, "position_typed_otherwise"):
+        cells = dict(zip(sheet[0], sheet[row - 1]))
+        typed, standing_cell = cells[columns.position], cells[columns.standing]
+        seen.add(typed)
+        position, standing = POSITION_READINGS[typed]
+        if standing is None:
+            standing = "" if standing_cell in NO_STANDING else standing_cell
+        assert (staff.loc[nid, "position"], staff.loc[nid, "standing"]) == (position, standing), typed
+        for ind in by_position:
+            assert ((nid, ind.id) in counted) == (position in ind.population.positions), (typed, ind.id)
+    assert seen == set(POSITION_READINGS)
+
+
+def test_unit_codes_with_sheet_leftovers_keep_the_person_in_the_unit(demo, normalized):
+    settings, book, _, _ = demo
+    _, _, data, manifest = normalized
+    schools, _, sheet = _roster(settings, book)
+    at = sheet[0].index(settings.sources.staff.columns.unit_code)
+    staff = data.staff.set_index("staff_id")
+    typed = []
+    for _, _, row, nid in _entries(manifest, "unit_code_leftover"):
+        cell = sheet[row - 1][at]
+        typed.append(cell)
+        assert bare_code(cell) in schools and staff.loc[nid, "unit_code"] == bare_code(cell)
+    assert any(t.startswith("'") for t in typed) and any(t.endswith(".0") for t in typed)
+
+
+def test_record_dates_typed_as_thai_text_are_read_into_the_right_fiscal_year(normalized, matched):
+    settings, _, data, _ = normalized
+    _, credited, _, _, manifest = matched
+    records = _rows(data.records)
+    fy = settings.area.fiscal_year
+    years = set()
+    for sheet, tab, row, nid in _entries(manifest, "date_as_text"):
+        entry = next(e for e in manifest["spoiled"] if (e["spreadsheet"], e["row"], e["kind"]) == (sheet, row, "date_as_text"))
+        true = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", entry["detail"]).group(0))
+        # Thai fiscal year: 1 Oct – 30 Sep, named by the Buddhist-era year it ends in
+        expected = true.year + 543 + (1 if true.month >= 10 else 0)
+        assert (expected == fy) == (date(2018, 10, 1) <= true <= date(2019, 9, 30))
+        record = records[(sheet, tab, row)]
+        assert (record["date"], record["fiscal_year"], credited[(sheet, tab, row)]) == (true, expected, nid)
+        years.add(expected)
+    assert years == {fy, fy - 1}
+
+
+def test_other_answers_with_commas_are_one_answer_after_the_known_options(normalized, matched):
+    settings, raw, data, _ = normalized
+    _, credited, _, _, manifest = matched
+    raw_rows, survey = _rows(raw.survey), _rows(data.survey)
+    cols, vocabulary = settings.sources.survey.columns, settings.vocabulary
+    fields = set()
+    for entry in (e for e in manifest["spoiled"] if e["kind"] == "other_answer_with_commas"):
+        where = (entry["spreadsheet"], entry["tab"], entry["row"])
+        field, options = {cols.methods: ("methods", vocabulary.survey_methods),
+                          cols.topics: ("topics", vocabulary.survey_topics)}[entry["column"]]
+        fields.add(field)
+        other = re.search(r"Other answer '(.+)' typed", entry["detail"]).group(1)
+        assert "," in other
+        typed = raw_rows[where][field]
+        checked = typed.removesuffix(f", {other}")
+        chosen = [o for o in options if o in checked]
+        assert checked != typed and ", ".join(chosen) == checked
+        assert credited[where] == entry["national_id"]
+        assert tuple(survey[where][field]) == (*chosen, other), typed
+    assert fields == {"methods", "topics"}

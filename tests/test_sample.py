@@ -25,8 +25,13 @@ KINDS = {
     "thai_digits_id", "extra_spaces", "misspelt_unit_name", "prefix_stuck_to_name",
     "duplicate_submission", "no_id_plan", "unknown_person", "bad_id_name_match", "bad_date",
     "duplicate_roster_id", "conflicted_person_row", "email_only_survey", "name_other_prefix",
-    "id_match_other_name",
+    "id_match_other_name", "position_typed_otherwise", "unit_code_leftover", "id_sheet_leftover",
+    "unicode_name", "school_word_in_unit_name", "date_as_text", "other_answer_with_commas",
 }
+# How a roster may type a position other than its ก.ค.ศ. name (position_typed_otherwise).
+TYPED_POSITIONS = {"ครู คศ.2", "ครู ค.ศ.1", "ครูชำนาญการพิเศษ", "ครู ผู้ช่วย", "ผอ.โรงเรียน", "รอง ผอ."}
+SCHOOL_WORDS = ("รร.", "ร.ร.", "โรงเรียน")
+UPPER_VOWEL, TONE = "\u0e31\u0e34\u0e35\u0e36\u0e37\u0e47", "\u0e48\u0e49\u0e4a\u0e4b"
 PREFIXES = ("นาย", "นาง", "นางสาว", "ว่าที่ร้อยตรี", "ดร.")
 OFFICE_GROUPS = {
     "กลุ่มอำนวยการ", "กลุ่มนโยบายและแผน", "กลุ่มบริหารงานบุคคล", "กลุ่มบริหารงานการเงินและสินทรัพย์",
@@ -49,6 +54,21 @@ def check_digit_ok(nid: str) -> bool:
 
 def arabic(text: str) -> str:
     return "".join(str(THAI.index(c)) if c in THAI else c for c in text)
+
+
+def typed_id(value) -> str:
+    """An ID cell as digits: Thai digits, spaces, a leading apostrophe and a ".0" tail undone."""
+    return arabic(str(value or "")).strip().lstrip("'").removesuffix(".0")
+
+
+def keyboard_spelling(text: str) -> str:
+    """Thai as a Thai keyboard types it: sara am one character, a tone mark after its upper vowel."""
+    text = text.replace("\u0e4d\u0e32", "\u0e33")
+    return re.sub(f"([{TONE}])([{UPPER_VOWEL}])", r"\2\1", text)
+
+
+def spoiled_rows(area: "Area", *kinds: str) -> set[tuple[str, int]]:
+    return {(e["spreadsheet"], e["row"]) for e in area.manifest["spoiled"] if e["kind"] in kinds}
 
 
 def records(table: list[list]) -> list[dict]:
@@ -253,15 +273,20 @@ def test_units_codes_names_emails_and_office_row(small):
 def test_positions_directors_standing_and_work_groups(small):
     sc, office_code = small.sc, small.s.area.office_code
     codes = {u[small.uc.code] for u in small.units}
-    for p in small.staff:
+    # rows whose position or unit code was typed otherwise are checked against the manifest
+    typed = {row for _, row in spoiled_rows(small, "position_typed_otherwise", "unit_code_leftover")}
+    for number, p in enumerate(small.staff, start=2):
+        if number in typed:
+            continue
         assert p[sc.unit_code] in codes
         if p[sc.position] in ("ครูผู้ช่วย", "บุคลากรทางการศึกษาอื่น 38 ค.(2)"):
             assert not p[sc.standing]
         else:
             assert p[sc.standing] in ("ไม่มี", "ชำนาญการ", "ชำนาญการพิเศษ", "เชี่ยวชาญ")
     for u in small.schools():
-        people = [p for p in small.staff if p[sc.unit_code] == u[small.uc.code]]
-        assert Counter(p[sc.position] for p in people)["ผู้อำนวยการสถานศึกษา"] == 1
+        people = [p for p in small.staff if typed_id(p[sc.unit_code]) == u[small.uc.code]]
+        positions = Counter(p[sc.position] for p in people)
+        assert positions["ผู้อำนวยการสถานศึกษา"] + positions["ผอ.โรงเรียน"] == 1
         assert all(not p[sc.work_group] for p in people)
     office = [p for p in small.staff if p[sc.unit_code] == office_code]
     positions = Counter(p[sc.position] for p in office)
@@ -290,7 +315,8 @@ def test_full_names_are_unique(small):
 def test_survey_looks_like_a_forms_response_sheet(small):
     s, sv = small.s, small.s.sources.survey.columns
     header, rows = small.survey[0], records(small.survey)
-    email_only = {e["row"] for e in small.manifest["spoiled"] if e["kind"] == "email_only_survey"}
+    email_only = {row for _, row in spoiled_rows(small, "email_only_survey", "unicode_name")}  # ID left blank
+    other = {e["row"]: e["detail"] for e in small.manifest["spoiled"] if e["kind"] == "other_answer_with_commas"}
     assert header[0] == "ประทับเวลา"
     assert header == [
         sv.timestamp, sv.email, sv.full_name, sv.national_id, sv.unit_name, sv.position, sv.topics, sv.methods,
@@ -301,10 +327,14 @@ def test_survey_looks_like_a_forms_response_sheet(small):
         d, mo, rest = r[sv.timestamp].split("/")
         when.append(datetime.strptime(f"{int(d):02d}/{int(mo):02d}/{rest}", "%d/%m/%Y, %H:%M:%S"))
         assert isinstance(r[sv.national_id], str) or (number in email_only and r[sv.national_id] is None)
-        chosen = [t for t in s.vocabulary.survey_topics if t in r[sv.topics]]
-        assert ", ".join(chosen) == r[sv.topics] and 1 <= len(chosen) <= 3
-        methods = [m for m in s.vocabulary.survey_methods if m in r[sv.methods].split(", ")]
-        assert ", ".join(methods) == r[sv.methods] and 1 <= len(methods) <= 2
+        topics, methods = r[sv.topics], r[sv.methods]
+        if number in other:  # the "Other" text comes after the checked options
+            typed = re.search(r"Other answer '(.+)' typed", other[number]).group(1)
+            topics, methods = topics.removesuffix(f", {typed}"), methods.removesuffix(f", {typed}")
+        chosen = [t for t in s.vocabulary.survey_topics if t in topics]
+        assert ", ".join(chosen) == topics and 1 <= len(chosen) <= 3
+        checked = [m for m in s.vocabulary.survey_methods if m in methods.split(", ")]
+        assert ", ".join(checked) == methods and 1 <= len(checked) <= 2
     assert when == sorted(when)
     fy_ce = s.area.fiscal_year - 543
     assert datetime(fy_ce - 1, 10, 1) <= when[0] and when[-1] < datetime(fy_ce, 4, 1)
@@ -315,6 +345,7 @@ def test_one_id_plan_spreadsheet_per_unit_with_both_tabs(small):
     ip, fy = small.s.sources.idplan, small.s.area.fiscal_year
     spoiled = small.manifest["spoiled"]
     bad_dates = {(e["spreadsheet"], e["row"]) for e in spoiled if e["kind"] == "bad_date"}
+    text_dates = spoiled_rows(small, "date_as_text")
     for u in small.units:
         key = ip.key_for(u[small.uc.code])
         assert small.wb.tabs(key)[:2] == [ip.plan_tab, ip.record_tab]
@@ -327,7 +358,7 @@ def test_one_id_plan_spreadsheet_per_unit_with_both_tabs(small):
             if (key, number) in bad_dates:
                 assert r[rc.date] == "ยังไม่ระบุ"
                 continue
-            assert isinstance(r[rc.date], datetime)
+            assert isinstance(r[rc.date], str if (key, number) in text_dates else datetime)
             assert r[rc.kind] in small.s.vocabulary.development_kinds
             assert r[rc.status] in ("เสร็จสิ้น", "กำลังดำเนินการ")
             assert isinstance(r[rc.hours], int)
@@ -403,6 +434,34 @@ def test_every_manifest_entry_is_really_in_the_sheets(small):
             assert row[ip.plan_columns.national_id] == nid
             assert value.startswith(f"{person[small.sc.prefix]}{person[small.sc.first_name]} ")
             assert not value.endswith(person[small.sc.last_name])
+        elif e["kind"] == "position_typed_otherwise":
+            assert row[small.sc.national_id] == nid and value in TYPED_POSITIONS
+            if "standing cell left empty" in e["detail"]:
+                assert not row[small.sc.standing]
+        elif e["kind"] == "unit_code_leftover":
+            assert row[small.sc.national_id] == nid and value != typed_id(value)
+            assert typed_id(value) in {u[small.uc.code] for u in small.schools()}
+        elif e["kind"] == "id_sheet_leftover":
+            assert value != nid and typed_id(value) == nid and (value.startswith("'") or value.endswith(".0"))
+        elif e["kind"] == "unicode_name":
+            person = small.by_id[nid]
+            assert not next(v for k, v in row.items() if k.startswith("เลขประจำตัวประชาชน"))
+            assert value != small.full_name(person) and keyboard_spelling(value) == small.full_name(person)
+            if e["spreadsheet"] == small.s.sources.survey.spreadsheet:
+                email = row[small.s.sources.survey.columns.email]
+                assert email not in {p[small.sc.email] for p in small.staff}
+        elif e["kind"] == "school_word_in_unit_name":
+            code = small.by_id[nid][small.sc.unit_code]
+            school = next(u[small.uc.name] for u in small.schools() if u[small.uc.code] == code)
+            word = next(w for w in SCHOOL_WORDS if value.startswith(w))
+            assert value.removeprefix(word).strip() == school
+        elif e["kind"] == "date_as_text":
+            true = datetime.strptime(re.search(r"\d{4}-\d{2}-\d{2}", e["detail"]).group(0), "%Y-%m-%d")
+            typed, be = arabic(value), true.year + 543
+            assert re.match(rf"{true.day}[ /]", typed) and (str(be) in typed or typed.endswith(f"/{be % 100:02d}"))
+        elif e["kind"] == "other_answer_with_commas":
+            typed = re.search(r"Other answer '(.+)' typed", e["detail"]).group(1)
+            assert "," in typed and value.endswith(f", {typed}")
     assert set(seen) == KINDS
     assert seen["unknown_person"] % 2 == 0  # one survey row and one record row per stranger
 
@@ -431,10 +490,10 @@ def test_default_rates_are_near_the_intended_ones(full):
     for u in full.units:
         key = ip.key_for(u[full.uc.code])
         tabs = full.wb.read(key, [ip.plan_tab, ip.record_tab])
-        with_plan |= {arabic(str(r[1])).strip() for r in tabs[ip.plan_tab][1:] if r[0] == fy}
+        with_plan |= {typed_id(r[1]) for r in tabs[ip.plan_tab][1:] if r[0] == fy}
         rc = ip.record_columns
         for r in records(tabs[ip.record_tab]):
-            when, nid = r[rc.date], arabic(str(r[rc.national_id] or "")).strip()
+            when, nid = r[rc.date], typed_id(r[rc.national_id])
             if isinstance(when, datetime) and start <= when < end and r[rc.status] == "เสร็จสิ้น":
                 kinds.setdefault(nid, set()).add(r[rc.kind])
     ids = list(full.by_id)
