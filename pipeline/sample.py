@@ -84,21 +84,21 @@ MALE_NAMES = (
     "สุริยา วีระพงษ์ กิตติพงษ์ ธนากร พงศกร ณัฐพล อภิชาติ จักรพันธ์ เกรียงไกร ศักดิ์ชัย ไพโรจน์ "
     "สุเทพ บรรจง อำนาจ ทองใบ สุพจน์ มานพ ปรีชา วรวุฒิ เอกชัย ชาตรี ธวัชชัย นิพนธ์ สมบัติ ยุทธนา "
     "อดิศักดิ์ ประพันธ์ วิโรจน์ สุวิทย์ ชยพล ภานุวัฒน์ ธนพล ศุภชัย อนันต์ พิชิต ไชยา บุญชู "
-    "ทรงศักดิ์ เฉลิมพล กฤษดา ปิยะพงษ์ วัชระ สถาพร อุดม ธีรวัฒน์ นพดล ชูชาติ ยิ่งยศ"
+    "ทรงศักดิ์ เฉลิมพล กฤษดา ปิยะพงษ์ วัชระ สถาพร อุดม ธีรวัฒน์ นพดล ชูชาติ"
 ).split()
 FEMALE_NAMES = (
     "สมศรี สุนีย์ มาลี วันเพ็ญ จันทร์เพ็ญ พรทิพย์ กาญจนา รัตนา สุภาพร นงลักษณ์ อรุณี ปราณี "
     "วิไลวรรณ ศิริพร จิราพร อัญชลี ดวงใจ ลำดวน บุษบา กนกวรรณ ธิดารัตน์ สุกัญญา วาสนา พิมพ์ชนก "
     "ณัฐธิดา ปิยะนุช อรวรรณ เพ็ญศรี ยุพิน สายสุนีย์ จินตนา นันทนา ศศิธร พัชรี อัมพร เยาวลักษณ์ "
-    "กมลรัตน์ สุดารัตน์ นิตยา วรรณา อารีรัตน์ ประภาพร ชุติมา เบญจวรรณ รุ่งนภา สมใจ บังอร ทัศนีย์ "
-    "ขวัญใจ มยุรี ศิริรัตน์ ภัทรา ณัฐกานต์ กัลยา อำไพ สุมาลี จารุวรรณ พรรณี ชื่นจิต ปิ่นแก้ว"
+    "กมลรัตน์ สุดารัตน์ นิตยา วรรณา อารีรัตน์ ประภาพร ชุติมา เบญจวรรณ รุ่งนภา ชื่นใจ บังอร ทัศนีย์ "
+    "ขวัญใจ มยุรี ศิริรัตน์ ภัทรา ณัฐกานต์ กัลยา อำไพ สุมาลี จารุวรรณ พรรณี"
 ).split()
 SURNAME_HEADS = (
     "แก้ว ศรี บุญ ทอง คำ จันทร์ สุข มณี พรหม อินทร์ วงศ์ เพชร ชัย สม พันธ์ แสง ปัญญา โพธิ์ บัว นาค"
 ).split()
 SURNAME_TAILS = (
     "ประเสริฐ สุวรรณ มา ดี งาม วงศ์ เจริญ รักษ์ สวัสดิ์ ภักดี มงคล เรือง แก้ว สุข ทอง ศรี "
-    "พิทักษ์ ชาญ วิเศษ สมบูรณ์ ชื่น"
+    "พิทักษ์ ชื่น วิเศษ สมบูรณ์"
 ).split()
 CLASS_RESEARCH_TITLES = (
     "การพัฒนาทักษะการอ่านออกเขียนได้ของนักเรียนชั้น ป.1 โดยใช้แบบฝึก",
@@ -661,11 +661,15 @@ class _AreaBuilder:
         return max(1, min(cap, round(len(self.staff) * rate)))
 
     def _pick(self, rows: list[Row], k: int, ok: Callable[[Row], bool] = lambda row: True) -> list[Row]:
-        """Up to ``k`` rows of people not spoiled yet (one row per person); marks them used."""
+        """Up to ``k`` rows of people not spoiled yet (one row per person); marks them used.
+
+        A row already marked (e.g. a stranger's, who is in no roster) is never picked again.
+        """
         chosen = []
         for row in self.rng.sample(rows, len(rows)):
             person = row.get("_person")
-            if len(chosen) < k and person and person.national_id not in self.used and ok(row):
+            fresh = person and person.national_id not in self.used and not row.get("_marks")
+            if len(chosen) < k and fresh and ok(row):
                 self.used.add(person.national_id)
                 chosen.append(row)
         return chosen

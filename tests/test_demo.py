@@ -215,9 +215,14 @@ def _rows(frame):
 
 
 def test_names_in_another_unicode_spelling_are_matched_in_the_survey_and_the_records(normalized, matched):
-    settings, *_ = normalized
-    tabs = {tab for _, tab, _, _ in _entries(matched[4], "unicode_name")}
-    assert tabs == {settings.sources.survey.tab, settings.sources.idplan.record_tab}
+    """Both spellings are in the demo, in both places (credited by name: the parametrized test above)."""
+    settings, raw, _, _ = normalized
+    typed = {**_rows(raw.survey), **_rows(raw.records)}
+    entries = _entries(matched[4], "unicode_name")
+    assert {tab for _, tab, _, _ in entries} == {settings.sources.survey.tab, settings.sources.idplan.record_tab}
+    names = [typed[(sheet, tab, row)]["full_name"] for sheet, tab, row, _ in entries]
+    assert any("\u0e4d\u0e32" in name for name in names)  # nikhahit + sara aa for sara am
+    assert any(re.search("[\u0e48-\u0e4b][\u0e31\u0e34-\u0e37\u0e47]", name) for name in names)  # tone, then vowel
 
 
 @pytest.mark.parametrize("kind", ["id_sheet_leftover", "school_word_in_unit_name"])
