@@ -301,10 +301,9 @@ REPORT_WIDTHS = (20, 12, 8, 10, 14, 0)
 
 def pad(text: str, width: int) -> str:
     """Left-align ``text`` in ``width`` terminal cells; Thai vowel and tone marks take none."""
-    import unicodedata
+    from pipeline.workbook.layout import text_cells
 
-    shown = sum(0 if unicodedata.category(ch) in ("Mn", "Me", "Cf") else 1 for ch in text)
-    return text + " " * max(1, width - shown) if width else text
+    return text + " " * max(1, width - text_cells(text)) if width else text
 
 
 class Attention:

@@ -27,7 +27,13 @@ from typing import Any, Callable
 
 from pipeline.config import Settings
 from pipeline.normalize import same_name
-from pipeline.thai import fiscal_year_bounds, national_id_check_digit, to_thai_digits
+from pipeline.thai import (
+    AREA_DEPUTY, AREA_DIRECTOR, SUPERVISOR, TEACHER, fiscal_year_bounds, national_id_check_digit, to_thai_digits,
+)
+from pipeline.thai import ASSISTANT_TEACHER as ASSISTANT
+from pipeline.thai import OTHER_EDUCATION_STAFF as SUPPORT
+from pipeline.thai import SCHOOL_DEPUTY as DEPUTY
+from pipeline.thai import SCHOOL_DIRECTOR as DIRECTOR
 from pipeline.workbook import Workbook
 
 SAMPLE_MANIFEST = "sample-manifest.json"
@@ -39,12 +45,6 @@ PLAN_CLASSROOMS, PLAN_STUDENTS = 1453, 20018
 OFFICE_NAME = "สำนักงานเขตพื้นที่การศึกษาประถมศึกษาเพชรบูรณ์ เขต 2"
 KIND_SCHOOL, KIND_OFFICE = "โรงเรียน", "สำนักงานเขตพื้นที่"
 YES, NO = "ใช่", "ไม่ใช่"
-DIRECTOR, DEPUTY = "ผู้อำนวยการสถานศึกษา", "รองผู้อำนวยการสถานศึกษา"
-TEACHER, ASSISTANT = "ครู", "ครูผู้ช่วย"
-SUPPORT = "บุคลากรทางการศึกษาอื่น 38 ค.(2)"
-AREA_DIRECTOR = "ผู้อำนวยการสำนักงานเขตพื้นที่การศึกษา"
-AREA_DEPUTY = "รองผู้อำนวยการสำนักงานเขตพื้นที่การศึกษา"
-SUPERVISOR = "ศึกษานิเทศก์"
 DONE, IN_PROGRESS = "เสร็จสิ้น", "กำลังดำเนินการ"
 BAD_DATE_TEXT = "ยังไม่ระบุ"
 # Prefixes typed instead of the roster's own (a name_other_prefix spoil).

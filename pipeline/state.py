@@ -171,9 +171,6 @@ class State:
                 [(spreadsheet, tab, modified, _encode(rows)) for tab, rows in tabs.items()],
             )
 
-    def forget_source(self, spreadsheet: str) -> None:
-        self.db.execute("DELETE FROM sources WHERE spreadsheet=?", (spreadsheet,))
-
     def retag_source(self, spreadsheet: str, old: str, new: str) -> None:
         """Keep rows read at version ``old`` under ``new``: devplan's own write made it."""
         self.db.execute(
