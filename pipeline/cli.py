@@ -142,12 +142,29 @@ PROGRESS = progress_printer(
 CHECK_PROGRESS = progress_printer({"collect": "อ่านสเปรดชีต ID Plan", "publish": "เตรียมแท็บสรุปผล (ไม่เขียน)"})
 
 
-def config_option(default: Path | None = None) -> Callable[[Any], Any]:
+def config_option(default: Path | None = None, required: bool = False) -> Callable[[Any], Any]:
+    # click 8.3 treats an explicit ``default=None`` as a value given, so only pass a real default
+    chosen: dict[str, Any] = {"required": True} if required else {"default": default, "show_default": default is not None}
     return click.option(
-        "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-        default=default, show_default=default is not None,
-        help="ไฟล์ตั้งค่า TOML (ตัวอย่าง: config/demo.toml)",
+        "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), **chosen,
+        help="ไฟล์ตั้งค่า TOML (ตัวอย่าง: config/demo.toml หรือ devplan.toml ที่ devplan init เขียนไว้)",
     )
+
+
+def year_option(what: str = "") -> Callable[[Any], Any]:
+    """``--year``: the fiscal year, over the config's; errors about it name the flag."""
+    return click.option("--year", type=int, default=None, help=f"ปีงบประมาณ พ.ศ. {what}(แทนค่าในไฟล์ตั้งค่า)")
+
+
+def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--full`` and ``--wait``, shared by the commands that read the whole area (sync, check)."""
+    command = click.option("--wait", is_flag=True, help="ถ้ามี devplan อีกชุดกำลังทำงานกับไฟล์สถานะเดียวกัน ให้รอจนเสร็จ (ค่าเริ่มต้น: เลิกทันที)")(command)
+    command = click.option("--full", is_flag=True, help="อ่านสเปรดชีตทุกไฟล์ใหม่ทั้งหมด แม้ไม่มีการแก้ไขตั้งแต่ครั้งก่อน")(command)
+    return command
+
+
+def _load_for_year(config_path: Path, year: int | None) -> Any:
+    return _load(config_path, {"area.fiscal_year": year}, flags={"area.fiscal_year": "--year"})
 
 
 def sample_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -220,16 +237,12 @@ def _make_sample(out: Path, schools: int | None, seed: int, config_path: Path) -
 
 
 @cli.command()
-@click.option(
-    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
-    help="ไฟล์ตั้งค่า TOML (ตัวอย่าง: config/demo.toml)",
-)
-@click.option("--year", type=int, default=None, help="ปีงบประมาณ พ.ศ. (แทนค่าในไฟล์ตั้งค่า)")
+@config_option(required=True)
+@year_option()
 @click.option("--send", is_flag=True, help="ส่งอีเมลจริงผ่าน SMTP เฉพาะฉบับที่ผู้อำนวยการยังไม่ได้รับ (ค่าเริ่มต้น: เขียนไฟล์ .eml ไว้ใน outbox เท่านั้น)")
 @click.option("--resend", is_flag=True, help="ใช้กับ --send: ส่งทุกฉบับอีกครั้ง แม้สรุปผลไม่เปลี่ยนหรือยังไม่ถึงรอบตาม mail.cadence")
 @click.option("--to", "test_to", metavar="ADDRESS", default=None, help="ใช้กับ --send: ส่งทุกฉบับไปที่อีเมลทดสอบนี้แทน (ไม่นับว่าส่งถึงผู้อำนวยการแล้ว)")
-@click.option("--wait", is_flag=True, help="ถ้ามี devplan อีกชุดกำลังทำงานกับไฟล์สถานะเดียวกัน ให้รอจนเสร็จ (ค่าเริ่มต้น: เลิกทันที)")
-@click.option("--full", is_flag=True, help="อ่านสเปรดชีตทุกไฟล์ใหม่ทั้งหมด แม้ไม่มีการแก้ไขตั้งแต่ครั้งก่อน")
+@run_options
 @handle_errors
 def sync(
     config_path: Path, year: int | None, send: bool, resend: bool, test_to: str | None, wait: bool, full: bool
@@ -247,7 +260,7 @@ def sync(
         raise click.BadParameter(f"'{test_to}' ไม่ใช่ที่อยู่อีเมล", param_hint="--to")
     from pipeline.history import recording
 
-    settings = _load(config_path, {"area.fiscal_year": year}, flags={"area.fiscal_year": "--year"})
+    settings = _load_for_year(config_path, year)
     with recording("sync", settings):  # one row in the run history (devplan status), even if it fails
         code = _run_and_report(settings, send, full, resend=resend, test_to=test_to, wait=wait)
         sys.exit(code)
@@ -481,11 +494,8 @@ def indicators(config_path: Path | None, year: int | None, fmt: str) -> None:
 
 
 @cli.command()
-@click.option(
-    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
-    help="ไฟล์ตั้งค่า TOML (ตัวอย่าง: config/demo.toml)",
-)
-@click.option("--year", type=int, default=None, help="ปีงบประมาณ พ.ศ. ของผลที่รายงาน (แทนค่าในไฟล์ตั้งค่า)")
+@config_option(required=True)
+@year_option("ของผลที่รายงาน ")
 @click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf", show_default=True,
               help="pdf ต้องมีโปรแกรม Chromium; html เปิดได้ด้วยเบราว์เซอร์ใดก็ได้")
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), default=None,
@@ -495,7 +505,7 @@ def report(config_path: Path, year: int | None, fmt: str, out: Path | None) -> N
     """เขียนรายงานความก้าวหน้าตามแผน: ตารางของแผนพร้อมผลปีนี้ ทั้งเขตและรายอำเภอ (PDF หรือ HTML)"""
     from pipeline.report import write_report
 
-    settings = _load(config_path, {"area.fiscal_year": year})
+    settings = _load_for_year(config_path, year)
     click.echo(f"ทำรายงาน ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location}", err=True)
     path = write_report(settings, fmt, out)
     click.echo(f"เขียนรายงานแล้ว: {path}")
@@ -505,10 +515,7 @@ def report(config_path: Path, year: int | None, fmt: str, out: Path | None) -> N
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--as", "kind", type=click.Choice(["survey"]), required=True,
               help="ไฟล์นี้คืออะไร: survey = คำตอบแบบสำรวจที่ดาวน์โหลดจาก Google Forms")
-@click.option(
-    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
-    help="ไฟล์ตั้งค่า TOML (ตัวอย่าง: config/demo.toml)",
-)
+@config_option(required=True)
 @handle_errors
 def import_file(file: Path, kind: str, config_path: Path) -> None:
     """นำไฟล์คำตอบที่ดาวน์โหลดจาก Google Forms (.csv หรือ .xlsx) เข้าเป็นแท็บคำตอบของแบบสำรวจ
@@ -628,13 +635,9 @@ def init(
 
 
 @cli.command()
-@click.option(
-    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
-    help="ไฟล์ตั้งค่า TOML (เช่น devplan.toml ที่ devplan init เขียนไว้)",
-)
-@click.option("--year", type=int, default=None, help="ปีงบประมาณ พ.ศ. (แทนค่าในไฟล์ตั้งค่า)")
-@click.option("--full", is_flag=True, help="อ่านสเปรดชีตทุกไฟล์ใหม่ แม้ไม่มีการแก้ไขตั้งแต่ครั้งก่อน")
-@click.option("--wait", is_flag=True, help="ถ้ามี devplan อีกชุดกำลังทำงานกับไฟล์สถานะเดียวกัน ให้รอจนเสร็จ (ค่าเริ่มต้น: เลิกทันที)")
+@config_option(required=True)
+@year_option()
+@run_options
 @handle_errors
 def check(config_path: Path, year: int | None, full: bool, wait: bool) -> None:
     """ตรวจอย่างเดียว: อ่านทุกอย่างแล้วบอกว่า sync จะทำอะไร (จำนวนแถว แถวที่ต้องแก้ไข แท็บที่จะเขียน
@@ -648,7 +651,7 @@ def check(config_path: Path, year: int | None, full: bool, wait: bool) -> None:
     from pipeline.history import recording
     from pipeline.lock import RunLock
 
-    settings = _load(config_path, {"area.fiscal_year": year}, flags={"area.fiscal_year": "--year"})
+    settings = _load_for_year(config_path, year)
     say = functools.partial(click.echo, err=True)
     with recording("check", settings):  # a check is in the run history too, marked as one
         with RunLock(settings.storage.state, wait=wait, on_wait=say):  # it may cache reads in the state file
