@@ -356,6 +356,10 @@ def test_spreadsheet_given_by_url_is_used_as_it_is(area, fake_google):
     result = run_sync(settings, today=TODAY)
     assert result.unit_problems == {}
     assert area.ids["roster"] in {r.spreadsheet for r in fake_google.requests(api="sheets", kind="read")}
+    # given by URL but inside the folder: the listing still tells it has not changed
+    fake_google.clear_log()
+    run_sync(settings, today=TODAY)
+    assert fake_google.requests(api="sheets") == []
 
 
 def test_no_credentials_and_no_emulator_is_a_config_error(area, monkeypatch):

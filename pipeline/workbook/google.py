@@ -80,14 +80,6 @@ class DriveFile:
     modified: str
 
 
-@dataclass
-class Written:
-    """A spreadsheet written this run, and the version it was read at (if it was)."""
-
-    id: str
-    read_version: str | None
-
-
 class GoogleWorkbook:
     """Spreadsheets inside one Drive folder (or given by ID), as devplan's ``Workbook``."""
 
@@ -111,7 +103,8 @@ class GoogleWorkbook:
         self.http = PacedClient(auth, session, api_base=api_base, pacing=pacing, on_wait=on_wait)
         self._files: dict[str, list[DriveFile]] | None = None
         self._by_id: dict[str, DriveFile] = {}
-        self._written: dict[str, Written] = {}
+        #: spreadsheets written this run, and the version each was read at (if it was)
+        self._written: set[str] = set()
         self._read_versions: dict[str, str] = {}
         #: spreadsheets created by this run: their only tab is the default one
         self._fresh: set[str] = set()
@@ -132,11 +125,16 @@ class GoogleWorkbook:
         return [s["properties"]["title"] for s in meta.json().get("sheets", [])]
 
     def version(self, key: str) -> str | None:
-        """The spreadsheet's ``modifiedTime``: it moves on every edit, by staff or by devplan."""
+        """The spreadsheet's ``modifiedTime``: it moves on every edit, by staff or by devplan.
+
+        None for a spreadsheet the folder listing does not show (a key given by ID elsewhere).
+        """
+        listing = self._listing()
         file_id = drive_id(key)
-        found = self._by_id.get(file_id) if file_id else None
-        if found is None and not file_id:
-            files = self._listing().get(key, [])
+        if file_id:
+            found = self._by_id.get(file_id)
+        else:
+            files = listing.get(key, [])
             found = files[0] if len(files) == 1 else None
         return found.modified if found else None
 
@@ -170,7 +168,7 @@ class GoogleWorkbook:
             # devplan's tab was deleted or renamed by hand, or exists from before this
             # state file: look the tabs up once and write again.
             self._update(file_id, tabs, lookup=True)
-        self._written[key] = Written(file_id, self._read_versions.get(file_id))
+        self._written.add(file_id)
 
     def finish(self) -> None:
         """After the run's writes, list the folder once more to learn their ``modifiedTime``.
@@ -184,10 +182,10 @@ class GoogleWorkbook:
             return
         self._files = None
         self._listing()
-        for written in self._written.values():
-            now = self._by_id.get(written.id)
-            if now is not None and written.read_version:
-                self.state.retag_source(written.id, written.read_version, now.modified)
+        for file_id in self._written:
+            now, read_at = self._by_id.get(file_id), self._read_versions.get(file_id)
+            if now is not None and read_at:
+                self.state.retag_source(file_id, read_at, now.modified)
         self._written.clear()
 
     # -- names -----------------------------------------------------------------
