@@ -286,8 +286,8 @@ NAME_SLIP_EDITS = 1
 
 
 def name_form(key: str) -> str:
-    """A name key as compared for slips: NFKC (one form of สระอำ and friends), no spaces."""
-    return unicodedata.normalize("NFKC", key).replace(" ", "")
+    """A name key as compared for slips: NFKC (one form of สระอำ and friends), no spaces, no case."""
+    return unicodedata.normalize("NFKC", key).replace(" ", "").casefold()
 
 
 def edit_distance(a: str, b: str, limit: int = 3) -> int:
@@ -384,8 +384,9 @@ class PersonMatcher:
         self.by_unit_name: dict[tuple[str, str], list[str]] = {}
         self.by_email: dict[str, list[str]] = {}
         for sid, key, unit in zip(staff["staff_id"], staff["name_key"], staff["unit_code"]):
-            self.by_name.setdefault(key, []).append(sid)
-            self.by_unit_name.setdefault((unit, key), []).append(sid)
+            # Names are compared without case: MRS. JANE SMITH is Jane Smith.
+            self.by_name.setdefault(key.casefold(), []).append(sid)
+            self.by_unit_name.setdefault((unit, key.casefold()), []).append(sid)
         if "email" in staff:
             for sid, mail in zip(staff["staff_id"], staff["email"]):
                 if clean_text(mail):
@@ -395,7 +396,7 @@ class PersonMatcher:
         self.conflict_of_email: dict[str, IdConflict] = {}
         for conflict in self.conflicts.values():
             for *_, key, mail in conflict.rows:
-                self.conflict_of_name[key] = conflict
+                self.conflict_of_name[key.casefold()] = conflict
                 if mail:
                     self.conflict_of_email[mail] = conflict
         self.overrides = overrides
@@ -411,8 +412,9 @@ class PersonMatcher:
     ) -> Match:
         nid = normalize_national_id(raw_id)
         # Every reading of the typed name (titles removed or not): see thai.name_forms.
-        forms = name_forms(raw_name)
-        key = forms[0] if forms else ""
+        readings = name_forms(raw_name)
+        forms = [reading.casefold() for reading in readings]
+        key = readings[0] if readings else ""
         mail = clean_text(email).casefold()
         if self.overrides is not None:
             chosen = self.overrides.find(origin, nid, forms, roster_id=nid if nid in self.unit_of else "")
@@ -422,7 +424,7 @@ class PersonMatcher:
         if nid in self.conflicts:
             return Match(None, "", self.conflicts[nid].pointer())
         if nid in self.unit_of:
-            note = self._name_check(nid, forms)
+            note = self._name_check(nid, readings)
             others = [s for k in forms for s in self.by_name.get(k, []) if s != nid] if note else []
             if others:  # the ID is one roster person's, the name another's: credit neither
                 return Match(None, "", (
@@ -507,11 +509,13 @@ def split_choices(text: Any, options: Iterable[str]) -> tuple[str, ...]:
     returned). Whatever is left is the one "อื่น ๆ" (Other) answer, kept whole
     even when it contains commas. With no options known, the answer is split
     at ", " only: a bare comma ("Coaching,Mentoring") is never a separator.
+    Commas left at the ends of an answer (``"ศึกษาดูงาน, "``) are dropped.
     """
     rest = clean_text(text)
     if not rest:
         return ()
-    parts = [p.strip() for p in rest.split(", ")]
+    # A separator left at either end of an answer or doubled ("ศึกษาดูงาน, ") separates nothing.
+    parts = [p.strip(" ,") for p in rest.split(", ")]
     known = {compare_key(o): clean_text(o) for o in options if clean_text(o)}
     if not known:
         return tuple(p for p in parts if p)

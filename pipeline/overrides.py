@@ -130,7 +130,7 @@ def parse_overrides(
                 continue
             _put(found.by_id, typed_id, override, row, bad, shown)
         elif typed:
-            _put(found.by_name, name_key(typed), override, row, bad, shown)
+            _put(found.by_name, name_key(typed).casefold(), override, row, bad, shown)
         else:
             bad.add(row, "ระบุแถวที่จะแก้ (สเปรดชีต แท็บ แถว) หรือชื่อ/เลขที่กรอกผิด", shown)
     return found

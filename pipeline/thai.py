@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Collection, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
+from pipeline.titles import title_at_start
+
 THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 ARABIC_TO_THAI = str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙")
 BE_OFFSET = 543
@@ -33,6 +35,7 @@ _MARK = "\u0e31\u0e34-\u0e3a\u0e47-\u0e4e"
 _TONE_BEFORE_VOWEL = re.compile(f"([{_TONE}])([{_UPPER_OR_LOWER_VOWEL}])")
 _NIKHAHIT_TONE_AA = re.compile(f"\u0e4d([{_TONE}])\u0e32")
 _TONE_NIKHAHIT_AA = re.compile(f"([{_TONE}])\u0e4d\u0e32")
+_AM_BEFORE_TONE = re.compile(f"\u0e33([{_TONE}]+)")
 _DOUBLED_MARK = re.compile(f"([{_MARK}])\\1+")
 
 
@@ -43,6 +46,8 @@ def normalize_thai(text: str) -> str:
       no-break and other odd spaces become plain spaces;
     * sara am typed as nikhahit + sara aa (``ํา``) becomes ``ำ``, also with a tone
       mark typed between or before them (``น้ํา`` → ``น้ำ``);
+    * a tone mark typed after sara am is put before it (``นำ้`` → ``น้ำ``: the tone belongs
+      to the consonant, and ำ is typed last);
     * a tone mark typed before an upper or lower vowel is put after it (``ช่ื`` → ``ชื่``),
       the order Thai keyboards and the roster use;
     * a mark typed twice (``ก่่``) is kept once; two sara e (``เเ``) typed for sara ae become ``แ``.
@@ -55,6 +60,7 @@ def normalize_thai(text: str) -> str:
     text = _NIKHAHIT_TONE_AA.sub("\\1\u0e33", text)
     text = _TONE_NIKHAHIT_AA.sub("\\1\u0e33", text)
     text = text.replace("\u0e4d\u0e32", "\u0e33")
+    text = _AM_BEFORE_TONE.sub("\\1\u0e33", text)
     text = _TONE_BEFORE_VOWEL.sub("\\2\\1", text)
     return _DOUBLED_MARK.sub("\\1", text)
 
@@ -70,10 +76,10 @@ def to_thai_digits(text: str) -> str:
 
 
 def clean_text(value: object) -> str:
-    """Text of a cell: Thai normalized, spaces collapsed and stripped; empty for None/NaN."""
+    """Text of a cell: Thai normalized, spaces collapsed and stripped; empty for None/NaN/NaT."""
     if value is None:
         return ""
-    if isinstance(value, float) and value != value:  # NaN
+    if isinstance(value, (float, datetime)) and value != value:  # NaN, pandas' NaT
         return ""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         value = int(value)
@@ -191,73 +197,30 @@ def mask_ids_in_text(text: object, keep: Collection[str] = ()) -> str:
 
 
 # --- names ---------------------------------------------------------------------
-# Titles a Thai roster or form may carry before a first name. A title ending in
-# "." (or separated by a space) is unambiguous; a Thai word title glued to the
-# name (นายสมชาย) is split too, except before a combining mark or a following
-# vowel (นาย + ิกา is the name นายิกา) and except for the whole first names in
+# Titles a Thai roster or form may carry before a first name: civil, military and
+# police ranks (also acting, ว่าที่, and female, หญิง), academic, English, ครู. The
+# vocabulary and how each may be typed are in pipeline.titles. A title ending in "."
+# or followed by a space is split off; a full Thai title glued to the name
+# (นายสมชาย) is split too, except before a following vowel or combining mark
+# (นาย + ิกา is the name นายิกา) and except for the whole first names in
 # TITLE_LIKE_NAMES (นางนวล is a name, not นาง + นวล).
-NAME_PREFIXES = sorted(
-    [
-        # civil
-        "นาย", "นาง", "นางสาว", "น.ส.", "นส.", "Mr.", "Mrs.", "Ms.", "Miss", "Mr", "Mrs", "Ms",
-        # acting officer ranks (reserve officers, common among teachers), military and police
-        "ว่าที่ร้อยตรี", "ว่าที่ร้อยตรีหญิง", "ว่าที่ร้อยโท", "ว่าที่ร้อยโทหญิง", "ว่าที่ร้อยเอก",
-        "ว่าที่ร.ต.", "ว่าที่ร.ต.หญิง", "ว่าที่ร.ท.", "ว่าที่ร.ท.หญิง", "ว่าที่ร.อ.",
-        "ร.ต.", "ร.ท.", "ร.อ.", "ด.ต.", "จ.ส.อ.", "จ.ส.ต.", "ส.อ.", "ส.ท.", "ส.ต.",
-        "สิบเอก", "สิบโท", "สิบตรี", "พ.ต.ท.", "พ.ต.อ.", "ร.ต.อ.",
-        # academic
-        "ดร.", "ผศ.", "รศ.", "ศ.", "Dr.", "ผศ.ดร.", "รศ.ดร.",
-    ],
-    key=len,
-    reverse=True,
-)
 TITLE_LIKE_NAMES = frozenset({"นางนวล", "นางฟ้า", "นายิกา"})
-# A following vowel or combining mark cannot start a syllable: no split before one.
-_NOT_A_NAME_START = re.compile("^[\u0e30-\u0e3a\u0e45\u0e47-\u0e4e]")
-
-
-def _prefix_pattern(prefix: str) -> re.Pattern[str]:
-    # "ว่าที่ ร.ต. หญิง", "ว่าที่ร.ต.หญิง", "น. ส.": a space may follow any "." and "ว่าที่".
-    body = "".join(re.escape(c) + (" ?" if c == "." else "") for c in prefix)
-    body = body.replace(re.escape("ว่าที่"), "ว่าที่ ?")
-    return re.compile("^" + body, re.IGNORECASE if prefix.isascii() else 0)
-
-
-_PREFIX_PATTERNS = [(p, _prefix_pattern(p)) for p in NAME_PREFIXES]
-
-
-CIVIL_TITLES = frozenset({"นาย", "นาง", "นางสาว", "น.ส.", "นส.", "Mr.", "Mrs.", "Ms.", "Miss", "Mr", "Mrs", "Ms"})
-
-
-def _strip_one(text: str, glued: bool, protect: bool, civil_done: bool) -> tuple[str, str] | None:
-    """The longest known title at the start of ``text`` that may be split off, and the rest."""
-    for prefix, pattern in _PREFIX_PATTERNS:
-        match = pattern.match(text)
-        if not match:
-            continue
-        rest = text[match.end():]
-        if not rest.strip() or (civil_done and prefix in CIVIL_TITLES):
-            continue  # nothing would remain; or a second นาย/นาง/นางสาว: part of the name
-        if not (prefix.endswith(".") or rest[0] == " "):
-            if prefix.isascii() or not glued or _NOT_A_NAME_START.match(rest):
-                continue
-            if protect and text.split(" ")[0] in TITLE_LIKE_NAMES:
-                continue
-        return prefix, rest.strip()
-    return None
 
 
 def _stages(name: object, glued: bool = True, protect: bool = True) -> list[tuple[str, str]]:
-    """(title, rest) for each title split off, in order."""
+    """(title, rest) for each title split off, in order (at most one civil title)."""
     text = clean_text(name)
     steps: list[tuple[str, str]] = []
-    civil = False
+    civil_allowed = True
     while True:
-        step = _strip_one(steps[-1][1] if steps else text, glued, protect, civil)
+        rest = steps[-1][1] if steps else text
+        strict = not glued or (protect and rest.split(" ")[0] in TITLE_LIKE_NAMES)
+        step = title_at_start(rest, not strict, civil_allowed)
         if step is None:
             return steps
-        civil |= step[0] in CIVIL_TITLES
-        steps.append(step)
+        title, rest, civil = step
+        civil_allowed = civil_allowed and not civil
+        steps.append((title, rest))
 
 
 def strip_prefixes(name: object, glued: bool = True) -> tuple[list[str], str]:
@@ -331,18 +294,29 @@ DEFAULT_POSITIONS: dict[str, list[str]] = {
     SUPERVISOR: ["ศึกษานิเทศก์", "ศึกษานิเทศ", "ศน."],
     OTHER_EDUCATION_STAFF: [
         "บุคลากรทางการศึกษาอื่น 38 ค.(2)", "บุคลากรทางการศึกษาอื่นตามมาตรา 38 ค.(2)", "38 ค.(2)",
-        "บุคลากรทางการศึกษาอื่น", "นักวิชาการศึกษา", "นักจัดการงานทั่วไป", "นักทรัพยากรบุคคล",
-        "นักวิเคราะห์นโยบายและแผน", "นักวิชาการเงินและบัญชี", "นักวิชาการพัสดุ",
-        "นักวิชาการคอมพิวเตอร์", "นักประชาสัมพันธ์", "นิติกร", "นักวิชาการตรวจสอบภายใน",
+        "บุคลากรทางการศึกษาอื่น",
+        # the academic line (ประเภทวิชาการ: ปฏิบัติการ, ชำนาญการ, ชำนาญการพิเศษ, เชี่ยวชาญ)
+        "นักวิชาการศึกษา", "นักจัดการงานทั่วไป", "นักทรัพยากรบุคคล", "นักวิเคราะห์นโยบายและแผน",
+        "นักวิชาการเงินและบัญชี", "นักวิชาการพัสดุ", "นักวิชาการคอมพิวเตอร์", "นักประชาสัมพันธ์",
+        "นิติกร", "นักวิชาการตรวจสอบภายใน", "นักวิชาการโสตทัศนศึกษา", "นักวิชาการสถิติ",
+        "นักวิชาการเผยแพร่", "บรรณารักษ์", "วิศวกร", "วิศวกรโยธา", "สถาปนิก",
+        # the general line (ประเภททั่วไป: ปฏิบัติงาน, ชำนาญงาน, อาวุโส)
+        "เจ้าพนักงานธุรการ", "เจ้าพนักงานการเงินและบัญชี", "เจ้าพนักงานพัสดุ",
+        "เจ้าพนักงานเครื่องคอมพิวเตอร์", "เจ้าพนักงานโสตทัศนศึกษา", "เจ้าพนักงานห้องสมุด",
+        "เจ้าพนักงานสถิติ", "เจ้าพนักงานเผยแพร่ประชาสัมพันธ์", "นายช่างโยธา", "นายช่างไฟฟ้า",
+        "นายช่างศิลป์", "นายช่างเทคนิค",
     ],
 }
 STANDINGS = ("ชำนาญการ", "ชำนาญการพิเศษ", "เชี่ยวชาญ", "เชี่ยวชาญพิเศษ")
+#: Levels of the general line of 38 ค.(2) posts above its entry level (ปฏิบัติงาน).
+GENERAL_LEVELS = ("ชำนาญงาน", "อาวุโส")
 #: วิทยฐานะ by ก.ค.ศ. rank: คศ.1 is the first rank of a ครู, without a วิทยฐานะ.
 RANK_STANDINGS = {"คศ1": "", "คศ2": "ชำนาญการ", "คศ3": "ชำนาญการพิเศษ", "คศ4": "เชี่ยวชาญ", "คศ5": "เชี่ยวชาญพิเศษ"}
 _STANDING_WORDS = {
-    **{s: s for s in STANDINGS}, **RANK_STANDINGS,
+    **{s: s for s in STANDINGS + GENERAL_LEVELS}, **RANK_STANDINGS,
     "ชก": "ชำนาญการ", "ชพ": "ชำนาญการพิเศษ", "ชช": "เชี่ยวชาญ", "ชชพ": "เชี่ยวชาญพิเศษ",
-    "ปฏิบัติการ": "",  # entry level of a 38 ค.(2) post: no วิทยฐานะ
+    # entry levels of a 38 ค.(2) post, academic and general line: no วิทยฐานะ
+    "ปฏิบัติการ": "", "ปฏิบัติงาน": "",
 }
 _NO_STANDING = {"", "ไม่มี", "ไม่มีวิทยฐานะ", "–", "—", "ยังไม่มี", "ไม่มีวฐ"}
 _STANDING_SUFFIXES = sorted(_STANDING_WORDS, key=len, reverse=True)
@@ -412,19 +386,40 @@ def _split_position(key: str, table: Mapping[str, str]) -> tuple[str, str | None
     return None
 
 
+# A school named after a position ("ผอ.ร.ร.บ้านนาดี", "ครูโรงเรียนบ้านนาดี"): not part of the position.
+_SCHOOL_AFTER_POSITION = re.compile(r"\s*(?:โรงเรียน|ร\.\s?ร\.?|รร\.|รร(?=\s))\s*\S.*$")
+
+
+def _without_school(position: str) -> str:
+    """``"ผอ.ร.ร.บ้านนาดี"`` → ``"ผอ."``; a standing typed after the school's name is kept."""
+    match = _SCHOOL_AFTER_POSITION.search(position)
+    if match is None or match.start() == 0:
+        return position
+    tail = position_key(match.group(0))
+    standing = next((w for w in _STANDING_SUFFIXES if tail.endswith(w)), "")
+    return f"{position[:match.start()]} {standing}"
+
+
 def read_position(position: object, standing: object = "", table: Mapping[str, str] | None = None) -> PositionReading:
     """Split a roster's position cell into (canonical position, standing).
 
     ``"ครู คศ.2"`` → (ครู, ชำนาญการ); ``"ครูชำนาญการพิเศษ"`` → (ครู, ชำนาญการพิเศษ);
-    ``"ครู ผู้ช่วย"`` → (ครูผู้ช่วย, ""); ``"รอง ผอ."`` → (รองผู้อำนวยการสถานศึกษา, "").
-    A filled standing cell wins over a standing written in the position cell.
+    ``"ครู ผู้ช่วย"`` → (ครูผู้ช่วย, ""); ``"รอง ผอ."`` → (รองผู้อำนวยการสถานศึกษา, "");
+    ``"ผอ.ร.ร.บ้านนาดี"`` → (ผู้อำนวยการสถานศึกษา, ""): the school's name is not the position.
+    A filled standing cell wins over a standing written in the position cell; a standing
+    cell with the position typed again (``"ครู คศ.2"``) is read for its standing.
     """
     table = position_table() if table is None else table
     shown, shown_standing = clean_text(position), clean_text(standing)
     notes: list[str] = []
-    split = _split_position(position_key(position), table) if shown else None
+    split = _split_position(position_key(shown), table) if shown else None
+    if split is None and shown:
+        split = _split_position(position_key(_without_school(shown)), table)
     from_cell = split[1] if split and split[1] is not None else ""
-    from_column = read_standing(standing)
+    from_column = read_standing(shown_standing)
+    if from_column is None:  # "ครู คศ.2" in the standing cell: the position typed again, then the standing
+        again = _split_position(position_key(shown_standing), table)
+        from_column = None if again is None else again[1]
     if from_column is None:
         notes.append(
             f"วิทยฐานะ '{shown_standing}' ไม่รู้จัก (ใช้ {', '.join(STANDINGS)} หรือ คศ.1–คศ.5 หรือเว้นว่าง)"
@@ -464,17 +459,20 @@ def is_smis_code(code: str) -> bool:
     return len(code) == 8 and code.isdigit()
 
 
-_SCHOOL_WORD = re.compile(r"^(?:โรงเรียน|ร\.\s?ร\.|รร\.?)\s*")
+_SCHOOL_WORD = re.compile(r"^(?:โรงเรียน|ร\.\s?ร\.?|รร\.?)\s*")
 _AREA_ABBREVIATIONS = {"สพป.": "สำนักงานเขตพื้นที่การศึกษาประถมศึกษา", "สพม.": "สำนักงานเขตพื้นที่การศึกษามัธยมศึกษา"}
+# Spaces and punctuation people add or drop around a name: "บ้านนาดี (วิทยาคาร)" = "บ้านนาดี วิทยาคาร",
+# a full stop at the end.
+_SCHOOL_PUNCTUATION = re.compile(r"[\s.,()\[\]\-–'\"]+")
 
 
 def school_name_key(name: object) -> str:
-    """A school or office name for comparing: without โรงเรียน/ร.ร./รร., สพป. spelt out, no spaces."""
-    text = clean_text(name)
-    text = _SCHOOL_WORD.sub("", text)
+    """A school or office name for comparing: without โรงเรียน/ร.ร./รร. (with one dot or none), สพป.
+    spelt out, and without spaces, dots, commas, dashes, quotes or brackets (a second name in brackets)."""
+    text = _SCHOOL_WORD.sub("", clean_text(name))
     for short, full in _AREA_ABBREVIATIONS.items():
         text = text.replace(short, full)
-    return compare_key(text).replace(" ", "")
+    return _SCHOOL_PUNCTUATION.sub("", compare_key(text))
 
 
 # --- fiscal years and dates ------------------------------------------------------
@@ -499,12 +497,18 @@ THAI_MONTHS = [
 THAI_MONTHS_SHORT = [
     "ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.",
 ]
-ENGLISH_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-# Month names compared without dots and spaces: "พ.ย." = "พย" = "พ.ย".
+ENGLISH_MONTHS = [
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+]
+# Month names compared without dots and spaces: "พ.ย." = "พย" = "พ.ย"; English ones also by
+# their first three letters (Mar) and as Sept.
 _MONTHS = {
     **{re.sub(r"[.\s]", "", m): i for i, m in enumerate(THAI_MONTHS_SHORT, 1)},
     **{m: i for i, m in enumerate(THAI_MONTHS, 1)},
     **{m: i for i, m in enumerate(ENGLISH_MONTHS, 1)},
+    **{m[:3]: i for i, m in enumerate(ENGLISH_MONTHS, 1)},
+    "sept": 9,
 }
 _YEAR_MIN, _YEAR_MAX = 1900, 2200
 #: Serials before 1 Jan 1950 are not dates an office records (a bare year "2562" is serial 1907).
@@ -518,10 +522,16 @@ _YEAR_FIRST = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})$")
 _ISO = re.compile(
     r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$"
 )
+# "15 มี.ค. 62", "วันที่ 15 เดือนมีนาคม พ.ศ. 2562", "15-มี.ค.-62", "15 March 2019"
 _NAMED_MONTH = re.compile(
-    r"^(?:วัน\S*ที่\s*)?(\d{1,2})\s*([^\d\s,]+(?:\s?[^\d\s,]+)*?)\.?\s*,?\s*(?:(พ\.\s?ศ\.|ค\.\s?ศ\.)\s*)?(\d{4}|\d{2})$",
+    r"^(?:วัน\S*ที่\s*)?(\d{1,2})\s*[-/]?\s*(?:เดือน\s*)?([^\d\s,\-/]+(?:\s?[^\d\s,\-/]+)*?)\.?\s*[-/,]?\s*"
+    r"(?:ปี\s*)?(?:(พ\.\s?ศ\.|ค\.\s?ศ\.)\s*)?(\d{4}|\d{2})$",
     re.IGNORECASE,
 )
+# "March 15, 2019": the English month first
+_MONTH_FIRST_NAMED = re.compile(r"^([a-z]{3,9})\.?\s*(\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(\d{4})$", re.IGNORECASE)
+# What a missing cell becomes as text on the way: pandas' NaT and NaN.
+_MISSING_TEXT = {"", "nat", "nan"}
 _SERIAL_TEXT = re.compile(r"^\d{1,7}(?:\.\d+)?$")
 
 DAY_FIRST, MONTH_FIRST, MIXED = "dmy", "mdy", "mixed"
@@ -615,6 +625,8 @@ def parse_datetime(value: object, order: str = DAY_FIRST) -> datetime | None:
     offset. Years above 2400 are Buddhist era. In a ``MIXED`` column a value
     whose day and month could be swapped gives None (see ``date_problem``).
     """
+    if value is None or (isinstance(value, (float, datetime)) and value != value):
+        return None  # an empty cell, NaN or pandas' NaT: missing, not a date
     if isinstance(value, datetime):
         return _from_be(_to_bangkok(value))
     if isinstance(value, date):
@@ -624,7 +636,7 @@ def parse_datetime(value: object, order: str = DAY_FIRST) -> datetime | None:
     if isinstance(value, (int, float)):
         return _from_serial(float(value))
     text = to_arabic_digits(clean_text(value)).lstrip("'’`").strip()
-    if not text:
+    if text.casefold() in _MISSING_TEXT:
         return None
     if _SERIAL_TEXT.match(text):
         return _from_serial(float(text)) if "." in text or len(text) >= 5 else None
@@ -649,10 +661,14 @@ def parse_datetime(value: object, order: str = DAY_FIRST) -> datetime | None:
     match = _NUMERIC_DATE.match(text)
     if match:
         a, b, y = int(match.group(1)), int(match.group(3)), match.group(4)
-        if order == MONTH_FIRST or (order == MIXED and b > 12):
-            a, b = b, a
-        elif order == MIXED and a <= 12 and a != b:
+        if a > 12 >= b or b > 12 >= a:  # the value says its own order (3/25/2019 is month/day)
+            month_first = b > 12
+        elif order == MIXED and a != b:
             return None
+        else:
+            month_first = order == MONTH_FIRST
+        if month_first:
+            a, b = b, a
         return _build(_year(y), b, a, hh, mm, ss)
     match = _YEAR_FIRST.match(text)
     if match:
@@ -660,14 +676,31 @@ def parse_datetime(value: object, order: str = DAY_FIRST) -> datetime | None:
     match = _NAMED_MONTH.match(text)
     if match:
         day, name, era, year = match.groups()
-        month = _MONTHS.get(re.sub(r"[.\s]", "", name).casefold())
-        if month:
-            return _build(_year(year, buddhist=bool(era and era.startswith("พ"))), month, int(day), hh, mm, ss)
-    return None
+    else:
+        match = _MONTH_FIRST_NAMED.match(text)
+        if match is None:
+            return None
+        (name, day, year), era = match.groups(), None
+    name = re.sub(r"[.\s]", "", name).casefold()
+    month = _MONTHS.get(name)
+    if not month:
+        return None
+    if len(year) == 2 and name.isascii():  # "15-Mar-19": with an English month, a Christian-era year
+        return _build(2000 + int(year), month, int(day), hh, mm, ss)
+    return _build(_year(year, buddhist=bool(era and era.startswith("พ"))), month, int(day), hh, mm, ss)
+
+
+def _is_missing(value: object) -> bool:
+    """An empty cell however it arrives: None, NaN, pandas' NaT (a datetime unequal to itself), or blank text."""
+    if isinstance(value, str):
+        return clean_text(value).casefold() in _MISSING_TEXT
+    return value is None or (isinstance(value, (float, datetime)) and value != value)
 
 
 def date_problem(value: object, order: str = DAY_FIRST) -> str:
     """Why a date cell could not be read, in Thai (for a quarantine reason)."""
+    if _is_missing(value):
+        return "วันที่ยังว่าง (ไม่ได้กรอก) ให้กรอกเป็น วัน/เดือน/ปี พ.ศ. เช่น 15/3/2562"
     fields = _numeric_fields(value)
     if order == MIXED and fields and fields[0] <= 12 and fields[1] <= 12 and fields[0] != fields[1]:
         a, b = fields
