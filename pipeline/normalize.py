@@ -38,6 +38,7 @@ from pipeline.thai import (
     school_name_key,
     strip_prefixes,
     to_arabic_digits,
+    written_name,
 )
 
 UNIT_KINDS = {"โรงเรียน": "school", "สถานศึกษา": "school", "สำนักงานเขตพื้นที่": "office"}
@@ -231,7 +232,7 @@ def normalize_staff(
                     "prefix": prefix,
                     "first_name": first,
                     "last_name": last,
-                    "display_name": f"{prefix}{full}",
+                    "display_name": written_name(prefix, first, last),
                     "name_key": key,
                     "position": reading.position,
                     "standing": reading.standing,

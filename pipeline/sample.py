@@ -28,7 +28,8 @@ from typing import Any, Callable
 from pipeline.config import Settings
 from pipeline.normalize import same_name
 from pipeline.thai import (
-    AREA_DEPUTY, AREA_DIRECTOR, SUPERVISOR, TEACHER, fiscal_year_bounds, national_id_check_digit, to_thai_digits,
+    AREA_DEPUTY, AREA_DIRECTOR, SUPERVISOR, TEACHER, fiscal_year_bounds, national_id_check_digit,
+    school_name_key, to_thai_digits, written_name,
 )
 from pipeline.thai import ASSISTANT_TEACHER as ASSISTANT
 from pipeline.thai import OTHER_EDUCATION_STAFF as SUPPORT
@@ -49,6 +50,27 @@ DONE, IN_PROGRESS = "เสร็จสิ้น", "กำลังดำเน�
 BAD_DATE_TEXT = "ยังไม่ระบุ"
 # Prefixes typed instead of the roster's own (a name_other_prefix spoil).
 OTHER_PREFIXES = ("นาย", "นาง", "นางสาว", "น.ส.", "ดร.")
+# How a roster title may be typed otherwise in a form (title_typed_otherwise): a typing that does not
+# end in "." or ")" is followed by a space; ครู is typed only by people who teach. Latin titles are
+# typed with the whole name in capitals or in lower case instead.
+TITLE_TYPINGS = {
+    "นาย": ("นาย.", "ครู"),
+    "นาง": ("นาง.", "ครู"),
+    "นางสาว": ("น.ส", "นส", "ครู"),
+    "ว่าที่ร้อยตรี": ("ว่าที่ ร.ต.", "ว่าที่ รต.", "ร.ต."),
+    "ว่าที่ร้อยตรีหญิง": ("ว่าที่ ร.ต.หญิง", "ว่าที่ รต.(หญิง)", "ว่าที่ร.ต.ญ."),
+    "จ่าสิบเอก": ("จ.ส.อ.", "จสอ.", "จ่าสิบเอก"),
+    "ดร.": ("ด.ร.", "ดร. "),
+    "ผศ.ดร.": ("ผู้ช่วยศาสตราจารย์ ดร.", "ผศ. ดร. "),
+}
+LATIN_TYPINGS = ("capitals", "lower case")
+# Foreign teachers of bigger schools: contract staff, not a ก.ค.ศ. position, romanised names.
+FOREIGN_TEACHER = "ครูอัตราจ้าง (ชาวต่างประเทศ)"
+FOREIGN_MEN = ("John", "Michael", "David", "James", "Robert", "Daniel", "Peter", "Mark")
+FOREIGN_WOMEN = ("Jane", "Sarah", "Emily", "Laura", "Anna", "Rachel", "Helen", "Kate")
+FOREIGN_SURNAMES = ("Smith", "Brown", "Wilson", "Taylor", "Clarke", "Walker", "Evans", "Hughes", "Miller", "Baker")
+# A school's second name, kept in brackets in the roster: "บ้านห้วยไผ่ (ประชาบำรุง)".
+SECOND_NAMES = ("ประชาบำรุง", "ราษฎร์บำรุง", "คุรุราษฎร์สามัคคี", "วิทยาคาร", "ประชาสรรค์")
 TRAINING_KINDS = ("อบรม", "ประชุมสัมมนา", "ศึกษาดูงาน")
 TEPE, PLC, CLASS_RESEARCH, ADMIN_RESEARCH, STEM, OTHER = (
     "TEPE Online", "PLC", "วิจัยในชั้นเรียน", "วิจัยเพื่อพัฒนาการบริหาร", "STEM", "อื่น ๆ",
@@ -91,14 +113,14 @@ FEMALE_NAMES = (
     "วิไลวรรณ ศิริพร จิราพร อัญชลี ดวงใจ ลำดวน บุษบา กนกวรรณ ธิดารัตน์ สุกัญญา วาสนา พิมพ์ชนก "
     "ณัฐธิดา ปิยะนุช อรวรรณ เพ็ญศรี ยุพิน สายสุนีย์ จินตนา นันทนา ศศิธร พัชรี อัมพร เยาวลักษณ์ "
     "กมลรัตน์ สุดารัตน์ นิตยา วรรณา อารีรัตน์ ประภาพร ชุติมา เบญจวรรณ รุ่งนภา ชื่นใจ บังอร ทัศนีย์ "
-    "ขวัญใจ มยุรี ศิริรัตน์ ภัทรา ณัฐกานต์ กัลยา อำไพ สุมาลี จารุวรรณ พรรณี"
+    "ขวัญใจ มยุรี ศิริรัตน์ ภัทรา ณัฐกานต์ กัลยา อำไพ สุมาลี จารุวรรณ พรรณี น้ำฝน น้ำทิพย์"
 ).split()
 SURNAME_HEADS = (
-    "แก้ว ศรี บุญ ทอง คำ จันทร์ สุข มณี พรหม อินทร์ วงศ์ เพชร ชัย สม พันธ์ แสง ปัญญา โพธิ์ บัว นาค"
+    "แก้ว ศรี บุญ ทอง คำ จันทร์ สุข มณี พรหม อินทร์ วงศ์ เพชร ชัย สม พันธ์ แสง ปัญญา โพธิ์ บัว นาค น้ำ"
 ).split()
 SURNAME_TAILS = (
     "ประเสริฐ สุวรรณ มา ดี งาม วงศ์ เจริญ รักษ์ สวัสดิ์ ภักดี มงคล เรือง แก้ว สุข ทอง ศรี "
-    "พิทักษ์ ชื่น วิเศษ สมบูรณ์"
+    "พิทักษ์ ชื่น วิเศษ สมบูรณ์ ล้ำ"
 ).split()
 CLASS_RESEARCH_TITLES = (
     "การพัฒนาทักษะการอ่านออกเขียนได้ของนักเรียนชั้น ป.1 โดยใช้แบบฝึก",
@@ -123,20 +145,29 @@ OTHER_TOPICS = (
     "การปฐมพยาบาลเบื้องต้น", "ผู้กำกับลูกเสือสามัญ", "การป้องกันการทุจริต", "ธรรมะกับการทำงาน",
 )
 # How rosters type a position (and its standing) other than the canonical way:
-# (position, standing the person has or None for any, position typed, standing cell typed or None to keep it).
+# (position, standing the person has or None for any, position typed, standing cell typed or None to keep it);
+# {school} is the person's school's name.
 POSITION_TYPINGS = (
     (TEACHER, "ชำนาญการ", "ครู คศ.2", ""),
     (TEACHER, "ไม่มี", "ครู ค.ศ.1", ""),
     (TEACHER, "ชำนาญการพิเศษ", "ครูชำนาญการพิเศษ", ""),
+    (TEACHER, "ชำนาญการ", TEACHER, "ครู คศ.2"),
     (ASSISTANT, None, "ครู ผู้ช่วย", None),
     (DIRECTOR, None, "ผอ.โรงเรียน", None),
+    (DIRECTOR, None, "ผอ.ร.ร.{school}", None),
     (DEPUTY, None, "รอง ผอ.", None),
+    (SUPPORT, None, "เจ้าพนักงานธุรการชำนาญงาน", None),
+    (SUPPORT, None, "นักวิชาการเงินและบัญชีปฏิบัติการ", None),
 )
 SCHOOL_WORDS = ("รร.", "ร.ร.", "โรงเรียน ")  # typed before a school's name
+# A school's name typed with other punctuation (school_name_punctuation): {name} is the roster's name,
+# {base}/{second} its two parts when it has a second name in brackets.
+SCHOOL_PUNCTUATIONS = ("ร.ร {name}", "{name}.", "{base} {second}", "โรงเรียน{base}({second}).")
 # "Other" answers typed into a Forms checkbox question, with commas of their own.
 OTHER_METHODS = ("Coaching,Mentoring", "Coaching, Mentoring", "เรียนรู้จากเพื่อนครู, นิเทศแบบพี่เลี้ยง")
 OTHER_NEEDS = ("การจัดทำแผน, งบประมาณ", "จิตวิทยาเด็ก,การแนะแนว", "ลูกเสือ, เนตรนารี")
 SARA_AM, NIKHAHIT_AA = "\u0e33", "\u0e4d\u0e32"
+_TONE_BEFORE_AM = re.compile("([\u0e48-\u0e4b])\u0e33")  # น้ำ, typed นำ้ (sara_am_before_tone)
 _TONE_AFTER_UPPER_VOWEL = re.compile("([\u0e31\u0e34-\u0e37\u0e47])([\u0e48-\u0e4b])")
 # Fiscal-year order: ต.ค. first.
 THAI_MONTHS_SHORT = (
@@ -147,6 +178,10 @@ MONTHS_SHORT = THAI_MONTHS_SHORT[3:] + THAI_MONTHS_SHORT[:3]
 MONTHS_LONG = (
     "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
     "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",
+)
+MONTHS_ENGLISH = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
 )
 # Survey topic preferences: (keyword in the option text, weight) per role; others weigh DEFAULT.
 TOPIC_TASTE = {
@@ -209,13 +244,13 @@ class Person:
 
     @property
     def full_name(self) -> str:
-        return f"{self.prefix}{self.first_name} {self.last_name}"
+        return written_name(self.prefix, self.first_name, self.last_name)
 
     @property
     def role(self) -> str:
         if self.position in (DIRECTOR, DEPUTY, AREA_DIRECTOR, AREA_DEPUTY):
             return "leader"
-        if self.teaches:
+        if self.teaches or self.position == FOREIGN_TEACHER:
             return "teacher"
         return "supervisor" if self.position == SUPERVISOR else "support"
 
@@ -361,6 +396,8 @@ class _AreaBuilder:
                     r = rng.random()
                     name = (f"ชุมชนบ้าน{village}" if r < 0.05 else f"วัด{village}" if r < 0.09
                             else f"{village}วิทยา" if r < 0.12 and students > 150 else f"บ้าน{village}")
+                    if rng.random() < 0.07:
+                        name += f" ({rng.choice(SECOND_NAMES)})"
                 names.add(name)
                 stem = rng.random() < (0.5 if students >= 250 else 0.26)
                 unit = Unit(code, name, KIND_SCHOOL, district, f"school{code}@{self.domain}", stem,
@@ -371,6 +408,9 @@ class _AreaBuilder:
         self._office_staff(office)
         for unit in schools:
             self._school_staff(unit)
+        if schools and not any(p.position == FOREIGN_TEACHER for u in schools for p in u.staff):
+            biggest = max(schools, key=lambda u: u.students)
+            biggest.staff.append(self._foreign_teacher(biggest))
         return [office] + schools
 
     def _shapes(self) -> list[tuple[int, int]]:
@@ -419,6 +459,23 @@ class _AreaBuilder:
         plan += [self.w.assistant] * assistants + [SUPPORT] * support
         for position in plan:
             unit.staff.append(self._person(unit, position))
+        if unit.students >= 500:
+            unit.staff.append(self._foreign_teacher(unit))
+
+    def _foreign_teacher(self, unit: Unit) -> Person:
+        """A foreign teacher on contract: a romanised name, a Latin title, no ก.ค.ศ. position or standing."""
+        rng = self.rng
+        male = rng.random() < 0.5
+        while True:
+            first = rng.choice(FOREIGN_MEN if male else FOREIGN_WOMEN)
+            last = rng.choice(FOREIGN_SURNAMES)
+            if f"{first} {last}" not in self.names:
+                self.names.add(f"{first} {last}")
+                break
+        self.emails += 1
+        prefix = "Mr." if male else rng.choice(("Ms.", "Mrs."))
+        return Person(self._new_id(), prefix, first, last, FOREIGN_TEACHER, "", unit,
+                      email=f"ft{self.emails:04d}@{self.domain}")
 
     def _office_staff(self, unit: Unit) -> None:
         """Area director and deputies, supervisors, and the work groups' staff (~66 people)."""
@@ -439,9 +496,11 @@ class _AreaBuilder:
         r = rng.random()
         senior = position in (DIRECTOR, AREA_DIRECTOR, AREA_DEPUTY, SUPERVISOR)
         if senior and r < 0.08:
-            prefix = "ดร."
+            prefix = "ผศ.ดร." if r < 0.015 else "ดร."
         elif male:
-            prefix = "ว่าที่ร้อยตรี" if r > 0.95 else "นาย"
+            prefix = "ว่าที่ร้อยตรี" if r > 0.95 else "จ่าสิบเอก" if r > 0.935 else "นาย"
+        elif r > 0.97:
+            prefix = "ว่าที่ร้อยตรีหญิง"
         else:
             prefix = "นางสาว" if r < (0.75 if young else 0.4) else "นาง"
         standing = ""
@@ -766,6 +825,17 @@ class _AreaBuilder:
         self._spoil_school_words()
         self._spoil_text_dates(start)
         self._spoil_other_answers()
+        # second round: titles, marks out of order, school punctuation, dates, checkbox separators
+        self._spoil_titles(done)
+        self._spoil_sara_am(done)
+        self._spoil_school_punctuation()
+        self._spoil_dates_otherwise(start)
+        self._spoil_trailing_separators()
+        for person in self._pick_people(1):
+            row = self._record(person, rng.choice(self.w.training), rng.choice(self.topics), done=True)
+            row["date"] = None
+            _mark(row, "empty_date", "date", "date cell left empty")
+            self.records[person.unit.code].append(row)
         # every row of the two people in conflict: none may be credited
         every = self.survey + [r for rows in (*self.plans.values(), *self.records.values()) for r in rows]
         for row in every:
@@ -791,12 +861,13 @@ class _AreaBuilder:
                 return row["position"] == position and standing in (None, row["standing"])
 
             for row in self._pick(school_rows, self._k(0.0012, 2), fits):
-                detail = f"position typed '{typed}' (roster: '{row['position']}'"
+                cell = typed.format(school=row["_person"].unit.name)
+                detail = f"position typed '{cell}' (roster: '{row['position']}'"
                 detail += f", standing '{row['standing']}')" if row["standing"] else ")"
-                row["position"] = typed
+                row["position"] = cell
                 if typed_standing is not None and typed_standing != row["standing"]:
                     row["standing"] = typed_standing
-                    detail += ", standing cell left empty"
+                    detail += f", standing cell typed '{typed_standing}'" if typed_standing else ", standing cell left empty"
                 _mark(row, "position_typed_otherwise", "position", detail)
 
     def _spoil_unit_codes(self, school_rows: list[Row]) -> None:
@@ -890,6 +961,102 @@ class _AreaBuilder:
                 _mark(row, "other_answer_with_commas", field_name,
                       f"the Other answer '{other}' typed after the checked options")
 
+    def _anonymous(self, row: Row, name: str) -> str:
+        """Blank the row's ID and type ``name``; a survey row answers from a personal e-mail, so that only
+        the name can say who it is. Returns what the manifest says of the e-mail."""
+        row["national_id"], row["full_name"] = "", name
+        if "email" in row and self.s.sources.survey.columns.email:
+            row["email"] = f"{row['_person'].email.split('@')[0]}.home{self.rng.randint(10, 99)}@gmail.example.com"
+            return "; answered from a personal e-mail not in the roster"
+        return ""
+
+    def _spoil_titles(self, done: list[Row]) -> None:
+        """A name typed with its title spelled otherwise (a rank abbreviated, a dot dropped or added, ครู,
+        a Latin title in capitals or lower case), with the ID left blank: only the name says who it is."""
+        rows = done + (self.survey if self.s.sources.survey.columns.full_name else [])
+        for prefix, typings in [*TITLE_TYPINGS.items(), (None, LATIN_TYPINGS)]:
+            def fits(row: Row, prefix: str | None = prefix) -> bool:
+                person = row["_person"]
+                return person.prefix == prefix if prefix else person.prefix.isascii()
+
+            usable = [t for t in typings if t != "ครู"]
+            for i, row in enumerate(self._pick(rows, len(typings), fits)):
+                person = row["_person"]
+                teaches = person.teaches or person.position == FOREIGN_TEACHER
+                typing = (typings if teaches else usable)[i % len(typings if teaches else usable)]
+                if prefix is None:
+                    plain = written_name(person.prefix, person.first_name, person.last_name)
+                    name = plain.upper() if typing == "capitals" else plain.replace(".", "").lower()
+                else:
+                    space = "" if typing.endswith((".", ")", " ")) else " "
+                    name = f"{typing}{space}{person.first_name} {person.last_name}"
+                detail = f"ID left blank; name typed '{name}' (roster title: '{person.prefix}')"
+                _mark(row, "title_typed_otherwise", "full_name", detail + self._anonymous(row, name))
+
+    def _spoil_sara_am(self, done: list[Row]) -> None:
+        """Sara am typed before the tone mark (นำ้ for น้ำ): in a survey's school name, and in a name with
+        the ID left blank."""
+        cols = self.s.sources.survey.columns
+        if cols.unit_name:
+            for row in self._pick(self.survey, 2, lambda r: bool(_TONE_BEFORE_AM.search(r["unit_name"]))):
+                row["unit_name"] = _TONE_BEFORE_AM.sub("\u0e33\\1", row["unit_name"])
+                _mark(row, "sara_am_before_tone", "unit_name", "school name typed with sara am before the tone mark")
+        rows = done + (self.survey if cols.full_name else [])
+        for row in self._pick(rows, 2, lambda r: bool(_TONE_BEFORE_AM.search(r["_person"].full_name))):
+            name = _TONE_BEFORE_AM.sub("\u0e33\\1", row["_person"].full_name)
+            detail = "ID left blank; name typed with sara am before the tone mark"
+            _mark(row, "sara_am_before_tone", "full_name", detail + self._anonymous(row, name))
+
+    def _spoil_school_punctuation(self) -> None:
+        """The survey's school name with other punctuation: ร.ร with one dot, a full stop at the end,
+        the brackets around a second name dropped or glued."""
+        if not self.s.sources.survey.columns.unit_name:
+            return
+        schools = [r for r in self.survey if not r["_person"].unit.is_office]
+        for typing in SCHOOL_PUNCTUATIONS:
+            second = "{second}" in typing
+            for row in self._pick(schools, 1, lambda r: ("(" in r["unit_name"]) == second):
+                name = row["unit_name"]
+                base, _, rest = name.partition(" (")
+                row["unit_name"] = typing.format(name=name, base=base, second=rest.rstrip(")"))
+                _mark(row, "school_name_punctuation", "unit_name", f"school name typed '{row['unit_name']}'")
+
+    def _spoil_dates_otherwise(self, start: datetime) -> None:
+        """Record dates typed as a sentence, with an English month, a Thai month between dashes, and one
+        as a US-locale Forms timestamp (month/day, the day above 12) in a sheet with no other text date."""
+        def typed(day: datetime, shape: int) -> str:
+            be = day.year + 543
+            if shape == 0:
+                return f"วันที่ {day.day} เดือน{MONTHS_LONG[day.month - 1]} พ.ศ. {be}"
+            if shape == 1:
+                return f"{day.day} {MONTHS_ENGLISH[day.month - 1]} {day.year}"
+            if shape == 2:
+                return f"{day.day}-{MONTHS_SHORT[day.month - 1]}-{be % 100:02d}"
+            clock = f"{self.rng.randint(8, 16)}:{self.rng.randint(0, 59):02d}:{self.rng.randint(0, 59):02d}"
+            return f"{day.month}/{day.day}/{day.year} {clock}"
+
+        texts = {code for code, rows in self.records.items() if any(isinstance(r["date"], str) for r in rows)}
+        sheets = {id(r): code for code, rows in self.records.items() for r in rows}
+        done = [r for rows in self.records.values() for r in rows if r["status"] == DONE and r["_key"] >= start]
+        for shape in range(4):
+            def fits(row: Row, shape: int = shape) -> bool:
+                return shape < 3 or (row["_key"].day > 12 and sheets[id(row)] not in texts)
+
+            for row in self._pick(done, 1, fits):
+                day = row["_key"]
+                row["date"] = typed(day, shape)
+                texts.add(sheets[id(row)])
+                _mark(row, "date_typed_otherwise", "date", f"date typed '{row['date']}' (the date: {day:%Y-%m-%d})")
+
+    def _spoil_trailing_separators(self) -> None:
+        """A checkbox answer with Forms' separator left at its end (``ศึกษาดูงาน, ``)."""
+        cols = self.s.sources.survey.columns
+        for field_name in ("methods", "topics"):
+            if getattr(cols, field_name):
+                for row in self._pick(self.survey, 1, lambda r: bool(r[field_name])):
+                    row[field_name] += ", "
+                    _mark(row, "checkbox_trailing_separator", field_name, "', ' left after the last checked answer")
+
     def _roster_id_conflict(self, rows: list[Row]) -> tuple[Person, ...]:
         """Give one person's roster row another person's ID (a typing slip in the roster)."""
         owner, copier = [r for r in self._pick(rows, 2, lambda r: r["_person"].plan_state == "plan")]
@@ -930,14 +1097,15 @@ class _AreaBuilder:
         self.records[unit.code].append(record)
 
     def _misspell(self, name: str) -> str:
-        """A plausible typo: ร/ล swapped, else a tone mark or a letter dropped."""
-        known = {u.name for u in self.units}
+        """A plausible typo: ร/ล swapped, else a tone mark or a letter dropped (never a space or a bracket,
+        which a person reading the name would not count as a misspelling)."""
+        known = {school_name_key(u.name) for u in self.units}
         swap = {"ร": "ล", "ล": "ร"}
         swaps = [name[:i] + swap[ch] + name[i + 1:] for i, ch in enumerate(name) if ch in swap]
-        drops = [name[:i] + name[i + 1:] for i, ch in enumerate(name) if ch in "่้" or i >= 4]
+        drops = [name[:i] + name[i + 1:] for i, ch in enumerate(name) if ch in "่้" or (i >= 4 and ch not in " ()")]
         order = (swaps, drops) if self.rng.random() < 0.6 else (drops, swaps)
         for options in order:
-            options = [o for o in options if o not in known]
+            options = [o for o in options if school_name_key(o) not in known]
             if options:
                 return self.rng.choice(options)
         return name + "ฯ"

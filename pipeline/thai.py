@@ -242,6 +242,13 @@ def split_prefix(name: str) -> tuple[str, str]:
     return "".join(found), rest
 
 
+def written_name(prefix: str, first: str, last: str) -> str:
+    """A name as people write it: a Thai title glued to the first name (``นายสมชาย ใจดี``),
+    a Latin one before a Latin name with a space (``Mr. John Smith``)."""
+    space = " " if prefix and prefix.isascii() and first[:1].isascii() else ""
+    return f"{prefix}{space}{first} {last}".strip()
+
+
 def name_key(first: object, last: object = "") -> str:
     """A key for matching people by name: no title, one spelling, single spaces."""
     _, bare_first = strip_prefixes(first)

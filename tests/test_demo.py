@@ -22,16 +22,24 @@ from pipeline.workbook.local import LocalWorkbook
 from tests.conftest import DEMO_CONFIG
 
 ID_PATTERN = re.compile(r"(?<!\d)\d{13}(?!\d)")
-QUARANTINED_KINDS = ("unknown_person", "bad_date", "duplicate_roster_id", "conflicted_person_row")
-# A roster's position cell as typed -> (ก.ค.ศ. position, วิทยฐานะ); None: the standing cell's own.
-# คศ.1 is a ครู's first rank, without a วิทยฐานะ; คศ.2 = ชำนาญการ.
+QUARANTINED_KINDS = ("unknown_person", "bad_date", "empty_date", "duplicate_roster_id", "conflicted_person_row")
+# A roster's (position cell, standing cell) as typed -> (ก.ค.ศ. position, วิทยฐานะ); None: the standing
+# cell's own. {school} is the person's school's name, which is not part of the position. คศ.1 is a ครู's
+# first rank, without a วิทยฐานะ; คศ.2 = ชำนาญการ. เจ้าพนักงานธุรการ and นักวิชาการเงินและบัญชี are
+# posts of บุคลากรทางการศึกษาอื่น (มาตรา 38 ค.(2)): ชำนาญงาน is the second level of the general line,
+# ปฏิบัติการ the entry level of the academic line (no standing).
+SUPPORT = "บุคลากรทางการศึกษาอื่น 38 ค.(2)"
 POSITION_READINGS = {
-    "ครู คศ.2": ("ครู", "ชำนาญการ"),
-    "ครู ค.ศ.1": ("ครู", ""),
-    "ครูชำนาญการพิเศษ": ("ครู", "ชำนาญการพิเศษ"),
-    "ครู ผู้ช่วย": ("ครูผู้ช่วย", ""),
-    "ผอ.โรงเรียน": ("ผู้อำนวยการสถานศึกษา", None),
-    "รอง ผอ.": ("รองผู้อำนวยการสถานศึกษา", None),
+    ("ครู คศ.2", None): ("ครู", "ชำนาญการ"),
+    ("ครู ค.ศ.1", None): ("ครู", ""),
+    ("ครูชำนาญการพิเศษ", None): ("ครู", "ชำนาญการพิเศษ"),
+    ("ครู", "ครู คศ.2"): ("ครู", "ชำนาญการ"),
+    ("ครู ผู้ช่วย", None): ("ครูผู้ช่วย", ""),
+    ("ผอ.โรงเรียน", None): ("ผู้อำนวยการสถานศึกษา", None),
+    ("ผอ.ร.ร.{school}", None): ("ผู้อำนวยการสถานศึกษา", None),
+    ("รอง ผอ.", None): ("รองผู้อำนวยการสถานศึกษา", None),
+    ("เจ้าพนักงานธุรการชำนาญงาน", None): (SUPPORT, "ชำนาญงาน"),
+    ("นักวิชาการเงินและบัญชีปฏิบัติการ", None): (SUPPORT, ""),
 }
 NO_STANDING = (None, "", "ไม่มี")
 
@@ -85,10 +93,13 @@ def test_one_email_per_unit_with_only_its_own_staff_and_masked_ids(demo):
     def cell(row, name):
         return " ".join(str(row[head.index(name)] or "").split())
 
+    def written(row):  # a Thai title glued to the name (นายสมชาย ใจดี), a Latin one spaced (Mr. John Smith)
+        prefix = cell(row, columns.prefix)
+        return f"{prefix}{' ' if prefix.isascii() and prefix else ''}{cell(row, columns.first_name)}"
+
     # "- <title><first> <last> (x-" is how the text mail lists a person; names are unique in the sample.
     people = [
-        (f"- {cell(r, columns.prefix)}{cell(r, columns.first_name)} {cell(r, columns.last_name)} (x-",
-         bare_code(cell(r, columns.unit_code)))
+        (f"- {written(r)} {cell(r, columns.last_name)} (x-", bare_code(cell(r, columns.unit_code)))
         for r in staff[1:]
     ]
     files = sorted(settings.output.outbox.glob("*.eml"))
@@ -111,6 +122,10 @@ def test_deliberate_mess_is_repaired_or_quarantined_as_the_manifest_says(demo):
     spoiled = manifest["spoiled"]
     must_quarantine = {(e["spreadsheet"], e["row"]) for e in spoiled if e["kind"] in QUARANTINED_KINDS}
     assert must_quarantine and quarantined == must_quarantine  # nothing repairable was quarantined
+    reasons = {(r[0], r[2]): r[4] for r in tabs["ข้อมูลที่ต้องแก้ไข"][1:]}
+    for entry in spoiled:
+        if entry["kind"] == "empty_date":  # said to be empty, not unreadable
+            assert "ยังว่าง" in reasons[(entry["spreadsheet"], entry["row"])]
     for entry in spoiled:
         where = (entry["spreadsheet"], entry["row"])
         if entry["kind"] == "misspelt_unit_name":
@@ -201,13 +216,32 @@ def test_rows_of_two_people_sharing_a_roster_id_are_quarantined_with_the_conflic
 @pytest.mark.parametrize(
     "kind, noted",
     [("email_only_survey", "จับคู่ด้วยอีเมล"), ("name_other_prefix", "จับคู่ด้วยชื่อ"),
-     ("id_match_other_name", "ไม่ตรงกับชื่อในทะเบียน"), ("unicode_name", "จับคู่ด้วยชื่อ")],
+     ("id_match_other_name", "ไม่ตรงกับชื่อในทะเบียน"), ("unicode_name", "จับคู่ด้วยชื่อ"),
+     ("title_typed_otherwise", "จับคู่ด้วยชื่อ"), ("sara_am_before_tone", "จับคู่ด้วยชื่อ")],
 )
 def test_rows_identified_otherwise_are_credited_to_the_right_person_and_noted(matched, kind, noted):
     _, credited, _, notes, manifest = matched
-    for sheet, tab, row, nid in _entries(manifest, kind):
+    names = [e for e in _entries(manifest, kind) if kind != "sara_am_before_tone" or _column(manifest, e) == "ชื่อ-นามสกุล"]
+    assert names
+    for sheet, tab, row, nid in names:
         assert credited[(sheet, tab, row)] == nid
         assert any(noted in reason for reason in notes[(sheet, tab, row)]), notes[(sheet, tab, row)]
+
+
+def _column(manifest, entry):
+    """The spoiled column of a manifest entry given as (sheet, tab, row, national ID)."""
+    return next(e["column"] for e in manifest["spoiled"] if (e["spreadsheet"], e["tab"], e["row"], e["national_id"]) == entry)
+
+
+def test_titles_typed_otherwise_cover_ranks_acting_academic_civil_and_latin_titles(matched):
+    """The demo types every kind of title another way; what was typed is never part of the name compared."""
+    typed = [re.search(r"name typed '(.+?)' \(roster title: '(.+?)'\)", e["detail"]).groups()
+             for e in matched[4]["spoiled"] if e["kind"] == "title_typed_otherwise"]
+    for starts in (("จ.ส.อ.", "จสอ."), ("ว่าที่ ร.ต.", "ว่าที่ รต.", "ว่าที่ร.ต."), ("น.ส ", "นส "),
+                   ("ผู้ช่วยศาสตราจารย์ ดร.", "ผศ. ดร."), ("ครู",)):
+        assert any(name.startswith(starts) for name, _ in typed), starts
+    assert any(name.isupper() for name, _ in typed) and any(name.islower() for name, _ in typed)
+    assert {title for _, title in typed} >= {"ว่าที่ร้อยตรี", "ว่าที่ร้อยตรีหญิง", "จ่าสิบเอก", "ดร.", "ผศ.ดร.", "Mr."}
 
 
 def _rows(frame):
@@ -225,13 +259,25 @@ def test_names_in_another_unicode_spelling_are_matched_in_the_survey_and_the_rec
     assert any(re.search("[\u0e48-\u0e4b][\u0e31\u0e34-\u0e37\u0e47]", name) for name in names)  # tone, then vowel
 
 
-@pytest.mark.parametrize("kind", ["id_sheet_leftover", "school_word_in_unit_name"])
-def test_sheet_leftovers_and_school_words_are_read_without_a_note(matched, kind):
-    """Matched by the ID as usual: no name or e-mail match, and no unit name 'mismatch'."""
+@pytest.mark.parametrize(
+    "kind", ["id_sheet_leftover", "school_word_in_unit_name", "school_name_punctuation", "sara_am_before_tone"],
+)
+def test_sheet_leftovers_and_school_names_are_read_without_a_note(matched, kind):
+    """Matched by the ID as usual: no name or e-mail match, and no unit name 'mismatch' (a school's name
+    with ร.ร, a full stop, its second name's brackets dropped, or sara am typed before the tone mark)."""
     _, credited, _, notes, manifest = matched
-    for sheet, tab, row, nid in _entries(manifest, kind):
+    rows = [e for e in _entries(manifest, kind) if kind != "sara_am_before_tone" or _column(manifest, e) != "ชื่อ-นามสกุล"]
+    assert rows
+    for sheet, tab, row, nid in rows:
         assert credited[(sheet, tab, row)] == nid
         assert (sheet, tab, row) not in notes, notes[(sheet, tab, row)]
+
+
+def test_school_names_typed_with_other_punctuation_include_a_second_name_without_brackets(matched):
+    details = [e["detail"] for e in matched[4]["spoiled"] if e["kind"] == "school_name_punctuation"]
+    assert any(d.startswith("school name typed 'ร.ร ") for d in details)
+    assert any(d.endswith(".'") for d in details)
+    assert any("(" not in d and " " in d.removeprefix("school name typed '").removeprefix("ร.ร ") for d in details)
 
 
 def test_positions_typed_otherwise_are_read_and_counted_in_the_right_populations(demo, normalized):
@@ -245,12 +291,15 @@ def test_positions_typed_otherwise_are_read_and_counted_in_the_right_populations
     assert by_position
     scores = measure(data, indicators, settings.area.fiscal_year)
     counted = set(zip(scores.people["staff_id"], scores.people["indicator"]))
+    schools = dict(zip(data.units["code"], data.units["name"]))
     seen = set()
     for _, _, row, nid in _entries(manifest, "position_typed_otherwise"):
         cells = dict(zip(sheet[0], sheet[row - 1]))
         typed, standing_cell = cells[columns.position], cells[columns.standing]
-        seen.add(typed)
-        position, standing = POSITION_READINGS[typed]
+        typed = typed.replace(schools[staff.loc[nid, "unit_code"]], "{school}")
+        key = (typed, standing_cell) if (typed, standing_cell) in POSITION_READINGS else (typed, None)
+        seen.add(key)
+        position, standing = POSITION_READINGS[key]
         if standing is None:
             standing = "" if standing_cell in NO_STANDING else standing_cell
         assert (staff.loc[nid, "position"], staff.loc[nid, "standing"]) == (position, standing), typed
@@ -273,14 +322,15 @@ def test_unit_codes_with_sheet_leftovers_keep_the_person_in_the_unit(demo, norma
     assert any(t.startswith("'") for t in typed) and any(t.endswith(".0") for t in typed)
 
 
-def test_record_dates_typed_as_thai_text_are_read_into_the_right_fiscal_year(normalized, matched):
+@pytest.mark.parametrize("kind", ["date_as_text", "date_typed_otherwise"])
+def test_record_dates_typed_as_text_are_read_into_the_right_fiscal_year(normalized, matched, kind):
     settings, _, data, _ = normalized
     _, credited, _, _, manifest = matched
     records = _rows(data.records)
     fy = settings.area.fiscal_year
     years = set()
-    for sheet, tab, row, nid in _entries(manifest, "date_as_text"):
-        entry = next(e for e in manifest["spoiled"] if (e["spreadsheet"], e["row"], e["kind"]) == (sheet, row, "date_as_text"))
+    for sheet, tab, row, nid in _entries(manifest, kind):
+        entry = next(e for e in manifest["spoiled"] if (e["spreadsheet"], e["row"], e["kind"]) == (sheet, row, kind))
         true = date.fromisoformat(re.search(r"\d{4}-\d{2}-\d{2}", entry["detail"]).group(0))
         # Thai fiscal year: 1 Oct – 30 Sep, named by the Buddhist-era year it ends in
         expected = true.year + 543 + (1 if true.month >= 10 else 0)
@@ -288,7 +338,36 @@ def test_record_dates_typed_as_thai_text_are_read_into_the_right_fiscal_year(nor
         record = records[(sheet, tab, row)]
         assert (record["date"], record["fiscal_year"], credited[(sheet, tab, row)]) == (true, expected, nid)
         years.add(expected)
-    assert years == {fy, fy - 1}
+    assert years == {fy, fy - 1} if kind == "date_as_text" else years == {fy}
+
+
+def test_dates_typed_otherwise_include_a_sentence_an_english_month_dashes_and_a_us_timestamp(matched):
+    typed = [re.search(r"date typed '(.+?)'", e["detail"]).group(1)
+             for e in matched[4]["spoiled"] if e["kind"] == "date_typed_otherwise"]
+    assert any(t.startswith("วันที่ ") and "เดือน" in t and "พ.ศ." in t for t in typed)
+    assert any(re.fullmatch(r"\d+ [A-Z][a-z]+ \d{4}", t) for t in typed)
+    assert any(re.fullmatch(r"\d+-\S+\.-\d\d", t) for t in typed)
+    # month/day/year: the second field is above 12, so it can only be read one way
+    assert any((m := re.fullmatch(r"(\d+)/(\d+)/\d{4} \d+:\d\d:\d\d", t)) and int(m.group(2)) > 12 for t in typed)
+
+
+def test_a_trailing_checkbox_separator_gives_only_the_checked_options(normalized, matched):
+    settings, raw, data, _ = normalized
+    _, credited, _, _, manifest = matched
+    raw_rows, survey = _rows(raw.survey), _rows(data.survey)
+    cols, vocabulary = settings.sources.survey.columns, settings.vocabulary
+    fields = set()
+    for entry in (e for e in manifest["spoiled"] if e["kind"] == "checkbox_trailing_separator"):
+        where = (entry["spreadsheet"], entry["tab"], entry["row"])
+        field, options = {cols.methods: ("methods", vocabulary.survey_methods),
+                          cols.topics: ("topics", vocabulary.survey_topics)}[entry["column"]]
+        fields.add(field)
+        typed = raw_rows[where][field]
+        checked = typed.removesuffix(", ")
+        assert typed != checked
+        assert credited[where] == entry["national_id"]
+        assert ", ".join(survey[where][field]) == checked and all(a in options for a in survey[where][field])
+    assert fields == {"methods", "topics"}
 
 
 def test_other_answers_with_commas_are_one_answer_after_the_known_options(normalized, matched):

@@ -27,12 +27,24 @@ KINDS = {
     "duplicate_roster_id", "conflicted_person_row", "email_only_survey", "name_other_prefix",
     "id_match_other_name", "position_typed_otherwise", "unit_code_leftover", "id_sheet_leftover",
     "unicode_name", "school_word_in_unit_name", "date_as_text", "other_answer_with_commas",
+    "title_typed_otherwise", "sara_am_before_tone", "school_name_punctuation", "date_typed_otherwise",
+    "checkbox_trailing_separator", "empty_date",
 }
-# How a roster may type a position other than its ก.ค.ศ. name (position_typed_otherwise).
-TYPED_POSITIONS = {"ครู คศ.2", "ครู ค.ศ.1", "ครูชำนาญการพิเศษ", "ครู ผู้ช่วย", "ผอ.โรงเรียน", "รอง ผอ."}
+# How a roster may type a position other than its ก.ค.ศ. name (position_typed_otherwise); {school} is
+# the person's school.
+TYPED_POSITIONS = {
+    "ครู คศ.2", "ครู ค.ศ.1", "ครูชำนาญการพิเศษ", "ครู", "ครู ผู้ช่วย", "ผอ.โรงเรียน", "ผอ.ร.ร.{school}", "รอง ผอ.",
+    "เจ้าพนักงานธุรการชำนาญงาน", "นักวิชาการเงินและบัญชีปฏิบัติการ",
+}
 SCHOOL_WORDS = ("รร.", "ร.ร.", "โรงเรียน")
 UPPER_VOWEL, TONE = "\u0e31\u0e34\u0e35\u0e36\u0e37\u0e47", "\u0e48\u0e49\u0e4a\u0e4b"
-PREFIXES = ("นาย", "นาง", "นางสาว", "ว่าที่ร้อยตรี", "ดร.")
+PREFIXES = ("นาย", "นาง", "นางสาว", "ว่าที่ร้อยตรี", "ว่าที่ร้อยตรีหญิง", "จ่าสิบเอก", "ดร.", "ผศ.ดร.", "Mr.", "Ms.", "Mrs.")
+FOREIGN_TEACHER = "ครูอัตราจ้าง (ชาวต่างประเทศ)"  # contract staff: no ก.ค.ศ. position, no standing
+ENGLISH_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                  "October", "November", "December")
+THAI_SHORT_MONTHS = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค.")
+THAI_MONTHS = ("มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน", "กรกฎาคม", "สิงหาคม",
+               "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม")
 OFFICE_GROUPS = {
     "กลุ่มอำนวยการ", "กลุ่มนโยบายและแผน", "กลุ่มบริหารงานบุคคล", "กลุ่มบริหารงานการเงินและสินทรัพย์",
     "กลุ่มส่งเสริมการจัดการศึกษา", "กลุ่มนิเทศ ติดตามและประเมินผลการจัดการศึกษา",
@@ -62,8 +74,10 @@ def typed_id(value) -> str:
 
 
 def keyboard_spelling(text: str) -> str:
-    """Thai as a Thai keyboard types it: sara am one character, a tone mark after its upper vowel."""
+    """Thai as a Thai keyboard types it: sara am one character after its tone mark, a tone mark after its
+    upper vowel."""
     text = text.replace("\u0e4d\u0e32", "\u0e33")
+    text = re.sub(f"\u0e33([{TONE}])", "\\1\u0e33", text)
     return re.sub(f"([{TONE}])([{UPPER_VOWEL}])", r"\2\1", text)
 
 
@@ -106,7 +120,9 @@ class Area:
         return [u for u in self.units if u[self.uc.kind] == "โรงเรียน"]
 
     def full_name(self, p: dict) -> str:
-        return f"{p[self.sc.prefix] or ''}{p[self.sc.first_name]} {p[self.sc.last_name]}".strip()
+        prefix = p[self.sc.prefix] or ""
+        space = " " if prefix.isascii() and prefix else ""  # Mr. John Smith; นายสมชาย ใจดี
+        return f"{prefix}{space}{p[self.sc.first_name]} {p[self.sc.last_name]}".strip()
 
     def cell(self, entry: dict) -> tuple[dict, object]:
         """The spoiled row (as a dict) and its named cell."""
@@ -279,14 +295,15 @@ def test_positions_directors_standing_and_work_groups(small):
         if number in typed:
             continue
         assert p[sc.unit_code] in codes
-        if p[sc.position] in ("ครูผู้ช่วย", "บุคลากรทางการศึกษาอื่น 38 ค.(2)"):
+        if p[sc.position] in ("ครูผู้ช่วย", "บุคลากรทางการศึกษาอื่น 38 ค.(2)", FOREIGN_TEACHER):
             assert not p[sc.standing]
         else:
             assert p[sc.standing] in ("ไม่มี", "ชำนาญการ", "ชำนาญการพิเศษ", "เชี่ยวชาญ")
     for u in small.schools():
         people = [p for p in small.staff if typed_id(p[sc.unit_code]) == u[small.uc.code]]
         positions = Counter(p[sc.position] for p in people)
-        assert positions["ผู้อำนวยการสถานศึกษา"] + positions["ผอ.โรงเรียน"] == 1
+        typed_director = f"ผอ.ร.ร.{u[small.uc.name]}"
+        assert positions["ผู้อำนวยการสถานศึกษา"] + positions["ผอ.โรงเรียน"] + positions[typed_director] == 1
         assert all(not p[sc.work_group] for p in people)
     office = [p for p in small.staff if p[sc.unit_code] == office_code]
     positions = Counter(p[sc.position] for p in office)
@@ -315,8 +332,11 @@ def test_full_names_are_unique(small):
 def test_survey_looks_like_a_forms_response_sheet(small):
     s, sv = small.s, small.s.sources.survey.columns
     header, rows = small.survey[0], records(small.survey)
-    email_only = {row for _, row in spoiled_rows(small, "email_only_survey", "unicode_name")}  # ID left blank
+    # ID left blank
+    email_only = {row for _, row in spoiled_rows(
+        small, "email_only_survey", "unicode_name", "title_typed_otherwise", "sara_am_before_tone")}
     other = {e["row"]: e["detail"] for e in small.manifest["spoiled"] if e["kind"] == "other_answer_with_commas"}
+    trailing = {row for _, row in spoiled_rows(small, "checkbox_trailing_separator")}
     assert header[0] == "ประทับเวลา"
     assert header == [
         sv.timestamp, sv.email, sv.full_name, sv.national_id, sv.unit_name, sv.position, sv.topics, sv.methods,
@@ -328,6 +348,9 @@ def test_survey_looks_like_a_forms_response_sheet(small):
         when.append(datetime.strptime(f"{int(d):02d}/{int(mo):02d}/{rest}", "%d/%m/%Y, %H:%M:%S"))
         assert isinstance(r[sv.national_id], str) or (number in email_only and r[sv.national_id] is None)
         topics, methods = r[sv.topics], r[sv.methods]
+        if number in trailing:  # ", " left after the last answer of one question
+            assert topics.endswith(", ") != methods.endswith(", ")
+            topics, methods = topics.removesuffix(", "), methods.removesuffix(", ")
         if number in other:  # the "Other" text comes after the checked options
             typed = re.search(r"Other answer '(.+)' typed", other[number]).group(1)
             topics, methods = topics.removesuffix(f", {typed}"), methods.removesuffix(f", {typed}")
@@ -345,7 +368,8 @@ def test_one_id_plan_spreadsheet_per_unit_with_both_tabs(small):
     ip, fy = small.s.sources.idplan, small.s.area.fiscal_year
     spoiled = small.manifest["spoiled"]
     bad_dates = {(e["spreadsheet"], e["row"]) for e in spoiled if e["kind"] == "bad_date"}
-    text_dates = spoiled_rows(small, "date_as_text")
+    empty_dates = spoiled_rows(small, "empty_date")
+    text_dates = spoiled_rows(small, "date_as_text", "date_typed_otherwise")
     for u in small.units:
         key = ip.key_for(u[small.uc.code])
         assert small.wb.tabs(key)[:2] == [ip.plan_tab, ip.record_tab]
@@ -355,8 +379,8 @@ def test_one_id_plan_spreadsheet_per_unit_with_both_tabs(small):
         assert {r[0] for r in plan[1:]} <= {fy, fy - 1} and any(r[0] == fy for r in plan[1:])
         for number, r in enumerate(records(rec), start=2):
             rc = ip.record_columns
-            if (key, number) in bad_dates:
-                assert r[rc.date] == "ยังไม่ระบุ"
+            if (key, number) in bad_dates | empty_dates:
+                assert r[rc.date] == ("ยังไม่ระบุ" if (key, number) in bad_dates else None)
                 continue
             assert isinstance(r[rc.date], str if (key, number) in text_dates else datetime)
             assert r[rc.kind] in small.s.vocabulary.development_kinds
@@ -435,9 +459,12 @@ def test_every_manifest_entry_is_really_in_the_sheets(small):
             assert value.startswith(f"{person[small.sc.prefix]}{person[small.sc.first_name]} ")
             assert not value.endswith(person[small.sc.last_name])
         elif e["kind"] == "position_typed_otherwise":
-            assert row[small.sc.national_id] == nid and value in TYPED_POSITIONS
+            school = next(u[small.uc.name] for u in small.units if u[small.uc.code] == row[small.sc.unit_code])
+            assert row[small.sc.national_id] == nid and value.replace(school, "{school}") in TYPED_POSITIONS
             if "standing cell left empty" in e["detail"]:
                 assert not row[small.sc.standing]
+            if "standing cell typed" in e["detail"]:
+                assert f"standing cell typed '{row[small.sc.standing]}'" in e["detail"]
         elif e["kind"] == "unit_code_leftover":
             assert row[small.sc.national_id] == nid and value != typed_id(value)
             assert typed_id(value) in {u[small.uc.code] for u in small.schools()}
@@ -462,6 +489,44 @@ def test_every_manifest_entry_is_really_in_the_sheets(small):
         elif e["kind"] == "other_answer_with_commas":
             typed = re.search(r"Other answer '(.+)' typed", e["detail"]).group(1)
             assert "," in typed and value.endswith(f", {typed}")
+        elif e["kind"] == "title_typed_otherwise":
+            person = small.by_id[nid]
+            assert not next(v for k, v in row.items() if k.startswith("เลขประจำตัวประชาชน"))
+            assert f"'{value}'" in e["detail"] and value != small.full_name(person)
+            bare = f"{person[small.sc.first_name]} {person[small.sc.last_name]}"
+            assert value.casefold().endswith(bare.casefold()) and value.casefold() != bare.casefold()
+        elif e["kind"] == "sara_am_before_tone":
+            assert re.search(f"\u0e33[{TONE}]", value)  # typed ำ, then the tone mark
+            if e["column"] == small.s.sources.survey.columns.unit_name:
+                code = small.by_id[nid][small.sc.unit_code]
+                school = next(u[small.uc.name] for u in small.schools() if u[small.uc.code] == code)
+                assert keyboard_spelling(value) == school
+            else:
+                assert keyboard_spelling(value) == small.full_name(small.by_id[nid])
+        elif e["kind"] == "school_name_punctuation":
+            code = small.by_id[nid][small.sc.unit_code]
+            school = next(u[small.uc.name] for u in small.schools() if u[small.uc.code] == code)
+            assert value != school and f"'{value}'" in e["detail"]
+            bare = school.replace("(", "").replace(")", "").replace(" ", "")
+            shown = value.removeprefix("ร.ร").removeprefix("โรงเรียน").strip().removesuffix(".")
+            assert shown.replace("(", "").replace(")", "").replace(" ", "") == bare
+        elif e["kind"] == "date_typed_otherwise":
+            true = datetime.strptime(re.search(r"\d{4}-\d{2}-\d{2}", e["detail"]).group(0), "%Y-%m-%d")
+            be = true.year + 543
+            shapes = {
+                f"วันที่ {true.day} เดือน{THAI_MONTHS[true.month - 1]} พ.ศ. {be}",
+                f"{true.day} {ENGLISH_MONTHS[true.month - 1]} {true.year}",
+                f"{true.day}-{THAI_SHORT_MONTHS[true.month - 1]}-{be % 100:02d}",
+            }
+            us = re.fullmatch(rf"{true.month}/{true.day}/{true.year} \d{{1,2}}:\d\d:\d\d", value)
+            assert value in shapes or (us and true.day > 12), value
+            if us:  # alone in its sheet: no other date typed as numbers, whose order it would make doubtful
+                dates = [r[0] for r in small.wb.read(e["spreadsheet"], [e["tab"]])[e["tab"]][1:]]
+                assert [d for d in dates if isinstance(d, str) and re.match(r"\d+/\d+/", d)] == [value]
+        elif e["kind"] == "checkbox_trailing_separator":
+            assert value.endswith(", ")
+        elif e["kind"] == "empty_date":
+            assert value is None
     assert set(seen) == KINDS
     assert seen["unknown_person"] % 2 == 0  # one survey row and one record row per stranger
 
