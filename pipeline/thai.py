@@ -57,10 +57,12 @@ def normalize_thai(text: str) -> str:
     if text.isascii():
         return text
     text = text.replace("\u0e40\u0e40", "\u0e41")
-    text = _NIKHAHIT_TONE_AA.sub("\\1\u0e33", text)
-    text = _TONE_NIKHAHIT_AA.sub("\\1\u0e33", text)
-    text = text.replace("\u0e4d\u0e32", "\u0e33")
-    text = _AM_BEFORE_TONE.sub("\\1\u0e33", text)
+    if "\u0e4d" in text:  # the rare repairs only where their character is (most text has none)
+        text = _NIKHAHIT_TONE_AA.sub("\\1\u0e33", text)
+        text = _TONE_NIKHAHIT_AA.sub("\\1\u0e33", text)
+        text = text.replace("\u0e4d\u0e32", "\u0e33")
+    if "\u0e33" in text:
+        text = _AM_BEFORE_TONE.sub("\\1\u0e33", text)
     text = _TONE_BEFORE_VOWEL.sub("\\2\\1", text)
     return _DOUBLED_MARK.sub("\\1", text)
 
@@ -632,10 +634,10 @@ def parse_datetime(value: object, order: str = DAY_FIRST) -> datetime | None:
     offset. Years above 2400 are Buddhist era. In a ``MIXED`` column a value
     whose day and month could be swapped gives None (see ``date_problem``).
     """
-    if value is None or (isinstance(value, (float, datetime)) and value != value):
-        return None  # an empty cell, NaN or pandas' NaT: missing, not a date
+    if value is None:
+        return None
     if isinstance(value, datetime):
-        return _from_be(_to_bangkok(value))
+        return None if value != value else _from_be(_to_bangkok(value))  # pandas' NaT is missing, not a date
     if isinstance(value, date):
         return _from_be(datetime(value.year, value.month, value.day))
     if isinstance(value, bool):
