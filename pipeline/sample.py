@@ -8,8 +8,8 @@ config is left out.
 
 The data carries a known amount of mess (Thai digits, stray spaces, typos,
 duplicate submissions, unknown people, undated records, and the ways Thai
-offices type positions, names, IDs, unit codes, school names, dates and
-checkbox answers ...). Every spoiled
+offices type positions, names and their titles and ranks, IDs, unit codes,
+school names, dates and checkbox answers ...). Every spoiled
 cell or row is listed in the returned manifest with its exact sheet row, so
 tests and data-quality checks can look it up. The same seed always gives the
 same cell values: only ``random.Random(seed)`` is used, never the clock.
