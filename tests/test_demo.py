@@ -351,42 +351,37 @@ def test_dates_typed_otherwise_include_a_sentence_an_english_month_dashes_and_a_
     assert any((m := re.fullmatch(r"(\d+)/(\d+)/\d{4} \d+:\d\d:\d\d", t)) and int(m.group(2)) > 12 for t in typed)
 
 
-def test_a_trailing_checkbox_separator_gives_only_the_checked_options(normalized, matched):
+def _checkbox_answers(normalized, matched, kind):
+    """(options, typed cell, answers read) of each checkbox cell spoiled as ``kind``, each credited right;
+    both checkbox questions are among them."""
     settings, raw, data, _ = normalized
     _, credited, _, _, manifest = matched
     raw_rows, survey = _rows(raw.survey), _rows(data.survey)
     cols, vocabulary = settings.sources.survey.columns, settings.vocabulary
-    fields = set()
-    for entry in (e for e in manifest["spoiled"] if e["kind"] == "checkbox_trailing_separator"):
+    found, fields = [], set()
+    for entry in (e for e in manifest["spoiled"] if e["kind"] == kind):
         where = (entry["spreadsheet"], entry["tab"], entry["row"])
         field, options = {cols.methods: ("methods", vocabulary.survey_methods),
                           cols.topics: ("topics", vocabulary.survey_topics)}[entry["column"]]
         fields.add(field)
-        typed = raw_rows[where][field]
+        assert credited[where] == entry["national_id"]
+        found.append((entry, options, raw_rows[where][field], tuple(survey[where][field])))
+    assert fields == {"methods", "topics"}
+    return found
+
+
+def test_a_trailing_checkbox_separator_gives_only_the_checked_options(normalized, matched):
+    for _, options, typed, answers in _checkbox_answers(normalized, matched, "checkbox_trailing_separator"):
         checked = typed.removesuffix(", ")
         assert typed != checked
-        assert credited[where] == entry["national_id"]
-        assert ", ".join(survey[where][field]) == checked and all(a in options for a in survey[where][field])
-    assert fields == {"methods", "topics"}
+        assert ", ".join(answers) == checked and all(a in options for a in answers)
 
 
 def test_other_answers_with_commas_are_one_answer_after_the_known_options(normalized, matched):
-    settings, raw, data, _ = normalized
-    _, credited, _, _, manifest = matched
-    raw_rows, survey = _rows(raw.survey), _rows(data.survey)
-    cols, vocabulary = settings.sources.survey.columns, settings.vocabulary
-    fields = set()
-    for entry in (e for e in manifest["spoiled"] if e["kind"] == "other_answer_with_commas"):
-        where = (entry["spreadsheet"], entry["tab"], entry["row"])
-        field, options = {cols.methods: ("methods", vocabulary.survey_methods),
-                          cols.topics: ("topics", vocabulary.survey_topics)}[entry["column"]]
-        fields.add(field)
+    for entry, options, typed, answers in _checkbox_answers(normalized, matched, "other_answer_with_commas"):
         other = re.search(r"Other answer '(.+)' typed", entry["detail"]).group(1)
         assert "," in other
-        typed = raw_rows[where][field]
         checked = typed.removesuffix(f", {other}")
         chosen = [o for o in options if o in checked]
         assert checked != typed and ", ".join(chosen) == checked
-        assert credited[where] == entry["national_id"]
-        assert tuple(survey[where][field]) == (*chosen, other), typed
-    assert fields == {"methods", "topics"}
+        assert answers == (*chosen, other), typed
