@@ -912,12 +912,8 @@ class _AreaBuilder:
                 person = row["_person"]
                 options = slips(person)
                 name, how = options[i % len(options)]
-                row["national_id"], row["full_name"] = "", f"{person.prefix}{name}"
                 detail = f"ID left blank; name typed with {how}"
-                if rows is self.survey and cols.email:
-                    row["email"] = f"{person.email.split('@')[0]}.home{self.rng.randint(10, 99)}@gmail.example.com"
-                    detail += "; answered from a personal e-mail not in the roster"
-                _mark(row, "unicode_name", "full_name", detail)
+                _mark(row, "unicode_name", "full_name", detail + self._anonymous(row, f"{person.prefix}{name}"))
 
     def _spoil_school_words(self) -> None:
         """The survey's unit name typed with รร. / ร.ร. / โรงเรียน before the school's name."""
@@ -982,8 +978,8 @@ class _AreaBuilder:
             usable = [t for t in typings if t != "ครู"]
             for i, row in enumerate(self._pick(rows, len(typings), fits)):
                 person = row["_person"]
-                teaches = person.teaches or person.position == FOREIGN_TEACHER
-                typing = (typings if teaches else usable)[i % len(typings if teaches else usable)]
+                options = typings if person.teaches or person.position == FOREIGN_TEACHER else usable
+                typing = options[i % len(options)]
                 if prefix is None:
                     plain = written_name(person.prefix, person.first_name, person.last_name)
                     name = plain.upper() if typing == "capitals" else plain.replace(".", "").lower()

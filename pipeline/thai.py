@@ -431,7 +431,8 @@ def read_position(position: object, standing: object = "", table: Mapping[str, s
         from_column = None if again is None else again[1]
     if from_column is None:
         notes.append(
-            f"วิทยฐานะ '{shown_standing}' ไม่รู้จัก (ใช้ {', '.join(STANDINGS)} หรือ คศ.1–คศ.5 หรือเว้นว่าง)"
+            f"วิทยฐานะ '{shown_standing}' ไม่รู้จัก (ใช้ {', '.join(STANDINGS + GENERAL_LEVELS)} หรือ คศ.1–คศ.5 "
+            "หรือเว้นว่าง)"
         )
         final_standing = shown_standing
     elif from_column and from_cell and from_column != from_cell:

@@ -136,4 +136,5 @@ def title_at_start(text: str, glued: bool, civil: bool) -> tuple[str, str, bool]
     match = PATTERNS[glued, civil].match(text)
     if match is None:
         return None
-    return match.group(0).replace(" ", ""), text[match.end():].strip(), match.group("civil") is not None if civil else False
+    is_civil = civil and match.group("civil") is not None
+    return match.group(0).replace(" ", ""), text[match.end():].strip(), is_civil
