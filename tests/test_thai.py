@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from pipeline import thai
+from pipeline import thai, titles
 from tests.conftest import REFERENCE as REFERENCE_DIR
 from tests.conftest import make_id
 
@@ -129,3 +129,41 @@ def test_ids_inside_free_text_are_masked():
     assert thai.mask_ids_in_text(text, keep={"1067020001"}) == (
         f"ไม่พบ '{masked}' และ '{masked}' โทร xxxxxxx678 รหัส 1067020001"
     )
+
+
+# Every rank, written out and abbreviated as the conventions write it, is a title: built here from
+# pipeline.titles' list with plain string operations, so a rank missing from the pattern shows.
+def _rank_spellings(full: str, abbr: str) -> list[tuple[str, str]]:
+    """(typed before the name, the title devplan should report) for one rank."""
+    typed = [(full, full), (f"{full}หญิง", f"{full}หญิง"), (f"ว่าที่{full}", f"ว่าที่{full}"),
+             (f"{full} ", full)]
+    if abbr and "." in abbr:
+        squeezed = abbr.replace(".", "") + "."  # จสอ.
+        typed += [(abbr, abbr), (squeezed, squeezed), (f"{abbr[:-1]} ", abbr[:-1]),  # จ.ส.อ สมชาย
+                  (f"{abbr}หญิง", f"{abbr}หญิง"), (f"{abbr}ญ.", f"{abbr}ญ."), (f"{abbr}(หญิง)", f"{abbr}(หญิง)"),
+                  (f"ว่าที่ {abbr} ", f"ว่าที่{abbr}")]
+    return typed
+
+
+@pytest.mark.parametrize("full, abbr", titles.RANKS, ids=[full for full, _ in titles.RANKS])
+def test_every_rank_is_a_title_written_out_or_abbreviated(full, abbr):
+    for typed, title in _rank_spellings(full, abbr):
+        assert thai.strip_prefixes(f"{typed}สมชาย") == ([title], "สมชาย"), typed
+        assert thai.name_forms(f"{typed}สมชาย ใจดี")[0] == "สมชาย ใจดี", typed
+    if abbr and "." in abbr:  # without any dot and glued to the name, the letters may be the name's own
+        assert thai.strip_prefixes(abbr.replace(".", "") + "สมชาย") == ([], abbr.replace(".", "") + "สมชาย")
+
+
+@pytest.mark.parametrize("full, abbr", titles.ACADEMIC)
+def test_academic_titles_stack_with_the_doctor_title(full, abbr):
+    for typed, found in [(f"{abbr}ดร.", [abbr, "ดร."]), (f"{full} ดร.", [full, "ดร."]), (f"{abbr} ", [abbr])]:
+        assert thai.strip_prefixes(f"{typed}สุภาพร") == (found, "สุภาพร"), typed
+
+
+@pytest.mark.parametrize(
+    "name",
+    # first names that begin like a title: not split when glued (a vowel follows, or no dot or space)
+    ["นายิกา", "นางนวล", "พลอยไพลิน", "สิบทิศ", "เรืองศักดิ์", "พันธ์ทิพย์", "นาวิน", "จอมขวัญ", "Missy", "Drew"],
+)
+def test_names_that_begin_like_a_title_stay_whole(name):
+    assert thai.strip_prefixes(name) == ([], name)
