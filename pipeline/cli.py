@@ -497,17 +497,20 @@ def indicators(config_path: Path | None, year: int | None, fmt: str) -> None:
 @config_option(required=True)
 @year_option("ของผลที่รายงาน ")
 @click.option("--format", "fmt", type=click.Choice(["pdf", "html"]), default="pdf", show_default=True,
-              help="pdf ต้องมีโปรแกรม Chromium; html เปิดได้ด้วยเบราว์เซอร์ใดก็ได้")
+              help="pdf พิมพ์ได้โดยไม่ต้องมีเบราว์เซอร์; html เปิดได้ด้วยเบราว์เซอร์ใดก็ได้")
+@click.option("--engine", type=click.Choice(["weasyprint", "chromium"]), default=None,
+              help="โปรแกรมที่พิมพ์ PDF (ค่าเริ่มต้น: ตัวแปร DEVPLAN_PDF_ENGINE หรือ weasyprint; "
+                   "chromium ต้องติดตั้ง Chromium ไว้)")
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="ไฟล์ที่จะเขียน (ค่าเริ่มต้น: devplan-report-<ปี>.<pdf|html>)")
 @handle_errors
-def report(config_path: Path, year: int | None, fmt: str, out: Path | None) -> None:
+def report(config_path: Path, year: int | None, fmt: str, engine: str | None, out: Path | None) -> None:
     """เขียนรายงานความก้าวหน้าตามแผน: ตารางของแผนพร้อมผลปีนี้ ทั้งเขตและรายอำเภอ (PDF หรือ HTML)"""
     from pipeline.report import write_report
 
     settings = _load_for_year(config_path, year)
     click.echo(f"ทำรายงาน ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location}", err=True)
-    path = write_report(settings, fmt, out)
+    path = write_report(settings, fmt, out, engine=engine)
     click.echo(f"เขียนรายงานแล้ว: {path}")
 
 

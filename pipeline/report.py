@@ -3,16 +3,13 @@
 The spreadsheets are read and normalized once; the indicators are then measured
 for every fiscal year that has data (up to the report's year), so each row can
 show a trend. The report is one self-contained HTML page (inline CSS and SVG,
-autoescaped by Jinja); the PDF is that page printed by headless Chromium.
+autoescaped by Jinja); the PDF is that page printed by ``pipeline.pdf`` (WeasyPrint,
+or headless Chromium where asked for).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,10 +19,10 @@ import pandas as pd
 
 from pipeline.collect import read_idplans, read_sources
 from pipeline.config import Settings
-from pipeline.errors import PublishError
 from pipeline.indicators import Indicator, Scores, load_indicators, measure
 from pipeline.indicators.compute import AREA, OFFICE_GROUP
 from pipeline.normalize import Normalized, leave_out, normalize, unit_codes
+from pipeline.pdf import check_engine, choose_engine, print_pdf
 from pipeline.render import build_environment, render_text
 from pipeline.state import State
 from pipeline.summaries import RunFacts, area_summary
@@ -39,12 +36,6 @@ STRATEGY_NAMES = {
     2: "การพัฒนาคุณภาพผู้เรียน และส่งเสริมการจัดการศึกษาเพื่อสร้างขีดความสามารถในการแข่งขัน",
     3: "ส่งเสริมการพัฒนาครูและบุคลากรทางการศึกษา",
 }
-#: Browsers that can print the report, tried in this order (DEVPLAN_CHROMIUM overrides).
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-BROWSER_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-)
 #: The trend shows at most this many fiscal years, the latest ones.
 TREND_YEARS = 6
 
@@ -146,69 +137,29 @@ def render_report(settings: Settings, context: dict[str, Any]) -> str:
     return render_text(build_environment(settings.output.templates), TEMPLATE, context)
 
 
-def find_browser() -> str | None:
-    """The Chromium that prints the PDF: DEVPLAN_CHROMIUM, else the first browser on PATH."""
-    chosen = os.environ.get("DEVPLAN_CHROMIUM")
-    if chosen:
-        return shutil.which(chosen)
-    return next((found for name in BROWSERS if (found := shutil.which(name))), None)
-
-
-def require_browser() -> str:
-    browser = find_browser()
-    if browser is None:
-        raise PublishError(
-            "ทำรายงาน PDF ไม่ได้ เพราะไม่พบโปรแกรม Chromium ในเครื่องนี้",
-            "ติดตั้ง Chromium และฟอนต์ภาษาไทย (Debian/Ubuntu: sudo apt-get install chromium fonts-thai-tlwg) "
-            "หรือระบุตำแหน่งโปรแกรมในตัวแปร DEVPLAN_CHROMIUM หรือสั่ง --format html เพื่อได้รายงานเป็นหน้าเว็บแทน",
-        )
-    return browser
-
-
-def print_pdf(html: Path, pdf: Path, browser: str, timeout: float = 120) -> None:
-    """Print ``html`` to ``pdf`` (A4, as the page's print CSS says) with headless Chromium."""
-    pdf.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="devplan-chromium-") as profile:
-        command = [
-            browser, *BROWSER_FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={pdf.resolve()}",
-            "--no-pdf-header-footer", html.resolve().as_uri(),
-        ]
-        try:
-            done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            raise PublishError(
-                f"Chromium พิมพ์รายงานเป็น PDF ไม่เสร็จภายใน {timeout:.0f} วินาที",
-                "สั่งใหม่อีกครั้ง หรือสั่ง --format html แล้วพิมพ์จากเบราว์เซอร์",
-            ) from None
-    if done.returncode != 0 or not pdf.exists() or pdf.stat().st_size == 0:
-        detail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        raise PublishError(
-            f"Chromium พิมพ์รายงานเป็น PDF ไม่สำเร็จ (รหัส {done.returncode}): {' '.join(detail)}",
-            "ตรวจว่า Chromium เปิดได้ (chromium --headless --version) หรือสั่ง --format html แล้วพิมพ์จากเบราว์เซอร์",
-        )
-
-
 def default_output(year: int, fmt: str) -> Path:
     return Path(f"devplan-report-{year}.{fmt}")
 
 
 def write_report(
     settings: Settings, fmt: str = "pdf", out: Path | None = None, *,
-    workbook: Workbook | None = None, today: date | None = None,
+    workbook: Workbook | None = None, today: date | None = None, engine: str | None = None,
 ) -> Path:
-    """Write the report for ``settings.area.fiscal_year`` as HTML or PDF; returns the file written."""
+    """Write the report for ``settings.area.fiscal_year`` as HTML or PDF; returns the file written.
+
+    ``engine`` prints the PDF (``pipeline.pdf.ENGINES``); None: DEVPLAN_PDF_ENGINE, else WeasyPrint.
+    """
     year = settings.area.fiscal_year
     out = out or default_output(year, fmt)
-    browser = require_browser() if fmt == "pdf" else None  # before the slow part
+    if fmt == "pdf":
+        engine = choose_engine(engine)
+        check_engine(engine)  # before the slow part
     measured = collect_and_measure(settings, year, workbook)
     html = render_report(settings, report_context(settings, measured, today))
     if fmt == "html":
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(html, encoding="utf-8")
         return out
-    with tempfile.TemporaryDirectory(prefix="devplan-report-") as folder:
-        page = Path(folder) / "report.html"
-        page.write_text(html, encoding="utf-8")
-        assert browser is not None
-        print_pdf(page, out, browser)
+    assert engine is not None
+    print_pdf(html, out, engine)
     return out

@@ -6,11 +6,12 @@
 Builds the sample area in a temporary folder, runs a sync and the report
 (FY 2562, data dated 30 September 2019), then
 
-- renders every page of the report PDF to ``docs/report-page-N.png`` (pdftoppm), and
+- renders every page of the report PDF (printed by the default engine, WeasyPrint) to
+  ``docs/report-page-N.png`` (pypdfium2, from the test extra), and
 - screenshots one school's e-mail with headless Chromium at phone width (390 px)
   and desktop width (1024 px): ``docs/email-phone.png``, ``docs/email-desktop.png``.
 
-Needs chromium, fonts-thai-tlwg and poppler-utils (see .ci/run).
+Needs chromium and fonts-thai-tlwg for the e-mail (see .ci/run).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from pipeline.config import load_settings  # noqa: E402
-from pipeline.report import BROWSER_FLAGS, require_browser, write_report  # noqa: E402
+from pipeline.pdf import BROWSER_FLAGS, require_browser  # noqa: E402
+from pipeline.report import write_report  # noqa: E402
 from pipeline.sample import generate_area  # noqa: E402
 from pipeline.sync import run_sync  # noqa: E402
 from pipeline.workbook.local import LocalWorkbook  # noqa: E402
@@ -84,10 +86,18 @@ def mail_screenshots(browser: str, work: Path, eml: Path) -> list[Path]:
 
 
 def report_pages(pdf: Path) -> list[Path]:
+    import pypdfium2
+
     for old in DOCS.glob("report-page-*.png"):
         old.unlink()
-    subprocess.run(["pdftoppm", "-r", "72", "-png", str(pdf), str(DOCS / "report-page")], check=True, timeout=120)
-    return sorted(DOCS.glob("report-page-*.png"))
+    document = pypdfium2.PdfDocument(pdf)
+    written = []
+    for number, page in enumerate(document, start=1):
+        target = DOCS / f"report-page-{number}.png"
+        page.render(scale=1).to_pil().save(target)  # 72 dpi: one pixel per point
+        written.append(target)
+    document.close()
+    return written
 
 
 def main() -> None:
