@@ -826,6 +826,8 @@ class Quota:
     """
 
     def __init__(self) -> None:
+        #: the time the window counts in (a test may give the fake and the client one virtual clock)
+        self.clock: Callable[[], float] = time.monotonic
         self.window: float = 60.0
         self.read_limit: Optional[int] = None
         self.write_limit: Optional[int] = None
@@ -1466,7 +1468,7 @@ class FakeGoogle:
                         raise _bad_json(body)
                 self._check_auth(api, token, user)
                 if api == "sheets":
-                    if not self.quota.take(user or "anonymous", kind, time.monotonic()):
+                    if not self.quota.take(user or "anonymous", kind, self.quota.clock()):
                         fault_note = "quota"
                         raise self.quota.error(kind)
                     status, payload = self._sheets(method, path, query, body, user)

@@ -677,7 +677,9 @@ def test_quota_per_user_and_window() -> None:
         sid = fake.add_spreadsheet("t", {"Sheet1": [["a"]]})
         fake.quota.read_limit = 3
         fake.quota.write_limit = 1
-        fake.quota.window = 0.5
+        fake.quota.window = 60.0
+        now = [1000.0]
+        fake.quota.clock = lambda: now[0]  # time moves only when the test says so
         url = f"{fake.base_url}{SHEETS}/{sid}/values/Sheet1!A1"
         alice = {"Authorization": f"Bearer {fake.add_token('ta', 'alice@x.th')}"}
         bob = {"Authorization": f"Bearer {fake.add_token('tb', 'bob@x.th')}"}
@@ -693,9 +695,9 @@ def test_quota_per_user_and_window() -> None:
         assert refused.status_code == 429 and "'Write requests'" in refused.json()["error"]["message"]
         assert fake.values(sid, "Sheet1") == [["b"]]
         assert requests.get(f"{fake.base_url}/drive/v3/files/{sid}", headers=alice).status_code == 200  # Drive free
-        import time
-
-        time.sleep(0.6)  # the window slides past every counted request
+        now[0] += 59.9
+        assert requests.get(url, headers=alice).status_code == 429  # still inside the window
+        now[0] += 0.1  # the window slides past every counted request
         assert requests.get(url, headers=alice).status_code == 200
 
 

@@ -379,19 +379,49 @@ def test_emulator_without_credentials_sends_no_authorization(area, fake_google):
 # --- pacing -------------------------------------------------------------------------------
 
 
+class VirtualClock:
+    """Time that passes only when someone sleeps: the client's pacing and the fake's quota share it,
+    so what is tested is the arithmetic of the quota, never how fast this machine answers."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def test_paced_to_the_quota_without_429(fake_google, tmp_path):
+    from pipeline.state import State
+    from pipeline.workbook.google import GoogleWorkbook
+    from pipeline.workbook.google_http import Pacing
+
     area = build_area(fake_google, tmp_path, schools=4)
-    fake_google.quota.window = 1.0
-    fake_google.quota.read_limit = 3
-    fake_google.quota.write_limit = 3
-    config = google_config(
-        tmp_path, area.folder, name="paced.toml",
-        quota="reads_per_minute = 3\nwrites_per_minute = 3\nwindow_seconds = 1.05",
-    )
-    result = CliRunner().invoke(cli, ["sync", "--config", str(config)])
-    assert result.exit_code == 1, result.output  # the sample's spoiled rows need a person
-    assert all(r.status != 429 for r in fake_google.requests())
-    assert "รอ" in result.stderr and "โควตา" in result.stderr
+    clock = VirtualClock()
+    fake_google.quota.clock = clock
+    fake_google.quota.window, fake_google.quota.read_limit, fake_google.quota.write_limit = 60.0, 3, 3
+    waits = []
+    book = GoogleWorkbook(area.folder, State(None), api_base=fake_google.base_url,
+                          pacing=Pacing(reads=3, writes=3, window=60.0), on_wait=lambda *w: waits.append(w),
+                          clock=clock, sleep=clock.sleep)
+    result = run_sync(area.settings(), workbook=book, today=TODAY)
+    assert result.unit_problems == {}
+    sheets = fake_google.requests(api="sheets")
+    assert sheets and all(r.status == 200 for r in sheets)  # never a 429: the fake counts in the same time
+    reads = sum(r.kind == "read" for r in sheets)
+    writes = sum(r.kind == "write" for r in sheets)
+    assert reads == 7 and writes == 6  # roster, survey, 5 ID Plans; 5 summary tabs and the dashboard
+    # Reads go 3 at an instant, then must wait for the window to pass: 60 s before the 4th and the 7th;
+    # writes likewise before the 4th. A wait is never longer than the window.
+    assert [w[0] for w in waits].count("read") == (reads - 1) // 3
+    assert [w[0] for w in waits].count("write") == (writes - 1) // 3
+    assert all(0 < w[1] <= 60.0 for w in waits) and clock.slept == [w[1] for w in waits]
+    assert sum(w[1] for w in waits if w[0] == "read") == 60.0 * ((reads - 1) // 3)
+    assert all("ถึงโควตาการ" in w[2] and "(3 ครั้งต่อ 60 วินาที)" in w[2] for w in waits)
 
 
 @pytest.fixture

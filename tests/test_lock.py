@@ -9,8 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
-import time
 
 import pytest
 
@@ -60,18 +58,17 @@ def holder(area):
 
 
 def _sync(config_file, *flags: str, **kwargs):
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **kwargs}
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline", "sync", "--config", str(config_file), *flags],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(), **kwargs,
+        text=True, env=_env(), **streams,
     )
 
 
 def test_a_second_sync_exits_at_once_with_a_thai_message(area, config_file, holder):
-    started = time.monotonic()
     process = _sync(config_file)
-    out, err = process.communicate(timeout=60)
+    out, err = process.communicate(timeout=300)  # the holder never lets go: a sync that waited would hang here
     assert process.returncode == 75, err
-    assert time.monotonic() - started < 30
     assert "มี devplan อีกชุดกำลังประมวลผลกับไฟล์สถานะ" in err
     assert f"PID {holder.pid}" in err
     assert "--wait" in err
@@ -82,44 +79,36 @@ def test_a_second_sync_exits_at_once_with_a_thai_message(area, config_file, hold
 
 def test_with_wait_the_second_sync_runs_after_the_first_lets_go(area, config_file, holder):
     process = _sync(config_file, "--wait")
-    time.sleep(2.0)
-    assert process.poll() is None  # still waiting its turn
+    waiting = "รอ devplan อีกชุดที่กำลังประมวลผลกับไฟล์สถานะเดียวกันให้เสร็จก่อน"
+    said = ""
+    while waiting not in said:  # it says it waits as soon as it meets the held lock
+        said = process.stderr.readline()
+        assert said, "the sync ended without saying it waits"
+    assert process.poll() is None  # still waiting its turn: the holder has not let go
     assert not area.output.outbox.exists()
     holder.release()
-    out, err = process.communicate(timeout=120)
+    out, err = process.communicate(timeout=300)
     assert process.returncode == 1, err  # it ran: the hand area's 4 rows need a person
-    assert "รอ devplan อีกชุดที่กำลังประมวลผลกับไฟล์สถานะเดียวกันให้เสร็จก่อน" in err
+    assert "เริ่มประมวลผล" in err
     assert len(list(area.output.outbox.glob("*.eml"))) == 3
 
 
-def _timed_lines(process) -> list[tuple[float, str]]:
-    """Each stderr line of ``process`` with the moment it arrived (read in a thread)."""
-    lines: list[tuple[float, str]] = []
-
-    def read() -> None:
-        for line in process.stderr:
-            lines.append((time.monotonic(), line))
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    process.reader = reader
-    return lines
-
-
-def test_two_syncs_started_together_never_overlap(area, config_file):
-    """Both with --wait. Each says "เริ่มประมวลผล" once it holds the lock and writes its last
-    summary tab before letting go: the later start must come after the other's last write."""
-    runs = [_sync(config_file, "--wait") for _ in range(2)]
-    lines = [_timed_lines(process) for process in runs]
-    for process in runs:
-        process.wait(timeout=180)
-        process.reader.join(timeout=30)
-        assert process.returncode == 1
-    start = [next(t for t, line in found if "เริ่มประมวลผล" in line) for found in lines]
-    last_write = [max(t for t, line in found if "เขียนแท็บสรุปผล 3/3" in line) for found in lines]
-    first, second = sorted(range(2), key=lambda k: start[k])
-    assert start[second] > last_write[first]
-    assert any("รอ devplan อีกชุด" in line for _, line in lines[second])
+def test_two_syncs_started_together_never_overlap(area, config_file, tmp_path):
+    """Both with --wait, their stderr appended to one file, so its lines are in the order they were
+    written. Each says "เริ่มประมวลผล" once it holds the lock and writes its last summary tab before
+    letting go: the second start must come after the first run's last write."""
+    log = tmp_path / "both.log"
+    with log.open("a", encoding="utf-8") as shared:
+        runs = [_sync(config_file, "--wait", stdout=subprocess.DEVNULL, stderr=shared) for _ in range(2)]
+        for process in runs:
+            process.wait(timeout=300)
+            assert process.returncode == 1
+    lines = log.read_text(encoding="utf-8").splitlines()
+    starts = [i for i, line in enumerate(lines) if "เริ่มประมวลผล" in line]
+    last_writes = [i for i, line in enumerate(lines) if "เขียนแท็บสรุปผล 3/3" in line]
+    assert len(starts) == 2 and len(last_writes) == 2, lines
+    assert starts[0] < last_writes[0] < starts[1] < last_writes[1], lines
+    assert any("รอ devplan อีกชุด" in line for line in lines[: starts[1]])
 
 
 def test_the_lock_is_free_again_after_a_run_and_after_a_killed_holder(area):

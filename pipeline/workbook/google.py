@@ -33,11 +33,12 @@ import json
 import logging
 import os
 import re
+import time
 import zlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import requests
 from gspread.exceptions import APIError
@@ -93,6 +94,8 @@ class GoogleWorkbook:
         pacing: Pacing | None = None,
         full: bool = False,
         on_wait: WaitHook | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.folder = drive_id(folder) or folder.strip()
         self.location = f"Google Drive โฟลเดอร์ {self.folder}"
@@ -100,7 +103,8 @@ class GoogleWorkbook:
         self.full = full
         api_base = api_base if api_base is not None else os.environ.get(API_BASE_ENV) or None
         auth, session, self.client_email = _authorize(credentials, api_base)
-        self.http = PacedClient(auth, session, api_base=api_base, pacing=pacing, on_wait=on_wait)
+        self.http = PacedClient(auth, session, api_base=api_base, pacing=pacing, on_wait=on_wait,
+                                clock=clock, sleep=sleep)
         self._files: dict[str, list[DriveFile]] | None = None
         self._by_id: dict[str, DriveFile] = {}
         #: spreadsheets written this run, and the version each was read at (if it was)

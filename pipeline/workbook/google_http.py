@@ -94,14 +94,16 @@ class PacedClient(HTTPClient):
         pacing: Pacing | None = None,
         on_wait: WaitHook | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
+        """``clock`` and ``sleep`` are the time the quota windows count in (tests pass a virtual one)."""
         super().__init__(auth, session)
         self.api_base = api_base.rstrip("/") if api_base else None
         self.pacing = pacing or Pacing()
         self.windows = {
-            "read": SlidingWindow(self.pacing.reads, self.pacing.window),
-            "write": SlidingWindow(self.pacing.writes, self.pacing.window),
+            "read": SlidingWindow(self.pacing.reads, self.pacing.window, clock),
+            "write": SlidingWindow(self.pacing.writes, self.pacing.window, clock),
         }
         self.on_wait = on_wait
         self.sleep = sleep
