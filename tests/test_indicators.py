@@ -1,0 +1,189 @@
+"""The indicators' rules at their edges, on frames built by hand.
+
+Each expectation is worked out by hand from the few rows a test builds: a unit, a
+district and the area at exactly their target are met; a development's topic matches
+a survey need when either names the other; every built-in alias of a position names it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipeline import thai
+from pipeline.indicators import Indicator, measure
+from pipeline.indicators.compute import (
+    AREA,
+    OFFICE_GROUP,
+    STATUS_EMPTY,
+    STATUS_MET,
+    STATUS_NO_TARGET,
+    STATUS_NOT_MET,
+    topic_matches,
+)
+from pipeline.normalize import Normalized
+
+S1, S2, OFFICE = "1067000001", "1067000002", "1067000000"
+YEAR = 2562
+
+
+def indicator(**fields) -> Indicator:
+    base = {"id": "x", "strategy": 3, "name": "ตัวชี้วัด", "short_name": "ตัวชี้วัด", "unit": "staff",
+            "evidence": {"rule": "completed_kinds", "kinds": ["อบรม"]}, "targets": {YEAR: 75}}
+    return Indicator.model_validate({**base, **fields})
+
+
+def area(staff: list[tuple[str, str, str]], records: list[tuple[str, str, str]] = (),
+         survey: dict[str, list[str]] | None = None, plans: list[str] = ()) -> Normalized:
+    """staff: (staff_id, unit_code, position); records: (staff_id, kind, topic), all done in YEAR."""
+    units = pd.DataFrame([
+        {"code": S1, "kind": "school", "stem": False, "district": "หล่มสัก"},
+        {"code": S2, "kind": "school", "stem": False, "district": "หล่มเก่า"},
+        {"code": OFFICE, "kind": "office", "stem": False, "district": ""},
+    ])
+    people = pd.DataFrame(
+        [{"staff_id": sid, "unit_code": unit, "unit_id": unit if unit != OFFICE else f"{unit}:กลุ่มบริหารงานบุคคล",
+          "position": position} for sid, unit, position in staff],
+        columns=["staff_id", "unit_code", "unit_id", "position"],
+    )
+    done = pd.DataFrame(
+        [{"staff_id": sid, "fiscal_year": YEAR, "done": True, "kind": kind, "topic": topic}
+         for sid, kind, topic in records],
+        columns=["staff_id", "fiscal_year", "done", "kind", "topic"],
+    )
+    needs = pd.DataFrame([{"staff_id": sid, "topics": topics} for sid, topics in (survey or {}).items()],
+                         columns=["staff_id", "topics"])
+    plan_rows = pd.DataFrame([{"staff_id": sid, "fiscal_year": YEAR} for sid in plans],
+                             columns=["staff_id", "fiscal_year"])
+    return Normalized(units, people, needs, plan_rows, done, pd.DataFrame(), pd.DataFrame())
+
+
+def row(scores, level: str, key: str) -> dict:
+    found = scores.table[(scores.table["level"] == level) & (scores.table["key"] == key)]
+    assert len(found) == 1, (level, key)
+    return found.iloc[0].to_dict()
+
+
+def teachers(unit: str, count: int, start: int = 0) -> list[tuple[str, str, str]]:
+    return [(f"{unit}-{n}", unit, thai.TEACHER) for n in range(start, start + count)]
+
+
+# --- a target is met when reached exactly -------------------------------------------------
+
+
+def test_a_unit_at_exactly_its_target_is_met_and_one_person_less_is_not():
+    # S1: 3 of 4 trained = 75 % against 75; S2: 2 of 4 = 50 %
+    data = area(teachers(S1, 4) + teachers(S2, 4),
+                [(f"{S1}-{n}", "อบรม", "") for n in range(3)] + [(f"{S2}-{n}", "อบรม", "") for n in range(2)])
+    scores = measure(data, [indicator()], YEAR)
+    found = row(scores, "unit", S1)
+    assert (found["population"], found["met"], found["percent"], found["status"]) == (4, 3, 75.0, STATUS_MET)
+    assert (row(scores, "unit", S2)["percent"], row(scores, "unit", S2)["status"]) == (50.0, STATUS_NOT_MET)
+    # the area: 5 of 8 = 62.5 % < 75
+    assert (row(scores, AREA, AREA)["met"], row(scores, AREA, AREA)["status"]) == (5, STATUS_NOT_MET)
+
+
+def test_a_district_and_the_area_at_exactly_their_target_are_met():
+    # 7 of 10 teachers against 70: the district (all in S1) and the area sit exactly on the target
+    data = area(teachers(S1, 10), [(f"{S1}-{n}", "อบรม", "") for n in range(7)])
+    scores = measure(data, [indicator(targets={YEAR: 70})], YEAR)
+    for level, key in (("unit", S1), ("district", "หล่มสัก"), (AREA, AREA)):
+        found = row(scores, level, key)
+        assert (found["population"], found["met"], found["percent"], found["status"]) == (10, 7, 70.0, STATUS_MET)
+    # one fewer: 6 of 10 = 60 % misses 70 everywhere
+    data = area(teachers(S1, 10), [(f"{S1}-{n}", "อบรม", "") for n in range(6)])
+    scores = measure(data, [indicator(targets={YEAR: 70})], YEAR)
+    assert {row(scores, lv, k)["status"] for lv, k in (("unit", S1), ("district", "หล่มสัก"), (AREA, AREA))} == {
+        STATUS_NOT_MET}
+
+
+def test_a_hundred_percent_target_needs_everyone():
+    data = area(teachers(S1, 3), [(f"{S1}-{n}", "อบรม", "") for n in range(3)])
+    assert row(measure(data, [indicator(targets={YEAR: 100})], YEAR), "unit", S1)["status"] == STATUS_MET
+    data = area(teachers(S1, 3), [(f"{S1}-{n}", "อบรม", "") for n in range(2)])
+    assert row(measure(data, [indicator(targets={YEAR: 100})], YEAR), "unit", S1)["status"] == STATUS_NOT_MET
+
+
+def test_units_counted_at_exactly_their_target():
+    # unit_has_kinds over 4 units (2 schools, 2 office work groups): 3 with research = 75 % against 75
+    staff = [(f"{S1}-0", S1, thai.TEACHER), (f"{S2}-0", S2, thai.TEACHER),
+             ("o-1", OFFICE, thai.SUPERVISOR), ("o-2", OFFICE, thai.SUPERVISOR)]
+    data = area(staff, [(f"{S1}-0", "วิจัย", ""), (f"{S2}-0", "วิจัย", ""), ("o-1", "วิจัย", "")])
+    data.staff.loc[data.staff["staff_id"] == "o-2", "unit_id"] = f"{OFFICE}:กลุ่มนโยบายและแผน"
+    unit_indicator = indicator(unit="unit", evidence={"rule": "unit_has_kinds", "kinds": ["วิจัย"]})
+    scores = measure(data, [unit_indicator], YEAR)
+    found = row(scores, AREA, AREA)
+    assert (found["population"], found["met"], found["status"]) == (4, 3, STATUS_MET)
+    assert (row(scores, "district", OFFICE_GROUP)["met"], row(scores, "district", OFFICE_GROUP)["status"]) == (
+        1, STATUS_NOT_MET)  # 1 of the office's 2 groups = 50 %
+
+
+def test_nobody_counted_and_no_target_have_their_own_status():
+    data = area(teachers(S1, 2), [(f"{S1}-0", "อบรม", "")])
+    scores = measure(data, [indicator(targets={2561: 75})], YEAR)  # no target for 2562
+    assert (row(scores, "unit", S1)["status"], row(scores, "unit", S1)["target"]) == (STATUS_NO_TARGET, None)
+    assert row(scores, "unit", S2)["status"] == STATUS_EMPTY and pd.isna(row(scores, "unit", S2)["percent"])
+
+
+# --- a development matches a survey need when either names the other ---------------------
+
+
+@pytest.mark.parametrize(("done", "need"), [
+    ("การวิจัยในชั้นเรียน", "การวิจัยในชั้นเรียน"),                 # the same
+    ("อบรมการวิจัยในชั้นเรียน รุ่นที่ 2", "การวิจัยในชั้นเรียน"),      # the need inside the development
+    ("สะเต็ม", "การจัดการเรียนรู้แบบสะเต็มศึกษา"),                   # the development inside the need
+    ("  Active   Learning ", "active learning"),                     # case and spacing ignored
+])
+def test_a_topic_matches_a_need_that_names_it_either_way(done, need):
+    assert topic_matches(done, need)
+
+
+@pytest.mark.parametrize(("done", "need"), [
+    ("การวิจัยในชั้นเรียน", "สะเต็มศึกษา"),
+    ("", "สะเต็มศึกษา"),
+    ("สะเต็มศึกษา", ""),
+    ("", ""),
+])
+def test_a_topic_does_not_match_an_unrelated_or_empty_need(done, need):
+    assert not topic_matches(done, need)
+
+
+def test_the_survey_rule_counts_a_person_whose_development_names_their_own_need():
+    staff = teachers(S1, 4)
+    survey = {f"{S1}-0": ["สะเต็มศึกษา"], f"{S1}-1": ["การวิจัยในชั้นเรียน", "PLC"],
+              f"{S1}-2": ["การวัดและประเมินผล"], f"{S1}-3": ["สะเต็มศึกษา"]}
+    records = [
+        (f"{S1}-0", "อบรม", "อบรมสะเต็มศึกษาเบื้องต้น"),       # need inside the topic: met
+        (f"{S1}-1", "อบรม", "PLC"),                             # the second of two needs: met
+        (f"{S1}-2", "อบรม", "การวัดผล"),                        # a different topic: not met
+        (f"{S1}-3", "อบรม", ""),                                # no topic: not met
+    ]
+    rule = indicator(evidence={"rule": "matches_survey_need"}, targets={YEAR: 50})
+    found = row(measure(area(staff, records, survey), [rule], YEAR), "unit", S1)
+    assert (found["population"], found["met"], found["status"]) == (4, 2, STATUS_MET)
+
+
+def test_the_id_plan_rule_counts_people_with_plan_rows_for_the_year():
+    data = area(teachers(S1, 4), plans=[f"{S1}-0", f"{S1}-1", f"{S1}-1"])
+    found = row(measure(data, [indicator(evidence={"rule": "has_id_plan"}, targets={YEAR: 50})], YEAR), "unit", S1)
+    assert (found["met"], found["status"]) == (2, STATUS_MET)
+
+
+# --- positions ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("canonical", "alias"), [
+    (canonical, alias) for canonical, aliases in thai.DEFAULT_POSITIONS.items() for alias in aliases
+])
+def test_every_built_in_alias_names_its_position(canonical, alias):
+    reading = thai.read_position(alias)
+    assert (reading.position, reading.known) == (canonical, True)
+
+
+def test_a_position_population_counts_only_those_positions():
+    staff = [(f"{S1}-0", S1, thai.TEACHER), (f"{S1}-1", S1, thai.ASSISTANT_TEACHER),
+             (f"{S1}-2", S1, thai.SCHOOL_DIRECTOR)]
+    records = [(f"{S1}-0", "อบรม", ""), (f"{S1}-2", "อบรม", "")]
+    only_teachers = indicator(population={"positions": [thai.TEACHER, thai.ASSISTANT_TEACHER]})
+    found = row(measure(area(staff, records), [only_teachers], YEAR), "unit", S1)
+    assert (found["population"], found["met"]) == (2, 1)
