@@ -108,7 +108,8 @@ def test_two_syncs_started_together_never_overlap(area, config_file, tmp_path):
     last_writes = [i for i, line in enumerate(lines) if "เขียนแท็บสรุปผล 3/3" in line]
     assert len(starts) == 2 and len(last_writes) == 2, lines
     assert starts[0] < last_writes[0] < starts[1] < last_writes[1], lines
-    assert any("รอ devplan อีกชุด" in line for line in lines[: starts[1]])
+    # Whether the second met the first's lock (and said it waits) depends on how fast each started:
+    # test_with_wait_the_second_sync_runs_after_the_first_lets_go checks that with a lock held on purpose.
 
 
 def test_the_lock_is_free_again_after_a_run_and_after_a_killed_holder(area):
