@@ -101,15 +101,15 @@ def main() -> None:
 
             rows = []
             full, full_time, first = night(fake, settings, 1)
-            rows.append(("full", full, full_time, first.requests["waited_seconds"], (sources, units + 1, 2)))
+            rows.append(("full", full, full_time, first.requests.waited, (sources, units + 1, 2)))
             same, same_time, second = night(fake, settings, 2)
-            rows.append(("no change", same, same_time, second.requests["waited_seconds"], (0, 0, 1)))
+            rows.append(("no change", same, same_time, second.requests.waited, (0, 0, 1)))
             school = sorted(k for k in ids if k.startswith("idplan-"))[0]
             plan_tab = settings.sources.idplan.plan_tab
             height = len(fake.values(ids[school], plan_tab))
             fake.staff_edit(ids[school], plan_tab, height, 1, "2562")
             one, one_time, third = night(fake, settings, 3)
-            rows.append(("one school edited", one, one_time, third.requests["waited_seconds"], (1, 2, 1)))
+            rows.append(("one school edited", one, one_time, third.requests.waited, (1, 2, 1)))
 
             folder2 = fake.add_folder("naive", shared_drive=True)
             naive_ids = upload(fake, local.storage.path, folder2)

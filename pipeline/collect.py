@@ -11,8 +11,8 @@ Values are left exactly as read; cleaning is the normalizer's job.
 
 from __future__ import annotations
 
-import logging
 import dataclasses
+import logging
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
@@ -203,7 +203,7 @@ def read_idplans(
 def _read_idplan(workbook: Workbook, settings: Settings, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     src = settings.sources.idplan
     if not workbook.exists(key):
-        account = getattr(workbook, "client_email", "")
+        account = workbook.account
         shared = f" ถ้ามีอยู่แล้ว ให้แชร์ให้ {account} เป็นผู้แก้ไข (Editor);" if account else ""
         raise SourceError(
             f"ไม่พบสเปรดชีต ID Plan '{key}' ใน {workbook.location}",

@@ -16,9 +16,8 @@ from typing import Any, Generic, Literal, Mapping, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipeline.errors import ConfigError
-
 from pipeline import defaults
+from pipeline.errors import ConfigError
 
 # Shipped with devplan (package data): used when a config file names none.
 DEFAULT_INDICATORS = defaults.INDICATORS

@@ -29,13 +29,16 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from jinja2 import Environment
 
 from pipeline.errors import ConfigError, DeliveryError
 from pipeline.render import render_text
 from pipeline.state import State
+
+if TYPE_CHECKING:
+    from pipeline.summaries import UnitSummary
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,18 @@ class SmtpSettings:
         return cls(host, int(port_text), env.get("DEVPLAN_SMTP_USER", ""), password, starttls)
 
 
+def smtp_for_send() -> SmtpSettings:
+    """The mail server ``--send`` sends through; a ConfigError saying what to set when there is none."""
+    smtp = SmtpSettings.from_environ()
+    if smtp is None:
+        raise ConfigError(
+            "สั่ง --send แต่ยังไม่ได้ตั้งค่าเซิร์ฟเวอร์อีเมล",
+            "ตั้งตัวแปรสภาพแวดล้อม DEVPLAN_SMTP_HOST (และ DEVPLAN_SMTP_USER, DEVPLAN_SMTP_PASSWORD) "
+            "หรือสั่งรันโดยไม่ใส่ --send เพื่อเขียนอีเมลลง outbox",
+        )
+    return smtp
+
+
 @dataclass(frozen=True)
 class SendPolicy:
     """Which of the run's messages go out."""
@@ -111,9 +126,60 @@ class Delivery:
     recipients: dict[str, str] = field(default_factory=dict)
 
 
-def content_hash(env: Environment, summary: dict[str, Any]) -> str:
+class Postbox:
+    """Where ``deliver``'s messages go: each written to the outbox folder, and sent over SMTP when
+    ``smtp`` is given (``--send``); the state file's send log kept as they go."""
+
+    def __init__(self, outbox: Path, smtp: SmtpSettings | None = None) -> None:
+        self.outbox = outbox
+        self.smtp = smtp
+
+    @property
+    def sending(self) -> bool:
+        return self.smtp is not None
+
+    def open(self) -> None:
+        """Before the first message: the outbox folder exists."""
+        self.outbox.mkdir(parents=True, exist_ok=True)
+
+    def keep(self, code: str, message: EmailMessage) -> Path | None:
+        """Write ``code``'s message to the outbox; the file written."""
+        path = self.outbox / f"{code}.eml"
+        path.write_bytes(message.as_bytes())
+        return path
+
+    def forget_unconfirmed(self, state: State, code: str) -> None:
+        """A send never confirmed is settled: the summary changed, or it is sent again on purpose."""
+        state.clear_sending(code)
+
+    def send(
+        self, messages: dict[str, tuple[EmailMessage, str]], result: Delivery,
+        progress: Callable[[str, int, int], None] | None, state: State | None, policy: SendPolicy,
+    ) -> None:
+        if self.smtp is not None:
+            _send(messages, self.smtp, result, progress, state, policy)
+
+
+class DryRun(Postbox):
+    """``devplan check``'s postbox: every message is built and counted, none is written or sent,
+    and the send log is only read."""
+
+    def __init__(self, outbox: Path) -> None:
+        super().__init__(outbox, None)
+
+    def open(self) -> None:
+        pass
+
+    def keep(self, code: str, message: EmailMessage) -> Path | None:
+        return None
+
+    def forget_unconfirmed(self, state: State, code: str) -> None:
+        pass
+
+
+def content_hash(env: Environment, summary: UnitSummary) -> str:
     """The fingerprint of a unit's e-mail as its director reads it, leaving out the run's date."""
-    undated = {**summary, "run": dataclasses.replace(summary["run"], generated_on=date(2000, 1, 1))}
+    undated = dataclasses.replace(summary, run=dataclasses.replace(summary.run, generated_on=date(2000, 1, 1)))
     digest = hashlib.sha256()
     for name in (SUBJECT, TEXT, HTML):
         digest.update(render_text(env, name, undated).encode("utf-8"))
@@ -121,12 +187,12 @@ def content_hash(env: Environment, summary: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def build_message(env: Environment, summary: dict[str, Any], sender: str) -> EmailMessage:
+def build_message(env: Environment, summary: UnitSummary, sender: str) -> EmailMessage:
     """The e-mail for one unit, addressed to its director."""
     message = EmailMessage(policy=SMTP)
     message["Subject"] = render_text(env, SUBJECT, summary).strip()
     message["From"] = sender
-    message["To"] = summary["unit"]["director_email"]
+    message["To"] = summary.unit.director_email
     message["Date"] = formatdate(localtime=True)
     domain = parseaddr(sender)[1].partition("@")[2] or "devplan.local"
     message["Message-ID"] = make_msgid(domain=domain)
@@ -137,56 +203,47 @@ def build_message(env: Environment, summary: dict[str, Any], sender: str) -> Ema
 
 def deliver(
     env: Environment,
-    unit_summaries: dict[str, dict[str, Any]],
+    unit_summaries: dict[str, UnitSummary],
     sender: str,
-    outbox: Path,
-    smtp: SmtpSettings | None = None,
+    postbox: Postbox,
     progress: Callable[[str, int, int], None] | None = None,
     *,
     state: State | None = None,
     policy: SendPolicy = SendPolicy(),
     today: date | None = None,
-    dry_run: bool = False,
 ) -> Delivery:
-    """Write every unit's e-mail to the outbox, and send the due ones when ``smtp`` is given.
+    """Put every unit's e-mail in ``postbox``: written to the outbox, and the due ones sent if it sends.
 
-    Without ``state`` nothing is remembered: every message is due. ``dry_run`` (``devplan
-    check``): render every message and say which are due, but write and send none
-    (``recipients`` says to whom).
+    Without ``state`` nothing is remembered: every message is due. ``recipients`` says
+    to whom each message is addressed, whether or not the postbox keeps it (a check's does not).
     """
-    if not dry_run:
-        outbox.mkdir(parents=True, exist_ok=True)
+    postbox.open()
     today = today or date.today()
-    result = Delivery(outbox, test_to=policy.test_to, sending=smtp is not None)
+    result = Delivery(postbox.outbox, test_to=policy.test_to, sending=postbox.sending)
     messages: dict[str, tuple[EmailMessage, str]] = {}
     for code, summary in unit_summaries.items():
-        address = summary["unit"]["director_email"]
+        address = summary.unit.director_email
         if "@" not in parseaddr(address)[1]:
             result.skipped[code] = f"ไม่มีอีเมลผู้อำนวยการที่ใช้ได้ ('{address}')"
             continue
         message = build_message(env, summary, sender)
         result.recipients[code] = address
-        if not dry_run:
-            path = outbox / f"{code}.eml"
-            path.write_bytes(message.as_bytes())
+        path = postbox.keep(code, message)
+        if path is not None:
             result.written.append(path)
         fingerprint = content_hash(env, summary)
-        if policy.test_to or _due(code, address, fingerprint, state, policy, today, result, dry_run=dry_run):
+        if policy.test_to or _due(code, address, fingerprint, state, policy, today, result, postbox):
             messages[code] = (message, fingerprint)
             result.due.append(code)
-    if smtp is not None and not dry_run:
-        _send(messages, smtp, result, progress, state, policy)
+    postbox.send(messages, result, progress, state, policy)
     return result
 
 
 def _due(
     code: str, address: str, fingerprint: str, state: State | None, policy: SendPolicy, today: date,
-    result: Delivery, *, dry_run: bool = False,
+    result: Delivery, postbox: Postbox,
 ) -> bool:
-    """Whether ``code``'s director should be sent this message now (else noted in ``result``).
-
-    ``dry_run`` only asks: an unconfirmed send stays on record.
-    """
+    """Whether ``code``'s director should be sent this message now (else noted in ``result``)."""
     pending = state.unconfirmed(code) if state is not None else None
     if pending is not None and state is not None:
         if pending[1] == fingerprint and not policy.resend:
@@ -195,8 +252,7 @@ def _due(
                 "ตรวจในกล่องอีเมลที่ส่งแล้ว (Sent) ของผู้ส่ง ถ้ายังไม่ได้ส่ง ให้สั่งรันด้วย --send --resend"
             )
             return False
-        if not dry_run:
-            state.clear_sending(code)  # resent on purpose, or another summary altogether
+        postbox.forget_unconfirmed(state, code)  # resent on purpose, or another summary altogether
     last = state.last_sent(code) if state is not None else None
     if last is None or policy.resend:
         return True
@@ -295,4 +351,4 @@ def _to_test_address(message: EmailMessage, address: str) -> EmailMessage:
     subject = copy["Subject"]
     del copy["Subject"]
     copy["Subject"] = f"[ทดสอบ ถึง {director}] {subject}"
-    return copy  # type: ignore[return-value]
+    return copy

@@ -3,6 +3,11 @@
 Every error carries a Thai message (what went wrong and where) and a Thai hint
 (what to do). The CLI catches ``PipelineError`` once, prints both and exits
 with ``exit_code``; a traceback is shown only with ``--debug``.
+
+Whether trying again helps is decided where the failure happens, not by the
+error's class: the Google client retries 429, 408 and 5xx answers itself
+(``pipeline.workbook.google_http``), and an error that reaches a person says in
+its hint whether to run again later or what to change first.
 """
 
 from __future__ import annotations
@@ -12,9 +17,6 @@ class PipelineError(Exception):
     """Base of every error devplan reports to a person."""
 
     exit_code = 1
-    #: True when running again later may succeed (network, quota); False when a
-    #: person must change something first.
-    retryable = False
 
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
@@ -47,14 +49,12 @@ class DeliveryError(PipelineError):
     """Sending e-mail failed (the SMTP server refused or could not be reached)."""
 
     exit_code = 5
-    retryable = True
 
 
 class BusyError(PipelineError):
     """Another run holds the state file's lock; nothing was done (``--wait`` waits instead)."""
 
     exit_code = 75  # EX_TEMPFAIL: try again later
-    retryable = True
 
 
 #: Done, but rows or units need a person (counts are printed).

@@ -1,68 +1,31 @@
 """The run history: what each ``sync`` and ``check`` did, kept in the state file's ``runs`` table.
 
-A command wraps its work in ``recording(kind, settings)``. Inside it,
-``run_sync`` hands its workbook to ``observe`` (which counts what was read from
-the spreadsheets and what came from the state file's cache) and its result to
-``observed``. When the block ends, however it ends (a normal return,
+A command wraps its work in ``recording(kind, settings)``, which yields the
+run's ``RunLog``; the command hands ``run.reads`` to ``run_sync`` (which notes
+there what it read, and from where) and puts the finished run's result in
+``run.result``. When the block ends, however it ends (a normal return,
 ``sys.exit``, an error), one row is written with the exit code that the command
 line will give: a failed run is recorded too.
-
-Outside a ``recording`` block ``observe`` and ``observed`` do nothing, so the
-library can be used without a history.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterator
 
+from pipeline.config import Settings
+from pipeline.errors import EXIT_UNEXPECTED, PipelineError
 from pipeline.state import RunRecord, State
-from pipeline.workbook import Table
-from pipeline.workbook.layout import AnyTab
+from pipeline.workbook.reads import ReadLog
+
+if TYPE_CHECKING:
+    from pipeline.sync import SyncResult
 
 log = logging.getLogger(__name__)
-
-_CURRENT: contextvars.ContextVar["RunLog | None"] = contextvars.ContextVar("devplan_run", default=None)
-
-
-class CountingWorkbook:
-    """A ``Workbook`` that notes every read: its rows per tab, and whether it came from the cache.
-
-    A Google read that sent no Sheets request was answered from the state file;
-    a local read always opens the file. Every other attribute is the wrapped
-    workbook's own (``http``, ``client_email``, ``path``, ...).
-    """
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        #: spreadsheet key -> {tab: data rows (header left out)}
-        self.rows: dict[str, dict[str, int]] = {}
-        #: keys read from the spreadsheet itself / answered from the state file
-        self.fresh: list[str] = []
-        self.cached: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def read(self, key: str, tabs: Sequence[str]) -> dict[str, Table]:
-        before = self._sheets_reads()
-        found = self._inner.read(key, tabs)
-        after = self._sheets_reads()
-        (self.cached if before is not None and before == after else self.fresh).append(key)
-        self.rows[key] = {tab: max(0, len(rows) - 1) for tab, rows in found.items()}
-        return found
-
-    def write(self, key: str, tabs: Mapping[str, AnyTab]) -> None:
-        self._inner.write(key, tabs)
-
-    def _sheets_reads(self) -> int | None:
-        counts = getattr(getattr(self._inner, "http", None), "counts", None)
-        return None if counts is None else counts.sheets_read
 
 
 @dataclass
@@ -70,39 +33,14 @@ class RunLog:
     kind: str
     started: datetime
     clock: float
-    book: CountingWorkbook | None = None
-    result: Any = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-def observe(book: Any) -> Any:
-    """The workbook to use: counted when a run is being recorded, else ``book`` itself."""
-    run = _CURRENT.get()
-    if run is None:
-        return book
-    run.book = book if isinstance(book, CountingWorkbook) else CountingWorkbook(book)
-    return run.book
-
-
-def observed(result: Any) -> None:
-    """The finished run's result (a ``SyncResult``), for the history row."""
-    run = _CURRENT.get()
-    if run is not None:
-        run.result = result
-
-
-def note(**details: Any) -> None:
-    """Add details to the run being recorded (e.g. a check's mails that would go)."""
-    run = _CURRENT.get()
-    if run is not None:
-        run.details.update(details)
+    #: filled by ``run_sync`` as it reads
+    reads: ReadLog = field(default_factory=ReadLog)
+    #: the finished run, when it finished
+    result: SyncResult | None = None
 
 
 def exit_code_of(exc: BaseException | None) -> int:
     """The exit code the command line gives for a run that ended with ``exc`` (None: normally)."""
-    from pipeline import errors
-    from pipeline.errors import PipelineError
-
     if exc is None:
         return 0
     if isinstance(exc, SystemExit):
@@ -112,14 +50,13 @@ def exit_code_of(exc: BaseException | None) -> int:
         return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
         return 130
-    return int(getattr(errors, "EXIT_UNEXPECTED", 1))
+    return EXIT_UNEXPECTED
 
 
 @contextlib.contextmanager
-def recording(kind: str, settings: Any) -> Iterator[RunLog]:
+def recording(kind: str, settings: Settings) -> Iterator[RunLog]:
     """Record one run of ``kind`` ("sync" or "check") in the state file, however it ends."""
     run = RunLog(kind, datetime.now(), time.monotonic())
-    token = _CURRENT.set(run)
     failure: BaseException | None = None
     try:
         yield run
@@ -127,7 +64,6 @@ def recording(kind: str, settings: Any) -> Iterator[RunLog]:
         failure = exc
         raise
     finally:
-        _CURRENT.reset(token)
         code = exit_code_of(failure)
         details = describe(run, failure, settings)
         record = RunRecord(kind, run.started, round(time.monotonic() - run.clock, 3), code, details)
@@ -138,23 +74,19 @@ def recording(kind: str, settings: Any) -> Iterator[RunLog]:
             log.warning("could not record the run in the state file: %s", exc)
 
 
-def describe(run: RunLog, failure: BaseException | None, settings: Any) -> dict[str, Any]:
+def describe(run: RunLog, failure: BaseException | None, settings: Settings) -> dict[str, Any]:
     """What the run did, as plain JSON: read, cached, written, mailed, failed, requests."""
     details: dict[str, Any] = {
         "fiscal_year": settings.area.fiscal_year,
         "location": settings.storage.location,
         "config": str(settings.source_file or ""),
     }
-    book = run.book
-    if book is not None:
-        details["read"] = list(book.fresh)
-        details["cached"] = list(book.cached)
-        counts = getattr(getattr(book, "http", None), "counts", None)
-        if counts is not None:
-            details["requests"] = {
-                "sheets_read": counts.sheets_read, "sheets_write": counts.sheets_write,
-                "drive": counts.drive, "retries": counts.retries, "waited_seconds": round(counts.waited, 3),
-            }
+    counts = run.reads.requests()
+    if counts is not None:  # the run got as far as opening its workbook
+        details["read"] = list(run.reads.fresh)
+        details["cached"] = list(run.reads.cached)
+        if counts.total:  # a service was asked (Google); local files take no requests
+            details["requests"] = counts.as_dict()
     result = run.result
     if result is not None:
         details["written"] = sorted(result.published.written)
@@ -162,14 +94,15 @@ def describe(run: RunLog, failure: BaseException | None, settings: Any) -> dict[
         delivery = result.delivery
         details["mails_written"] = len(delivery.written)
         details["mails_sent"] = len(delivery.sent)
-        details["quarantined"] = int(result.area["counts"]["quarantined"])
+        details["quarantined"] = result.area.counts.quarantined
         failed = {code: problem.message for code, problem in result.unit_problems.items()}
         failed.update({code: why for code, why in delivery.skipped.items() if code not in failed})
         details["failed"] = failed
+        if run.kind == "check":
+            details["mails_due"] = len(delivery.due)
     if failure is not None and not isinstance(failure, SystemExit):
-        message = getattr(failure, "message", None) or f"{failure.__class__.__name__}: {failure}"
+        message = failure.message if isinstance(failure, PipelineError) else f"{failure.__class__.__name__}: {failure}"
         details["error"] = str(message)
-    details.update(run.details)
     return details
 
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from pathlib import Path
 
 from pipeline.config import Settings
 from pipeline.errors import SourceError
 from pipeline.thai import clean_text
 from pipeline.workbook import Table, Workbook
-
-SUFFIXES = (".csv", ".xlsx")
 
 
 def read_export(path: Path) -> Table:
@@ -62,12 +61,11 @@ def _read_csv(path: Path) -> Table:
 
 def _read_xlsx(path: Path) -> Table:
     from openpyxl import load_workbook
-
-    from pipeline.workbook.local import UNREADABLE
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except UNREADABLE as exc:
+    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, UnicodeDecodeError, SyntaxError) as exc:
         raise SourceError(
             f"เปิดไฟล์ {path.name} ไม่ได้: ไม่ใช่ไฟล์ .xlsx ที่สมบูรณ์ ({exc.__class__.__name__})",
             "ดาวน์โหลดชีตคำตอบใหม่ (ไฟล์ → ดาวน์โหลด → Microsoft Excel (.xlsx))",

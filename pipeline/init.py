@@ -13,10 +13,13 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any, Callable
 
 from pipeline.defaults import DEMO_CONFIG
 from pipeline.errors import ConfigError
+from pipeline.thai import fiscal_year
 
 CONFIG_NAME = "devplan.toml"
 DEFAULT_SENDER = "กลุ่มพัฒนาครูและบุคลากรทางการศึกษา <hrd@example.go.th>"
@@ -39,6 +42,66 @@ class Answers:
     credentials: Path | None = None
     sender: str = DEFAULT_SENDER
     short_name: str = ""
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question ``interview`` asks a person, and the flag that answers it without asking."""
+
+    flag: str
+    text: str
+    default: Any = None
+    #: "text", "year" (2500–2700), "where" ("google" or "local"), "folder" or "file" (may be left empty)
+    kind: str = "text"
+
+
+#: how a question is put to a person (``click.prompt`` in the command line); returns the answer
+Ask = Callable[[Question], Any]
+
+
+def interview(
+    ask: Ask, *, assume_yes: bool, today: date, name: str | None = None, office_code: str | None = None,
+    year: int | None = None, local_path: Path | None = None, drive_folder: str | None = None,
+    credentials: Path | None = None, sender: str | None = None,
+) -> Answers:
+    """The answers ``init`` needs: each from its flag, else asked (``ask``), else, with ``assume_yes``,
+    its default; a question without one is a ConfigError naming the flag."""
+
+    def answer(value: Any, question: Question) -> Any:
+        if value is not None:
+            return value
+        if assume_yes:
+            if question.default is None:
+                raise ConfigError(f"ใช้ --yes แล้วต้องระบุ {question.flag} ด้วย ({question.text})",
+                                  f"ใส่ {question.flag} หรือสั่ง init โดยไม่ใส่ --yes เพื่อตอบคำถาม")
+            return question.default
+        return ask(question)
+
+    name = str(answer(name, Question("--name", "ชื่อสำนักงานเขตพื้นที่"))).strip()
+    office_code = str(answer(office_code, Question("--office-code", "รหัสของสำนักงานเขตในทะเบียนหน่วยงาน"))).strip()
+    if not valid_office_code(office_code):
+        raise ConfigError(f"--office-code: '{office_code}' ใช้เป็นรหัสหน่วยงานไม่ได้ (ใช้ตัวอักษรอังกฤษ ตัวเลข . _ -)",
+                          "ใส่รหัสของสำนักงานเขตตามแท็บหน่วยงานของทะเบียน (roster)")
+    year = int(answer(year, Question("--year", "ปีงบประมาณ (พ.ศ.)", fiscal_year(today), "year")))
+    if not local_path and not drive_folder:
+        if assume_yes:
+            raise ConfigError("ใช้ --yes แล้วต้องระบุ --local โฟลเดอร์ หรือ --drive รหัสโฟลเดอร์",
+                              "ใส่ --local โฟลเดอร์ของไฟล์ .xlsx หรือ --drive รหัสหรือลิงก์โฟลเดอร์ Google Drive")
+        where = ask(Question("--local/--drive", "สเปรดชีตอยู่ที่ไหน: google = Google Drive, local = ไฟล์ .xlsx ในเครื่องนี้",
+                             "google", "where"))
+        if where == "local":
+            local_path = Path(str(ask(Question("--local", "โฟลเดอร์ของไฟล์ .xlsx", kind="folder"))))
+        else:
+            drive_folder = str(ask(Question("--drive", "รหัสหรือลิงก์ของโฟลเดอร์ Google Drive")))
+    if drive_folder and credentials is None and not assume_yes:
+        key = str(ask(Question("--credentials", "ไฟล์กุญแจ .json ของบัญชีบริการ (เว้นว่าง: ใช้ GOOGLE_APPLICATION_CREDENTIALS)",
+                               "", "file"))).strip()
+        credentials = Path(key) if key else None
+    sender = str(answer(sender, Question("--sender", "ผู้ส่งอีเมล (ชื่อ <อีเมล>)", DEFAULT_SENDER)))
+    return Answers(
+        name=name, office_code=office_code, fiscal_year=year, backend="local" if local_path else "google",
+        path=local_path, folder=drive_folder, credentials=credentials, sender=sender,
+    )
 
 
 def _quote(text: str) -> str:

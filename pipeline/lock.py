@@ -1,48 +1,23 @@
-"""One run at a time per state file: an operating-system lock on ``<state>.lock``.
+"""One run at a time per state file: an operating-system lock on ``<state>.lock`` (``filelock``).
 
-The lock belongs to the process: the OS lets it go when the process ends, however
-it ends, so a killed run never leaves a stale lock behind. ``fcntl.flock`` on
-Linux and macOS, ``msvcrt.locking`` on Windows.
+The lock belongs to the process: ``filelock`` takes it with ``fcntl.flock`` on Linux
+and macOS and ``msvcrt.locking`` on Windows, so the OS lets it go when the process
+ends, however it ends, and a killed run never leaves a stale lock behind. While it
+holds the lock, a run writes its PID and start time into the file, for the message
+a second run prints (filelock leaves an existing lock file's content alone).
 """
 
 from __future__ import annotations
 
 import os
-import sys
-import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from types import TracebackType
+from typing import Callable
+
+from filelock import FileLock, Timeout
 
 from pipeline.errors import BusyError, ConfigError
-
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _try_lock(fd: int) -> bool:
-        os.lseek(fd, 0, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-
-    def _unlock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            return False
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def lock_path(state: str | Path) -> Path:
@@ -64,38 +39,32 @@ class RunLock:
         self.wait = wait
         self.on_wait = on_wait
         self.poll = poll
-        self.fd: int | None = None
+        self.lock = FileLock(self.path, mode=0o644)
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                self.lock.acquire(blocking=False)
+            except Timeout:
+                holder = self.holder()
+                if not self.wait:
+                    raise BusyError(
+                        f"มี devplan อีกชุดกำลังประมวลผลกับไฟล์สถานะ {str(self.path)[:-5]} อยู่{holder} "
+                        "จึงไม่เริ่มชุดนี้ซ้อนกัน",
+                        "รอให้ชุดนั้นทำงานเสร็จแล้วสั่งใหม่ หรือสั่งพร้อม --wait เพื่อรอคิวแล้วทำต่อเอง",
+                    ) from None
+                if self.on_wait:
+                    self.on_wait(f"รอ devplan อีกชุดที่กำลังประมวลผลกับไฟล์สถานะเดียวกันให้เสร็จก่อน{holder}")
+                self.lock.acquire(poll_interval=self.poll)
         except OSError as exc:
             raise ConfigError(
-                f"สร้างไฟล์ล็อก {self.path} ไม่ได้ ({exc.strerror})",
+                f"สร้างไฟล์ล็อก {self.path} ไม่ได้ ({exc.strerror or exc})",
                 "ตรวจสิทธิ์การเขียนโฟลเดอร์ของไฟล์สถานะ (storage.state)",
             ) from exc
-        told = False
-        while not _try_lock(fd):
-            holder = self.holder()
-            if not self.wait:
-                os.close(fd)
-                raise BusyError(
-                    f"มี devplan อีกชุดกำลังประมวลผลกับไฟล์สถานะ {str(self.path)[:-5]} อยู่{holder} "
-                    "จึงไม่เริ่มชุดนี้ซ้อนกัน",
-                    "รอให้ชุดนั้นทำงานเสร็จแล้วสั่งใหม่ หรือสั่งพร้อม --wait เพื่อรอคิวแล้วทำต่อเอง",
-                )
-            if not told and self.on_wait:
-                self.on_wait(f"รอ devplan อีกชุดที่กำลังประมวลผลกับไฟล์สถานะเดียวกันให้เสร็จก่อน{holder}")
-                told = True
-            time.sleep(self.poll)
-        self.fd = fd
         # Say who holds it, for the message a second run prints.
-        note = f" pid {os.getpid()} {datetime.now().isoformat(timespec='seconds')}\n".encode()
         try:
-            os.ftruncate(fd, 0)
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.write(fd, note)
+            self.path.write_text(f" pid {os.getpid()} {datetime.now().isoformat(timespec='seconds')}\n", "ascii")
         except OSError:
             pass
         return self
@@ -110,10 +79,7 @@ class RunLock:
             return f" (PID {words[1]} เริ่มเมื่อ {words[2].replace('T', ' ')})"
         return ""
 
-    def __exit__(self, *exc: Any) -> None:
-        if self.fd is not None:
-            try:
-                _unlock(self.fd)
-            finally:
-                os.close(self.fd)
-                self.fd = None
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.lock.release()

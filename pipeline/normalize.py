@@ -105,11 +105,11 @@ def normalize(raw: Collected, settings: Settings) -> Normalized:
 
 def read_overrides(raw: Collected, staff: pd.DataFrame, conflicts: dict[str, IdConflict], bad: Issues) -> Overrides:
     """The office's corrections tab, checked against the roster; a tab that cannot be read is reported."""
-    problem = getattr(raw, "overrides_problem", None)
+    problem = raw.overrides_problem
     if problem:
         sheet, tab, why = problem
         bad.add(pd.Series({"_sheet": sheet, "_tab": tab, "_row": 1}), why)
-    return parse_overrides(getattr(raw, "overrides", None), set(staff["staff_id"]), conflicts, bad)
+    return parse_overrides(raw.overrides, set(staff["staff_id"]), conflicts, bad)
 
 
 def unit_codes(raw_units: pd.DataFrame, office_code: str) -> list[str]:
@@ -205,7 +205,8 @@ def normalize_staff(
     found = id_conflicts(by_id)
     if conflicts is not None:
         conflicts.update(found)
-    rows, kept = [], {}
+    rows: list[dict[str, Any]] = []
+    kept: dict[str, tuple[int, str]] = {}
     for row, nid, unit, prefix, first, last, full, key in parsed:
         if nid in found:
             bad.add(row, found[nid].reason(), f"{full} ({mask_national_id(nid)})", unit)

@@ -31,7 +31,6 @@ from pipeline.thai import (
     to_arabic_digits,
 )
 
-TAB_NAME = "แก้ไขข้อมูล"
 _ID_TEXT = re.compile(r"^[0-9๐-๙\s\-]+$")
 
 

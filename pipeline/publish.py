@@ -13,13 +13,14 @@ import json
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Callable, Mapping
+from typing import Callable, Iterable, Mapping, Protocol, TypeVar
 
 from jinja2 import Environment
 
 from pipeline.errors import PipelineError, PublishError
 from pipeline.render import render_tab
 from pipeline.state import State
+from pipeline.summaries import AreaSummary, UnitSummary
 from pipeline.workbook import Workbook
 from pipeline.workbook.layout import AnyTab, FormattedTab, as_tab
 
@@ -51,7 +52,61 @@ class Published:
         return len(self.written)
 
 
-def render_dashboard(env: Environment, summary: dict[str, Any]) -> dict[str, FormattedTab]:
+class Writer(Protocol):
+    """Where ``publish`` puts the tabs that changed: the workbook (a sync) or nowhere (a check)."""
+
+    #: spreadsheet key -> where a person finds it, for every spreadsheet written (or, in a check, to be)
+    where: dict[str, str]
+
+    def write(self, key: str, tabs: Mapping[str, AnyTab], fingerprint: str) -> None:
+        """Write ``tabs`` into spreadsheet ``key`` and remember their fingerprint; ``PublishError`` if refused."""
+        ...
+
+    def settle(self, written: Iterable[str]) -> None:
+        """After the run's writes (even a failed run's): remember the version each written spreadsheet now has."""
+        ...
+
+
+class WorkbookWriter:
+    """A sync's writer: the workbook, with what was written remembered in the state file."""
+
+    def __init__(self, workbook: Workbook, state: State) -> None:
+        self.workbook = workbook
+        self.state = state
+        self.where: dict[str, str] = {}
+
+    def write(self, key: str, tabs: Mapping[str, AnyTab], fingerprint: str) -> None:
+        self.workbook.write(key, tabs)
+        self.state.record_published(key, fingerprint)
+        self.where[key] = self.workbook.address(key)
+
+    def settle(self, written: Iterable[str]) -> None:
+        try:
+            self.workbook.finish()
+        except PipelineError as exc:  # the versions stay unknown: those tabs are simply written again
+            log.warning("could not learn the versions of the spreadsheets written: %s", exc.message)
+            return
+        for key in written:
+            version = self.workbook.version(key)
+            if version is not None:
+                self.state.record_version(key, version)
+
+
+class NoWriter:
+    """A check's writer: writes and remembers nothing, only where each spreadsheet is (or would be made)."""
+
+    def __init__(self, workbook: Workbook) -> None:
+        self.workbook = workbook
+        self.where: dict[str, str] = {}
+
+    def write(self, key: str, tabs: Mapping[str, AnyTab], fingerprint: str) -> None:
+        self.where[key] = self.workbook.address(key)
+
+    def settle(self, written: Iterable[str]) -> None:
+        pass
+
+
+def render_dashboard(env: Environment, summary: AreaSummary) -> dict[str, FormattedTab]:
     return {tab: render_tab(env, template, summary) for tab, template in DASHBOARD_TABS.items()}
 
 
@@ -62,27 +117,30 @@ def fingerprint(tabs: Mapping[str, AnyTab]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def without_run_date(summary: dict[str, Any]) -> dict[str, Any]:
+Summary = TypeVar("Summary", UnitSummary, AreaSummary)
+
+
+def without_run_date(summary: Summary) -> Summary:
     """The same summary on a fixed date, so the date alone never makes a tab look changed."""
-    return {**summary, "run": replace(summary["run"], generated_on=FIXED_DATE)}
+    return replace(summary, run=replace(summary.run, generated_on=FIXED_DATE))
 
 
 def publish(
     workbook: Workbook,
     env: Environment,
-    unit_summaries: dict[str, dict[str, Any]],
+    unit_summaries: dict[str, UnitSummary],
     unit_keys: dict[str, str],
-    area: dict[str, Any],
+    area: AreaSummary,
     summary_tab: str,
     dashboard_key: str,
     state: State,
+    writer: Writer,
     progress: Callable[[str, int, int], None] | None = None,
-    *,
-    dry_run: bool = False,
 ) -> Published:
-    """Write every unit's summary tab and the dashboard, where they changed.
+    """Write every unit's summary tab and the dashboard through ``writer``, where they changed.
 
-    ``dry_run``: write nothing and remember nothing; ``written`` lists what would be written.
+    A tab is unchanged when its fingerprint and the spreadsheet's version are what
+    ``state`` remembers from devplan's last write.
 
     A unit whose spreadsheet refuses the write is that unit's problem: it is
     recorded in ``failed`` and every other unit is still written. The
@@ -101,24 +159,20 @@ def publish(
             last = state.published(key)
             if last is not None and last[0] == print_ and last[1] is not None and last[1] == workbook.version(key):
                 done.unchanged.append(key)
-            elif dry_run:
-                done.written[key] = list(tabs)  # would be written
             else:
                 try:
-                    workbook.write(key, tabs)
+                    writer.write(key, tabs, print_)
                 except PublishError as exc:
                     if unit is None:
                         raise _partly_done(exc, done) from exc
                     done.failed[unit] = exc
                     continue
-                state.record_published(key, print_)
                 done.written[key] = list(tabs)
             if progress and unit is not None:
                 progress("publish", number, len(jobs) - 1)
     finally:
         # Even after a failure: what was written is remembered, so a rerun writes only the rest.
-        if not dry_run:
-            _settle(workbook, state, done)
+        writer.settle(done.written)
     return done
 
 
@@ -131,16 +185,3 @@ def _partly_done(exc: PublishError, done: Published) -> PublishError:
         f"{exc.message} (รอบนี้เขียนแท็บสรุปผลใหม่แล้ว {len(done.written)} สเปรดชีต: {shown}; ยังไม่ได้ส่งอีเมล)",
         f"{exc.hint} เมื่อแก้แล้วสั่งรันใหม่: devplan จะเขียนเฉพาะส่วนที่ยังไม่ได้เขียนและส่งอีเมลที่ยังไม่ได้ส่ง".strip(),
     )
-
-
-def _settle(workbook: Workbook, state: State, done: Published) -> None:
-    """Learn and keep the version each written spreadsheet now has."""
-    try:
-        workbook.finish()
-    except PipelineError as exc:  # the versions stay unknown: those tabs are simply written again
-        log.warning("could not learn the versions of the spreadsheets written: %s", exc.message)
-        return
-    for key in done.written:
-        version = workbook.version(key)
-        if version is not None:
-            state.record_version(key, version)

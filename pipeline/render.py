@@ -19,18 +19,18 @@ reach a cell (see ``render_tab``):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
-from markupsafe import Markup
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from markupsafe import Markup
 
 from pipeline.errors import ConfigError
 from pipeline.indicators.compute import STATUS_MET, STATUS_NOT_MET
 from pipeline.thai import mask_ids_in_text, mask_national_id, normalize_national_id, thai_date
-from pipeline.workbook import Table
-from pipeline.workbook.layout import FormattedTab, column_widths, frozen_rows, status_rules
+from pipeline.workbook.layout import FormattedTab, Table, column_widths, frozen_rows, status_rules
 
 # Only short plain numbers become numbers in a sheet; codes and IDs stay text.
 _NUMBER = re.compile(r"^-?\d{1,9}(\.\d+)?$")
@@ -120,7 +120,9 @@ class MaskIds:
 
 def keep_unit_codes(env: Environment, codes: Iterable[Any]) -> None:
     """Tell the environment which digit runs are the roster's unit codes, not IDs."""
-    env.finalize.keep = frozenset(normalize_national_id(c) for c in codes)  # type: ignore[attr-defined]
+    finalize = env.finalize
+    assert isinstance(finalize, MaskIds), "an environment made by build_environment"
+    finalize.keep = frozenset(normalize_national_id(c) for c in codes)
 
 
 def build_environment(templates: str | Path) -> Environment:
@@ -145,10 +147,19 @@ def build_environment(templates: str | Path) -> Environment:
     return env
 
 
-def render_text(env: Environment, name: str, context: dict[str, Any]) -> str:
-    """Render template ``name``; a template mistake becomes a ConfigError naming it."""
+def variables(context: object) -> Mapping[str, Any]:
+    """A template's variables: a summary dataclass's fields (``{{ run.fiscal_year }}``), or a mapping's items."""
+    if dataclasses.is_dataclass(context) and not isinstance(context, type):
+        return {f.name: getattr(context, f.name) for f in dataclasses.fields(context)}
+    if isinstance(context, Mapping):
+        return context
+    raise TypeError(f"a template's context is a dataclass or a mapping, not {type(context).__name__}")
+
+
+def render_text(env: Environment, name: str, context: object) -> str:
+    """Render template ``name`` with ``context`` (see ``variables``); a template mistake becomes a ConfigError."""
     try:
-        return env.get_template(name).render(**context)
+        return env.get_template(name).render(**variables(context))
     except TemplateError as exc:
         where = getattr(exc, "lineno", None)
         raise ConfigError(
@@ -157,12 +168,12 @@ def render_text(env: Environment, name: str, context: dict[str, Any]) -> str:
         ) from exc
 
 
-def render_sheet(env: Environment, name: str, context: dict[str, Any]) -> Table:
+def render_sheet(env: Environment, name: str, context: object) -> Table:
     """Render a ``.tsv`` template into rows for a sheet tab (the look left out)."""
     return render_tab(env, name, context).rows
 
 
-def render_tab(env: Environment, name: str, context: dict[str, Any]) -> FormattedTab:
+def render_tab(env: Environment, name: str, context: object) -> FormattedTab:
     """Render a ``.tsv`` template into a tab: its rows and how it looks."""
     rows: Table = []
     kinds: list[str] = []

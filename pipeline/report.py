@@ -17,16 +17,15 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.collect import read_idplans, read_sources
 from pipeline.config import Settings
-from pipeline.indicators import Indicator, Scores, load_indicators, measure
+from pipeline.indicators import Indicator, Scores, measure
 from pipeline.indicators.compute import AREA, OFFICE_GROUP
-from pipeline.normalize import Normalized, leave_out, normalize, unit_codes
+from pipeline.normalize import Normalized
 from pipeline.pdf import check_engine, choose_engine, print_pdf
-from pipeline.render import build_environment, render_text
-from pipeline.state import State
-from pipeline.summaries import RunFacts, area_summary
-from pipeline.workbook import Workbook, open_workbook
+from pipeline.render import render_text
+from pipeline.summaries import AreaSummary, Counts, RunFacts
+from pipeline.sync import Prepared, opened, prepare
+from pipeline.workbook import Workbook
 
 log = logging.getLogger(__name__)
 
@@ -44,31 +43,35 @@ TREND_YEARS = 6
 class YearlyScores:
     """The run's data measured once per fiscal year."""
 
-    data: Normalized
-    indicators: list[Indicator]
+    #: the report's year, prepared as a sync prepares it (a unit left out there is left out here)
+    prepared: Prepared
     #: fiscal year -> scores, oldest first; always holds the report's year
     by_year: dict[int, Scores]
-    year: int
 
     @property
-    def scores(self) -> Scores:
-        return self.by_year[self.year]
+    def year(self) -> int:
+        return self.prepared.facts.fiscal_year
+
+    @property
+    def data(self) -> Normalized:
+        return self.prepared.data
+
+    @property
+    def indicators(self) -> list[Indicator]:
+        return self.prepared.indicators
 
 
-def collect_and_measure(settings: Settings, year: int, workbook: Workbook | None = None) -> YearlyScores:
-    """collect → normalize once (as ``pipeline.sync`` does), then measure every fiscal year up to ``year``."""
-    indicators = load_indicators(settings.indicators.file, settings.vocabulary.development_kinds)
-    with State(settings.storage.state) as state:
-        book = workbook or open_workbook(settings.storage, state)
-        raw = read_sources(book, settings)
-        raw = read_idplans(book, settings, raw, unit_codes(raw.units, settings.area.office_code))
-    # A unit whose spreadsheet could not be read is left out, exactly as in the sync's figures.
-    problems = {code: str(error) for code, error in raw.unit_problems.items()}
-    keys = {code: settings.sources.idplan.key_for(code) for code in problems}
-    data = leave_out(normalize(raw, settings), problems, keys)
-    years = trend_years(data, indicators, year)
+def collect_and_measure(
+    settings: Settings, workbook: Workbook | None = None, today: date | None = None
+) -> YearlyScores:
+    """``prepare`` the report's year (as a sync does), then measure every earlier fiscal year with data."""
+    with opened(settings, workbook) as (_, book):
+        ready = prepare(settings, book, today=today)
+    year = settings.area.fiscal_year
+    years = trend_years(ready.data, ready.indicators, year)
     log.info("report: measuring fiscal years %s", years)
-    return YearlyScores(data, indicators, {y: measure(data, indicators, y) for y in years}, year)
+    by_year = {y: ready.scores if y == year else measure(ready.data, ready.indicators, y) for y in years}
+    return YearlyScores(ready, by_year)
 
 
 def trend_years(data: Normalized, indicators: list[Indicator], year: int) -> list[int]:
@@ -80,32 +83,31 @@ def trend_years(data: Normalized, indicators: list[Indicator], year: int) -> lis
     return sorted(y for y in with_data | {year} if first <= y <= year)[-TREND_YEARS:]
 
 
-def report_context(
-    settings: Settings, measured: YearlyScores, today: date | None = None
-) -> dict[str, Any]:
+@dataclass
+class ReportPage:
+    """Everything the report template shows."""
+
+    run: RunFacts
+    counts: Counts
+    plan_years: list[int]
+    trend_years: list[int]
+    sections: list[dict[str, Any]]
+    first_plan_year: int
+    last_plan_year: int
+
+
+def report_context(measured: YearlyScores) -> ReportPage:
     """Everything the report template shows."""
     year = measured.year
-    facts = RunFacts(
-        fiscal_year=year, generated_on=today or date.today(), area_name=settings.area.name,
-        area_short_name=settings.area.short_name or settings.area.name, summary_tab=settings.output.summary_tab,
-    )
-    summary = area_summary(measured.data, measured.scores, facts, settings)
+    summary: AreaSummary = measured.prepared.area
     plan_years = sorted({y for ind in measured.indicators for y in ind.targets} | {year})
-    sections = [
-        _section("ภาพรวมเขตพื้นที่", AREA, AREA, summary["counts"]["schools"], summary["counts"]["staff"], measured)
-    ]
-    sections += [
-        _section(d["name"], "district", d["name"], d["schools"], d["staff"], measured) for d in summary["districts"]
-    ]
-    return {
-        "run": facts,
-        "counts": summary["counts"],
-        "plan_years": plan_years,
-        "trend_years": list(measured.by_year),
-        "sections": sections,
-        "first_plan_year": plan_years[0],
-        "last_plan_year": plan_years[-1],
-    }
+    sections = [_section("ภาพรวมเขตพื้นที่", AREA, AREA, summary.counts.schools, summary.counts.staff, measured)]
+    sections += [_section(d.name, "district", d.name, d.schools, d.staff, measured) for d in summary.districts]
+    return ReportPage(
+        run=measured.prepared.facts, counts=summary.counts, plan_years=plan_years,
+        trend_years=list(measured.by_year), sections=sections,
+        first_plan_year=plan_years[0], last_plan_year=plan_years[-1],
+    )
 
 
 def _section(title: str, level: str, key: str, schools: int, staff: int, measured: YearlyScores) -> dict[str, Any]:
@@ -133,8 +135,8 @@ def _result(table: pd.DataFrame, ind: Indicator, year: int) -> dict[str, Any]:
             "target": ind.target(year), "status": row["status"]}
 
 
-def render_report(settings: Settings, context: dict[str, Any]) -> str:
-    return render_text(build_environment(settings.output.templates), TEMPLATE, context)
+def render_report(measured: YearlyScores) -> str:
+    return render_text(measured.prepared.env, TEMPLATE, report_context(measured))
 
 
 def default_output(year: int, fmt: str) -> Path:
@@ -154,8 +156,8 @@ def write_report(
     if fmt == "pdf":
         engine = choose_engine(engine)
         check_engine(engine)  # before the slow part
-    measured = collect_and_measure(settings, year, workbook)
-    html = render_report(settings, report_context(settings, measured, today))
+    measured = collect_and_measure(settings, workbook, today)
+    html = render_report(measured)
     if fmt == "html":
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(html, encoding="utf-8")

@@ -17,16 +17,20 @@ same cell values: only ``random.Random(seed)`` is used, never the clock.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import string
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Callable
 
 from pipeline.config import Settings
+from pipeline.errors import ConfigError
 from pipeline.normalize import same_name
+from pipeline.state import State
 from pipeline.thai import (
     AREA_DEPUTY, AREA_DIRECTOR, SUPERVISOR, TEACHER, fiscal_year_bounds, national_id_check_digit,
     school_name_key, to_thai_digits, written_name,
@@ -277,6 +281,35 @@ def generate_area(
     return _AreaBuilder(settings, DEFAULT_SCHOOLS if schools is None else schools, seed).write(workbook)
 
 
+def demo_paths(out: Path) -> dict[str, str]:
+    """Storage, outbox and state file of a sample area, all inside ``out`` (config overrides)."""
+    return {
+        "storage.path": str(out / "sheets"),
+        "output.outbox": str(out / "outbox"),
+        "storage.state": str(out / "devplan-state.sqlite"),
+    }
+
+
+def make_sample(out: Path, settings: Settings, schools: int | None = None, seed: int = 2562) -> Path:
+    """Write a sample area into ``out/sheets`` (``settings`` from ``demo_paths(out)``); the manifest's path.
+
+    Never over an office's real spreadsheets: a folder with ``.xlsx`` files and no
+    sample manifest is refused.
+    """
+    from pipeline.workbook.factory import open_workbook
+
+    sheets, path = out / "sheets", out / SAMPLE_MANIFEST
+    if any(sheets.glob("*.xlsx")) and not path.exists():
+        raise ConfigError(
+            f"โฟลเดอร์ {sheets} มีสเปรดชีตอยู่แล้ว และไม่ใช่เขตตัวอย่างที่ devplan สร้างไว้",
+            "ระบุ --out เป็นโฟลเดอร์ใหม่หรือโฟลเดอร์ว่าง",
+        )
+    with State(None) as state:  # a local folder: nothing to cache
+        manifest = generate_area(open_workbook(settings.storage, state), settings, schools=schools, seed=seed)
+    path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
+
+
 @dataclass(frozen=True)
 class Words:
     """The development kinds and teacher positions the sample writes, read from the config.
@@ -419,7 +452,8 @@ class _AreaBuilder:
         Totals are then nudged to the plan's 2560 figures (1,453 classrooms,
         20,018 students for 165 schools), pro rata for other school counts.
         """
-        rng, drawn = self.rng, []
+        rng = self.rng
+        drawn: list[list[Any]] = []  # [classrooms, students per room]; classrooms nudged below
         for _ in range(self.n):
             r = rng.random()
             if r < 0.38:  # tiny: combined grades
@@ -724,11 +758,11 @@ class _AreaBuilder:
 
         A row already marked (e.g. a stranger's, who is in no roster) is never picked again.
         """
-        chosen = []
+        chosen: list[dict[str, Any]] = []
         for row in self.rng.sample(rows, len(rows)):
             person = row.get("_person")
-            fresh = person and person.national_id not in self.used and not row.get("_marks")
-            if len(chosen) < k and fresh and ok(row):
+            fresh = person is not None and person.national_id not in self.used and not row.get("_marks")
+            if len(chosen) < k and fresh and ok(row) and person is not None:
                 self.used.add(person.national_id)
                 chosen.append(row)
         return chosen

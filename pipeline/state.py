@@ -268,13 +268,6 @@ class State:
         ).fetchone()
         return _sent(row) if row else None
 
-    def sent_log(self) -> list[SentMail]:
-        """Every message sent, oldest first."""
-        rows = self.db.execute(
-            "SELECT unit, recipient, content_hash, sent_at, answer, test FROM sent ORDER BY id"
-        ).fetchall()
-        return [_sent(row) for row in rows]
-
     # -- the run history --------------------------------------------------------
 
     def record_run(self, run: "RunRecord") -> int:

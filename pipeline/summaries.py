@@ -1,7 +1,9 @@
 """Summaries: the plain values each template receives, built from the run's frames.
 
-Pure and template-agnostic: one dict per unit (its own staff only) and one for
-the area. National IDs are masked here, so no template can show one whole.
+Pure and template-agnostic: one ``UnitSummary`` per unit (its own staff only)
+and one ``AreaSummary``, dataclasses whose fields a template reads as it would
+a dict's keys (``{{ unit.name }}``). National IDs are masked here, so no
+template can show one whole.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.config import Settings
-from pipeline.indicators import Scores
+from pipeline.indicators import Indicator, Scores
 from pipeline.indicators.compute import AREA, OFFICE_GROUP
 from pipeline.normalize import Normalized
 from pipeline.thai import clean_text, mask_ids_in_text, mask_national_id
@@ -31,19 +33,161 @@ class RunFacts:
     summary_tab: str
 
 
-def indicator_rows(scores: Scores, level: str, key: str) -> list[dict[str, Any]]:
+def run_facts(settings: Settings, today: date) -> RunFacts:
+    """The run's facts for ``settings.area.fiscal_year``, dated ``today``."""
+    return RunFacts(
+        fiscal_year=settings.area.fiscal_year,
+        generated_on=today,
+        area_name=settings.area.name,
+        area_short_name=settings.area.short_name or settings.area.name,
+        summary_tab=settings.output.summary_tab,
+    )
+
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    """One indicator's result for one unit, district or the area."""
+
+    id: str
+    strategy: int
+    name: str
+    short_name: str
+    #: what is counted: "staff" or "unit"
+    unit: str
+    population: int
+    met: int
+    #: None when nobody is counted
+    percent: float | None
+    #: the year's target; None when the plan sets none
+    target: float | None
+    status: str
+    #: the plan's target for every fiscal year, oldest first
+    targets: dict[int, float]
+
+
+@dataclass(frozen=True)
+class Person:
+    """One member of staff as their director sees them."""
+
+    name: str
+    masked_id: str
+    position: str
+    standing: str
+    work_group: str
+    has_plan: bool
+    done_count: int
+    hours: float | int
+    surveyed: bool
+    #: short names of the indicators that count them and are not met
+    missing: list[str]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A row that could not be used (or was repaired), where it is and why."""
+
+    sheet: str
+    tab: str
+    row: int
+    unit_code: str
+    reason: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A school or the office, as its summary names it."""
+
+    code: str
+    name: str
+    kind: str
+    district: str
+    director_email: str
+    stem: bool
+    students: int
+    classrooms: int
+    #: ``โรงเรียนบ้านนา``: the name as it is written to the director
+    full_name: str
+    #: whom the e-mail is addressed to
+    addressee: str
+
+
+@dataclass(frozen=True)
+class UnitSummary:
+    """Everything one unit's director sees: its indicators, its own staff, its rows to fix."""
+
+    run: RunFacts
+    unit: Unit
+    indicators: list[IndicatorRow]
+    #: only the indicators that count someone in this unit (the mail leaves the others out)
+    indicators_counted: list[IndicatorRow]
+    staff: list[Person]
+    issues: list[Issue]
+    notes: list[Issue]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """The area's sizes, and how many rows need a person or were repaired."""
+
+    schools: int
+    units: int
+    staff: int
+    students: int
+    classrooms: int
+    survey: int
+    plans: int
+    records: int
+    quarantined: int
+    notes: int
+
+
+@dataclass(frozen=True)
+class DistrictRow:
+    name: str
+    schools: int
+    staff: int
+    indicators: list[IndicatorRow]
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    code: str
+    name: str
+    district: str
+    kind: str
+    staff: int
+    issues: int
+    indicators: list[IndicatorRow]
+
+
+@dataclass(frozen=True)
+class AreaSummary:
+    """The dashboard's values: the area, each district, each unit, and every row to fix."""
+
+    run: RunFacts
+    indicators: list[IndicatorRow]
+    definitions: list[Indicator]
+    counts: Counts
+    districts: list[DistrictRow]
+    units: list[UnitRow]
+    issues: list[Issue]
+    notes: list[Issue]
+
+
+def indicator_rows(scores: Scores, level: str, key: str) -> list[IndicatorRow]:
     """The indicator table of one unit, district or the area, in the plan's order."""
     table = scores.for_level(level, key).set_index("indicator")
     rows = []
     for ind in scores.indicators:
         total = table.loc[ind.id]
         rows.append(
-            {
-                "id": ind.id, "strategy": ind.strategy, "name": ind.name, "short_name": ind.short_name,
-                "unit": ind.unit, "population": int(total["population"]), "met": int(total["met"]),
-                "percent": _maybe(total["percent"]), "target": _maybe(total["target"]),
-                "status": total["status"], "targets": dict(sorted(ind.targets.items())),
-            }
+            IndicatorRow(
+                id=ind.id, strategy=ind.strategy, name=ind.name, short_name=ind.short_name,
+                unit=ind.unit, population=int(total["population"]), met=int(total["met"]),
+                percent=_maybe(total["percent"]), target=_maybe(total["target"]),
+                status=total["status"], targets=dict(sorted(ind.targets.items())),
+            )
         )
     return rows
 
@@ -60,7 +204,7 @@ def position_rank(position: str) -> int:
     return len(POSITION_ORDER)
 
 
-def unit_summaries(data: Normalized, scores: Scores, facts: RunFacts) -> dict[str, dict[str, Any]]:
+def unit_summaries(data: Normalized, scores: Scores, facts: RunFacts) -> dict[str, UnitSummary]:
     """One summary per unit, keyed by unit code; per-person figures are worked out once."""
     people = _people(data, scores, facts.fiscal_year)
     by_unit = dict(tuple(people.groupby("unit_code"))) if not people.empty else {}
@@ -119,29 +263,28 @@ def addressee(name: str, kind: str) -> str:
 
 def unit_summary(
     unit: dict[str, Any], people: pd.DataFrame, data: Normalized, scores: Scores, facts: RunFacts
-) -> dict[str, Any]:
+) -> UnitSummary:
     """Everything one unit's director sees: its indicators, its own staff, its rows to fix."""
     code = unit["code"]
     indicators = indicator_rows(scores, "unit", code)
-    return {
-        "run": facts,
-        "unit": {
-            "code": code, "name": unit["name"], "kind": unit["kind"], "district": unit["district"],
-            "director_email": unit["director_email"], "stem": bool(unit["stem"]),
-            "students": int(unit["students"]), "classrooms": int(unit["classrooms"]),
-            "full_name": full_unit_name(unit["name"], unit["kind"]),
-            "addressee": addressee(unit["name"], unit["kind"]),
-        },
-        "indicators": indicators,
-        #: only the indicators that count someone in this unit (the mail leaves the others out)
-        "indicators_counted": [row for row in indicators if row["population"] > 0],
-        "staff": people.drop(columns="unit_code").to_dict("records"),
-        "issues": _issues(data.quarantine, code),
-        "notes": _issues(data.notes, code),
-    }
+    return UnitSummary(
+        run=facts,
+        unit=Unit(
+            code=code, name=unit["name"], kind=unit["kind"], district=unit["district"],
+            director_email=unit["director_email"], stem=bool(unit["stem"]),
+            students=int(unit["students"]), classrooms=int(unit["classrooms"]),
+            full_name=full_unit_name(unit["name"], unit["kind"]),
+            addressee=addressee(unit["name"], unit["kind"]),
+        ),
+        indicators=indicators,
+        indicators_counted=[row for row in indicators if row.population > 0],
+        staff=[Person(**person) for person in people.drop(columns="unit_code").to_dict("records")],
+        issues=_issues(data.quarantine, code),
+        notes=_issues(data.notes, code),
+    )
 
 
-def area_summary(data: Normalized, scores: Scores, facts: RunFacts, settings: Settings) -> dict[str, Any]:
+def area_summary(data: Normalized, scores: Scores, facts: RunFacts, settings: Settings) -> AreaSummary:
     """The dashboard's values: the area, each district, each unit, and every row to fix."""
     groups = [*settings.area.districts]
     groups += [g for g in scores.for_level("district")["key"].unique() if g not in groups]
@@ -154,46 +297,46 @@ def area_summary(data: Normalized, scores: Scores, facts: RunFacts, settings: Se
     staff_count = data.staff.groupby("unit_code").size()
     issue_count = data.quarantine.groupby("unit_code").size()
     districts = [
-        {
-            "name": group, "schools": int((members["kind"] == "school").sum()),
-            "staff": int(sum(staff_count.get(c, 0) for c in members["code"])),
-            "indicators": indicator_rows(scores, "district", group),
-        }
+        DistrictRow(
+            name=group, schools=int((members["kind"] == "school").sum()),
+            staff=int(sum(staff_count.get(c, 0) for c in members["code"])),
+            indicators=indicator_rows(scores, "district", group),
+        )
         for group, members in units_by_group.items()
         if not scores.for_level("district", group).empty
     ]
     units = [
-        {
-            "code": u.code, "name": u.name, "district": u.district if u.kind == "school" else OFFICE_GROUP,
-            "kind": u.kind, "staff": int(staff_count.get(u.code, 0)),
-            "issues": int(issue_count.get(u.code, 0)),
-            "indicators": indicator_rows(scores, "unit", u.code),
-        }
+        UnitRow(
+            code=u.code, name=u.name, district=u.district if u.kind == "school" else OFFICE_GROUP,
+            kind=u.kind, staff=int(staff_count.get(u.code, 0)),
+            issues=int(issue_count.get(u.code, 0)),
+            indicators=indicator_rows(scores, "unit", u.code),
+        )
         for u in data.units.itertuples()
     ]
-    return {
-        "run": facts,
-        "indicators": indicator_rows(scores, AREA, AREA),
-        "definitions": scores.indicators,
-        "counts": {
-            "schools": int((data.units["kind"] == "school").sum()),
-            "units": len(data.units), "staff": len(data.staff),
-            "students": int(data.units["students"].sum()), "classrooms": int(data.units["classrooms"].sum()),
-            "survey": len(data.survey), "plans": len(data.plans), "records": len(data.records),
-            "quarantined": len(data.quarantine), "notes": len(data.notes),
-        },
-        "districts": districts,
-        "units": units,
-        "issues": _issues(data.quarantine),
-        "notes": _issues(data.notes),
-    }
+    return AreaSummary(
+        run=facts,
+        indicators=indicator_rows(scores, AREA, AREA),
+        definitions=scores.indicators,
+        counts=Counts(
+            schools=int((data.units["kind"] == "school").sum()),
+            units=len(data.units), staff=len(data.staff),
+            students=int(data.units["students"].sum()), classrooms=int(data.units["classrooms"].sum()),
+            survey=len(data.survey), plans=len(data.plans), records=len(data.records),
+            quarantined=len(data.quarantine), notes=len(data.notes),
+        ),
+        districts=districts,
+        units=units,
+        issues=_issues(data.quarantine),
+        notes=_issues(data.notes),
+    )
 
 
-def _issues(frame: pd.DataFrame, code: str | None = None) -> list[dict[str, Any]]:
+def _issues(frame: pd.DataFrame, code: str | None = None) -> list[Issue]:
     rows = frame if code is None else frame[frame["unit_code"] == code]
     return [
-        {"sheet": r["_sheet"], "tab": r["_tab"], "row": int(r["_row"]), "unit_code": r["unit_code"],
-         "reason": mask_ids_in_text(r["reason"]), "value": mask_ids_in_text(clean_text(r["value"]))}
+        Issue(sheet=r["_sheet"], tab=r["_tab"], row=int(r["_row"]), unit_code=r["unit_code"],
+              reason=mask_ids_in_text(r["reason"]), value=mask_ids_in_text(clean_text(r["value"])))
         for r in rows.sort_values(["_sheet", "_tab", "_row"]).to_dict("records")
     ]
 

@@ -1,30 +1,56 @@
-"""The run: collect → normalize → indicators → render → publish → deliver.
+"""The run: collect → normalize → indicators → summaries → render → publish → deliver.
 
-The only place the stages meet. Each stage is a function of its inputs; this
-module wires them, in order, for one fiscal year.
+The only place the stages meet. ``prepare`` wires collect → normalize →
+measure → summarise, once, for every command that needs the area's figures
+(``sync``, ``check``, ``report``); ``run_sync`` adds publish and deliver. Each
+stage is a function of its inputs. Whether anything is written is decided here,
+once: a check hands publish a writer and deliver a postbox that write nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable
+from typing import Callable, Iterator
 
-from pipeline import history
-from pipeline.collect import read_idplans, read_sources
+from jinja2 import Environment
+
+from pipeline.collect import Collected, read_idplans, read_sources
 from pipeline.config import Settings
-from pipeline.deliver import Delivery, SendPolicy, SmtpSettings, deliver
-from pipeline.indicators import Scores, load_indicators, measure
+from pipeline.deliver import Delivery, DryRun, Postbox, SendPolicy, SmtpSettings, deliver
 from pipeline.errors import PipelineError
+from pipeline.indicators import Indicator, Scores, load_indicators, measure
 from pipeline.normalize import Normalized, leave_out, normalize, unit_codes
-from pipeline.publish import Published, publish
+from pipeline.publish import NoWriter, Published, WorkbookWriter, Writer, publish
 from pipeline.render import build_environment, keep_unit_codes
 from pipeline.state import State
-from pipeline.summaries import RunFacts, area_summary, unit_summaries
-from pipeline.workbook import Workbook, open_workbook
+from pipeline.summaries import AreaSummary, RunFacts, UnitSummary, area_summary, run_facts, unit_summaries
+from pipeline.workbook import RequestCounts, WaitHook, Workbook
+from pipeline.workbook.factory import open_workbook
+from pipeline.workbook.reads import LoggedWorkbook, ReadLog
 
 log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Prepared:
+    """The area as one fiscal year sees it: read, matched, measured and summarised."""
+
+    raw: Collected
+    data: Normalized
+    indicators: list[Indicator]
+    scores: Scores
+    facts: RunFacts
+    units: dict[str, UnitSummary]
+    area: AreaSummary
+    #: unit code -> why it was left out (its spreadsheet could not be read)
+    problems: dict[str, PipelineError]
+    #: the templates, told which digit runs are the roster's unit codes (every other long number is masked)
+    env: Environment
 
 
 @dataclass
@@ -32,14 +58,51 @@ class SyncResult:
     settings: Settings
     data: Normalized
     scores: Scores
-    area: dict[str, Any]
+    area: AreaSummary
     published: Published
     delivery: Delivery
     read_calls: int
+    #: what was read, and whether from the spreadsheet or the state file's cache
+    reads: ReadLog
     #: unit code -> why it was left out (its spreadsheet could not be read or written)
     unit_problems: dict[str, PipelineError] = field(default_factory=dict)
-    #: requests sent to Google, by kind (empty for the local backend)
-    requests: dict[str, int] = field(default_factory=dict)
+    #: requests sent to the storage's service (all zero for local files)
+    requests: RequestCounts = RequestCounts()
+    #: spreadsheet key -> where a person finds it, for every spreadsheet written (or, in a check, to be)
+    addresses: dict[str, str] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def opened(
+    settings: Settings, workbook: Workbook | None = None, *, full: bool = False, on_wait: WaitHook | None = None
+) -> Iterator[tuple[State, Workbook]]:
+    """The state file, open for the run, and the configured workbook (or ``workbook``)."""
+    with State(settings.storage.state) as state:
+        yield state, workbook or open_workbook(settings.storage, state, full=full, on_wait=on_wait)
+
+
+def prepare(
+    settings: Settings, book: Workbook, *, progress: Progress | None = None, today: date | None = None
+) -> Prepared:
+    """collect → normalize → measure → summarise, for ``settings.area.fiscal_year``.
+
+    A unit whose spreadsheet could not be read is left out of every figure and named in ``problems``.
+    """
+    indicators = load_indicators(settings.indicators.file, settings.vocabulary.development_kinds)
+    env = build_environment(settings.output.templates)
+    raw = read_sources(book, settings)
+    codes = unit_codes(raw.units, settings.area.office_code)
+    keep_unit_codes(env, codes)
+    raw = read_idplans(book, settings, raw, codes, progress)
+    problems: dict[str, PipelineError] = dict(raw.unit_problems)
+    keys = {code: settings.sources.idplan.key_for(code) for code in problems}
+    data = leave_out(normalize(raw, settings), {c: str(e) for c, e in problems.items()}, keys)
+    log.info("normalized: %d staff, %d quarantined rows, %d notes", len(data.staff), len(data.quarantine), len(data.notes))
+    scores = measure(data, indicators, settings.area.fiscal_year)
+    facts = run_facts(settings, today or date.today())
+    units = unit_summaries(data, scores, facts)
+    area = area_summary(data, scores, facts, settings)
+    return Prepared(raw, data, indicators, scores, facts, units, area, problems, env)
 
 
 def run_sync(
@@ -48,11 +111,12 @@ def run_sync(
     workbook: Workbook | None = None,
     smtp: SmtpSettings | None = None,
     today: date | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
     full: bool = False,
-    on_wait: Callable[[str, float, str], None] | None = None,
+    on_wait: WaitHook | None = None,
     send_policy: SendPolicy = SendPolicy(),
     dry_run: bool = False,
+    reads: ReadLog | None = None,
 ) -> SyncResult:
     """One full run. Mail is sent only when ``smtp`` is given; it is always written to the outbox.
 
@@ -61,59 +125,25 @@ def run_sync(
     director was sent before. The caller holds the state file's lock (``pipeline.lock``).
     ``dry_run`` (``devplan check``) reads and computes everything but writes nothing: no
     spreadsheet, no outbox, no mail; ``published.written`` then lists what would be written.
+    ``reads`` is filled as the run reads (the run history keeps it even if the run fails).
     """
-    indicators = load_indicators(settings.indicators.file, settings.vocabulary.development_kinds)
-    env = build_environment(settings.output.templates)
-    with State(settings.storage.state) as state:
-        book = workbook or open_workbook(settings.storage, state, full=full, on_wait=on_wait)
-        book = history.observe(book)  # counts reads for the run history (only inside a recorded run)
-        result = _run(
-            settings, book, state, indicators, env, None if dry_run else smtp, today, progress, send_policy, dry_run
+    reads = reads if reads is not None else ReadLog()
+    with opened(settings, workbook, full=full, on_wait=on_wait) as (state, inner):
+        book = LoggedWorkbook(inner, reads)
+        # The one place that decides whether anything is written: a check's writer and postbox write nothing.
+        writer: Writer = NoWriter(book) if dry_run else WorkbookWriter(book, state)
+        postbox = DryRun(settings.output.outbox) if dry_run else Postbox(settings.output.outbox, smtp)
+        ready = prepare(settings, book, progress=progress, today=today)
+        published = publish(
+            book, ready.env, ready.units, ready.raw.idplan_keys, ready.area,
+            settings.output.summary_tab, settings.output.dashboard, state, writer, progress,
         )
-        history.observed(result)
-        return result
-
-
-def _run(
-    settings: Settings, book: Workbook, state: State, indicators: Any, env: Any,
-    smtp: SmtpSettings | None, today: date | None, progress: Callable[[str, int, int], None] | None,
-    send_policy: SendPolicy = SendPolicy(),
-    dry_run: bool = False,
-) -> SyncResult:
-    raw = read_sources(book, settings)
-    codes = unit_codes(raw.units, settings.area.office_code)
-    keep_unit_codes(env, codes)  # the roster's codes, not IDs: every other long number is masked
-    raw = read_idplans(book, settings, raw, codes, progress)
-    problems: dict[str, PipelineError] = dict(raw.unit_problems)
-    data = leave_out(normalize(raw, settings), {c: str(e) for c, e in problems.items()}, _keys(settings, problems))
-    log.info("normalized: %d staff, %d quarantined rows, %d notes", len(data.staff), len(data.quarantine), len(data.notes))
-    scores = measure(data, indicators, settings.area.fiscal_year)
-
-    facts = RunFacts(
-        fiscal_year=settings.area.fiscal_year,
-        generated_on=today or date.today(),
-        area_name=settings.area.name,
-        area_short_name=settings.area.short_name or settings.area.name,
-        summary_tab=settings.output.summary_tab,
-    )
-    units = unit_summaries(data, scores, facts)
-    area = area_summary(data, scores, facts, settings)
-    published = publish(
-        book, env, units, raw.idplan_keys, area,
-        settings.output.summary_tab, settings.output.dashboard, state, progress, dry_run=dry_run,
-    )
-    problems.update(published.failed)
-    delivery = deliver(
-        env, units, settings.mail.sender, settings.output.outbox, smtp, progress,
-        state=state, policy=send_policy, today=facts.generated_on, dry_run=dry_run,
-    )
-    counts = getattr(getattr(book, "http", None), "counts", None)
-    requests = {} if counts is None else {
-        "sheets_read": counts.sheets_read, "sheets_write": counts.sheets_write, "drive": counts.drive,
-        "retries": counts.retries, "waited_seconds": round(counts.waited, 3),
-    }
-    return SyncResult(settings, data, scores, area, published, delivery, raw.read_calls, problems, requests)
-
-
-def _keys(settings: Settings, problems: dict[str, PipelineError]) -> dict[str, str]:
-    return {code: settings.sources.idplan.key_for(code) for code in problems}
+        problems = {**ready.problems, **published.failed}
+        delivery = deliver(
+            ready.env, ready.units, settings.mail.sender, postbox, progress,
+            state=state, policy=send_policy, today=ready.facts.generated_on,
+        )
+        return SyncResult(
+            settings, ready.data, ready.scores, ready.area, published, delivery, ready.raw.read_calls, reads,
+            problems, book.requests(), writer.where,
+        )

@@ -1465,7 +1465,7 @@ class FakeGoogle:
                         body = json.loads(raw.decode("utf-8"))
                     except (ValueError, UnicodeDecodeError):
                         body = raw.decode("utf-8", "replace")
-                        raise _bad_json(body)
+                        raise _bad_json(body) from None
                 self._check_auth(api, token, user)
                 if api == "sheets":
                     if not self.quota.take(user or "anonymous", kind, self.quota.clock()):

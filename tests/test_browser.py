@@ -81,7 +81,7 @@ def test_the_browser_shows_typed_markup_as_text_and_only_masked_ids(tmp_path, sc
     seen = " ".join(" ".join(page.text).split())
     assert "b" not in page.tags and "script" not in page.tags
     assert "นางดวงใจ <b>ทองดี</b>" in seen                      # the typed markup, shown as typed
-    for key, person in PEOPLE.items():
+    for person in PEOPLE.values():
         nid = person[0]
         assert nid not in seen
         if person[5] == SCHOOL_A:

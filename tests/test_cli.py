@@ -18,7 +18,8 @@ from pipeline.config import load_settings
 from pipeline.errors import ConfigError
 from pipeline.workbook.local import LocalWorkbook
 from tests import hand_area
-from tests.conftest import DEMO_CONFIG, PLAN_TARGETS as PLAN, write_config
+from tests.conftest import DEMO_CONFIG, write_config
+from tests.conftest import PLAN_TARGETS as PLAN
 
 THAI = re.compile("[\u0e00-\u0e7f]")
 
@@ -250,7 +251,7 @@ def test_year_flag_reaches_the_run(built):
 
 
 def test_pad_counts_thai_marks_as_zero_width():
-    from pipeline.cli import pad
+    from pipeline.present import pad
 
     # "ตัวชี้วัด" is 9 code points: letters ต ว ช ว ด take 5 cells, marks ั ี ้ ั take none.
     assert pad("ตัวชี้วัด", 8) == "ตัวชี้วัด" + " " * 3

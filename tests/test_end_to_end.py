@@ -222,9 +222,9 @@ def test_a_year_without_targets_says_so_instead_of_failing(config_file):
     settings = load_settings(config_file, {"area.fiscal_year": 2565})
     hand_area.build(LocalWorkbook(settings.storage.path), settings)
     result = run_sync(settings)
-    area = {row["id"]: row for row in result.area["indicators"]}
-    assert {row["target"] for row in area.values()} == {None}
-    assert {row["status"] for row in area.values()} == {"ไม่มีเป้าหมาย"}
+    area = {row.id: row for row in result.area.indicators}
+    assert {row.target for row in area.values()} == {None}
+    assert {row.status for row in area.values()} == {"ไม่มีเป้าหมาย"}
     # Nothing in the hand area is dated in FY 2565 (1 Oct 2021 – 30 Sep 2022).
-    assert (area["id_plan"]["met"], area["id_plan"]["population"]) == (0, 11)
-    assert (area["training"]["met"], area["training"]["population"]) == (0, 11)
+    assert (area["id_plan"].met, area["id_plan"].population) == (0, 11)
+    assert (area["training"].met, area["training"].population) == (0, 11)

@@ -556,7 +556,7 @@ def test_permissions_per_spreadsheet(fake_google: FakeGoogle) -> None:
     editor.open_by_key(sid).sheet1.update([["y"]], "A1")
     assert fake_google.values(sid, "Sheet1") == [["y"]]
     for client in (stranger, anonymous):
-        assert _refused(lambda: client.open_by_key(sid)) == denied
+        assert _refused(lambda client=client: client.open_by_key(sid)) == denied
     # Drive hides files a user cannot see
     assert [f["id"] for f in stranger.list_spreadsheet_files()] == []
     assert [f["id"] for f in reader.list_spreadsheet_files()] == [sid]

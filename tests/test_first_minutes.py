@@ -434,7 +434,7 @@ class Terminal:
 def test_progress_is_a_bar_redrawn_in_place_on_a_terminal(monkeypatch):
     import sys
 
-    from pipeline.cli import progress_printer
+    from pipeline.progress import progress_printer
 
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)

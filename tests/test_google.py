@@ -76,8 +76,8 @@ def test_google_sync_gives_the_same_outputs_as_local(area, fake_google):
     google = run_sync(area.settings(), today=TODAY)
 
     assert google.unit_problems == {}
-    assert google.area["indicators"] == local.area["indicators"]
-    assert google.area["counts"] == local.area["counts"]
+    assert google.area.indicators == local.area.indicators
+    assert google.area.counts == local.area.counts
     # every unit's summary tab, cell for cell
     from pipeline.workbook.local import LocalWorkbook
 
@@ -123,7 +123,7 @@ def test_full_then_unchanged_then_one_school_edited(area, fake_google):
     assert len(fake.requests()) <= 2
     assert fake.requests(kind="write") == []
     assert second.published.written == {}
-    assert second.area["indicators"] == first.area["indicators"]
+    assert second.area.indicators == first.area.indicators
 
     # staff edit one school's plan: only that spreadsheet is read, at most it and the dashboard written
     school = sorted(k for k in sources if k.startswith("idplan-") and not k.endswith("pbn2"))[0]
@@ -485,8 +485,8 @@ def test_ids_and_codes_typed_as_numbers_in_sheets_still_match(area, fake_google)
     assert any(isinstance(v, int) and v > 10**12 for row in fake_google.values(roster, settings.sources.staff.tab)
                for v in row)
     again = run_sync(settings, today=TODAY)
-    assert again.area["indicators"] == clean.area["indicators"]
-    assert again.area["counts"] == clean.area["counts"]
+    assert again.area.indicators == clean.area.indicators
+    assert again.area.counts == clean.area.counts
 
 
 def test_a_renamed_tab_in_one_school_is_that_schools_problem(area, fake_google):

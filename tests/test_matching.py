@@ -440,7 +440,6 @@ def test_without_the_config_section_the_tab_is_not_read(config_file):
 
 def test_a_missing_tab_means_no_corrections_and_a_wrong_header_is_reported(config_file):
     from pipeline.sync import run_sync
-
     from tests.test_end_to_end import CountingWorkbook
 
     settings, _ = _hand_area_with_overrides(config_file, None)

@@ -33,7 +33,7 @@ def test_options_containing_commas_stay_whole_in_the_real_export():
     assert all(len(a) == 1 and a[0] in LEVELS for a in answers)
     # Counted by hand-written exact comparison, a second method: 74 / 46 / 16 / 4.
     counts = {level: sum(1 for r in _reference_rows() if r[column] == level) for level in LEVELS}
-    assert [sum(1 for a in answers if a == (level,)) for level in LEVELS] == [counts[l] for l in LEVELS]
+    assert [sum(1 for a in answers if a == (level,)) for level in LEVELS] == [counts[level] for level in LEVELS]
     assert counts[LEVELS[2]] == 16
 
 

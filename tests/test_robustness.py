@@ -42,9 +42,9 @@ def test_header_only_tabs_give_zero_figures_not_a_crash(config_file):
     )
     assert "(office_needs) จึงเป็น 0/4" in result.stdout
     run = run_sync(settings)
-    area = {row["id"]: row for row in run.area["indicators"]}
-    assert (area["id_plan"]["met"], area["id_plan"]["population"]) == (0, 11)
-    assert (area["plc"]["met"], area["plc"]["population"]) == (0, 4)
+    area = {row.id: row for row in run.area.indicators}
+    assert (area["id_plan"].met, area["id_plan"].population) == (0, 11)
+    assert (area["plc"].met, area["plc"].population) == (0, 4)
 
 
 def test_cells_typed_as_numbers_serials_and_thai_digits_are_read(config_file):
@@ -69,8 +69,8 @@ def test_cells_typed_as_numbers_serials_and_thai_digits_are_read(config_file):
         row[head.index(column)] = value
     book.write(key, {src.record_tab: [*tabs[src.record_tab], row]})
     run = run_sync(settings)
-    area = {r["id"]: r for r in run.area["indicators"]}
-    assert (area["tepe_online"]["met"], area["tepe_online"]["population"]) == (2, 2)  # was 1/2
+    area = {r.id: r for r in run.area.indicators}
+    assert (area["tepe_online"].met, area["tepe_online"].population) == (2, 2)  # was 1/2
     b3 = run.data.records[(run.data.records["staff_id"] == nid("B3")) & run.data.records["done"]]
     assert list(b3["hours"]) == [12]
 
@@ -85,10 +85,10 @@ def test_a_school_with_no_staff_is_listed_with_empty_figures(config_file):
     heads = book.read(settings.sources.idplan.key_for(SCHOOL_A), [plan, record])
     book.write(settings.sources.idplan.key_for("1067000003"), {plan: heads[plan][:1], record: heads[record][:1]})
     run = run_sync(settings)
-    unit_rows = {u["code"]: u for u in run.area["units"]}
-    assert unit_rows["1067000003"]["staff"] == 0
-    plc = next(i for i in unit_rows["1067000003"]["indicators"] if i["id"] == "plc")
-    assert (plc["met"], plc["population"]) == (0, 1)   # the school still counts as a unit
+    unit_rows = {u.code: u for u in run.area.units}
+    assert unit_rows["1067000003"].staff == 0
+    plc = next(i for i in unit_rows["1067000003"].indicators if i.id == "plc")
+    assert (plc.met, plc.population) == (0, 1)   # the school still counts as a unit
     assert (settings.output.outbox / "1067000003.eml").exists()
 
 

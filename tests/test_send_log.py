@@ -120,7 +120,7 @@ def test_every_message_sent_is_logged_with_the_servers_answer(server, area, conf
     assert sorted((unit, recipient) for unit, recipient, *_ in rows) == sorted(DIRECTORS.items())
     answers = {answer for *_, answer, _ in rows}
     assert answers == {"250 2.0.0 Ok: queued as Q0001", "250 2.0.0 Ok: queued as Q0002", "250 2.0.0 Ok: queued as Q0003"}
-    for unit, _, content_hash, sent_at, _, test in rows:
+    for _, _, content_hash, sent_at, _, test in rows:
         assert len(content_hash) == 64 and int(content_hash, 16) >= 0  # sha256 hex
         assert sent_at[:10] == date.today().isoformat()
         assert test == 0

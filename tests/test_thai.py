@@ -12,7 +12,6 @@ from tests.conftest import REFERENCE as REFERENCE_DIR
 from tests.conftest import make_id
 
 
-
 @pytest.mark.parametrize(
     "first12, check",
     [

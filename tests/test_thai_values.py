@@ -440,7 +440,7 @@ def test_roster_positions_typed_with_ranks_and_spaces_count_like_the_canonical_n
             row[at["position"]], row[at["standing"]] = by_id[row[at["national_id"]]]
     book.write(src.spreadsheet, {src.tab: rows})
     run = run_sync(settings)
-    area = {r["id"]: (r["met"], r["population"]) for r in run.area["indicators"]}
+    area = {r.id: (r.met, r.population) for r in run.area.indicators}
     # Same as tests/test_end_to_end.py: classroom research 2/5, TEPE Online 1/2.
     assert area["classroom_research"] == (2, 5) and area["tepe_online"] == (1, 2)
     staff = run.data.staff.set_index("staff_id")

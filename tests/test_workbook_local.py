@@ -10,7 +10,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from pipeline.errors import PublishError, SourceError
-from pipeline.workbook import open_workbook
+from pipeline.workbook.factory import open_workbook
 from pipeline.workbook.local import LocalWorkbook
 
 

@@ -16,7 +16,8 @@ import stat
 import struct
 import time
 import zipfile
-from datetime import date, datetime, time as clock
+from datetime import date, datetime
+from datetime import time as clock
 from pathlib import Path
 from xml.etree import ElementTree
 

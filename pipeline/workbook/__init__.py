@@ -1,7 +1,11 @@
 """The storage edge: a set of spreadsheets, each with named tabs.
 
 Every stage talks to storage only through ``Workbook``; nothing else knows
-whether the spreadsheets are local ``.xlsx`` files or Google Sheets.
+whether the spreadsheets are local ``.xlsx`` files or Google Sheets, and no
+stage asks which one it has: what differs (who the account is, how a person
+finds a spreadsheet, what requests were sent, what access looks like) is a
+method of the interface. ``pipeline.workbook.factory.open_workbook`` opens the
+backend the config names.
 
 A tab is a ``Table``: a list of rows, the first being the header row. Cell
 values are ``str``, ``int``, ``float``, ``bool``, ``datetime`` or ``None``.
@@ -12,14 +16,82 @@ backends write the same way.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
+from dataclasses import dataclass
+from typing import Callable, Mapping, Protocol, Sequence
 
-if TYPE_CHECKING:
-    from pipeline.config import StorageSettings
-    from pipeline.workbook.layout import FormattedTab
-    from pipeline.state import State
+from pipeline.workbook.layout import AnyTab, Table
 
-Table = list[list[Any]]
+__all__ = ["Access", "AnyTab", "Need", "Place", "RequestCounts", "Table", "WaitHook", "Workbook"]
+
+#: Told when storage waits (Google's quota, a retry): (kind "read"/"write"/"retry", seconds, Thai reason).
+WaitHook = Callable[[str, float, str], None]
+
+
+@dataclass(frozen=True)
+class RequestCounts:
+    """Requests sent to the storage's service so far; all zero for local files."""
+
+    sheets_read: int = 0
+    sheets_write: int = 0
+    drive: int = 0
+    retries: int = 0
+    #: seconds spent waiting for the quota or before a retry
+    waited: float = 0.0
+    #: reads answered from the state file's cache, without a request
+    cached_reads: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.sheets_read + self.sheets_write + self.drive
+
+    def as_dict(self) -> dict[str, float]:
+        """As kept in the run history (``devplan status``)."""
+        return {
+            "sheets_read": self.sheets_read, "sheets_write": self.sheets_write, "drive": self.drive,
+            "retries": self.retries, "waited_seconds": round(self.waited, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Need:
+    """A spreadsheet devplan must reach, and how (``devplan init``'s access check)."""
+
+    key: str
+    #: what it is, for a person ("ID Plan หน่วยงาน 1067020005")
+    what: str
+    #: devplan writes into it (else only reads it)
+    write: bool = False
+    #: devplan creates it when it is missing (the dashboard)
+    create: bool = False
+    #: another way out when it is missing, in Thai ("แก้รหัสหน่วยงาน ... ในทะเบียนหน่วยงาน")
+    if_missing: str = ""
+
+
+@dataclass
+class Access:
+    """Whether devplan can use one spreadsheet (or the storage itself) as it needs to."""
+
+    key: str
+    what: str
+    #: the right it needs there, in the storage's own words
+    role: str
+    ok: bool
+    status: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Place:
+    """The storage itself, as ``devplan init`` shows it: can it be used, and its words for access."""
+
+    #: None when the folder can be used; else what is wrong and what to do
+    problem: Access | None
+    #: the header of the table's role column, and the right reading / writing needs
+    role_header: str
+    read_role: str
+    write_role: str
+    #: whom to share spreadsheets with ("" where nothing is shared, as for local files)
+    share_with: str = ""
 
 
 class Workbook(Protocol):
@@ -27,6 +99,8 @@ class Workbook(Protocol):
 
     #: Human-readable location shown in messages (a folder, a Drive folder id).
     location: str
+    #: Who devplan is there: the service account's e-mail; "" for local files.
+    account: str
 
     def keys(self) -> list[str]:
         """Keys of every spreadsheet in the set, sorted."""
@@ -47,7 +121,7 @@ class Workbook(Protocol):
         """
         ...
 
-    def write(self, key: str, tabs: Mapping[str, "Table | FormattedTab"]) -> None:
+    def write(self, key: str, tabs: Mapping[str, AnyTab]) -> None:
         """Replace the named tabs of one spreadsheet in one call.
 
         A plain ``Table`` gets fitted column widths and no other format.
@@ -66,25 +140,21 @@ class Workbook(Protocol):
         """Called once after the run's writes, so ``version`` then tells what they left."""
         ...
 
+    def address(self, key: str) -> str:
+        """Where a person finds spreadsheet ``key`` (a file, a link), or that a write would create it."""
+        ...
 
-def open_workbook(
-    storage: "StorageSettings", state: "State", *, full: bool = False, on_wait: Any = None
-) -> Workbook:
-    """The backend named in config, at the place it names."""
-    if storage.backend == "google":
-        from pipeline.workbook.google import GoogleWorkbook
-        from pipeline.workbook.google_http import Pacing
+    def requests(self) -> RequestCounts:
+        """The requests sent so far."""
+        ...
 
-        quota = storage.quota
-        pacing = Pacing(
-            reads=quota.reads_per_minute, writes=quota.writes_per_minute, window=quota.window_seconds,
-            max_tries=quota.max_tries, backoff_base=quota.backoff_base, max_backoff=quota.max_backoff,
-        )
-        assert storage.folder is not None  # checked by StorageSettings
-        return GoogleWorkbook(
-            storage.folder, state, credentials=storage.credentials, pacing=pacing, full=full, on_wait=on_wait
-        )
-    from pipeline.workbook.local import LocalWorkbook
+    def check_place(self) -> Place:
+        """Whether the storage itself (the folder) can be used, and how access is named there."""
+        ...
 
-    assert storage.path is not None  # checked by StorageSettings
-    return LocalWorkbook(storage.path)
+    def check_access(self, need: Need) -> Access:
+        """Whether devplan can read (and, if ``need.write``, write) one spreadsheet, and if not, what to do.
+
+        A spreadsheet that is only read may be reported reachable unchecked: reading it tells.
+        """
+        ...

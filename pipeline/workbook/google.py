@@ -43,11 +43,12 @@ from typing import Any, Callable, Mapping, Sequence
 import requests
 from gspread.exceptions import APIError
 from gspread.utils import absolute_range_name
+from requests import Response
 
-from pipeline.errors import ConfigError, PublishError, SourceError
+from pipeline.errors import ConfigError, PipelineError, PublishError, SourceError
 from pipeline.state import State
-from pipeline.workbook import Table
-from pipeline.workbook.google_http import DRIVE_BASE, SHEETS_BASE, PacedClient, Pacing, WaitHook
+from pipeline.workbook import Access, Need, Place, RequestCounts, Table, WaitHook
+from pipeline.workbook.google_http import DRIVE_BASE, SHEETS_BASE, PacedClient, Pacing
 from pipeline.workbook.layout import AnyTab, CellRange, FormattedTab, TextRule, as_tab
 
 log = logging.getLogger(__name__)
@@ -74,11 +75,17 @@ def drive_id(text: str) -> str | None:
     return text if _ID.match(text) else None
 
 
+#: what devplan needs of a spreadsheet, as ``devplan init``'s access table says it
+VIEWER, EDITOR = "ผู้มีสิทธิ์ดู (Viewer)", "ผู้แก้ไข (Editor)"
+
+
 @dataclass
 class DriveFile:
     id: str
     name: str
     modified: str
+    #: whether the service account may edit it (None: Drive did not say)
+    can_edit: bool | None = None
 
 
 class GoogleWorkbook:
@@ -102,9 +109,11 @@ class GoogleWorkbook:
         self.state = state
         self.full = full
         api_base = api_base if api_base is not None else os.environ.get(API_BASE_ENV) or None
-        auth, session, self.client_email = _authorize(credentials, api_base)
+        auth, session, self.account = _authorize(credentials, api_base)
         self.http = PacedClient(auth, session, api_base=api_base, pacing=pacing, on_wait=on_wait,
                                 clock=clock, sleep=sleep)
+        self._cached_reads = 0
+        self._folder_meta: dict[str, Any] | None = None
         self._files: dict[str, list[DriveFile]] | None = None
         self._by_id: dict[str, DriveFile] = {}
         #: spreadsheets written this run, and the version each was read at (if it was)
@@ -149,6 +158,7 @@ class GoogleWorkbook:
             cached = self.state.cached_tabs(file_id, version, list(tabs))
             if cached is not None:
                 log.debug("%s (%s): unchanged since %s, rows from the state file", key, file_id, version)
+                self._cached_reads += 1
                 return cached
         params = {
             "ranges": [absolute_range_name(tab) for tab in tabs],
@@ -192,6 +202,89 @@ class GoogleWorkbook:
                 self.state.retag_source(file_id, read_at, now.modified)
         self._written.clear()
 
+    def address(self, key: str) -> str:
+        """The spreadsheet's link, or that a write would create it."""
+        if not self.exists(key):
+            return f"ยังไม่มีใน {self.location}: จะสร้างสเปรดชีตใหม่ชื่อ '{key}'"
+        try:
+            return f"https://docs.google.com/spreadsheets/d/{self._resolve(key)}"
+        except PipelineError:
+            return str(self.location)
+
+    def requests(self) -> RequestCounts:
+        counts = self.http.counts
+        return RequestCounts(
+            sheets_read=counts.sheets_read, sheets_write=counts.sheets_write, drive=counts.drive,
+            retries=counts.retries, waited=counts.waited, cached_reads=self._cached_reads,
+        )
+
+    # -- access (devplan init) -------------------------------------------------
+
+    def check_place(self) -> Place:
+        """The folder: one Drive ``files.get`` (kept: whether devplan may create files in it)."""
+        problem = None
+        try:
+            self._folder()
+        except APIError as exc:
+            problem = Access(
+                self.folder, "โฟลเดอร์ Google Drive", EDITOR, False,
+                f"เปิดโฟลเดอร์ไม่ได้ (Google ตอบ {exc.response.status_code})",
+                f"ตรวจรหัสโฟลเดอร์ (storage.folder) แล้วแชร์โฟลเดอร์ให้ {self._who()} เป็น{EDITOR}",
+            )
+        return Place(problem, role_header="สิทธิ์ที่ต้องมี", read_role=VIEWER, write_role=EDITOR,
+                     share_with=self._who())
+
+    def check_access(self, need: Need) -> Access:
+        """From the folder listing (the account's ``canEdit`` on each file); a key given by ID, one ``files.get``."""
+        key, what = need.key, need.what
+        role = EDITOR if need.write else VIEWER
+        share = (f"เปิดสเปรดชีตนี้ กด แชร์ (Share) แล้วแชร์ให้ {self._who()} เป็น{role} "
+                 "(หรือแชร์ทั้งโฟลเดอร์)")
+        file_id = drive_id(key)
+        if need.create and not file_id and not self._listing().get(key):
+            folder = self._folder()
+            if folder.get("driveId") and folder.get("capabilities", {}).get("canAddChildren", True):
+                return Access(key, what, role, True, "ยังไม่มี: devplan จะสร้างให้ในโฟลเดอร์นี้ตอน sync")
+            return Access(
+                key, what, role, False,
+                "ยังไม่มี และบัญชีบริการสร้างไฟล์ในโฟลเดอร์นี้ไม่ได้ (ไม่ใช่ไดรฟ์ที่แชร์ (Shared Drive))",
+                f"สร้างสเปรดชีตเปล่าชื่อ '{key}' ในโฟลเดอร์นี้ แล้วแชร์ให้ {self._who()} เป็น{EDITOR}",
+            )
+        if file_id:
+            try:
+                item = self.http.request(
+                    "get", f"{FILES_URL}/{file_id}",
+                    params={"fields": "id,name,capabilities(canEdit)", "supportsAllDrives": True},
+                ).json()
+            except APIError as exc:
+                return Access(key, what, role, False,
+                              f"เปิดไม่ได้ (Google ตอบ {exc.response.status_code}): ไม่พบหรือยังไม่ได้แชร์", share)
+            found = [_drive_file(item)]
+        else:
+            found = self._listing().get(key, [])
+        if len(found) > 1:
+            return Access(key, what, role, False, f"มีสเปรดชีตชื่อนี้ {len(found)} ไฟล์ ({', '.join(f.id for f in found)})",
+                          "เปลี่ยนชื่อหรือย้ายไฟล์ที่ไม่ใช้ออกให้เหลือไฟล์เดียว")
+        if not found:
+            return Access(key, what, role, False, "ไม่พบในโฟลเดอร์ หรือยังไม่ได้แชร์ให้บัญชีบริการ",
+                          f"ถ้ามีสเปรดชีตนี้แล้ว: {share}; ถ้ายังไม่มี: สร้างสเปรดชีตชื่อ '{key}' ในโฟลเดอร์นี้"
+                          + (f" หรือ{need.if_missing}" if need.if_missing else ""))
+        if need.write and found[0].can_edit is False:
+            return Access(key, what, role, False, "บัญชีบริการแก้ไขไม่ได้ (ยังไม่ได้แชร์เป็นผู้แก้ไข)", share)
+        return Access(key, what, role, True, "เข้าถึงได้")
+
+    def _folder(self) -> dict[str, Any]:
+        """The folder's Drive metadata: its shared drive, and whether devplan may add files to it."""
+        if self._folder_meta is None:
+            self._folder_meta = self.http.request(
+                "get", f"{FILES_URL}/{self.folder}",
+                params={"fields": "id,name,driveId,capabilities(canAddChildren)", "supportsAllDrives": True},
+            ).json()
+        return self._folder_meta
+
+    def _who(self) -> str:
+        return self.account or "บัญชีบริการของ devplan (client_email ในไฟล์กุญแจ)"
+
     # -- names -----------------------------------------------------------------
 
     def _listing(self) -> dict[str, list[DriveFile]]:
@@ -200,7 +293,7 @@ class GoogleWorkbook:
             return self._files
         params: dict[str, Any] = {
             "q": f"'{self.folder}' in parents and mimeType='{SPREADSHEET_MIME}' and trashed=false",
-            "fields": "nextPageToken, files(id, name, modifiedTime)",
+            "fields": "nextPageToken, files(id, name, modifiedTime, capabilities(canEdit))",
             "pageSize": 1000,
             "supportsAllDrives": True,
             "includeItemsFromAllDrives": True,
@@ -214,7 +307,7 @@ class GoogleWorkbook:
             except requests.RequestException as exc:
                 raise _unreachable(exc) from exc
             for item in page.get("files", []):
-                found = DriveFile(item["id"], item["name"], item.get("modifiedTime", ""))
+                found = _drive_file(item)
                 files.setdefault(found.name, []).append(found)
                 self._by_id[found.id] = found
             token = page.get("nextPageToken")
@@ -240,7 +333,7 @@ class GoogleWorkbook:
             raise SourceError(
                 f"ไม่พบสเปรดชีตชื่อ '{key}' ในโฟลเดอร์ Google Drive {self.folder}",
                 "ตรวจชื่อสเปรดชีตให้ตรงกับไฟล์ตั้งค่าทุกตัวอักษร ตรวจว่าอยู่ในโฟลเดอร์นี้ "
-                f"และแชร์ให้บัญชีบริการ {self.client_email or '(บัญชีบริการของ devplan)'} แล้ว",
+                f"และแชร์ให้บัญชีบริการ {self.account or '(บัญชีบริการของ devplan)'} แล้ว",
             )
         return found[0].id
 
@@ -254,7 +347,7 @@ class GoogleWorkbook:
             raise PublishError(
                 f"สร้างสเปรดชีต '{key}' ในโฟลเดอร์ {self.folder} ไม่ได้ ({_reason(exc)})",
                 f"สร้างสเปรดชีตเปล่าชื่อ '{key}' ในโฟลเดอร์นี้เอง แล้วแชร์ให้ "
-                f"{self.client_email or 'บัญชีบริการของ devplan'} เป็นผู้แก้ไข (Editor) จากนั้นสั่งรันใหม่ "
+                f"{self.account or 'บัญชีบริการของ devplan'} เป็นผู้แก้ไข (Editor) จากนั้นสั่งรันใหม่ "
                 "(บัญชีบริการไม่มีพื้นที่ Drive ของตัวเอง จึงสร้างไฟล์ได้เฉพาะในไดรฟ์ที่แชร์ (Shared Drive))",
             ) from exc
         made = DriveFile(created["id"], key, created.get("modifiedTime", ""))
@@ -329,7 +422,7 @@ class GoogleWorkbook:
 
     def _call(
         self, key: str, file_id: str, method: str, url: str, *, params: dict[str, Any], tabs: Sequence[str] = ()
-    ) -> requests.Response:
+    ) -> Response:
         try:
             return self.http.request(method, url, params=params)
         except APIError as exc:
@@ -342,7 +435,7 @@ class GoogleWorkbook:
         return f"'{found.name}' (รหัส {file_id})" if found else f"รหัส {file_id}"
 
     def _share_hint(self, role: str) -> str:
-        who = self.client_email or "บัญชีบริการ (client_email ในไฟล์กุญแจ)"
+        who = self.account or "บัญชีบริการ (client_email ในไฟล์กุญแจ)"
         return f"เปิดสเปรดชีตนี้ใน Google Sheets กดปุ่ม แชร์ (Share) แล้วแชร์ให้ {who} เป็น{role}"
 
     def _read_error(self, key: str, file_id: str, exc: APIError, tabs: Sequence[str]) -> SourceError:
@@ -350,7 +443,7 @@ class GoogleWorkbook:
         name = self._title(file_id)
         if status == 403:
             return SourceError(
-                f"บัญชีบริการ {self.client_email or ''} ไม่มีสิทธิ์อ่านสเปรดชีต {name}".replace("  ", " "),
+                f"บัญชีบริการ {self.account or ''} ไม่มีสิทธิ์อ่านสเปรดชีต {name}".replace("  ", " "),
                 self._share_hint("ผู้แก้ไข (Editor) สำหรับ ID Plan และแดชบอร์ด หรือผู้มีสิทธิ์ดู (Viewer) สำหรับทะเบียนและแบบสำรวจ"),
             )
         if status == 404:
@@ -376,7 +469,7 @@ class GoogleWorkbook:
         name = self._title(file_id)
         if status == 403:
             return PublishError(
-                f"บัญชีบริการ {self.client_email or ''} ไม่มีสิทธิ์แก้ไขสเปรดชีต {name}".replace("  ", " "),
+                f"บัญชีบริการ {self.account or ''} ไม่มีสิทธิ์แก้ไขสเปรดชีต {name}".replace("  ", " "),
                 self._share_hint("ผู้แก้ไข (Editor)"),
             )
         return PublishError(
@@ -389,12 +482,17 @@ class GoogleWorkbook:
         if status in (403, 404):
             return SourceError(
                 f"เปิดโฟลเดอร์ Google Drive {self.folder} ไม่ได้ (Google ตอบ {status}: {_reason(exc)})",
-                f"ตรวจรหัสโฟลเดอร์ (storage.folder) และแชร์โฟลเดอร์ให้ {self.client_email or 'บัญชีบริการของ devplan'}",
+                f"ตรวจรหัสโฟลเดอร์ (storage.folder) และแชร์โฟลเดอร์ให้ {self.account or 'บัญชีบริการของ devplan'}",
             )
         return SourceError(
             f"อ่านรายชื่อไฟล์ในโฟลเดอร์ {self.folder} ไม่ได้: Google ตอบ {status} ({_reason(exc)})",
             "สั่งรันใหม่ภายหลัง ถ้ายังเป็นอยู่ให้ตรวจสถานะบริการของ Google",
         )
+
+
+def _drive_file(item: dict[str, Any]) -> DriveFile:
+    """A Drive ``File`` resource as devplan keeps it."""
+    return DriveFile(item["id"], item["name"], item.get("modifiedTime", ""), item.get("capabilities", {}).get("canEdit"))
 
 
 class _StaleTab(Exception):

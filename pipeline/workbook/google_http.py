@@ -24,14 +24,14 @@ import requests
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
+from pipeline.workbook import WaitHook
+
 log = logging.getLogger(__name__)
 
 SHEETS_BASE = "https://sheets.googleapis.com"
 DRIVE_BASE = "https://www.googleapis.com"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
-#: Told when the client waits: (kind "read"/"write"/"retry", seconds, Thai reason).
-WaitHook = Callable[[str, float, str], None]
 
 
 @dataclass
@@ -119,7 +119,7 @@ class PacedClient(HTTPClient):
                     return self.api_base + endpoint[len(base):]
         return endpoint
 
-    def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
         kind = _kind(method, endpoint)
         url = self.url(endpoint)
         for attempt in range(1, self.pacing.max_tries + 1):

@@ -7,15 +7,20 @@ template's output; the Google backend turns it into one ``batchUpdate``, the
 ``.xlsx`` writer into a sheet part, appended styles and a comments part. A
 plain ``Table`` is still accepted everywhere: ``as_tab`` gives it fitted
 widths and nothing else, so a plain table looks the same in both backends.
+
+A ``Table`` is a tab's rows, the first being the header row. Cell values are
+``str``, ``int``, ``float``, ``bool``, ``datetime`` or ``None``.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence, Union
 
-from pipeline.workbook import Table
+import wcwidth
+from openpyxl.utils.cell import get_column_letter
+
+Table = list[list[Any]]
 
 #: pixels per character cell and the bounds of a column's width
 CHAR_PIXELS, PADDING, MIN_WIDTH, MAX_WIDTH = 7, 16, 48, 360
@@ -84,10 +89,15 @@ def as_tab(tab: AnyTab) -> FormattedTab:
 
 
 def text_cells(value: Any) -> int:
-    """Terminal-like width of a value as text: Thai vowel and tone marks take no room."""
+    """Terminal cells a value takes as text: Thai vowel and tone marks none, a wide character two
+    (wcwidth); a control character, which no terminal shows, is counted as one."""
     if value is None:
         return 0
-    return sum(0 if unicodedata.category(ch) in ("Mn", "Me", "Cf") else 1 for ch in str(value))
+    text = str(value)
+    width = wcwidth.wcswidth(text)
+    if width >= 0:
+        return int(width)
+    return sum(1 if (cells := wcwidth.wcwidth(ch)) < 0 else cells for ch in text)
 
 
 def column_widths(rows: Table, only: Iterable[int] | None = None) -> list[int]:
@@ -133,16 +143,6 @@ def status_rules(cells: Iterable[tuple[int, int]], passed: str, not_passed: str)
 
 def a1_range(block: CellRange) -> str:
     """``C5:C12`` (or ``C5`` for one cell) for a block."""
-    start = f"{column_letters(block.first_column)}{block.first_row + 1}"
-    end = f"{column_letters(block.end_column - 1)}{block.end_row}"
+    start = f"{get_column_letter(block.first_column + 1)}{block.first_row + 1}"
+    end = f"{get_column_letter(block.end_column)}{block.end_row}"
     return start if start == end else f"{start}:{end}"
-
-
-def column_letters(index: int) -> str:
-    """Column letters of a 0-based index (0 -> A, 26 -> AA)."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters

@@ -26,7 +26,7 @@ from typing import Any, Mapping, Sequence
 from python_calamine import CalamineError, CalamineWorkbook
 
 from pipeline.errors import PublishError, SourceError
-from pipeline.workbook import Table
+from pipeline.workbook import Access, Need, Place, RequestCounts, Table
 from pipeline.workbook.layout import AnyTab
 from pipeline.workbook.xlsx import DamagedPackage, Package, TabConflict, put_tabs
 
@@ -45,6 +45,8 @@ LEGACY_TEMP = re.compile(r"^\.(?P<key>.+)\.[a-z0-9_]{8}\.xlsx$")
 EXACT_INT = 2**53
 #: What a damaged file raises while being read or copied.
 UNREADABLE = (CalamineError, DamagedPackage, zipfile.BadZipFile, OSError, KeyError, UnicodeDecodeError, SyntaxError)
+#: what devplan needs of a file, as ``devplan init``'s access table says it
+READ, READ_WRITE = "อ่าน", "อ่านและเขียน"
 
 
 class LocalWorkbook:
@@ -53,6 +55,7 @@ class LocalWorkbook:
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
         self.location = str(self.folder)
+        self.account = ""  # the files are read and written as the user running devplan
         self._swept = False
 
     def path(self, key: str) -> Path:
@@ -142,6 +145,49 @@ class LocalWorkbook:
 
     def finish(self) -> None:
         """Nothing to settle: a file's version is known as soon as it is saved."""
+
+    def address(self, key: str) -> str:
+        """The file, or that a write would create it."""
+        path = self.path(key)
+        return str(path) if path.is_file() else f"{path} (ยังไม่มี: จะสร้างไฟล์ใหม่)"
+
+    def requests(self) -> RequestCounts:
+        """No requests: files are opened directly."""
+        return RequestCounts()
+
+    def check_place(self) -> Place:
+        problem = None
+        if not self.folder.is_dir():
+            problem = Access(
+                str(self.folder), "โฟลเดอร์ของไฟล์ .xlsx", READ_WRITE, False, "ไม่พบโฟลเดอร์",
+                "สร้างโฟลเดอร์นี้แล้ววางไฟล์ roster.xlsx, แบบสำรวจ และ idplan-<รหัส>.xlsx ของทุกหน่วยงานไว้ "
+                "หรือแก้ storage.path ในไฟล์ตั้งค่า",
+            )
+        return Place(problem, role_header="ต้องทำได้", read_role=READ, write_role=READ_WRITE)
+
+    def check_access(self, need: Need) -> Access:
+        """A file read is checked by reading it; one written must be a file the user may write, in a folder
+        the user may write (the rename), or, for one devplan creates, a folder the user may write."""
+        key, what = need.key, need.what
+        if not need.write:
+            return Access(key, what, READ, True, "เข้าถึงได้")
+        path = self.path(key)
+        writable = os.access(self.folder, os.W_OK)
+        if need.create and not path.is_file():
+            if writable:
+                return Access(key, what, READ_WRITE, True, "ยังไม่มี: devplan จะสร้างให้ตอน sync")
+            return Access(key, what, READ_WRITE, False, "สร้างไฟล์ในโฟลเดอร์ไม่ได้",
+                          f"ให้ผู้ใช้ที่รัน devplan เขียนโฟลเดอร์ {self.folder} ได้")
+        if not path.is_file():
+            return Access(key, what, READ_WRITE, False, f"ไม่พบไฟล์ {path.name}",
+                          f"วางไฟล์ {path.name} ในโฟลเดอร์" + (f" หรือ{need.if_missing}" if need.if_missing else ""))
+        if not (os.access(path, os.W_OK) and writable):
+            if need.create:
+                return Access(key, what, READ_WRITE, False, "เขียนไฟล์ไม่ได้",
+                              f"ให้ผู้ใช้ที่รัน devplan เขียนไฟล์ {path} ได้")
+            return Access(key, what, READ_WRITE, False, "เขียนไฟล์ไม่ได้ (สิทธิ์ของไฟล์หรือโฟลเดอร์)",
+                          f"ให้ผู้ใช้ที่รัน devplan เขียนไฟล์ {path} และโฟลเดอร์ได้")
+        return Access(key, what, READ_WRITE, True, "เข้าถึงได้")
 
     def _open(self, key: str) -> CalamineWorkbook:
         """Open a spreadsheet for reading, or say in Thai why it cannot be."""
@@ -280,7 +326,7 @@ def _is_devplan_temp(folder: Path, name: str) -> bool:
     if name.startswith(TEMP_PREFIX) and name.endswith(SUFFIX):
         return True
     legacy = LEGACY_TEMP.match(name)
-    return bool(legacy) and (folder / f"{legacy.group('key')}{SUFFIX}").is_file()
+    return legacy is not None and (folder / f"{legacy.group('key')}{SUFFIX}").is_file()
 
 
 def sweep_stale_temp_files(folder: Path, now: float | None = None) -> list[Path]:

@@ -33,9 +33,9 @@ from typing import Any, BinaryIO, Iterable, Mapping, Sequence
 from xml.etree import ElementTree
 from xml.parsers import expat
 
-from pipeline.workbook.layout import AnyTab, FormattedTab, a1_range, as_tab, column_letters
+from openpyxl.utils.cell import get_column_letter
 
-Table = list[list[Any]]
+from pipeline.workbook.layout import AnyTab, FormattedTab, Table, a1_range, as_tab
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -545,12 +545,6 @@ def _bold_font(font: str, prefix: str) -> str:
     return f"<{tag_prefix}font{attrs}><{tag_prefix}b/>{font[opened.end():]}"
 
 
-def ensure_number_formats(styles: bytes, formats: set[int]) -> tuple[bytes, dict[int, int]]:
-    """Style indexes for the given built-in number formats (plain, not bold); see ``ensure_styles``."""
-    new, found, _ = ensure_styles(styles, {(f, False) for f in formats})
-    return new, {f: found[(f, False)] for f in formats}
-
-
 # --------------------------------------------------------------------- sheet
 
 
@@ -632,7 +626,7 @@ def sheet_xml(
         key = (kind or 0, bold)
         if key == (0, False):
             return ""
-        index = styles[key] if key in styles else styles[kind]  # type: ignore[index]
+        index = styles[key] if key in styles else styles[kind]
         return f' s="{index}"'
 
     out = []
@@ -641,7 +635,7 @@ def sheet_xml(
         cells = []
         bold = (r - 1) in look.bold_rows
         for c, value in enumerate(row):
-            ref = f"{column_letters(c)}{r}"
+            ref = f"{get_column_letter(c + 1)}{r}"
             if value is None:
                 continue
             if isinstance(value, bool):
@@ -663,7 +657,7 @@ def sheet_xml(
         if cells:
             width = max(width, len(row))
             out.append(f'<row r="{r}">{"".join(cells)}</row>')
-    used = f"A1:{column_letters(width - 1)}{len(rows)}" if out else "A1"
+    used = f"A1:{get_column_letter(width)}{len(rows)}" if out else "A1"
     if look.frozen_rows:
         below = f"A{look.frozen_rows + 1}"
         view = (
@@ -701,7 +695,7 @@ def sheet_xml(
 def comments_xml(notes: Mapping[tuple[int, int], str]) -> bytes:
     """A comments part holding devplan's notes, in row order."""
     entries = "".join(
-        f'<comment ref="{column_letters(c)}{r + 1}" authorId="0"><text><t xml:space="preserve">{_xml_text(text)}</t>'
+        f'<comment ref="{get_column_letter(c + 1)}{r + 1}" authorId="0"><text><t xml:space="preserve">{_xml_text(text)}</t>'
         "</text></comment>"
         for (r, c), text in sorted(notes.items())
     )

@@ -1,0 +1,34 @@
+"""Open the backend the config names, at the place it names."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pipeline.workbook import WaitHook, Workbook
+
+if TYPE_CHECKING:
+    from pipeline.config import StorageSettings
+    from pipeline.state import State
+
+
+def open_workbook(
+    storage: StorageSettings, state: State, *, full: bool = False, on_wait: WaitHook | None = None
+) -> Workbook:
+    """The configured backend. ``state`` caches what Google returned; ``full`` reads everything again."""
+    if storage.backend == "google":
+        from pipeline.workbook.google import GoogleWorkbook
+        from pipeline.workbook.google_http import Pacing
+
+        quota = storage.quota
+        pacing = Pacing(
+            reads=quota.reads_per_minute, writes=quota.writes_per_minute, window=quota.window_seconds,
+            max_tries=quota.max_tries, backoff_base=quota.backoff_base, max_backoff=quota.max_backoff,
+        )
+        assert storage.folder is not None  # checked by StorageSettings
+        return GoogleWorkbook(
+            storage.folder, state, credentials=storage.credentials, pacing=pacing, full=full, on_wait=on_wait
+        )
+    from pipeline.workbook.local import LocalWorkbook
+
+    assert storage.path is not None  # checked by StorageSettings
+    return LocalWorkbook(storage.path)
