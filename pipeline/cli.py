@@ -7,7 +7,6 @@ inside commands so ``devplan --help`` stays instant.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import sys
@@ -25,16 +24,8 @@ EXIT_BROKEN_PIPE = 141
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
-class Context:
-    def __init__(self, debug: bool) -> None:
-        self.debug = debug
-
-
 def masked(text: str, keep: Iterable[Any] = ()) -> str:
-    """Text for a person's screen or log: any number that could be a national ID masked.
-
-    ``keep``: the roster's unit codes, which are codes, not IDs.
-    """
+    """Text for a person: any number that could be a national ID masked (``keep``: unit codes, not IDs)."""
     from pipeline.thai import mask_ids_in_text, normalize_national_id
 
     return mask_ids_in_text(text, {normalize_national_id(code) for code in keep})
@@ -49,47 +40,38 @@ def _quiet_stdout() -> None:
         pass
 
 
-def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a PipelineError into a Thai message and its exit code; traceback only with --debug.
+class Devplan(click.Group):
+    """The command group: a PipelineError from any command becomes its Thai message and exit code.
 
-    Exit codes: 2 config, 3 source, 4 writing results, 5 sending mail, 75 another run
-    holds the state file, 70 anything unforeseen (with the hint to rerun with --debug).
+    Exit codes: 2 config, 3 source, 4 writing results, 5 sending mail, 75 another run holds
+    the state file, 70 anything unforeseen (with the hint to rerun with --debug); a traceback
+    only with --debug.
     """
 
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def invoke(self, ctx: click.Context) -> Any:
         from pipeline.errors import EXIT_UNEXPECTED, PipelineError
 
-        context = click.get_current_context().find_object(Context)
-        debug = context is not None and context.debug
         try:
-            return command(*args, **kwargs)
+            return super().invoke(ctx)
         except PipelineError as exc:
-            if debug:
+            if ctx.obj:  # --debug
                 raise
-            click.echo(masked(f"ข้อผิดพลาด: {exc.message}"), err=True)
-            if exc.hint:
-                click.echo(masked(f"วิธีแก้: {exc.hint}"), err=True)
+            _say(masked(f"ข้อผิดพลาด: {exc.message}" + (f"\nวิธีแก้: {exc.hint}" if exc.hint else "")))
             sys.exit(exc.exit_code)
-        except click.ClickException:
+        except (click.ClickException, click.exceptions.Exit):
             raise  # click prints usage errors itself, with exit code 2
         except BrokenPipeError:
             _quiet_stdout()
             sys.exit(EXIT_BROKEN_PIPE)
         except KeyboardInterrupt:
-            click.echo("หยุดทำงานตามคำสั่งผู้ใช้", err=True)
+            _say("หยุดทำงานตามคำสั่งผู้ใช้")
             sys.exit(130)
         except Exception as exc:  # the last line of defence: say what to do, not a traceback
-            if debug:
+            if ctx.obj:
                 raise
-            click.echo(
-                masked(f"ข้อผิดพลาดที่ไม่คาดคิด: {exc.__class__.__name__}: {exc}") + "\n"
-                "วิธีแก้: สั่งรันอีกครั้งพร้อม --debug (devplan --debug ...) แล้วส่งข้อความทั้งหมดให้ผู้ดูแลระบบ",
-                err=True,
-            )
+            _say(masked(f"ข้อผิดพลาดที่ไม่คาดคิด: {exc.__class__.__name__}: {exc}") + "\n"
+                 "วิธีแก้: สั่งรันอีกครั้งพร้อม --debug (devplan --debug ...) แล้วส่งข้อความทั้งหมดให้ผู้ดูแลระบบ")
             sys.exit(EXIT_UNEXPECTED)
-
-    return wrapper
 
 
 def config_option(default: Path | None = None, required: bool = False) -> Decorator:
@@ -131,7 +113,7 @@ def _say(text: str) -> None:
     click.echo(text, err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Devplan, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="devplan")
 @click.option("--debug", is_flag=True, help="แสดง traceback เมื่อเกิดข้อผิดพลาด (สำหรับผู้ดูแลระบบ)")
 @click.option("-v", "--verbose", is_flag=True, help="แสดงบันทึกการทำงานโดยละเอียด")
@@ -139,7 +121,7 @@ def _say(text: str) -> None:
 def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     """devplan: รวบรวมแบบสำรวจและ ID Plan จาก Google Sheets คำนวณตัวชี้วัดตามแผนพัฒนาครู
     และบุคลากร แล้วเขียนสรุปผลกลับลงชีตและส่งอีเมลถึงทุกโรงเรียน"""
-    ctx.obj = Context(debug)
+    ctx.obj = debug
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -152,7 +134,6 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
 @click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), required=True, help="โฟลเดอร์ที่จะสร้างเขตตัวอย่าง")
 @sample_options
 @config_option(DEMO_CONFIG)
-@handle_errors
 def sample(out: Path, schools: int | None, seed: int, config_path: Path) -> None:
     """สร้างข้อมูลเขตพื้นที่ตัวอย่าง (ทะเบียน แบบสำรวจ และ ID Plan ทุกโรงเรียน) เป็นไฟล์ .xlsx"""
     from pipeline.sample import demo_paths, make_sample
@@ -165,7 +146,6 @@ def sample(out: Path, schools: int | None, seed: int, config_path: Path) -> None
 @cli.command()
 @click.option("--out", "out", type=click.Path(path_type=Path, file_okay=False), default=Path("demo-area"), show_default=True, help="โฟลเดอร์ผลลัพธ์")
 @sample_options
-@handle_errors
 def demo(out: Path, schools: int | None, seed: int) -> None:
     """สร้างเขตตัวอย่างแล้วประมวลผลทั้งหมดในโฟลเดอร์เดียว (ไม่ส่งอีเมลจริง)"""
     from pipeline.sample import demo_paths, make_sample
@@ -173,7 +153,7 @@ def demo(out: Path, schools: int | None, seed: int) -> None:
     settings = _load(DEMO_CONFIG, demo_paths(out))
     manifest = make_sample(out, settings, schools, seed)
     _say(f"สร้างเขตตัวอย่างแล้วที่ {out / 'sheets'} (รายการข้อมูลที่จงใจทำให้ผิด: {manifest})")
-    _sync_and_report(settings)  # the sample's spoiled rows are the point: exit 0 after a demo
+    _run(settings)  # the sample's spoiled rows are the point: exit 0 after a demo
 
 
 @cli.command()
@@ -183,7 +163,6 @@ def demo(out: Path, schools: int | None, seed: int) -> None:
 @click.option("--resend", is_flag=True, help="ใช้กับ --send: ส่งทุกฉบับอีกครั้ง แม้สรุปผลไม่เปลี่ยนหรือยังไม่ถึงรอบตาม mail.cadence")
 @click.option("--to", "test_to", metavar="ADDRESS", default=None, help="ใช้กับ --send: ส่งทุกฉบับไปที่อีเมลทดสอบนี้แทน (ไม่นับว่าส่งถึงผู้อำนวยการแล้ว)")
 @run_options
-@handle_errors
 def sync(
     config_path: Path, year: int | None, send: bool, resend: bool, test_to: str | None, wait: bool, full: bool
 ) -> None:
@@ -205,26 +184,29 @@ def sync(
     with recording("sync", settings) as run:  # one row in the run history (devplan status), even if it fails
         smtp = smtp_for_send() if send else None
         policy = SendPolicy(resend=resend, cadence_days=settings.mail.cadence, test_to=test_to)
-        sys.exit(_sync_and_report(settings, run, smtp=smtp, send_policy=policy, full=full, wait=wait))
+        sys.exit(_run(settings, run, smtp=smtp, send_policy=policy, full=full, wait=wait))
 
 
-def _sync_and_report(settings: Any, run: Any = None, *, wait: bool = False, **options: Any) -> int:
-    """Run a sync under the state file's lock, print its report; the exit code (0 clean, 1 needs a person)."""
+def _run(settings: Any, run: Any = None, *, wait: bool = False, dry_run: bool = False, **options: Any) -> int:
+    """A sync (or, ``dry_run``, a check) under the state file's lock, then its report; the exit code
+    (0 nothing needs a person, 1 something does). ``run``: the run history's record, if kept."""
     from pipeline.lock import RunLock
-    from pipeline.progress import SYNC_STAGES, Progress
+    from pipeline.progress import CHECK_STAGES, SYNC_STAGES, Progress
 
-    progress = Progress(SYNC_STAGES)
-    with RunLock(settings.storage.state, wait=wait, on_wait=_say):
-        from pipeline.present import format_report, needs_a_person, unit_codes
+    progress = Progress(CHECK_STAGES if dry_run else SYNC_STAGES)
+    with RunLock(settings.storage.state, wait=wait, on_wait=_say):  # a check may cache reads in the state file
+        from pipeline.present import format_check, format_report, needs_a_person, unit_codes
         from pipeline.sync import run_sync  # pandas and the rest, once this run may go
 
-        _say(f"เริ่มประมวลผล ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location}")
-        result = run_sync(settings, progress=progress.show, on_wait=progress.waiting,
+        where = f"ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location}"
+        _say(f"ตรวจ {where} (ไม่เขียนสิ่งใด)" if dry_run else f"เริ่มประมวลผล {where}")
+        result = run_sync(settings, progress=progress.show, on_wait=progress.waiting, dry_run=dry_run,
                           reads=run.reads if run else None, **options)
     if run:
         run.result = result
-    attention = needs_a_person(result)
-    click.echo(masked(format_report(result, attention), keep=unit_codes(result)))
+    attention = needs_a_person(result)  # the same rule for a check as for a sync
+    report = format_check(result, attention) if dry_run else format_report(result, attention)
+    click.echo(masked(report, keep=unit_codes(result)))
     return attention.exit_code
 
 
@@ -232,7 +214,6 @@ def _sync_and_report(settings: Any, run: Any = None, *, wait: bool = False, **op
 @config_option(required=True)
 @year_option()
 @run_options
-@handle_errors
 def check(config_path: Path, year: int | None, full: bool, wait: bool) -> None:
     """ตรวจอย่างเดียว: อ่านทุกอย่างแล้วบอกว่า sync จะทำอะไร (จำนวนแถว แถวที่ต้องแก้ไข แท็บที่จะเขียน
     อีเมลที่จะส่งถึงใคร) โดยไม่เขียนสเปรดชีต ไม่สร้างไฟล์อีเมล และไม่ส่งอีเมล
@@ -242,28 +223,16 @@ def check(config_path: Path, year: int | None, full: bool, wait: bool) -> None:
     3 สเปรดชีตต้นทาง, 70 ข้อผิดพลาดที่ไม่คาดคิด, 75 มี devplan อีกชุดกำลังทำงานกับไฟล์สถานะเดียวกัน
     """
     from pipeline.history import recording
-    from pipeline.lock import RunLock
-    from pipeline.present import format_check, needs_a_person, unit_codes
-    from pipeline.progress import CHECK_STAGES, Progress
-    from pipeline.sync import run_sync
 
     settings = _load(config_path, year=year)
-    progress = Progress(CHECK_STAGES)
     with recording("check", settings) as run:  # a check is in the run history too, marked as one
-        with RunLock(settings.storage.state, wait=wait, on_wait=_say):  # it may cache reads in the state file
-            _say(f"ตรวจ ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location} (ไม่เขียนสิ่งใด)")
-            run.result = run_sync(settings, progress=progress.show, on_wait=progress.waiting, full=full,
-                                  dry_run=True, reads=run.reads)
-        attention = needs_a_person(run.result)  # the same rule as sync's exit code
-        click.echo(masked(format_check(run.result, attention), keep=unit_codes(run.result)))
-        sys.exit(attention.exit_code)
+        sys.exit(_run(settings, run, full=full, wait=wait, dry_run=True))
 
 
 @cli.command()
 @config_option()
 @click.option("--year", type=int, default=None, help="ปีงบประมาณ พ.ศ. ที่จะแสดงเป้าหมาย")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@handle_errors
 def indicators(config_path: Path | None, year: int | None, fmt: str) -> None:
     """แสดงตัวชี้วัดทั้งแปดตามแผน พร้อมเป้าหมายของปีงบประมาณ"""
     from pipeline.present import list_indicators
@@ -281,7 +250,6 @@ def indicators(config_path: Path | None, year: int | None, fmt: str) -> None:
                    "chromium ต้องติดตั้ง Chromium ไว้)")
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="ไฟล์ที่จะเขียน (ค่าเริ่มต้น: devplan-report-<ปี>.<pdf|html>)")
-@handle_errors
 def report(config_path: Path, year: int | None, fmt: str, engine: str | None, out: Path | None) -> None:
     """เขียนรายงานความก้าวหน้าตามแผน: ตารางของแผนพร้อมผลปีนี้ ทั้งเขตและรายอำเภอ (PDF หรือ HTML)"""
     from pipeline.report import write_report
@@ -296,24 +264,13 @@ def report(config_path: Path, year: int | None, fmt: str, engine: str | None, ou
 @click.option("--as", "kind", type=click.Choice(["survey"]), required=True,
               help="ไฟล์นี้คืออะไร: survey = คำตอบแบบสำรวจที่ดาวน์โหลดจาก Google Forms")
 @config_option(required=True)
-@handle_errors
 def import_file(file: Path, kind: str, config_path: Path) -> None:
     """นำไฟล์คำตอบที่ดาวน์โหลดจาก Google Forms (.csv หรือ .xlsx) เข้าเป็นแท็บคำตอบของแบบสำรวจ
 
     แทนที่แท็บคำตอบเดิมทั้งแท็บ ค่าทุกช่องคงเดิมตามไฟล์"""
-    from pipeline.importer import import_survey
-    from pipeline.lock import RunLock
-    from pipeline.sync import opened
+    from pipeline.importer import import_into_area
 
-    settings = _load(config_path)
-    # never replace the survey tab while a sync is reading it
-    with RunLock(settings.storage.state, wait=False), opened(settings) as (_, book):
-        count = import_survey(file, settings, book)
-    survey = settings.sources.survey
-    click.echo(
-        f"นำเข้าคำตอบ {count} แถวจาก {file.name} ลงสเปรดชีต '{survey.spreadsheet}' "
-        f"แท็บ '{survey.tab}' ใน {settings.storage.location}"
-    )
+    click.echo(import_into_area(file, _load(config_path)))
 
 
 @cli.command()
@@ -330,7 +287,6 @@ def import_file(file: Path, kind: str, config_path: Path) -> None:
 @click.option("--sender", help="ผู้ส่งอีเมล เช่น \"กลุ่มพัฒนาครู <hrd@example.go.th>\"")
 @click.option("--yes", "-y", "assume_yes", is_flag=True, help="ไม่ถามใด ๆ ใช้ค่าจากตัวเลือกและค่าเริ่มต้น")
 @click.option("--force", is_flag=True, help="เขียนทับ devplan.toml ที่มีอยู่แล้ว")
-@handle_errors
 def init(
     folder: Path, name: str | None, office_code: str | None, year: int | None, local_path: Path | None,
     drive_folder: str | None, credentials: Path | None, sender: str | None, assume_yes: bool, force: bool,
@@ -345,60 +301,27 @@ def init(
     from datetime import date
 
     from pipeline.access import check_access
-    from pipeline.init import CONFIG_NAME, DEFAULT_SENDER, Answers, valid_office_code, write_config
+    from pipeline.init import DEFAULT_SENDER, interview, write_config
     from pipeline.present import format_access, init_next_steps
-    from pipeline.thai import fiscal_year
 
-    if local_path and drive_folder:
-        raise click.UsageError("เลือกอย่างใดอย่างหนึ่ง: --local (ไฟล์ .xlsx) หรือ --drive (Google Drive)")
-    if (folder / CONFIG_NAME).exists() and not force:
-        raise click.UsageError(
-            f"มีไฟล์ตั้งค่า {folder / CONFIG_NAME} อยู่แล้ว: ใช้ต่อได้เลย "
-            f"(devplan check --config {folder / CONFIG_NAME}) หรือใส่ --force เพื่อเขียนทับ"
-        )
-
-    def ask(value: Any, flag: str, question: str, default: Any = None, **kwargs: Any) -> Any:
-        if value is not None:
-            return value
-        if assume_yes:
-            if default is None:
-                raise click.UsageError(f"ใช้ --yes แล้วต้องระบุ {flag} ด้วย ({question})")
-            return default
-        return click.prompt(question, default=default, **kwargs)
-
-    name = ask(name, "--name", "ชื่อสำนักงานเขตพื้นที่").strip()
-    office_code = ask(office_code, "--office-code", "รหัสของสำนักงานเขตในทะเบียนหน่วยงาน").strip()
-    if not valid_office_code(office_code):
-        raise click.BadParameter(f"'{office_code}' ใช้เป็นรหัสหน่วยงานไม่ได้ (ใช้ตัวอักษรอังกฤษ ตัวเลข . _ -)",
-                                 param_hint="--office-code")
-    year = ask(year, "--year", "ปีงบประมาณ (พ.ศ.)", fiscal_year(date.today()), type=click.IntRange(2500, 2700))
-    if not local_path and not drive_folder:
-        if assume_yes:
-            raise click.UsageError("ใช้ --yes แล้วต้องระบุ --local โฟลเดอร์ หรือ --drive รหัสโฟลเดอร์")
-        where = click.prompt("สเปรดชีตอยู่ที่ไหน: google = Google Drive, local = ไฟล์ .xlsx ในเครื่องนี้",
-                             type=click.Choice(["google", "local"]), default="google")
-        if where == "local":
-            local_path = Path(str(click.prompt("โฟลเดอร์ของไฟล์ .xlsx", type=click.Path(file_okay=False))))
-        else:
-            drive_folder = click.prompt("รหัสหรือลิงก์ของโฟลเดอร์ Google Drive")
-    if drive_folder and credentials is None and not assume_yes:
-        answer = click.prompt(
-            "ไฟล์กุญแจ .json ของบัญชีบริการ (เว้นว่าง: ใช้ GOOGLE_APPLICATION_CREDENTIALS)",
-            default="", show_default=False,
-        ).strip()
-        credentials = Path(answer) if answer else None
-    sender = ask(sender, "--sender", "ผู้ส่งอีเมล (ชื่อ <อีเมล>)", DEFAULT_SENDER)
-    answers = Answers(
-        name=name, office_code=office_code, fiscal_year=year,
-        backend="local" if local_path else "google", path=local_path, folder=drive_folder,
-        credentials=credentials, sender=sender,
+    answers = interview(
+        _ask, folder=folder, force=force, assume_yes=assume_yes, today=date.today(), name=name, office_code=office_code, year=year,
+        local_path=local_path, drive_folder=drive_folder, credentials=credentials, sender=sender,
     )
     path = write_config(folder, answers, force=force)
     click.echo(f"เขียนไฟล์ตั้งค่าแล้ว: {path}")
     _say("ตรวจการเข้าถึงสเปรดชีต ...")
     access = check_access(_load(path))
-    click.echo(format_access(access) + "\n\n" + init_next_steps(path, access.ok, sender == DEFAULT_SENDER))
+    click.echo(format_access(access) + "\n\n" + init_next_steps(path, access.ok, answers.sender == DEFAULT_SENDER))
     sys.exit(0 if access.ok else 1)
+
+
+def _ask(question: Any) -> Any:
+    """Put one of init's questions (``pipeline.init.Question``) to the person at the terminal."""
+    kinds = {"year": click.IntRange(2500, 2700), "where": click.Choice(["google", "local"]),
+             "folder": click.Path(file_okay=False)}
+    return click.prompt(question.text, default=question.default, type=kinds.get(question.kind),
+                        show_default=question.kind != "file")
 
 
 @cli.command()
@@ -407,23 +330,13 @@ def init(
     show_default=True, help="ไฟล์ตั้งค่า TOML ของเขตพื้นที่",
 )
 @click.option("--last", type=click.IntRange(1, 1000), default=10, show_default=True, help="จำนวนครั้งล่าสุดที่จะแสดง")
-@handle_errors
 def status(config_path: Path, last: int) -> None:
     """แสดงการทำงานครั้งล่าสุดจากไฟล์สถานะ: เมื่อไร ใช้เวลาเท่าไร คำขอถึง Google อ่านใหม่หรือใช้ข้อมูลเดิม
     เขียนและส่งอะไร อะไรไม่สำเร็จ และรหัสออก"""
-    from pipeline.history import format_runs
-    from pipeline.state import State
+    from pipeline.history import last_runs
 
-    settings = _load(config_path)
-    path = settings.storage.state
-    if path is None or not Path(path).exists():
-        click.echo(f"ยังไม่มีประวัติการทำงาน (ยังไม่มีไฟล์สถานะ {path}): สั่ง devplan check หรือ devplan sync ก่อน")
-        return
-    with State(path) as state:
-        runs = state.runs(last)
-    codes = {code for run in runs for code in (run.details.get("failed") or {})}  # unit codes, not IDs
-    click.echo(f"ประวัติการทำงาน {len(runs)} ครั้งล่าสุด (ไฟล์สถานะ {path})")
-    click.echo(masked(format_runs(runs, settings.output.dashboard), keep=codes))
+    text, codes = last_runs(_load(config_path), last)
+    click.echo(masked(text, keep=codes))
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from pipeline.config import Settings
@@ -124,6 +125,21 @@ def duration(seconds: float) -> str:
         return f"{minutes} นาที {secs} วินาที"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} ชั่วโมง {minutes} นาที"
+
+
+def last_runs(settings: Settings, last: int) -> tuple[str, set[str]]:
+    """``devplan status``: the last ``last`` runs in Thai, and the unit codes the text names (not IDs to mask).
+
+    Looking creates nothing: without a state file, it says there is no history yet.
+    """
+    path = settings.storage.state
+    if path is None or not Path(path).exists():
+        return f"ยังไม่มีประวัติการทำงาน (ยังไม่มีไฟล์สถานะ {path}): สั่ง devplan check หรือ devplan sync ก่อน", set()
+    with State(path) as state:
+        runs = state.runs(last)
+    codes = {code for run in runs for code in (run.details.get("failed") or {})}
+    header = f"ประวัติการทำงาน {len(runs)} ครั้งล่าสุด (ไฟล์สถานะ {path})"
+    return header + "\n" + format_runs(runs, settings.output.dashboard), codes
 
 
 def format_runs(runs: list[RunRecord], dashboard: str = "dashboard") -> str:

@@ -98,3 +98,19 @@ def import_survey(path: Path, settings: Settings, workbook: Workbook) -> int:
     survey = settings.sources.survey
     workbook.write(survey.spreadsheet, {survey.tab: rows})
     return len(rows) - 1
+
+
+def import_into_area(path: Path, settings: Settings) -> str:
+    """``devplan import``: the export at ``path`` becomes the area's survey tab; what was done, in Thai.
+
+    Never while a sync runs on the same state file (it could be reading the survey tab).
+    """
+    from pipeline.lock import RunLock
+    from pipeline.sync import opened
+
+    assert settings.storage.state is not None  # load_settings puts it beside the config file
+    with RunLock(settings.storage.state, wait=False), opened(settings) as (_, book):
+        count = import_survey(path, settings, book)
+    survey = settings.sources.survey
+    return (f"นำเข้าคำตอบ {count} แถวจาก {path.name} ลงสเปรดชีต '{survey.spreadsheet}' "
+            f"แท็บ '{survey.tab}' ใน {settings.storage.location}")

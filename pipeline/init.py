@@ -60,12 +60,23 @@ Ask = Callable[[Question], Any]
 
 
 def interview(
-    ask: Ask, *, assume_yes: bool, today: date, name: str | None = None, office_code: str | None = None,
-    year: int | None = None, local_path: Path | None = None, drive_folder: str | None = None,
-    credentials: Path | None = None, sender: str | None = None,
+    ask: Ask, *, folder: Path, force: bool, assume_yes: bool, today: date, name: str | None = None,
+    office_code: str | None = None, year: int | None = None, local_path: Path | None = None,
+    drive_folder: str | None = None, credentials: Path | None = None, sender: str | None = None,
 ) -> Answers:
-    """The answers ``init`` needs: each from its flag, else asked (``ask``), else, with ``assume_yes``,
-    its default; a question without one is a ConfigError naming the flag."""
+    """The answers ``init`` needs for ``folder``: each from its flag, else asked (``ask``), else, with
+    ``assume_yes``, its default; a question without one is a ConfigError naming the flag.
+
+    Nothing is asked when ``folder`` already has a config and ``force`` is not given.
+    """
+    if local_path and drive_folder:
+        raise ConfigError("เลือกอย่างใดอย่างหนึ่ง: --local (ไฟล์ .xlsx) หรือ --drive (Google Drive)",
+                          "ใส่ --local หรือ --drive อย่างเดียว")
+    if (folder / CONFIG_NAME).exists() and not force:
+        raise ConfigError(
+            f"มีไฟล์ตั้งค่า {folder / CONFIG_NAME} อยู่แล้ว (ไม่เขียนทับ)",
+            f"ใช้ไฟล์เดิมต่อได้เลย (devplan check --config {folder / CONFIG_NAME}) หรือสั่ง init ใหม่พร้อม --force เพื่อเขียนทับ",
+        )
 
     def answer(value: Any, question: Question) -> Any:
         if value is not None:
