@@ -28,7 +28,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from pipeline.errors import ConfigError, PublishError
 
@@ -170,7 +170,7 @@ def _prepared_font(source: Path) -> bytes:
     return data.getvalue()
 
 
-def _subtables(gsub) -> Iterator[tuple[int, object]]:  # type: ignore[no-untyped-def]
+def _subtables(gsub: Any) -> Iterator[tuple[int, Any]]:  # fontTools tables: untyped
     for lookup in gsub.LookupList.Lookup:
         for sub in lookup.SubTable:
             if lookup.LookupType == 7:  # extension: the real subtable inside

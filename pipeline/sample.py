@@ -1045,7 +1045,7 @@ class _AreaBuilder:
         schools = [r for r in self.survey if not r["_person"].unit.is_office]
         for typing in SCHOOL_PUNCTUATIONS:
             second = "{second}" in typing
-            for row in self._pick(schools, 1, lambda r: ("(" in r["unit_name"]) == second):
+            for row in self._pick(schools, 1, lambda r: ("(" in r["unit_name"]) == second):  # noqa: B023 (used at once)
                 name = row["unit_name"]
                 base, _, rest = name.partition(" (")
                 row["unit_name"] = typing.format(name=name, base=base, second=rest.rstrip(")"))
@@ -1083,7 +1083,7 @@ class _AreaBuilder:
         cols = self.s.sources.survey.columns
         for field_name in ("methods", "topics"):
             if getattr(cols, field_name):
-                for row in self._pick(self.survey, 1, lambda r: bool(r[field_name])):
+                for row in self._pick(self.survey, 1, lambda r: bool(r[field_name])):  # noqa: B023 (used at once)
                     row[field_name] += ", "
                     _mark(row, "checkbox_trailing_separator", field_name, "', ' left after the last checked answer")
 
