@@ -10,10 +10,9 @@ or headless Chromium where asked for).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -83,7 +82,53 @@ def trend_years(data: Normalized, indicators: list[Indicator], year: int) -> lis
     return sorted(y for y in with_data | {year} if first <= y <= year)[-TREND_YEARS:]
 
 
+@dataclass(frozen=True)
+class YearResult:
+    """One indicator's result in one fiscal year, for one table."""
+
+    year: int
+    population: int
+    met: int
+    percent: float | None
+    target: float | None
+    status: str
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """One indicator's row of the plan's table: its wording, targets, this year's result and its trend."""
+
+    id: str
+    project: str
+    name: str
+    short_name: str
+    unit: str
+    targets: dict[int, float]
+    result: YearResult
+    trend: list[YearResult]
+
+
 @dataclass
+class Strategy:
+    number: int
+    name: str
+    rows: list[PlanRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table of the plan's shape: the area, a district or the office."""
+
+    title: str
+    level: str
+    key: str
+    schools: int
+    staff: int
+    is_office: bool
+    strategies: list[Strategy]
+
+
+@dataclass(frozen=True)
 class ReportPage:
     """Everything the report template shows."""
 
@@ -91,7 +136,7 @@ class ReportPage:
     counts: Counts
     plan_years: list[int]
     trend_years: list[int]
-    sections: list[dict[str, Any]]
+    sections: list[Section]
     first_plan_year: int
     last_plan_year: int
 
@@ -110,29 +155,25 @@ def report_context(measured: YearlyScores) -> ReportPage:
     )
 
 
-def _section(title: str, level: str, key: str, schools: int, staff: int, measured: YearlyScores) -> dict[str, Any]:
+def _section(title: str, level: str, key: str, schools: int, staff: int, measured: YearlyScores) -> Section:
     """One table of the plan's shape: strategies, each with its projects and indicators."""
     tables = {y: s.for_level(level, key).set_index("indicator") for y, s in measured.by_year.items()}
-    strategies: list[dict[str, Any]] = []
+    strategies: list[Strategy] = []
     for ind in measured.indicators:
-        if not strategies or strategies[-1]["number"] != ind.strategy:
-            strategies.append({"number": ind.strategy, "name": STRATEGY_NAMES.get(ind.strategy, ""), "rows": []})
+        if not strategies or strategies[-1].number != ind.strategy:
+            strategies.append(Strategy(ind.strategy, STRATEGY_NAMES.get(ind.strategy, "")))
         trend = [_result(tables[y], ind, y) for y in measured.by_year]
-        strategies[-1]["rows"].append(
-            {
-                "id": ind.id, "project": ind.project, "name": ind.name, "short_name": ind.short_name,
-                "unit": ind.unit, "targets": dict(ind.targets), "result": trend[-1], "trend": trend,
-            }
-        )
-    return {"title": title, "level": level, "key": key, "schools": schools, "staff": staff,
-            "is_office": key == OFFICE_GROUP, "strategies": strategies}
+        strategies[-1].rows.append(PlanRow(
+            id=ind.id, project=ind.project, name=ind.name, short_name=ind.short_name, unit=ind.unit,
+            targets=dict(ind.targets), result=trend[-1], trend=trend,
+        ))
+    return Section(title, level, key, schools, staff, key == OFFICE_GROUP, strategies)
 
 
-def _result(table: pd.DataFrame, ind: Indicator, year: int) -> dict[str, Any]:
+def _result(table: pd.DataFrame, ind: Indicator, year: int) -> YearResult:
     row = table.loc[ind.id]
     percent = None if pd.isna(row["percent"]) else float(row["percent"])
-    return {"year": year, "population": int(row["population"]), "met": int(row["met"]), "percent": percent,
-            "target": ind.target(year), "status": row["status"]}
+    return YearResult(year, int(row["population"]), int(row["met"]), percent, ind.target(year), row["status"])
 
 
 def render_report(measured: YearlyScores) -> str:

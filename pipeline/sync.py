@@ -67,7 +67,7 @@ class SyncResult:
     #: unit code -> why it was left out (its spreadsheet could not be read or written)
     unit_problems: dict[str, PipelineError] = field(default_factory=dict)
     #: requests sent to the storage's service (all zero for local files)
-    requests: RequestCounts = RequestCounts()
+    requests: RequestCounts = field(default_factory=RequestCounts)
     #: spreadsheet key -> where a person finds it, for every spreadsheet written (or, in a check, to be)
     addresses: dict[str, str] = field(default_factory=dict)
 

@@ -27,9 +27,12 @@ __all__ = ["Access", "AnyTab", "Need", "Place", "RequestCounts", "Table", "WaitH
 WaitHook = Callable[[str, float, str], None]
 
 
-@dataclass(frozen=True)
+@dataclass
 class RequestCounts:
-    """Requests sent to the storage's service so far; all zero for local files."""
+    """Requests sent to the storage's service (retries included); all zero for local files.
+
+    The Google client tallies into one as it goes; ``Workbook.requests`` hands out a copy.
+    """
 
     sheets_read: int = 0
     sheets_write: int = 0

@@ -35,7 +35,7 @@ import os
 import re
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -212,11 +212,7 @@ class GoogleWorkbook:
             return str(self.location)
 
     def requests(self) -> RequestCounts:
-        counts = self.http.counts
-        return RequestCounts(
-            sheets_read=counts.sheets_read, sheets_write=counts.sheets_write, drive=counts.drive,
-            retries=counts.retries, waited=counts.waited, cached_reads=self._cached_reads,
-        )
+        return replace(self.http.counts, cached_reads=self._cached_reads)
 
     # -- access (devplan init) -------------------------------------------------
 

@@ -17,14 +17,14 @@ import collections
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Deque
 
 import requests
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
-from pipeline.workbook import WaitHook
+from pipeline.workbook import RequestCounts, WaitHook
 
 log = logging.getLogger(__name__)
 
@@ -44,22 +44,6 @@ class Pacing:
     max_tries: int = 6
     backoff_base: float = 1.0
     max_backoff: float = 64.0
-
-
-@dataclass
-class Counts:
-    """Requests actually sent (retries included), by API and kind."""
-
-    sheets_read: int = 0
-    sheets_write: int = 0
-    drive: int = 0
-    retries: int = 0
-    waited: float = 0.0
-    by_status: dict[int, int] = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        return self.sheets_read + self.sheets_write + self.drive
 
 
 class SlidingWindow:
@@ -108,7 +92,7 @@ class PacedClient(HTTPClient):
         self.on_wait = on_wait
         self.sleep = sleep
         self.rng = rng or random.Random()
-        self.counts = Counts()
+        self.counts = RequestCounts()
         self.set_timeout((10, 180))  # Google answers within 180 s or not at all
 
     def url(self, endpoint: str) -> str:
@@ -127,19 +111,19 @@ class PacedClient(HTTPClient):
             try:
                 response = super().request(method, url, *args, **kwargs)
                 self._mark(kind)
-                self._count(kind, response.status_code)
+                self._count(kind)
                 return response
             except APIError as exc:  # noqa: PERF203 - the retry loop is the point
                 self._mark(kind)
                 status = exc.response.status_code
-                self._count(kind, status)
+                self._count(kind)
                 if status not in RETRY_STATUSES or attempt == self.pacing.max_tries:
                     raise
                 delay = self._backoff(attempt, exc.response.headers.get("Retry-After"))
                 reason = f"Google ตอบ {status} ({_status_text(exc)}) ลองใหม่ครั้งที่ {attempt + 1}/{self.pacing.max_tries}"
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self._mark(kind)
-                self._count(kind, 0)
+                self._count(kind)
                 if attempt == self.pacing.max_tries:
                     raise
                 delay = self._backoff(attempt, None)
@@ -182,7 +166,8 @@ class PacedClient(HTTPClient):
         self.counts.waited += seconds
         self.sleep(seconds)
 
-    def _count(self, kind: str, status: int) -> None:
+    def _count(self, kind: str) -> None:
+        """One request sent, whatever Google answered (or if it did not)."""
         counts = self.counts
         if kind == "read":
             counts.sheets_read += 1
@@ -190,7 +175,6 @@ class PacedClient(HTTPClient):
             counts.sheets_write += 1
         else:
             counts.drive += 1
-        counts.by_status[status] = counts.by_status.get(status, 0) + 1
 
 
 def _kind(method: str, endpoint: str) -> str:
