@@ -187,21 +187,13 @@ def sync(
         sys.exit(_run(settings, run, smtp=smtp, send_policy=policy, full=full, wait=wait))
 
 
-def _run(settings: Any, run: Any = None, *, wait: bool = False, dry_run: bool = False, **options: Any) -> int:
-    """A sync (or, ``dry_run``, a check) under the state file's lock, then its report; the exit code
-    (0 nothing needs a person, 1 something does). ``run``: the run history's record, if kept."""
-    from pipeline.lock import RunLock
-    from pipeline.progress import CHECK_STAGES, SYNC_STAGES, Progress
+def _run(settings: Any, run: Any = None, *, dry_run: bool = False, **options: Any) -> int:
+    """A sync (or, ``dry_run``, a check), then its report; the exit code (0 nothing needs a person,
+    1 something does). ``run``: the run history's record, if kept."""
+    from pipeline.present import format_check, format_report, needs_a_person, unit_codes
+    from pipeline.sync import run_alone
 
-    progress = Progress(CHECK_STAGES if dry_run else SYNC_STAGES)
-    with RunLock(settings.storage.state, wait=wait, on_wait=_say):  # a check may cache reads in the state file
-        from pipeline.present import format_check, format_report, needs_a_person, unit_codes
-        from pipeline.sync import run_sync  # pandas and the rest, once this run may go
-
-        where = f"ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location}"
-        _say(f"ตรวจ {where} (ไม่เขียนสิ่งใด)" if dry_run else f"เริ่มประมวลผล {where}")
-        result = run_sync(settings, progress=progress.show, on_wait=progress.waiting, dry_run=dry_run,
-                          reads=run.reads if run else None, **options)
+    result = run_alone(settings, say=_say, dry_run=dry_run, reads=run.reads if run else None, **options)
     if run:
         run.result = result
     attention = needs_a_person(result)  # the same rule for a check as for a sync

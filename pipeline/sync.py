@@ -13,7 +13,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from jinja2 import Environment
 
@@ -103,6 +103,25 @@ def prepare(
     units = unit_summaries(data, scores, facts)
     area = area_summary(data, scores, facts, settings)
     return Prepared(raw, data, indicators, scores, facts, units, area, problems, env)
+
+
+def run_alone(
+    settings: Settings, *, say: Callable[[str], None], wait: bool = False, dry_run: bool = False, **options: Any
+) -> SyncResult:
+    """``run_sync`` (``options``) while holding the state file's lock, its progress shown on stderr.
+
+    Another run holds the lock: ``BusyError`` at once, or with ``wait`` its turn (``say`` says so).
+    A check takes the lock too: it may cache what it reads in the state file.
+    """
+    from pipeline.lock import RunLock
+    from pipeline.progress import CHECK_STAGES, SYNC_STAGES, Progress
+
+    progress = Progress(CHECK_STAGES if dry_run else SYNC_STAGES)
+    assert settings.storage.state is not None  # load_settings puts it beside the config file
+    with RunLock(settings.storage.state, wait=wait, on_wait=say):
+        where = f"ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location}"
+        say(f"ตรวจ {where} (ไม่เขียนสิ่งใด)" if dry_run else f"เริ่มประมวลผล {where}")
+        return run_sync(settings, progress=progress.show, on_wait=progress.waiting, dry_run=dry_run, **options)
 
 
 def run_sync(
