@@ -252,6 +252,19 @@ class Vocabulary(Strict):
     #: canonical position → other names for it in the rosters; added to the built-in
     #: ก.ค.ศ. names (pipeline.thai.DEFAULT_POSITIONS), so the section may be left out
     positions: dict[str, list[str]] = {}
+    #: canonical topic → other names for it in ID Plans and records; added to the survey's
+    #: options (each a topic that also answers to its "Thai (other)" parts), see pipeline.topics
+    topics: dict[str, list[str]] = {}
+
+    @model_validator(mode="after")
+    def _one_topic_per_alias(self) -> "Vocabulary":
+        from pipeline.topics import TopicVocabulary, TopicVocabularyError
+
+        try:
+            TopicVocabulary.from_vocabulary(self)
+        except TopicVocabularyError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
     @field_validator("positions")
     @classmethod

@@ -69,7 +69,7 @@ def collect_and_measure(
     year = settings.area.fiscal_year
     years = trend_years(ready.data, ready.indicators, year)
     log.info("report: measuring fiscal years %s", years)
-    by_year = {y: ready.scores if y == year else measure(ready.data, ready.indicators, y) for y in years}
+    by_year = {y: ready.scores if y == year else measure(ready.data, ready.indicators, y, ready.topics) for y in years}
     return YearlyScores(ready, by_year)
 
 

@@ -27,6 +27,7 @@ from pipeline.publish import NoWriter, Published, WorkbookWriter, Writer, publis
 from pipeline.render import build_environment, keep_unit_codes
 from pipeline.state import State
 from pipeline.summaries import AreaSummary, RunFacts, UnitSummary, area_summary, run_facts, unit_summaries
+from pipeline.topics import TopicVocabulary
 from pipeline.workbook import RequestCounts, WaitHook, Workbook
 from pipeline.workbook.factory import open_workbook
 from pipeline.workbook.reads import LoggedWorkbook, ReadLog
@@ -51,6 +52,8 @@ class Prepared:
     problems: dict[str, PipelineError]
     #: the templates, told which digit runs are the roster's unit codes (every other long number is masked)
     env: Environment
+    #: the development topics and their aliases: how free-text topics are read
+    topics: TopicVocabulary
 
 
 @dataclass
@@ -98,11 +101,12 @@ def prepare(
     keys = {code: settings.sources.idplan.key_for(code) for code in problems}
     data = leave_out(normalize(raw, settings), {c: str(e) for c, e in problems.items()}, keys)
     log.info("normalized: %d staff, %d quarantined rows, %d notes", len(data.staff), len(data.quarantine), len(data.notes))
-    scores = measure(data, indicators, settings.area.fiscal_year)
+    topics = TopicVocabulary.from_settings(settings)
+    scores = measure(data, indicators, settings.area.fiscal_year, topics)
     facts = run_facts(settings, today or date.today())
     units = unit_summaries(data, scores, facts)
     area = area_summary(data, scores, facts, settings)
-    return Prepared(raw, data, indicators, scores, facts, units, area, problems, env)
+    return Prepared(raw, data, indicators, scores, facts, units, area, problems, env, topics)
 
 
 def run_alone(

@@ -11,7 +11,7 @@ import pandas as pd
 
 from pipeline.indicators.definitions import Indicator
 from pipeline.normalize import Normalized
-from pipeline.thai import clean_text
+from pipeline.topics import TopicVocabulary, contains_either
 
 OFFICE_GROUP = "สำนักงานเขตพื้นที่การศึกษา"
 AREA = "area"
@@ -40,14 +40,21 @@ class Scores:
         return rows if key is None else rows[rows["key"] == key]
 
 
-def measure(data: Normalized, indicators: list[Indicator], fiscal_year: int) -> Scores:
-    """Every indicator for ``fiscal_year`` (Buddhist era)."""
+def measure(
+    data: Normalized, indicators: list[Indicator], fiscal_year: int, topics: TopicVocabulary | None = None
+) -> Scores:
+    """Every indicator for ``fiscal_year`` (Buddhist era).
+
+    ``topics`` decides when a development's topic is a survey need (``matches_survey_need``);
+    without one, a topic matches a need when either names the other (``topic_matches``).
+    """
+    topics = topics or TopicVocabulary()
     people, units = [], []
     unit_ids = _unit_ids(data)
     for ind in indicators:
         if ind.unit == "staff":
             counted = _staff_population(data, ind)
-            met = _staff_evidence(data, ind, fiscal_year)
+            met = _staff_evidence(data, ind, fiscal_year, topics)
             people.append(
                 counted[["staff_id", "unit_code"]].assign(
                     indicator=ind.id, met=counted["staff_id"].isin(met)
@@ -83,7 +90,7 @@ def _done_in_year(data: Normalized, fiscal_year: int) -> pd.DataFrame:
     return records[(records["fiscal_year"] == fiscal_year) & records["done"].astype(bool)]
 
 
-def _staff_evidence(data: Normalized, ind: Indicator, fiscal_year: int) -> set[str]:
+def _staff_evidence(data: Normalized, ind: Indicator, fiscal_year: int, topics: TopicVocabulary) -> set[str]:
     rule = ind.evidence.rule
     if rule == "has_id_plan":
         return set(data.plans.loc[data.plans["fiscal_year"] == fiscal_year, "staff_id"])
@@ -94,15 +101,15 @@ def _staff_evidence(data: Normalized, ind: Indicator, fiscal_year: int) -> set[s
         needs = {sid: topics for sid, topics in zip(data.survey["staff_id"], data.survey["topics"])}
         return {
             sid for sid, topic in zip(done["staff_id"], done["topic"])
-            if any(topic_matches(topic, need) for need in needs.get(sid, ()))
+            if any(topics.same_topic(topic, need) for need in needs.get(sid, ()))
         }
     raise ValueError(f"rule {rule!r} does not measure staff")
 
 
 def topic_matches(done_topic: str, need: str) -> bool:
-    """A development matches a need when one names the other (case and spacing ignored)."""
-    a, b = clean_text(done_topic).casefold(), clean_text(need).casefold()
-    return bool(a and b) and (a == b or b in a or a in b)
+    """A development matches a need, when neither names a known topic: one stands in the other
+    as a whole word or phrase (``pipeline.topics.contains_either``)."""
+    return contains_either(done_topic, need)
 
 
 def _unit_ids(data: Normalized) -> pd.DataFrame:
