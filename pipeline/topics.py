@@ -34,14 +34,25 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Protocol
 
 import pandas as pd
 
 from pipeline.thai import clean_text, compare_key
 
-if TYPE_CHECKING:
-    from pipeline.config import Settings, Vocabulary
+
+class TopicSettings(Protocol):
+    """What the vocabulary reads of ``pipeline.config.Vocabulary`` (no import: config checks topics)."""
+
+    @property
+    def survey_topics(self) -> list[str]: ...
+    @property
+    def topics(self) -> dict[str, list[str]]: ...
+
+
+class HasTopicSettings(Protocol):
+    @property
+    def vocabulary(self) -> TopicSettings: ...
 
 #: A Thai alias (neither end a Latin letter or digit) shorter than this names its topic
 #: only as the whole text: short Thai words ("วัด", "ครู", "สอน") sit inside too many others.
@@ -196,11 +207,11 @@ class TopicVocabulary:
         return cls(tuple(topics), table)
 
     @classmethod
-    def from_vocabulary(cls, vocabulary: "Vocabulary") -> "TopicVocabulary":
+    def from_vocabulary(cls, vocabulary: TopicSettings) -> "TopicVocabulary":
         return cls.build(vocabulary.survey_topics, vocabulary.topics)
 
     @classmethod
-    def from_settings(cls, settings: "Settings") -> "TopicVocabulary":
+    def from_settings(cls, settings: HasTopicSettings) -> "TopicVocabulary":
         """The run's vocabulary: the survey's options and ``[vocabulary.topics]``."""
         return cls.from_vocabulary(settings.vocabulary)
 
