@@ -76,6 +76,11 @@ class StorageSettings(Strict):
     credentials: Path | None = None
     #: what devplan remembers between runs; default: devplan-state.sqlite beside the config file
     state: Path | None = None
+    #: local: how far one part of an .xlsx (a sheet, an image) may inflate, in MB; a file past it is
+    #: that school's problem (a zip bomb is never held in memory). Real school files hold under 1 MB.
+    max_part_mb: int = Field(default=200, ge=1, le=4000)
+    #: local: how far all parts of one .xlsx together may inflate, in MB
+    max_file_mb: int = Field(default=500, ge=1, le=4000)
     quota: QuotaSettings = QuotaSettings()
 
     @model_validator(mode="after")

@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Mapping, Protocol, TypeVar
 
 from jinja2 import Environment
 
-from pipeline.errors import PipelineError, PublishError
+from pipeline.errors import PipelineError, PublishError, SourceError
 from pipeline.render import render_tab
 from pipeline.state import State
 from pipeline.summaries import AreaSummary, UnitSummary
@@ -44,8 +44,8 @@ class Published:
     written: dict[str, list[str]] = field(default_factory=dict)
     #: spreadsheet keys whose tabs were already up to date (same content, untouched since)
     unchanged: list[str] = field(default_factory=list)
-    #: unit code -> the Thai reason its summary could not be written
-    failed: dict[str, PublishError] = field(default_factory=dict)
+    #: unit code -> the Thai reason its summary could not be written (its file refused, or is unusable)
+    failed: dict[str, PipelineError] = field(default_factory=dict)
 
     @property
     def write_calls(self) -> int:
@@ -162,7 +162,7 @@ def publish(
             else:
                 try:
                     writer.write(key, tabs, print_)
-                except PublishError as exc:
+                except (PublishError, SourceError) as exc:
                     if unit is None:
                         raise _partly_done(exc, done) from exc
                     done.failed[unit] = exc
@@ -176,12 +176,12 @@ def publish(
     return done
 
 
-def _partly_done(exc: PublishError, done: Published) -> PublishError:
+def _partly_done(exc: PipelineError, done: Published) -> PipelineError:
     """The dashboard failed: say exactly which spreadsheets this run already changed."""
     if not done.written:
         return exc
     shown = ", ".join(list(done.written)[:10]) + (f" และอีก {len(done.written) - 10} ไฟล์" if len(done.written) > 10 else "")
-    return PublishError(
+    return exc.__class__(
         f"{exc.message} (รอบนี้เขียนแท็บสรุปผลใหม่แล้ว {len(done.written)} สเปรดชีต: {shown}; ยังไม่ได้ส่งอีเมล)",
         f"{exc.hint} เมื่อแก้แล้วสั่งรันใหม่: devplan จะเขียนเฉพาะส่วนที่ยังไม่ได้เขียนและส่งอีเมลที่ยังไม่ได้ส่ง".strip(),
     )

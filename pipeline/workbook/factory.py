@@ -29,6 +29,7 @@ def open_workbook(
             storage.folder, state, credentials=storage.credentials, pacing=pacing, full=full, on_wait=on_wait
         )
     from pipeline.workbook.local import LocalWorkbook
+    from pipeline.workbook.xlsx_zip import MB, Limits
 
     assert storage.path is not None  # checked by StorageSettings
-    return LocalWorkbook(storage.path)
+    return LocalWorkbook(storage.path, Limits(part=storage.max_part_mb * MB, file=storage.max_file_mb * MB))

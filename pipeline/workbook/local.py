@@ -10,6 +10,13 @@ to a hidden temp file in the same folder (``.devplan-tmp-<key>-<random>.xlsx``)
 that takes the original file's mode and owner, then replaces the file in one
 rename. Temp files a killed run left behind are removed by the next write to
 the folder, see ``sweep_stale_temp_files``.
+
+Which files may be read or written at all (regular files inside the folder,
+links followed only inside it, nothing open in Excel or LibreOffice) and how
+an unusable file is named is in ``pipeline.workbook.local_files``. Before
+calamine reads a file, and before a write, every part is inflated once in
+chunks within the configured bounds (``[storage] max_part_mb``,
+``max_file_mb``): a zip bomb is refused without being held in memory.
 """
 
 from __future__ import annotations
@@ -25,10 +32,12 @@ from typing import Any, Mapping, Sequence
 
 from python_calamine import CalamineError, CalamineWorkbook
 
-from pipeline.errors import PublishError, SourceError
+from pipeline.errors import PipelineError, PublishError, SourceError
 from pipeline.workbook import Access, Need, Place, RequestCounts, Table
 from pipeline.workbook.layout import AnyTab
-from pipeline.workbook.xlsx import DamagedPackage, Package, TabConflict, put_tabs
+from pipeline.workbook.local_files import account, locate, open_by, open_regular, refuse_open, too_large, unusable
+from pipeline.workbook.xlsx import DamagedPackage, Limits, Package, TabConflict, TooLarge, UnsafeEdit, put_tabs
+from pipeline.workbook.xlsx_zip import scan
 
 try:  # advisory locks, so a sweep never takes another process's in-flight temp file
     import fcntl
@@ -44,7 +53,7 @@ LEGACY_TEMP = re.compile(r"^\.(?P<key>.+)\.[a-z0-9_]{8}\.xlsx$")
 #: Integral floats below this are read back as int, as openpyxl read ``<v>2562</v>``.
 EXACT_INT = 2**53
 #: What a damaged file raises while being read or copied.
-UNREADABLE = (CalamineError, DamagedPackage, zipfile.BadZipFile, OSError, KeyError, UnicodeDecodeError, SyntaxError)
+UNREADABLE = (CalamineError, DamagedPackage, zipfile.BadZipFile, KeyError, UnicodeDecodeError, SyntaxError, ValueError)
 #: what devplan needs of a file, as ``devplan init``'s access table says it
 READ, READ_WRITE = "อ่าน", "อ่านและเขียน"
 
@@ -52,10 +61,11 @@ READ, READ_WRITE = "อ่าน", "อ่านและเขียน"
 class LocalWorkbook:
     """Spreadsheets as ``<folder>/<key>.xlsx``."""
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, limits: Limits | None = None) -> None:
         self.folder = Path(folder)
         self.location = str(self.folder)
         self.account = ""  # the files are read and written as the user running devplan
+        self.limits = limits or Limits()
         self._swept = False
 
     def path(self, key: str) -> Path:
@@ -72,8 +82,8 @@ class LocalWorkbook:
         )
 
     def exists(self, key: str) -> bool:
-        """True if ``<key>.xlsx`` is a file."""
-        return self.path(key).is_file()
+        """True if anything is at ``<key>.xlsx`` (reading then says what is wrong with it, if anything)."""
+        return os.path.lexists(self.path(key))
 
     def tabs(self, key: str) -> list[str]:
         """Tab names in order, read with calamine."""
@@ -101,7 +111,7 @@ class LocalWorkbook:
                 result[tab] = _trim([[_value(v) for v in row] for row in rows])
             return result
         except UNREADABLE as exc:
-            raise _unreadable(self.path(key), exc) from exc
+            raise self._unusable(key, exc) from exc
         finally:
             book.close()
 
@@ -113,27 +123,41 @@ class LocalWorkbook:
         for name in tabs:
             _check_tab_name(name)
         path = self.path(key)
-        if path.is_symlink():
-            path = path.resolve()  # write the file the link points to, keep the link
-        if path.is_file():
-            _check_writable(path)
-            with open(path, "rb") as source:
-                try:
-                    package = Package.open(source)
-                    put_tabs(package, tabs)
-                except TabConflict as exc:
-                    raise PublishError(
-                        f"เขียนแท็บ '{exc}' ในไฟล์ {path} ไม่ได้: มีแท็บชื่อนี้ (หรือชื่อเดียวกันที่ต่างกันแค่ตัวพิมพ์) "
-                        "ที่ไม่ใช่ตารางข้อมูลธรรมดาอยู่แล้ว",
-                        f"เปลี่ยนชื่อหรือลบแท็บ '{exc}' ในไฟล์นี้ แล้วสั่งรันใหม่",
-                    ) from exc
-                except UNREADABLE as exc:
-                    raise _unreadable(path, exc) from exc
-                _save_atomically(package, path, os.stat(path))
-        elif tabs:
-            package = Package.blank()
-            put_tabs(package, tabs)
-            _save_atomically(package, path, None)
+        real = locate(self.folder, f"{key}{SUFFIX}", PublishError)
+        if real is None:
+            if tabs:
+                package = Package.blank()
+                put_tabs(package, tabs)
+                _save_atomically(package, path, None)
+            return
+        owner = open_by(real, path)
+        if owner is not None:
+            raise refuse_open(real, *owner, PublishError)
+        with open_regular(real, PublishError) as source:
+            _check_writable(real)
+            try:
+                package = Package.open(source, self.limits)
+                put_tabs(package, tabs)
+            except TabConflict as exc:
+                raise PublishError(
+                    f"เขียนแท็บ '{exc}' ในไฟล์ {real} ไม่ได้: มีแท็บชื่อนี้ (หรือชื่อเดียวกันที่ต่างกันแค่ตัวพิมพ์) "
+                    "ที่ไม่ใช่ตารางข้อมูลธรรมดาอยู่แล้ว",
+                    f"เปลี่ยนชื่อหรือลบแท็บ '{exc}' ในไฟล์นี้ แล้วสั่งรันใหม่",
+                ) from exc
+            except UnsafeEdit as exc:
+                raise PublishError(
+                    f"devplan เขียนแท็บลงไฟล์ {real} อย่างปลอดภัยไม่ได้ (ส่วน {exc.part} ของไฟล์จะผิดรูปแบบ: "
+                    f"{exc.reason}) จึงไม่เขียนทับ ไฟล์ยังเหมือนเดิมทุกไบต์",
+                    "เปิดไฟล์ด้วย Excel หรือ LibreOffice แล้วบันทึก (Save) ให้โปรแกรมจัดรูปแบบไฟล์ใหม่ แล้วสั่งรันใหม่; "
+                    "ถ้ายังเขียนไม่ได้ ให้แจ้งผู้ดูแลระบบพร้อมสำเนาไฟล์นี้",
+                ) from exc
+            except TooLarge as exc:
+                raise too_large(real, exc) from exc
+            except UNREADABLE as exc:
+                raise unusable(real, source, str(exc)) from exc
+            except OSError as exc:
+                raise _read_failed(real, exc, PublishError) from exc
+            _save_atomically(package, real, os.fstat(source.fileno()))
 
     def version(self, key: str) -> str | None:
         """The file's modification time and size: they change when anyone saves it."""
@@ -192,23 +216,40 @@ class LocalWorkbook:
     def _open(self, key: str) -> CalamineWorkbook:
         """Open a spreadsheet for reading, or say in Thai why it cannot be."""
         path = self.path(key)
-        if not path.is_file():
+        real = locate(self.folder, f"{key}{SUFFIX}", SourceError)
+        if real is None:
             raise SourceError(
                 f"ไม่พบสเปรดชีต '{key}' (ไฟล์ {path})",
                 "ตรวจว่าไฟล์อยู่ในโฟลเดอร์ที่ตั้งค่าไว้ (storage.path) และชื่อไฟล์ตรงกับรหัสในไฟล์ตั้งค่า",
             )
+        with open_regular(real, SourceError) as handle:
+            try:
+                scan(handle, self.limits, strict=False)  # calamine would inflate every part it reads in full
+            except TooLarge as exc:
+                raise too_large(real, exc) from exc
+            except DamagedPackage as exc:
+                raise unusable(real, handle, str(exc)) from exc
+            except OSError as exc:
+                raise _read_failed(real, exc) from exc
         try:
-            return CalamineWorkbook.from_path(str(path))
+            return CalamineWorkbook.from_path(str(real))
         except UNREADABLE as exc:
-            raise _unreadable(path, exc) from exc
+            raise self._unusable(key, exc) from exc
+        except OSError as exc:
+            raise _read_failed(real, exc) from exc
+
+    def _unusable(self, key: str, exc: Exception) -> PipelineError:
+        """The error for a file calamine could not read, with its real cause where the file shows one."""
+        real = locate(self.folder, f"{key}{SUFFIX}", SourceError)
+        if real is None:
+            return SourceError(f"ไฟล์ {self.path(key)} หายไประหว่างอ่าน", "สั่งรันใหม่")
+        with open_regular(real, SourceError) as handle:
+            return unusable(real, handle, f"{exc.__class__.__name__}: {exc}")
 
 
-def _unreadable(path: Path, exc: Exception) -> SourceError:
-    """The error for a file that is not a complete ``.xlsx``."""
-    return SourceError(
-        f"เปิดไฟล์ {path} ไม่ได้: ไม่ใช่ไฟล์ .xlsx ที่สมบูรณ์ ({exc.__class__.__name__})",
-        "เปิดไฟล์ด้วย Excel หรือ LibreOffice แล้วบันทึกใหม่เป็น .xlsx",
-    )
+def _read_failed(path: Path, exc: OSError, error: type[PipelineError] = SourceError) -> PipelineError:
+    """The error for an I/O failure while reading a located file (a disk error, a file cut meanwhile)."""
+    return error(f"อ่านไฟล์ {path} ไม่ได้ ({exc.strerror or exc})", "ตรวจดิสก์และสิทธิ์การอ่านไฟล์ แล้วสั่งรันใหม่")
 
 
 #: Characters Excel does not allow in a tab name.
@@ -253,17 +294,24 @@ def _trim(rows: Table) -> Table:
 def _check_writable(path: Path) -> None:
     """Refuse to replace a file (or write into a folder) a person made read-only, even as root."""
     folder = path.parent
-    if not path.stat().st_mode & 0o222 or not os.access(path, os.W_OK):
+    if not path.stat().st_mode & 0o222:
         raise PublishError(
             f"ไฟล์ {path} ถูกตั้งเป็นอ่านอย่างเดียว devplan จึงไม่เขียนทับ",
             "ถ้าต้องการให้ devplan เขียนแท็บสรุปผลลงไฟล์นี้ ให้เปิดสิทธิ์การเขียน (เช่น chmod u+w) "
             "หรือนำชื่อไฟล์ออกจากรายการ แล้วสั่งรันใหม่",
         )
-    if not folder.stat().st_mode & 0o222 or not os.access(folder, os.W_OK):
+    if not folder.stat().st_mode & 0o222:
         raise PublishError(
             f"โฟลเดอร์ {folder} ถูกตั้งเป็นอ่านอย่างเดียว จึงบันทึกไฟล์ {path} ไม่ได้",
             "เปิดสิทธิ์การเขียนโฟลเดอร์นี้ (เช่น chmod u+w) แล้วสั่งรันใหม่",
         )
+    for place, what in ((path, "ไฟล์"), (folder, "โฟลเดอร์")):
+        if not os.access(place, os.W_OK):
+            raise PublishError(
+                f"บันทึกไฟล์ {path} ไม่ได้: บัญชีผู้ใช้ '{account()}' ที่รัน devplan ไม่มีสิทธิ์เขียน{what} {place}",
+                f"ให้บัญชี '{account()}' มีสิทธิ์เขียนไฟล์และโฟลเดอร์นี้ (เช่น ให้เป็นเจ้าของ หรืออยู่ในกลุ่มที่เขียนได้) "
+                "แล้วสั่งรันใหม่",
+            )
 
 
 def _default_mode() -> int:
@@ -342,7 +390,11 @@ def sweep_stale_temp_files(folder: Path, now: float | None = None) -> list[Path]
     if not folder.is_dir():
         return removed
     now = time.time() if now is None else now
-    for entry in folder.iterdir():
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed  # a folder devplan may not list: the write that follows says why
+    for entry in entries:
         try:
             if not _is_devplan_temp(folder, entry.name) or not entry.is_file() or entry.is_symlink():
                 continue
