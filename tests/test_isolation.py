@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from pipeline.cli import cli
+from tests import xlsx_shapes as shapes
 from tests.conftest import sample_sheets, write_config
 
 SCHOOLS = 12
@@ -86,7 +87,26 @@ def rename_header(path: Path) -> None:
     book.save(path)
 
 
-@pytest.mark.parametrize("damage", [truncate, empty, rename_header], ids=["truncated", "zero-byte", "renamed-header"])
+def encrypt(path: Path) -> None:
+    shapes.encrypted(path)  # saved with a password to open: an OLE file, not a zip
+
+
+def link_outside(path: Path) -> None:
+    """The school's file replaced by a link to a copy outside the storage folder."""
+    outside = path.parent.parent / "elsewhere" / path.name
+    outside.parent.mkdir(exist_ok=True)
+    path.rename(outside)
+    path.symlink_to(outside)
+
+
+def zip_bomb(path: Path) -> None:
+    shapes.zip_bomb(path, 300)  # a sheet inflating past the 200 MB default
+
+
+@pytest.mark.parametrize(
+    "damage", [truncate, empty, rename_header, encrypt, link_outside, zip_bomb],
+    ids=["truncated", "zero-byte", "renamed-header", "encrypted", "link-outside", "zip-bomb"],
+)
 def test_one_broken_school_leaves_every_other_unit_as_in_a_clean_run(pristine, tmp_path, damage):
     clean_config = area_copy(pristine, tmp_path / "clean")
     assert sync(clean_config).exit_code in (0, 1)
@@ -111,3 +131,27 @@ def test_one_broken_school_leaves_every_other_unit_as_in_a_clean_run(pristine, t
     dashboard = load_workbook(tmp_path / "broken" / "sheets" / "dashboard.xlsx", read_only=True)
     fix = [list(r) for r in dashboard["ข้อมูลที่ต้องแก้ไข"].iter_rows(values_only=True)]
     assert any(r[0] == victim.stem and str(r[3]) == code for r in fix[1:])
+
+
+def test_a_school_file_open_in_excel_is_left_for_this_run_and_written_on_the_next(pristine, tmp_path):
+    """Excel's owner file beside a school's file: the school is named with who has it open, its file
+    is not touched, every other school is written; once closed, the next run writes it."""
+    config = area_copy(pristine, tmp_path / "area")
+    victim = sorted((tmp_path / "area" / "sheets").glob("idplan-1*.xlsx"))[3]
+    code = victim.stem.removeprefix("idplan-")
+    owner = victim.with_name(f"~${victim.name}")
+    owner.write_bytes(shapes.excel_owner_file("สมศรี ใจดี"))
+    before = victim.read_bytes()
+
+    result = sync(config)
+    assert result.exit_code == 1, result.output
+    named = [line for line in result.stdout.splitlines() if line.startswith(f"หน่วยงาน {code} ")]
+    assert len(named) == 1 and "Excel ของ สมศรี ใจดี" in named[0] and "รันครั้งถัดไป" in named[0], result.stdout
+    assert victim.read_bytes() == before
+    tabs, _ = outputs(tmp_path / "area")
+    assert victim.stem not in tabs and len(tabs) == SCHOOLS  # every other school, and the office
+
+    owner.unlink()  # the person saved and closed the file
+    sync(config)
+    tabs, _ = outputs(tmp_path / "area")
+    assert victim.stem in tabs and len(tabs) == SCHOOLS + 1

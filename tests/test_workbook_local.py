@@ -64,7 +64,12 @@ def test_keys_are_sorted_xlsx_stems_without_lock_files(tmp_path):
     (tmp_path / "notes.txt").write_text("not a spreadsheet", encoding="utf-8")
     (tmp_path / "folder.xlsx").mkdir()
     assert book.keys() == ["dashboard", "idplan-1067000001", "idplan-1067000002", "roster"]
-    assert book.exists("roster") and not book.exists("folder")
+    assert book.exists("roster") and not book.exists("missing")
+    # something is there, so reading it says what it is rather than "not found"
+    assert book.exists("folder")
+    with pytest.raises(SourceError) as caught:
+        book.read("folder", ["t"])
+    assert "folder.xlsx ไม่ใช่ไฟล์ธรรมดาแต่เป็นโฟลเดอร์" in caught.value.message
 
 
 def test_keys_of_a_missing_folder_is_empty(tmp_path):

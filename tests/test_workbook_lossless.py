@@ -316,7 +316,7 @@ def test_stale_temp_files_are_swept_but_live_ones_and_others_kept(tmp_path):
         "stale": ".devplan-tmp-idplan-1067000002-0a1b2c3d.xlsx",
         "fresh": ".devplan-tmp-idplan-1067000003-1a2b3c4d.xlsx",  # a run killed a moment ago: no lock held
         "locked": ".devplan-tmp-idplan-1067000004-2a3b4c5d.xlsx",  # old, but its writer still holds the lock
-        "excel": "~$idplan-1067000001.xlsx",
+        "excel": "~$idplan-1067000005.xlsx",  # Excel's owner file of another school's file
         "person": ".notes.xlsx",
         "no_owner": ".budget.archive1.xlsx",  # the legacy shape, but no budget.xlsx beside it
     }
@@ -488,7 +488,7 @@ def test_a_tab_name_excel_rejects_is_a_publish_error(tmp_path, name):
 
 
 def test_styles_with_a_namespace_prefix_and_no_dxfs_are_only_appended_to():
-    from pipeline.workbook.xlsx import Dxf, ensure_styles
+    from pipeline.workbook.xlsx_styles import Dxf, ensure_styles
 
     styles = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
