@@ -62,8 +62,15 @@ class QuotaSettings(Strict):
     max_tries: int = Field(default=6, ge=1, le=20)
     #: the first wait after a failed try, doubled each time, in seconds
     backoff_base: float = Field(default=1.0, gt=0, le=60)
-    #: the longest single wait between two tries, in seconds
+    #: the longest single wait between two tries, in seconds (a longer Retry-After from Google is honoured)
     max_backoff: float = Field(default=64.0, gt=0, le=600)
+    #: seconds to open a connection to Google, and to wait for an answer once asked (Google's own
+    #: limit is 180 s; devplan's requests are answered in seconds, so 60 s of silence means a lost one)
+    connect_timeout: float = Field(default=10.0, gt=0, le=180)
+    read_timeout: float = Field(default=60.0, gt=0, le=600)
+    #: the whole run's limit, in minutes: after it no request goes out, and the schools not yet read
+    #: or written are that run's left-out units (a full sync of ~170 schools takes ~4 min at the quota)
+    deadline_minutes: float = Field(default=45.0, gt=0, le=24 * 60)
 
 
 class StorageSettings(Strict):
@@ -442,7 +449,7 @@ def load_settings(
     for key in PATH_KEYS:
         value = _get(data, key)
         if isinstance(value, str):
-            _set(data, key, str((base / value).resolve()))
+            _set(data, key, str((base / Path(value).expanduser()).resolve()))
     env = os.environ if environ is None else environ
     layered: dict[str, Any] = {}
     origins: dict[str, str] = {}
@@ -456,7 +463,7 @@ def load_settings(
             origins[key] = (flags or {}).get(key) or f"ค่าที่สั่งแทน {key}"
     for key, value in layered.items():
         if key in PATH_KEYS:
-            value = str(Path(value).resolve())
+            value = str(Path(value).expanduser().resolve())
         _set(data, key, value)
     data["source_file"] = str(path)
     if isinstance(data.get("storage"), dict) and not data["storage"].get("state"):

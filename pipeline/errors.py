@@ -51,6 +51,17 @@ class DeliveryError(PipelineError):
     exit_code = 5
 
 
+class NotFinished(PipelineError):
+    """The run stopped short of this in time: its deadline passed, or Google asked to wait past it.
+
+    The storage raises it as a ``SourceError`` or ``PublishError`` too, so a unit it reaches is
+    left out like any unit whose spreadsheet failed, and named; the dashboard it reaches is left
+    as it was. Running again later finishes the work.
+    """
+
+    exit_code = 1
+
+
 class BusyError(PipelineError):
     """Another run holds the state file's lock; nothing was done (``--wait`` waits instead)."""
 

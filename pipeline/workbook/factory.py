@@ -23,6 +23,8 @@ def open_workbook(
         pacing = Pacing(
             reads=quota.reads_per_minute, writes=quota.writes_per_minute, window=quota.window_seconds,
             max_tries=quota.max_tries, backoff_base=quota.backoff_base, max_backoff=quota.max_backoff,
+            connect_timeout=quota.connect_timeout, read_timeout=quota.read_timeout,
+            deadline=quota.deadline_minutes * 60,
         )
         assert storage.folder is not None  # checked by StorageSettings
         return GoogleWorkbook(

@@ -33,10 +33,9 @@ import json
 import logging
 import os
 import re
-import time
 import zlib
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -45,10 +44,12 @@ from gspread.exceptions import APIError
 from gspread.utils import absolute_range_name
 from requests import Response
 
-from pipeline.errors import ConfigError, PipelineError, PublishError, SourceError
+from pipeline.errors import ConfigError, NotFinished, PipelineError, PublishError, SourceError
 from pipeline.state import State
 from pipeline.workbook import Access, Need, Place, RequestCounts, Table, WaitHook
-from pipeline.workbook.google_http import DRIVE_BASE, SHEETS_BASE, PacedClient, Pacing
+from pipeline.workbook.google_http import (
+    DRIVE_BASE, SHEETS_BASE, OutOfTime, PacedClient, Pacing, SignInFailed, Unreachable, duration,
+)
 from pipeline.workbook.layout import AnyTab, CellRange, FormattedTab, TextRule, as_tab
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,12 @@ SHEETS_URL = f"{SHEETS_BASE}/v4/spreadsheets"
 _ID = re.compile(r"^[A-Za-z0-9_-]{25,}$")
 _URL_ID = re.compile(r"/(?:spreadsheets/d|folders|file/d)/([A-Za-z0-9_-]{10,})")
 _EPOCH = datetime(1899, 12, 30)
+FOLDER_MIME = "application/vnd.google-apps.folder"
+#: where a person finds a folder's ID
+FOLDER_URL_HINT = (
+    "เปิดโฟลเดอร์ใน Google Drive แล้วคัดลอกรหัสจากแถบที่อยู่: ส่วนท้ายของ "
+    "https://drive.google.com/drive/folders/<รหัสโฟลเดอร์> (จะใส่ทั้งลิงก์ใน storage.folder ก็ได้)"
+)
 
 
 def drive_id(text: str) -> str | None:
@@ -101,17 +108,18 @@ class GoogleWorkbook:
         pacing: Pacing | None = None,
         full: bool = False,
         on_wait: WaitHook | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.folder = drive_id(folder) or folder.strip()
         self.location = f"Google Drive โฟลเดอร์ {self.folder}"
         self.state = state
         self.full = full
-        api_base = api_base if api_base is not None else os.environ.get(API_BASE_ENV) or None
-        auth, session, self.account = _authorize(credentials, api_base)
-        self.http = PacedClient(auth, session, api_base=api_base, pacing=pacing, on_wait=on_wait,
-                                clock=clock, sleep=sleep)
+        self.api_base = api_base if api_base is not None else os.environ.get(API_BASE_ENV) or None
+        self.key = _authorize(credentials, self.api_base)
+        self.account = self.key.email
+        self.http = PacedClient(self.key.auth, self.key.session, api_base=self.api_base, pacing=pacing,
+                                on_wait=on_wait, clock=clock, sleep=sleep, token_uri=self.key.token_uri)
         self._cached_reads = 0
         self._folder_meta: dict[str, Any] | None = None
         self._files: dict[str, list[DriveFile]] | None = None
@@ -248,9 +256,9 @@ class GoogleWorkbook:
             )
         if file_id:
             try:
-                item = self.http.request(
-                    "get", f"{FILES_URL}/{file_id}",
-                    params={"fields": "id,name,capabilities(canEdit)", "supportsAllDrives": True},
+                item = self._send(
+                    "get", f"{FILES_URL}/{file_id}", doing=f"ตรวจสเปรดชีต {key}",
+                    params={"fields": "id,name,capabilities(canEdit)", "supportsAllDrives": "true"},
                 ).json()
             except APIError as exc:
                 return Access(key, what, role, False,
@@ -272,9 +280,9 @@ class GoogleWorkbook:
     def _folder(self) -> dict[str, Any]:
         """The folder's Drive metadata: its shared drive, and whether devplan may add files to it."""
         if self._folder_meta is None:
-            self._folder_meta = self.http.request(
-                "get", f"{FILES_URL}/{self.folder}",
-                params={"fields": "id,name,driveId,capabilities(canAddChildren)", "supportsAllDrives": True},
+            self._folder_meta = self._send(
+                "get", f"{FILES_URL}/{self.folder}", doing=f"เปิดโฟลเดอร์ Google Drive {self.folder}",
+                params={"fields": "id,name,mimeType,driveId,capabilities(canAddChildren)", "supportsAllDrives": "true"},
             ).json()
         return self._folder_meta
 
@@ -291,17 +299,16 @@ class GoogleWorkbook:
             "q": f"'{self.folder}' in parents and mimeType='{SPREADSHEET_MIME}' and trashed=false",
             "fields": "nextPageToken, files(id, name, modifiedTime, capabilities(canEdit))",
             "pageSize": 1000,
-            "supportsAllDrives": True,
-            "includeItemsFromAllDrives": True,
+            "supportsAllDrives": "true",
+            "includeItemsFromAllDrives": "true",
         }
         files: dict[str, list[DriveFile]] = {}
         while True:
             try:
-                page = self.http.request("get", FILES_URL, params=params).json()
+                page = self._send("get", FILES_URL, doing=f"อ่านรายชื่อไฟล์ในโฟลเดอร์ Google Drive {self.folder}",
+                                  params=params).json()
             except APIError as exc:
                 raise self._folder_error(exc) from exc
-            except requests.RequestException as exc:
-                raise _unreachable(exc) from exc
             for item in page.get("files", []):
                 found = _drive_file(item)
                 files.setdefault(found.name, []).append(found)
@@ -338,7 +345,8 @@ class GoogleWorkbook:
             return self._resolve(key)
         body = {"name": key, "mimeType": SPREADSHEET_MIME, "parents": [self.folder]}
         try:
-            created = self.http.request("post", FILES_URL, params={"supportsAllDrives": True}, json=body).json()
+            created = self._send("post", FILES_URL, doing=f"สร้างสเปรดชีต '{key}'", writing=True,
+                                 params={"supportsAllDrives": "true"}, json=body).json()
         except APIError as exc:
             raise PublishError(
                 f"สร้างสเปรดชีต '{key}' ในโฟลเดอร์ {self.folder} ไม่ได้ ({_reason(exc)})",
@@ -389,13 +397,12 @@ class GoogleWorkbook:
             requests_.append({"deleteSheet": {"sheetId": 0}})
         url = f"{SHEETS_URL}/{file_id}:batchUpdate"
         try:
-            self.http.request("post", url, json={"requests": requests_})
+            self._send("post", url, doing=f"เขียนแท็บสรุปผลลงสเปรดชีต {self._title(file_id)}", writing=True,
+                       json={"requests": requests_})
         except APIError as exc:
             if not lookup and exc.response.status_code == 400:
                 raise _StaleTab() from exc
             raise self._write_error(file_id, exc) from exc
-        except requests.RequestException as exc:
-            raise _unreachable(exc, PublishError) from exc
         self._fresh.discard(file_id)
         for tab, sheet_id in ids.items():
             self.state.record_sheet_id(file_id, tab, sheet_id)
@@ -406,7 +413,8 @@ class GoogleWorkbook:
         url = f"{SHEETS_URL}/{file_id}"
         params = {"fields": "sheets(properties(sheetId,title),conditionalFormats)"}
         try:
-            meta = self.http.request("get", url, params=params).json()
+            meta = self._send("get", url, doing=f"อ่านรายชื่อแท็บของสเปรดชีต {self._title(file_id)}", writing=True,
+                              params=params).json()
         except APIError as exc:
             raise self._write_error(file_id, exc) from exc
         return {
@@ -420,11 +428,83 @@ class GoogleWorkbook:
         self, key: str, file_id: str, method: str, url: str, *, params: dict[str, Any], tabs: Sequence[str] = ()
     ) -> Response:
         try:
-            return self.http.request(method, url, params=params)
+            return self._send(method, url, doing=f"อ่านสเปรดชีต {self._title(file_id)}", params=params)
         except APIError as exc:
             raise self._read_error(key, file_id, exc, tabs) from exc
-        except requests.RequestException as exc:
-            raise _unreachable(exc) from exc
+
+    def _send(self, method: str, url: str, *, doing: str, writing: bool = False, **kwargs: Any) -> Response:
+        """One request through the paced client. What no caller can help becomes a PipelineError here:
+        no answer (3, or 4 while writing), a key Google refuses (2), no time left in the run (the unit's
+        problem). ``doing`` says in Thai what the request was for; ``APIError`` is left to the caller."""
+        try:
+            return self.http.request(method, url, **kwargs)
+        except Unreachable as exc:
+            raise self._unreachable(exc, doing, writing) from exc
+        except SignInFailed as exc:
+            raise self._refused_key(exc) from exc
+        except OutOfTime as exc:
+            raise self._out_of_time(exc, doing, writing) from exc
+
+    def _unreachable(self, exc: Unreachable, doing: str, writing: bool) -> PipelineError:
+        """No answer: name the address tried, and the emulator setting that sent devplan there."""
+        check_net = (f"ตรวจการเชื่อมต่ออินเทอร์เน็ตของเครื่องนี้ ว่าออกไปที่ {exc.address} ได้ "
+                     "(รวมถึง proxy และ firewall) แล้วสั่งรันใหม่")
+        if exc.sign_in:
+            return SourceError(
+                f"{doing} ไม่ได้: ติดต่อบริการลงชื่อเข้าใช้ของ Google ที่ {exc.address} ไม่ได้ ({exc.why}) "
+                f"(token_uri ในไฟล์กุญแจ {self.key.path})",
+                check_net,
+            )
+        kind = PublishError if writing else SourceError
+        if self.api_base:
+            return kind(
+                f"{doing} ไม่ได้: ติดต่อ {exc.address} ไม่ได้ ({exc.why}) ซึ่งเป็นที่อยู่ที่ตัวแปร "
+                f"{API_BASE_ENV} ({self.api_base}) ชี้ไปแทน Google",
+                f"ตรวจว่าโปรแกรมจำลองที่ {self.api_base} ทำงานอยู่ หรือลบตัวแปร {API_BASE_ENV} "
+                "เพื่อใช้ Google จริง แล้วสั่งรันใหม่",
+            )
+        return kind(f"{doing} ไม่ได้: ติดต่อ Google ที่ {exc.address} ไม่ได้ ({exc.why})", check_net)
+
+    def _refused_key(self, exc: SignInFailed) -> ConfigError:
+        """Google's token endpoint refused the key: name the key file and the account, and what to do."""
+        key = self.key
+        now = datetime.now(timezone.utc).strftime("%d/%m/%Y %H:%M UTC")
+        clock = (f"ตั้งนาฬิกาของเครื่องนี้ให้ตรง (ตอนนี้เครื่องบอกเวลา {now}) เช่น เปิดการตั้งเวลาอัตโนมัติด้วย "
+                 "sudo timedatectl set-ntp true แล้วสั่งรันใหม่")
+        new_key = (f"สร้างกุญแจใหม่: Google Cloud Console → IAM & Admin → Service accounts → {key.email} → Keys → "
+                   f"Add key → Create new key (JSON) แล้วชี้ {key.source} ไปที่ไฟล์ใหม่ และลบไฟล์กุญแจเก่าทิ้ง")
+        text = exc.description.lower()
+        if "short-lived" in text or "timeframe" in text or " iat" in text:
+            hint = f"{clock}; ถ้านาฬิกาตรงอยู่แล้ว: {new_key}"
+        elif "account not found" in text:
+            hint = (f"บัญชีบริการ {key.email} ถูกลบหรือปิดใช้งาน: กู้คืนใน Google Cloud Console (ภายใน 30 วัน) "
+                    "หรือสร้างบัญชีบริการและกุญแจใหม่ (ดู Google setup ใน README) แล้วแชร์โฟลเดอร์ให้บัญชีใหม่เป็นผู้แก้ไข")
+        else:
+            hint = f"กุญแจนี้อาจถูกลบหรือยกเลิกแล้ว: {new_key}; ถ้ากุญแจยังอยู่: {clock}"
+        return ConfigError(
+            f"Google ไม่ยอมรับกุญแจของบัญชีบริการ {key.email} (ไฟล์ {key.path} จาก {key.source}): "
+            f"{exc.error}: {exc.description}",
+            hint,
+        )
+
+    def _out_of_time(self, exc: OutOfTime, doing: str, writing: bool) -> PipelineError:
+        """The run stops short of this: its deadline passed, or Google asked to wait past it."""
+        kind = _WriteNotFinished if writing else _ReadNotFinished
+        if exc.asked is not None:
+            until = exc.until
+            return kind(
+                f"{doing} ไม่ได้: Google ขอให้รอ {duration(exc.asked)} (Retry-After) "
+                "ซึ่งเกินเวลาที่เหลือของรอบนี้",
+                f"สั่งรันใหม่หลังเวลา {until:%H:%M} น. ของวันที่ {until:%d/%m/%Y}: "
+                "รอบถัดไปอ่านเฉพาะสเปรดชีตที่ยังไม่ได้อ่านหรือมีการแก้ไข และเขียนเฉพาะที่ยังไม่ได้เขียน",
+            )
+        minutes = f"{(exc.deadline or 0) / 60:g}"
+        return kind(
+            f"{doing} ไม่ได้: หมดเวลาของรอบนี้ (รอบหนึ่งใช้เวลาได้ไม่เกิน {minutes} นาที: "
+            "[storage.quota] deadline_minutes)",
+            "สั่งรันใหม่: รอบถัดไปอ่านเฉพาะสเปรดชีตที่ยังไม่ได้อ่านหรือมีการแก้ไข และเขียนเฉพาะที่ยังไม่ได้เขียน; "
+            "ถ้าหมดเวลาบ่อย ดูการรอและการลองใหม่ใน devplan status แล้วจึงเพิ่ม deadline_minutes",
+        )
 
     def _title(self, file_id: str) -> str:
         found = self._by_id.get(file_id)
@@ -495,20 +575,61 @@ class _StaleTab(Exception):
     """The sheetId devplan remembered is gone (the tab was deleted by hand)."""
 
 
-def _authorize(credentials: str | Path | None, api_base: str | None) -> tuple[Any, Any, str]:
-    """(auth, session, client_email): a service account, or no auth at all for an emulator."""
+class _ReadNotFinished(NotFinished, SourceError):
+    """A read the run had no time left for: the unit is left out this run (exit 1, not 3)."""
+
+
+class _WriteNotFinished(NotFinished, PublishError):
+    """A write the run had no time left for: that spreadsheet keeps last run's tab."""
+
+
+@dataclass(frozen=True)
+class ServiceKey:
+    """How devplan signs in: the service account's key, and what messages say about it."""
+
+    auth: Any
+    session: Any
+    #: the service account's e-mail ("" without a key: an emulator)
+    email: str = ""
+    #: the key file, and the setting that named it
+    path: str = ""
+    source: str = ""
+    #: where google-auth trades the key for a token
+    token_uri: str | None = None
+
+
+def _authorize(credentials: str | Path | None, api_base: str | None) -> ServiceKey:
+    """A service account's key, or no auth at all for an emulator."""
     path = credentials or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS") or None
     if path is None:
         if api_base:
-            return None, requests.Session(), ""
+            return ServiceKey(None, requests.Session())
         raise ConfigError(
             "ยังไม่ได้ระบุกุญแจบัญชีบริการ Google (service account)",
             "ตั้ง storage.credentials ในไฟล์ตั้งค่าเป็นไฟล์กุญแจ .json ของบัญชีบริการ "
             "หรือตั้งตัวแปรสภาพแวดล้อม GOOGLE_APPLICATION_CREDENTIALS (ดูหัวข้อ Google setup ใน README)",
         )
     source = "storage.credentials" if credentials else "GOOGLE_APPLICATION_CREDENTIALS"
+    path = Path(path).expanduser()
+    info = read_key_file(path, source)
+    from google.auth.transport.requests import AuthorizedSession
+    from google.oauth2 import service_account
+
     try:
-        info = json.loads(Path(path).read_text(encoding="utf-8"))
+        creds = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(
+            f"ไฟล์กุญแจบัญชีบริการ {path} ({source}) ใช้ไม่ได้ ({exc.__class__.__name__})",
+            "ดาวน์โหลดกุญแจใหม่จาก Google Cloud Console แล้วชี้ storage.credentials ไปที่ไฟล์นั้น",
+        ) from exc
+    return ServiceKey(creds, AuthorizedSession(creds), str(info["client_email"]), str(path), source,
+                      str(info.get("token_uri") or "") or None)
+
+
+def read_key_file(path: Path, source: str = "storage.credentials") -> dict[str, Any]:
+    """The content of a service-account key file; a ConfigError saying what is wrong with it, if anything."""
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(
             f"อ่านไฟล์กุญแจบัญชีบริการ {path} ({source}) ไม่ได้ ({exc.strerror or exc})",
@@ -524,17 +645,12 @@ def _authorize(credentials: str | Path | None, api_base: str | None) -> tuple[An
             f"ไฟล์ {path} ({source}) ไม่ใช่กุญแจของบัญชีบริการ (ต้องมี \"type\": \"service_account\" และ client_email)",
             "ใช้กุญแจแบบ JSON ของบัญชีบริการ ไม่ใช่ไฟล์ OAuth client ของผู้ใช้",
         )
-    from google.auth.transport.requests import AuthorizedSession
-    from google.oauth2 import service_account
-
-    try:
-        creds = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
-    except (ValueError, KeyError) as exc:
+    if not info.get("private_key"):
         raise ConfigError(
-            f"ไฟล์กุญแจบัญชีบริการ {path} ({source}) ใช้ไม่ได้ ({exc.__class__.__name__})",
-            "ดาวน์โหลดกุญแจใหม่จาก Google Cloud Console แล้วชี้ storage.credentials ไปที่ไฟล์นั้น",
-        ) from exc
-    return creds, AuthorizedSession(creds), str(info["client_email"])
+            f"ไฟล์กุญแจบัญชีบริการ {path} ({source}) ไม่มี private_key",
+            "ดาวน์โหลดกุญแจใหม่จาก Google Cloud Console (IAM → Service accounts → Keys → Add key → JSON)",
+        )
+    return info
 
 
 def _tab_requests(sheet_id: int, tab: str, look: FormattedTab, old_rules: Sequence[int] = ()) -> list[dict[str, Any]]:
@@ -679,10 +795,3 @@ def _reason(exc: APIError) -> str:
         return f"{error.get('status', '')}: {error.get('message', '')}".strip(": ")
     except (ValueError, KeyError, TypeError):
         return exc.response.reason or str(exc.response.status_code)
-
-
-def _unreachable(exc: Exception, kind: type = SourceError) -> Any:
-    return kind(
-        f"ติดต่อ Google ไม่ได้ ({exc.__class__.__name__})",
-        "ตรวจการเชื่อมต่ออินเทอร์เน็ตของเครื่องที่รันโปรแกรม แล้วสั่งรันใหม่",
-    )
