@@ -91,7 +91,7 @@ def main() -> None:
             fake.quota.window = args.window
             fake.quota.read_limit = fake.quota.write_limit = LIMIT
             os.environ["DEVPLAN_GOOGLE_API_BASE"] = fake.base_url
-            folder = fake.add_folder("bench", shared_drive=True)
+            folder = fake.add_folder("bench", shared_drive=True, shared_with=[None])
             ids = upload(fake, local.storage.path, folder)
             config = google_config(work, folder, name="bench.toml",
                                    quota=f"window_seconds = {args.window}\nbackoff_base = 1.0\nmax_backoff = 10")
@@ -111,7 +111,7 @@ def main() -> None:
             one, one_time, third = night(fake, settings, 3)
             rows.append(("one school edited", one, one_time, third.requests.waited, (1, 2, 1)))
 
-            folder2 = fake.add_folder("naive", shared_drive=True)
+            folder2 = fake.add_folder("naive", shared_drive=True, shared_with=[None])
             naive_ids = upload(fake, local.storage.path, folder2)
             fake.quota.read_limit = fake.quota.write_limit = 10**9  # count only
             plain = naive(fake, naive_ids, settings)

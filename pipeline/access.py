@@ -15,11 +15,16 @@ not read here: ``devplan check`` does that.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.config import Settings
 from pipeline.errors import PipelineError
 from pipeline.state import State
 from pipeline.workbook import Access, Need, Place, Workbook
+
+if TYPE_CHECKING:
+    from pipeline.init import Answers
 
 
 @dataclass
@@ -76,7 +81,7 @@ def check_access(settings: Settings) -> AccessReport:
 def _units(settings: Settings, book: Workbook, report: AccessReport, role: str) -> list[str] | None:
     """Read the roster and survey (tabs, columns); the unit codes, or None when the roster failed."""
     from pipeline.collect import read_sources
-    from pipeline.normalize import unit_codes
+    from pipeline.normalize import office_code_problem, unit_codes
 
     src = settings.sources
     try:
@@ -95,6 +100,9 @@ def _units(settings: Settings, book: Workbook, report: AccessReport, role: str) 
             (src.units, "หน่วยงาน", raw.units), (src.staff, "บุคลากร", raw.staff), (src.survey, "คำตอบ", raw.survey),
         ) if source.spreadsheet == key]
         report.rows.append(Access(key, what, role, True, f"เข้าถึงได้ ({', '.join(counts)})"))
+    wrong_office = office_code_problem(raw.units, settings)
+    if wrong_office is not None:
+        report.rows.append(Access("area.office_code", "รหัสสำนักงานเขต", "-", False, *wrong_office))
     return unit_codes(raw.units, settings.area.office_code)
 
 
@@ -104,3 +112,51 @@ def _source_names(settings: Settings) -> dict[str, str]:
     for source, what in ((src.units, "ทะเบียนหน่วยงาน"), (src.staff, "ทะเบียนบุคลากร"), (src.survey, "แบบสำรวจ")):
         names[source.spreadsheet] = f"{names[source.spreadsheet]}, {what}" if source.spreadsheet in names else what
     return names
+
+
+class AnswerChecks:
+    """``devplan init``'s answers checked as they are typed, against the storage itself
+    (``pipeline.init.Checks``); each opens what it needs with an empty state, so nothing is remembered."""
+
+    def key_file(self, path: Path | None) -> str | None:
+        from pipeline.workbook.factory import service_account
+
+        try:
+            service_account(path)
+        except PipelineError as exc:
+            return _said(exc)
+        return None
+
+    def place(self, answers: Answers) -> str | None:
+        from pipeline.init import answers_settings
+        from pipeline.workbook.factory import open_workbook
+
+        try:
+            with State(None) as state:
+                problem = open_workbook(answers_settings(answers).storage, state).check_place().problem
+        except PipelineError as exc:
+            return _said(exc)
+        return None if problem is None else f"{problem.status} (วิธีแก้: {problem.hint})" if problem.hint else problem.status
+
+    def office_code(self, answers: Answers) -> str | None:
+        """Checked against the units tab of the roster; a roster that cannot be read yet is init's access
+        table's to report, so the code is taken as typed."""
+        from pipeline.collect import table_to_frame
+        from pipeline.init import answers_settings
+        from pipeline.normalize import office_code_problem
+        from pipeline.workbook.factory import open_workbook
+
+        settings = answers_settings(answers)
+        units = settings.sources.units
+        try:
+            with State(None) as state:
+                rows = open_workbook(settings.storage, state).read(units.spreadsheet, [units.tab])[units.tab]
+            frame = table_to_frame(rows, units.columns, units.spreadsheet, units.tab, "sources.units.columns")
+        except PipelineError:
+            return None
+        wrong = office_code_problem(frame, settings)
+        return None if wrong is None else f"{wrong[0]} (วิธีแก้: {wrong[1]})"
+
+
+def _said(exc: PipelineError) -> str:
+    return f"{exc.message} (วิธีแก้: {exc.hint})" if exc.hint else exc.message

@@ -58,8 +58,8 @@ class Devplan(click.Group):
                 raise
             _say(masked(f"ข้อผิดพลาด: {exc.message}" + (f"\nวิธีแก้: {exc.hint}" if exc.hint else "")))
             sys.exit(exc.exit_code)
-        except (click.ClickException, click.exceptions.Exit):
-            raise  # click prints usage errors itself, with exit code 2
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click prints usage errors itself (exit code 2), and a prompt left with Ctrl-D or Ctrl-C (1)
         except BrokenPipeError:
             _quiet_stdout()
             sys.exit(EXIT_BROKEN_PIPE)
@@ -292,13 +292,14 @@ def init(
     """
     from datetime import date
 
-    from pipeline.access import check_access
+    from pipeline.access import AnswerChecks, check_access
     from pipeline.init import DEFAULT_SENDER, interview, write_config
     from pipeline.present import format_access, init_next_steps
 
     answers = interview(
         _ask, folder=folder, force=force, assume_yes=assume_yes, today=date.today(), name=name, office_code=office_code, year=year,
         local_path=local_path, drive_folder=drive_folder, credentials=credentials, sender=sender,
+        checks=AnswerChecks(), tell=lambda problem: _say(f"ใช้ไม่ได้: {problem}\nลองใหม่อีกครั้ง"),
     )
     path = write_config(folder, answers, force=force)
     click.echo(f"เขียนไฟล์ตั้งค่าแล้ว: {path}")

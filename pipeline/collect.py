@@ -203,6 +203,9 @@ def read_idplans(
 def _read_idplan(workbook: Workbook, settings: Settings, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     src = settings.sources.idplan
     if not workbook.exists(key):
+        lost = workbook.lost(key)
+        if lost is not None:  # it was there before: say what happened to it, not "create it"
+            raise SourceError(f"ไม่พบสเปรดชีต ID Plan '{key}' ใน {workbook.location}: {lost[0]}", lost[1])
         account = workbook.account
         shared = f" ถ้ามีอยู่แล้ว ให้แชร์ให้ {account} เป็นผู้แก้ไข (Editor);" if account else ""
         raise SourceError(

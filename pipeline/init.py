@@ -12,14 +12,17 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from pipeline.defaults import DEMO_CONFIG
 from pipeline.errors import ConfigError
 from pipeline.thai import fiscal_year
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
 
 CONFIG_NAME = "devplan.toml"
 DEFAULT_SENDER = "กลุ่มพัฒนาครูและบุคลากรทางการศึกษา <hrd@example.go.th>"
@@ -57,17 +60,42 @@ class Question:
 
 #: how a question is put to a person (``click.prompt`` in the command line); returns the answer
 Ask = Callable[[Question], Any]
+#: tells the person what is wrong with an answer, before the same question is asked again
+Tell = Callable[[str], None]
+
+
+class Checks(Protocol):
+    """What ``init`` can check of an answer as it is typed, against the storage itself: each returns
+    what is wrong in Thai (with what to do), or None. ``pipeline.access.AnswerChecks`` is the real one."""
+
+    def key_file(self, path: Path | None) -> str | None:
+        """The service-account key (None: ``GOOGLE_APPLICATION_CREDENTIALS``) exists and is one."""
+        ...
+
+    def place(self, answers: Answers) -> str | None:
+        """The folder (local or Drive) exists, is a folder, and devplan may use it."""
+        ...
+
+    def office_code(self, answers: Answers) -> str | None:
+        """The office code names a unit of the units roster (None also when the roster cannot be read yet)."""
+        ...
 
 
 def interview(
     ask: Ask, *, folder: Path, force: bool, assume_yes: bool, today: date, name: str | None = None,
     office_code: str | None = None, year: int | None = None, local_path: Path | None = None,
     drive_folder: str | None = None, credentials: Path | None = None, sender: str | None = None,
+    checks: Checks | None = None, tell: Tell | None = None,
 ) -> Answers:
     """The answers ``init`` needs for ``folder``: each from its flag, else asked (``ask``), else, with
     ``assume_yes``, its default; a question without one is a ConfigError naming the flag.
 
-    Nothing is asked when ``folder`` already has a config and ``force`` is not given.
+    A typed answer that ``checks`` (or its form) finds wrong is told (``tell``) and that question
+    alone is asked again. A flag's value is checked for its form and, for the key file, that it is
+    a service-account key (a ConfigError); whether the folder and the office code fit the storage
+    is then shown in init's access table, as for any spreadsheet devplan cannot use yet.
+    Questions go from where the spreadsheets are to what is in them: the office code is checked
+    against the roster. Nothing is asked when ``folder`` already has a config and ``force`` is not given.
     """
     if local_path and drive_folder:
         raise ConfigError("เลือกอย่างใดอย่างหนึ่ง: --local (ไฟล์ .xlsx) หรือ --drive (Google Drive)",
@@ -78,7 +106,12 @@ def interview(
             f"ใช้ไฟล์เดิมต่อได้เลย (devplan check --config {folder / CONFIG_NAME}) หรือสั่ง init ใหม่พร้อม --force เพื่อเขียนทับ",
         )
 
-    def answer(value: Any, question: Question) -> Any:
+    def told(problem: str) -> None:
+        if tell is not None:
+            tell(problem)
+
+    def answer(value: Any, question: Question, check: Callable[[Any], str | None] | None = None) -> Any:
+        """The flag's value, else the default (``--yes``), else a typed answer ``check`` finds no fault with."""
         if value is not None:
             return value
         if assume_yes:
@@ -86,33 +119,83 @@ def interview(
                 raise ConfigError(f"ใช้ --yes แล้วต้องระบุ {question.flag} ด้วย ({question.text})",
                                   f"ใส่ {question.flag} หรือสั่ง init โดยไม่ใส่ --yes เพื่อตอบคำถาม")
             return question.default
-        return ask(question)
+        while True:
+            typed = ask(question)
+            problem = check(typed) if check else None
+            if problem is None:
+                return typed
+            told(problem)
 
     name = str(answer(name, Question("--name", "ชื่อสำนักงานเขตพื้นที่"))).strip()
-    office_code = str(answer(office_code, Question("--office-code", "รหัสของสำนักงานเขตในทะเบียนหน่วยงาน"))).strip()
-    if not valid_office_code(office_code):
+    if office_code is not None and not valid_office_code(office_code):
         raise ConfigError(f"--office-code: '{office_code}' ใช้เป็นรหัสหน่วยงานไม่ได้ (ใช้ตัวอักษรอังกฤษ ตัวเลข . _ -)",
                           "ใส่รหัสของสำนักงานเขตตามแท็บหน่วยงานของทะเบียน (roster)")
-    year = int(answer(year, Question("--year", "ปีงบประมาณ (พ.ศ.)", fiscal_year(today), "year")))
     if not local_path and not drive_folder:
         if assume_yes:
             raise ConfigError("ใช้ --yes แล้วต้องระบุ --local โฟลเดอร์ หรือ --drive รหัสโฟลเดอร์",
                               "ใส่ --local โฟลเดอร์ของไฟล์ .xlsx หรือ --drive รหัสหรือลิงก์โฟลเดอร์ Google Drive")
         where = ask(Question("--local/--drive", "สเปรดชีตอยู่ที่ไหน: google = Google Drive, local = ไฟล์ .xlsx ในเครื่องนี้",
                              "google", "where"))
-        if where == "local":
-            local_path = Path(str(ask(Question("--local", "โฟลเดอร์ของไฟล์ .xlsx", kind="folder"))))
-        else:
-            drive_folder = str(ask(Question("--drive", "รหัสหรือลิงก์ของโฟลเดอร์ Google Drive")))
-    if drive_folder and credentials is None and not assume_yes:
-        key = str(ask(Question("--credentials", "ไฟล์กุญแจ .json ของบัญชีบริการ (เว้นว่าง: ใช้ GOOGLE_APPLICATION_CREDENTIALS)",
-                               "", "file"))).strip()
-        credentials = Path(key) if key else None
+    else:
+        where = "local" if local_path else "google"
+    base = Answers(name=name, office_code="", fiscal_year=0, backend=where)
+
+    if where == "google":
+        if credentials is not None:
+            credentials = credentials.expanduser()
+            problem = checks.key_file(credentials) if checks else None
+            if problem is not None:
+                raise ConfigError(f"--credentials: {problem}", "ระบุไฟล์กุญแจ .json ของบัญชีบริการ (ดู Google setup ใน README)")
+        elif not assume_yes:
+            def key_problem(text: Any) -> str | None:
+                path = Path(str(text).strip()).expanduser() if str(text).strip() else None
+                return checks.key_file(path) if checks else None
+
+            key = str(answer(None, Question("--credentials", "ไฟล์กุญแจ .json ของบัญชีบริการ (เว้นว่าง: ใช้ "
+                                            "GOOGLE_APPLICATION_CREDENTIALS)", "", "file"), key_problem)).strip()
+            credentials = Path(key).expanduser() if key else None
+        base = replace(base, credentials=credentials)
+
+        def drive_problem(text: Any) -> str | None:
+            return checks.place(replace(base, folder=str(text).strip())) if checks else None
+
+        drive_folder = str(answer(drive_folder, Question("--drive", "รหัสหรือลิงก์ของโฟลเดอร์ Google Drive"),
+                                  drive_problem)).strip()
+        base = replace(base, folder=drive_folder)
+    else:
+        def local_problem(text: Any) -> str | None:
+            return checks.place(replace(base, path=Path(str(text)).expanduser())) if checks else None
+
+        local_path = Path(str(answer(local_path, Question("--local", "โฟลเดอร์ของไฟล์ .xlsx", kind="folder"),
+                                     local_problem))).expanduser()
+        base = replace(base, path=local_path)
+
+    def code_problem(text: Any) -> str | None:
+        code = str(text).strip()
+        if not valid_office_code(code):
+            return f"'{code}' ใช้เป็นรหัสหน่วยงานไม่ได้ (ใช้ตัวอักษรอังกฤษ ตัวเลข . _ -)"
+        return checks.office_code(replace(base, office_code=code)) if checks else None
+
+    office_code = str(answer(office_code, Question("--office-code", "รหัสของสำนักงานเขตในทะเบียนหน่วยงาน"),
+                             code_problem)).strip()
+    year = int(answer(year, Question("--year", "ปีงบประมาณ (พ.ศ.)", fiscal_year(today), "year")))
     sender = str(answer(sender, Question("--sender", "ผู้ส่งอีเมล (ชื่อ <อีเมล>)", DEFAULT_SENDER)))
-    return Answers(
-        name=name, office_code=office_code, fiscal_year=year, backend="local" if local_path else "google",
-        path=local_path, folder=drive_folder, credentials=credentials, sender=sender,
-    )
+    return replace(base, office_code=office_code, fiscal_year=year, sender=sender)
+
+
+def answers_settings(answers: Answers) -> Settings:
+    """The settings a config written from ``answers`` would give, before it is written (init's checks)."""
+    from pipeline.config import load_settings
+
+    storage: dict[str, Any] = {"storage.backend": answers.backend, "area.office_code": answers.office_code or "x",
+                               "area.name": answers.name or "x"}
+    if answers.backend == "local":
+        storage["storage.path"] = str(answers.path)
+    else:
+        storage["storage.folder"] = answers.folder
+        if answers.credentials is not None:
+            storage["storage.credentials"] = str(answers.credentials)
+    return load_settings(DEMO_CONFIG, storage)
 
 
 def _quote(text: str) -> str:

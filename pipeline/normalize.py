@@ -112,6 +112,30 @@ def read_overrides(raw: Collected, staff: pd.DataFrame, conflicts: dict[str, IdC
     return parse_overrides(raw.overrides, set(staff["staff_id"]), conflicts, bad)
 
 
+def office_code_problem(raw_units: pd.DataFrame, settings: Settings) -> tuple[str, str] | None:
+    """Why ``area.office_code`` names no unit of the units roster, in Thai (what, what to do); None when it
+    does, or when the roster has no office row to compare with.
+
+    A wrong office code leaves the office's own row and all its staff unusable: said once, with the
+    office rows the roster does have, instead of as a row to fix for each of them.
+    """
+    code = normalize_code(settings.area.office_code)
+    codes = {normalize_code(c) for c in raw_units["code"]}
+    if code in codes:
+        return None
+    offices = [f"{normalize_code(row['code'])} ({clean_text(row['name'])})" for _, row in raw_units.iterrows()
+               if UNIT_KINDS.get(clean_text(row["kind"])) == "office" and normalize_code(row["code"])]
+    if not offices:
+        return None
+    units = settings.sources.units
+    where = f" ในไฟล์ตั้งค่า {settings.source_file}" if settings.source_file else ""
+    return (
+        f"area.office_code '{settings.area.office_code}'{where} ไม่ตรงกับหน่วยงานใดในทะเบียนหน่วยงาน "
+        f"('{units.spreadsheet}' แท็บ '{units.tab}')",
+        f"แก้ area.office_code เป็นรหัสของสำนักงานเขตตามทะเบียน: {', '.join(offices)}",
+    )
+
+
 def unit_codes(raw_units: pd.DataFrame, office_code: str) -> list[str]:
     """Codes of the roster's usable units: the ones whose ID Plan spreadsheets are read."""
     return list(normalize_units(raw_units, office_code, Issues())["code"])

@@ -80,6 +80,12 @@ def needs_a_person(result: SyncResult) -> Attention:
             f"แบบสำรวจ '{survey.spreadsheet}' แท็บ '{survey.tab}' {why}"
             + (f": ตัวชี้วัด {shown} ไม่ใช่ผลจริง" if shown else "")
         )
+    dashboard = result.published.dashboard
+    if dashboard is not None:
+        problems.append(
+            f"แดชบอร์ด '{settings.output.dashboard}': {dashboard.message}"
+            + (f" (วิธีแก้: {dashboard.hint})" if dashboard.hint else "")
+        )
     left_out = {code: problem.message for code, problem in result.unit_problems.items()}
     left_out.update(result.delivery.skipped)
     return Attention(area.counts.quarantined, left_out, problems, dict(result.delivery.skipped))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
+from pipeline.thai import duration
+
 BAR_WIDTH = 30
 #: stage -> what a person is told it does
 SYNC_STAGES = {"collect": "อ่านสเปรดชีต ID Plan", "publish": "เขียนแท็บสรุปผล", "deliver": "ส่งอีเมล"}
@@ -65,7 +67,7 @@ class Progress:
         where = f" ({self.where})" if self.where else ""
         if seconds >= 1 or kind == "retry":
             self.end_bar()
-            say(f"  รอ {seconds:.0f} วินาที: {reason}{where}")
+            say(f"  รอ {duration(seconds)}: {reason}{where}")
 
 
 def progress_printer(stage_names: dict[str, str]) -> Callable[[str, int, int], None]:

@@ -17,11 +17,11 @@ from typing import Callable, Iterable, Mapping, Protocol, TypeVar
 
 from jinja2 import Environment
 
-from pipeline.errors import PipelineError, PublishError, SourceError
+from pipeline.errors import NotFinished, PipelineError, PublishError, SourceError
 from pipeline.render import render_tab
 from pipeline.state import State
 from pipeline.summaries import AreaSummary, UnitSummary
-from pipeline.workbook import Workbook
+from pipeline.workbook import Need, Workbook
 from pipeline.workbook.layout import AnyTab, FormattedTab, as_tab
 
 SCHOOL_SHEET = "school_sheet.tsv"
@@ -46,6 +46,8 @@ class Published:
     unchanged: list[str] = field(default_factory=list)
     #: unit code -> the Thai reason its summary could not be written (its file refused, or is unusable)
     failed: dict[str, PipelineError] = field(default_factory=dict)
+    #: why the dashboard was not written: the run ran out of time, or (a check) a sync could not write it
+    dashboard: PipelineError | None = None
 
     @property
     def write_calls(self) -> int:
@@ -57,6 +59,8 @@ class Writer(Protocol):
 
     #: spreadsheet key -> where a person finds it, for every spreadsheet written (or, in a check, to be)
     where: dict[str, str]
+    #: whether it really writes (a sync) or only says what a sync would do (a check)
+    writes: bool
 
     def write(self, key: str, tabs: Mapping[str, AnyTab], fingerprint: str) -> None:
         """Write ``tabs`` into spreadsheet ``key`` and remember their fingerprint; ``PublishError`` if refused."""
@@ -69,6 +73,8 @@ class Writer(Protocol):
 
 class WorkbookWriter:
     """A sync's writer: the workbook, with what was written remembered in the state file."""
+
+    writes = True
 
     def __init__(self, workbook: Workbook, state: State) -> None:
         self.workbook = workbook
@@ -93,13 +99,20 @@ class WorkbookWriter:
 
 
 class NoWriter:
-    """A check's writer: writes and remembers nothing, only where each spreadsheet is (or would be made)."""
+    """A check's writer: writes and remembers nothing, only where each spreadsheet is (or would be made),
+    and, as ``PublishError``, what would stop a sync writing it (asked of the storage as ``devplan init``
+    asks it, so init, check and sync say one thing)."""
+
+    writes = False
 
     def __init__(self, workbook: Workbook) -> None:
         self.workbook = workbook
         self.where: dict[str, str] = {}
 
     def write(self, key: str, tabs: Mapping[str, AnyTab], fingerprint: str) -> None:
+        access = self.workbook.check_access(Need(key, key, write=True, create=True))
+        if not access.ok:
+            raise PublishError(f"sync จะเขียน '{key}' ไม่ได้: {access.status}", access.hint)
         self.where[key] = self.workbook.address(key)
 
     def settle(self, written: Iterable[str]) -> None:
@@ -144,7 +157,8 @@ def publish(
 
     A unit whose spreadsheet refuses the write is that unit's problem: it is
     recorded in ``failed`` and every other unit is still written. The
-    dashboard, written last, is the area's: its failure stops the run.
+    dashboard, written last, is the area's: its failure stops the run, unless
+    the run only ran out of time (or only checks): then it is kept in ``dashboard``.
     """
     done = Published()
     jobs: list[tuple[str | None, str, dict[str, FormattedTab], str]] = []
@@ -163,9 +177,12 @@ def publish(
                 try:
                     writer.write(key, tabs, print_)
                 except (PublishError, SourceError) as exc:
-                    if unit is None:
+                    if unit is not None:
+                        done.failed[unit] = exc
+                    elif isinstance(exc, NotFinished) or not writer.writes:
+                        done.dashboard = exc
+                    else:
                         raise _partly_done(exc, done) from exc
-                    done.failed[unit] = exc
                     continue
                 done.written[key] = list(tabs)
             if progress and unit is not None:

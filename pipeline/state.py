@@ -10,7 +10,10 @@
 - ``sheet_ids``: for Google, the ``sheetId`` of each devplan tab, so it is
   resized and rewritten in one request;
 - ``own_rules``: for Google, how many conditional-format rules devplan put at
-  the top of each of its tabs, so a rewrite deletes them in the same request.
+  the top of each of its tabs, so a rewrite deletes them in the same request;
+- ``seen``: for Google, the ID and title each spreadsheet key was last found
+  under in the folder, and when, so a spreadsheet renamed, moved or deleted
+  since is reported as what happened to it, not as one to create.
 
 - ``sending``: a message handed to the SMTP server whose answer is not logged yet
   (a run killed at that moment leaves it, and the next run does not resend blindly);
@@ -57,6 +60,12 @@ CREATE TABLE IF NOT EXISTS own_rules (
     tab TEXT NOT NULL,
     count INTEGER NOT NULL,
     PRIMARY KEY (spreadsheet, tab)
+);
+CREATE TABLE IF NOT EXISTS seen (
+    spreadsheet TEXT PRIMARY KEY,
+    file_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    seen_on TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS published (
     spreadsheet TEXT PRIMARY KEY,
@@ -203,6 +212,20 @@ class State:
             "INSERT OR REPLACE INTO own_rules (spreadsheet, tab, count) VALUES (?, ?, ?)",
             (spreadsheet, tab, count),
         )
+
+    def record_seen(self, spreadsheet: str, file_id: str, title: str, when: date) -> None:
+        """Spreadsheet key ``spreadsheet`` was found as file ``file_id`` titled ``title`` on ``when``."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO seen (spreadsheet, file_id, title, seen_on) VALUES (?, ?, ?, ?)",
+            (spreadsheet, file_id, title, when.isoformat()),
+        )
+
+    def last_seen(self, spreadsheet: str) -> tuple[str, str, date] | None:
+        """(file ID, title, date) the key was last found under, or None if it never was."""
+        row = self.db.execute(
+            "SELECT file_id, title, seen_on FROM seen WHERE spreadsheet=?", (spreadsheet,)
+        ).fetchone()
+        return (row[0], row[1], date.fromisoformat(row[2])) if row else None
 
     def published(self, spreadsheet: str) -> tuple[str, str | None] | None:
         """(fingerprint, version) of devplan's last write to ``spreadsheet``."""

@@ -20,9 +20,9 @@ from jinja2 import Environment
 from pipeline.collect import Collected, read_idplans, read_sources
 from pipeline.config import Settings
 from pipeline.deliver import Delivery, DryRun, Postbox, SendPolicy, SmtpSettings, deliver
-from pipeline.errors import PipelineError
+from pipeline.errors import ConfigError, PipelineError
 from pipeline.indicators import Indicator, Scores, load_indicators, measure
-from pipeline.normalize import Normalized, leave_out, normalize, unit_codes
+from pipeline.normalize import Normalized, leave_out, normalize, office_code_problem, unit_codes
 from pipeline.publish import NoWriter, Published, WorkbookWriter, Writer, publish
 from pipeline.render import build_environment, keep_unit_codes
 from pipeline.state import State
@@ -94,6 +94,9 @@ def prepare(
     indicators = load_indicators(settings.indicators.file, settings.vocabulary.development_kinds)
     env = build_environment(settings.output.templates)
     raw = read_sources(book, settings)
+    wrong_office = office_code_problem(raw.units, settings)
+    if wrong_office is not None:  # every office row and office staff would be unusable: stop before any of it
+        raise ConfigError(*wrong_office)
     codes = unit_codes(raw.units, settings.area.office_code)
     keep_unit_codes(env, codes)
     raw = read_idplans(book, settings, raw, codes, progress)

@@ -488,6 +488,16 @@ def school_name_key(name: object) -> str:
 # --- fiscal years and dates ------------------------------------------------------
 
 
+def duration(seconds: float) -> str:
+    """A wait as a person reads it: seconds up to five minutes, then whole minutes (rounded up), then hours."""
+    if seconds <= 300:
+        return f"{seconds:.0f} วินาที"
+    minutes = -(-seconds // 60)
+    if minutes < 120:
+        return f"{minutes:.0f} นาที"
+    return f"{minutes / 60:.1f}".removesuffix(".0") + " ชั่วโมง"
+
+
 def fiscal_year(day: date) -> int:
     """Thai fiscal year (Buddhist era) of a day: 1 Oct – 30 Sep, named by the year it ends."""
     year = day.year + (1 if day.month >= 10 else 0)

@@ -34,6 +34,9 @@ What the fake does NOT do (deliberately):
   Drive requests are logged but not counted against the Sheets quota.
 * Sheet names in ranges match exactly, then case-insensitively. Returned ranges quote a sheet
   name unless it is plain ASCII letters/digits/underscore and does not look like a cell.
+* Boolean query flags (``supportsAllDrives``...) are on when they read ``true`` in any case, as
+  reported measured at Google (github.com/brekkylab/backlot issue 339: ``true``, ``TRUE`` and ``True``
+  turn a flag on, ``1`` and ``yes`` do not); the request log keeps every value exactly as it was sent.
 * Error messages for conditions the recordings do not show are written after Google's
   documented or widely reported texts; they are close, not guaranteed identical.
 """
@@ -762,6 +765,10 @@ class Faults:
     delayed before being answered normally. ``apis`` limits both to some APIs. ``fail_next(status,
     count)`` fails the next ``count`` matching requests whatever the rate. A faulted request
     changes nothing.
+
+    ``hang``: every request of ``apis`` is held unanswered until the fake stops (or ``release()``),
+    as a Google that never answers. ``tick``: called once for every request of ``apis`` before it is
+    answered; a test moves its virtual clock there ("each request takes 20 s") instead of sleeping.
     """
 
     def __init__(self, seed: int = 0) -> None:
@@ -771,6 +778,9 @@ class Faults:
         self.slow_rate: float = 0.0
         self.slow_seconds: float = 0.0
         self.apis: tuple[str, ...] = ("sheets", "drive")
+        self.hang: bool = False
+        self.tick: Optional[Callable[[], None]] = None
+        self._released = threading.Event()
         self.random = random.Random(seed)
         self._queue: collections.deque[int] = collections.deque()
         self._lock = threading.Lock()
@@ -793,7 +803,21 @@ class Faults:
         """No more faults."""
         self.rate = 0.0
         self.slow_rate = 0.0
+        self.hang = False
+        self.tick = None
         self._queue.clear()
+
+    def release(self) -> None:
+        """Let every held (``hang``) request go on, and hold no more."""
+        self.hang = False
+        self._released.set()
+
+    def hold(self, api: str) -> bool:
+        """Hold a request of ``api`` while ``hang`` is on (at most a minute); True if it was held."""
+        if not self.hang or api not in self.apis:
+            return False
+        self._released.wait(60)
+        return True
 
     def fail_next(self, status: int, count: int = 1) -> None:
         """Answer the next ``count`` requests (of ``apis``) with ``status``."""
@@ -934,6 +958,11 @@ class FakeGoogle:
         self.bugs: list[str] = []
         self._tokens: dict[str, str] = {}
         self._token_counter = itertools.count(1)
+        #: how the token endpoint answers a valid key: "valid" (a token), "invalid_grant" (as for a key
+        #: deleted in the Cloud Console), "unreachable" (the connection is dropped unanswered)
+        self.token_mode = "valid"
+        #: private_key_id of keys deleted in the Cloud Console: refused with invalid_grant
+        self.revoked_keys: set[str] = set()
         self._server: Optional[_Server] = None
         self._thread: Optional[threading.Thread] = None
         self.base_url = ""
@@ -957,6 +986,7 @@ class FakeGoogle:
         """Stop listening and wait for the server thread."""
         if self._server is None:
             return
+        self.faults.release()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -1067,11 +1097,12 @@ class FakeGoogle:
     # ----------------------------------------------------------------- test helpers: setup
 
     def add_folder(self, name: str, *, shared_drive: bool = False, parent: Optional[str] = None,
-                   shared_with: Optional[Iterable[str] | Mapping[str, str]] = None,
+                   shared_with: Optional[Iterable[Optional[str]] | Mapping[Optional[str], str]] = None,
                    folder_id: Optional[str] = None) -> str:
         """Create a folder; ``shared_drive`` makes it (part of) a shared drive.
 
-        ``shared_with``: emails (writers) or ``{email: role}`` who reach every file inside.
+        ``shared_with``: emails (writers) or ``{email: role}`` who reach every file inside (``None`` in it: the
+        anonymous caller, devplan's own account when it runs against the fake without a key).
         """
         with self._lock:
             fid = folder_id or self._new_id(33)
@@ -1079,7 +1110,8 @@ class FakeGoogle:
             if parent is not None and parent in self._files and self._files[parent].shared_drive:
                 shared_drive = True
             self._add_file(DriveFile(fid, name, FOLDER_MIME, [parent] if parent else [], ms, ms,
-                                     shared_with=_roles(shared_with) or {}, shared_drive=shared_drive))
+                                     shared_with=_roles(shared_with) or {},
+                                     shared_drive=shared_drive))
             return fid
 
     def add_spreadsheet(self, title: str, tabs: Optional[Mapping[str, Rows]] = None, *,
@@ -1259,8 +1291,9 @@ class FakeGoogle:
 
     fail_always = fail  # the name the backend's tests use
 
-    def share(self, file_id: str, email: str, role: str = "writer") -> None:
-        """Give ``email`` a role (``reader``/``writer``/``owner``) on a file or folder.
+    def share(self, file_id: str, email: Optional[str], role: str = "writer") -> None:
+        """Give ``email`` a role (``reader``/``writer``/``owner``) on a file or folder; ``email`` None is the
+        anonymous caller (devplan's own account when it runs against the fake without a key).
 
         Sharing a spreadsheet that was open to everybody makes it private to those shared with.
         """
@@ -1268,7 +1301,7 @@ class FakeGoogle:
             f = self._file(file_id)
             if f.shared_with is None:
                 f.shared_with = {}
-            f.shared_with[email] = role
+            f.shared_with[email or ""] = role
 
     def unshare(self, file_id: str, email: str) -> None:
         """Take ``email``'s access away."""
@@ -1450,6 +1483,18 @@ class FakeGoogle:
         fault_note: Optional[str] = None
         headers: dict[str, str] = {}
         try:
+            if api == "token" and self.token_mode == "unreachable":
+                # dropped without an answer, as a token endpoint the network cannot reach
+                with self._lock:
+                    self._log.append(LoggedRequest(method, unquote(path), query, None, 0, api, kind, None, auth,
+                                                   None, started, None, "unreachable"))
+                h.close_connection = True
+                h.connection.shutdown(2)
+                return
+            if self.faults.hold(api):
+                fault_note = "hang"
+            if self.faults.tick is not None and api in self.faults.apis:
+                self.faults.tick()
             status_fault, delay = self.faults.draw(api)
             if delay:
                 fault_note = "slow"
@@ -1533,13 +1578,24 @@ class FakeGoogle:
             raise ApiError(400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type: "
                                  + form.get("grant_type", "")})
         try:
-            payload_b64 = form["assertion"].split(".")[1]
+            header_b64, payload_b64 = form["assertion"].split(".")[:2]
+            header = json.loads(base64.urlsafe_b64decode(header_b64 + "=" * (-len(header_b64) % 4)))
             claims = json.loads(base64.urlsafe_b64decode(payload_b64 + "=" * (-len(payload_b64) % 4)))
         except (IndexError, ValueError, binascii.Error):
             raise ApiError(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}) from None
         email = claims.get("sub") or claims.get("iss")
         if not email:
             raise ApiError(400, {"error": "invalid_grant", "error_description": "Invalid JWT: no issuer."})
+        # Google's answers for a deleted key, and for a machine whose clock is off by more than a few minutes
+        if self.token_mode == "invalid_grant" or header.get("kid") in self.revoked_keys:
+            raise ApiError(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
+        now = self._now()
+        iat, exp = claims.get("iat", 0), claims.get("exp", 0)
+        if not (isinstance(iat, (int, float)) and isinstance(exp, (int, float))) or exp - iat > 3600 \
+                or iat > now + 300 or exp < now - 300:
+            raise ApiError(400, {"error": "invalid_grant", "error_description":
+                                 "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable "
+                                 "timeframe. Check your iat and exp values in the JWT claim."})
         token = f"ya29.fake-{next(self._token_counter)}-{hashlib.sha1(email.encode()).hexdigest()[:8]}"
         self.add_token(token, email)
         return 200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
@@ -2294,14 +2350,15 @@ class FakeGoogle:
 # --------------------------------------------------------------------------- module helpers
 
 
-def _roles(shared: Optional[Iterable[str] | Mapping[str, str]]) -> Optional[dict[str, str]]:
+def _roles(shared: Optional[Iterable[Optional[str]] | Mapping[Optional[str], str]]) -> Optional[dict[str, str]]:
+    """Roles by e-mail; the e-mail None (the anonymous caller) is kept as ""."""
     if shared is None:
         return None
     if isinstance(shared, Mapping):
-        return {str(k): str(v) for k, v in shared.items()}
+        return {str(k or ""): str(v) for k, v in shared.items()}
     if isinstance(shared, str):
         return {shared: "writer"}
-    return {str(e): "writer" for e in shared}
+    return {str(e or ""): "writer" for e in shared}
 
 
 def _all_drives(query: dict[str, list[str]]) -> bool:

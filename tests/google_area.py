@@ -88,7 +88,8 @@ def build_area(fake: Any, tmp_path: Path, schools: int = 5, seed: int = 2562) ->
     # upload a pristine copy: the local run will add its own tabs to the local files
     pristine = tmp_path / "pristine"
     shutil.copytree(settings.storage.path, pristine)
-    folder = fake.add_folder("devplan-area", shared_drive=True)
+    # shared with devplan's own account (the anonymous caller: no key), as the README's Google setup says
+    folder = fake.add_folder("devplan-area", shared_drive=True, shared_with=[None])
     ids = upload(fake, pristine, folder)
     os.environ["DEVPLAN_GOOGLE_API_BASE"] = fake.base_url
     return GoogleArea(fake, folder, google_config(tmp_path, folder), local_config, settings.storage.path, ids)

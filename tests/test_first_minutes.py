@@ -226,7 +226,8 @@ def test_init_with_yes_needs_the_answers_it_cannot_guess(tmp_path):
 
 def test_init_asks_when_not_told(tmp_path):
     sheets = sample_area(tmp_path / "area", schools=1)
-    answers = "\n".join([THAI_NAME, OFFICE, "2563", "local", str(sheets), "ฝ่ายบุคคล <hr@area.example.go.th>"]) + "\n"
+    # where the spreadsheets are comes before the office code, which is checked against the roster there
+    answers = "\n".join([THAI_NAME, "local", str(sheets), OFFICE, "2563", "ฝ่ายบุคคล <hr@area.example.go.th>"]) + "\n"
     result = run("init", tmp_path / "o", input=answers)
     assert result.exit_code == 0, result.output
     from pipeline.config import load_settings

@@ -147,6 +147,11 @@ class Workbook(Protocol):
         """Where a person finds spreadsheet ``key`` (a file, a link), or that a write would create it."""
         ...
 
+    def lost(self, key: str) -> tuple[str, str] | None:
+        """What became of spreadsheet ``key``, found before and missing now (renamed, moved, deleted), in
+        Thai: (what happened, what to do); None when the storage never saw it or cannot tell."""
+        ...
+
     def requests(self) -> RequestCounts:
         """The requests sent so far."""
         ...

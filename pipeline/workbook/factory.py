@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.workbook import WaitHook, Workbook
@@ -35,3 +37,11 @@ def open_workbook(
 
     assert storage.path is not None  # checked by StorageSettings
     return LocalWorkbook(storage.path, Limits(part=storage.max_part_mb * MB, file=storage.max_file_mb * MB))
+
+
+def service_account(credentials: Path | None) -> str:
+    """The e-mail of the service account whose key is ``credentials`` (None: ``GOOGLE_APPLICATION_CREDENTIALS``),
+    or "" when there is none and an emulator is set; a ConfigError saying what is wrong with the key."""
+    from pipeline.workbook.google import API_BASE_ENV, authorize
+
+    return authorize(credentials, os.environ.get(API_BASE_ENV) or None).email

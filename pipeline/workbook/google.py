@@ -46,9 +46,10 @@ from requests import Response
 
 from pipeline.errors import ConfigError, NotFinished, PipelineError, PublishError, SourceError
 from pipeline.state import State
+from pipeline.thai import duration
 from pipeline.workbook import Access, Need, Place, RequestCounts, Table, WaitHook
 from pipeline.workbook.google_http import (
-    DRIVE_BASE, SHEETS_BASE, OutOfTime, PacedClient, Pacing, SignInFailed, Unreachable, duration,
+    DRIVE_BASE, SHEETS_BASE, OutOfTime, PacedClient, Pacing, SignInFailed, Unreachable,
 )
 from pipeline.workbook.layout import AnyTab, CellRange, FormattedTab, TextRule, as_tab
 
@@ -116,7 +117,7 @@ class GoogleWorkbook:
         self.state = state
         self.full = full
         self.api_base = api_base if api_base is not None else os.environ.get(API_BASE_ENV) or None
-        self.key = _authorize(credentials, self.api_base)
+        self.key = authorize(credentials, self.api_base)
         self.account = self.key.email
         self.http = PacedClient(self.key.auth, self.key.session, api_base=self.api_base, pacing=pacing,
                                 on_wait=on_wait, clock=clock, sleep=sleep, token_uri=self.key.token_uri)
@@ -129,6 +130,8 @@ class GoogleWorkbook:
         self._read_versions: dict[str, str] = {}
         #: spreadsheets created by this run: their only tab is the default one
         self._fresh: set[str] = set()
+        #: keys whose ID and title this run has noted in the state file
+        self._seen: set[str] = set()
 
     # -- the Workbook interface ------------------------------------------------
 
@@ -228,13 +231,18 @@ class GoogleWorkbook:
         """The folder: one Drive ``files.get`` (kept: whether devplan may create files in it)."""
         problem = None
         try:
-            self._folder()
+            folder = self._folder()
         except APIError as exc:
             problem = Access(
                 self.folder, "โฟลเดอร์ Google Drive", EDITOR, False,
-                f"เปิดโฟลเดอร์ไม่ได้ (Google ตอบ {exc.response.status_code})",
-                f"ตรวจรหัสโฟลเดอร์ (storage.folder) แล้วแชร์โฟลเดอร์ให้ {self._who()} เป็น{EDITOR}",
+                f"เปิดโฟลเดอร์ไม่ได้ (Google ตอบ {exc.response.status_code}): รหัสโฟลเดอร์อาจผิด "
+                f"หรือยังไม่ได้แชร์ให้ {self._who()}",
+                f"{FOLDER_URL_HINT} แล้วแชร์โฟลเดอร์นั้นให้ {self._who()} เป็น{EDITOR}",
             )
+        else:
+            if folder.get("mimeType", FOLDER_MIME) != FOLDER_MIME:
+                problem = Access(self.folder, "โฟลเดอร์ Google Drive", EDITOR, False,
+                                 f"รหัสนี้เป็นไฟล์ '{folder.get('name', '')}' ไม่ใช่โฟลเดอร์", FOLDER_URL_HINT)
         return Place(problem, role_header="สิทธิ์ที่ต้องมี", read_role=VIEWER, write_role=EDITOR,
                      share_with=self._who())
 
@@ -246,14 +254,10 @@ class GoogleWorkbook:
                  "(หรือแชร์ทั้งโฟลเดอร์)")
         file_id = drive_id(key)
         if need.create and not file_id and not self._listing().get(key):
-            folder = self._folder()
-            if folder.get("driveId") and folder.get("capabilities", {}).get("canAddChildren", True):
+            refused = self._cannot_create(key)
+            if refused is None:
                 return Access(key, what, role, True, "ยังไม่มี: devplan จะสร้างให้ในโฟลเดอร์นี้ตอน sync")
-            return Access(
-                key, what, role, False,
-                "ยังไม่มี และบัญชีบริการสร้างไฟล์ในโฟลเดอร์นี้ไม่ได้ (ไม่ใช่ไดรฟ์ที่แชร์ (Shared Drive))",
-                f"สร้างสเปรดชีตเปล่าชื่อ '{key}' ในโฟลเดอร์นี้ แล้วแชร์ให้ {self._who()} เป็น{EDITOR}",
-            )
+            return Access(key, what, role, False, *refused)
         if file_id:
             try:
                 item = self._send(
@@ -276,6 +280,23 @@ class GoogleWorkbook:
         if need.write and found[0].can_edit is False:
             return Access(key, what, role, False, "บัญชีบริการแก้ไขไม่ได้ (ยังไม่ได้แชร์เป็นผู้แก้ไข)", share)
         return Access(key, what, role, True, "เข้าถึงได้")
+
+    def _cannot_create(self, key: str) -> tuple[str, str] | None:
+        """Why devplan cannot create spreadsheet ``key`` in the folder (what, what to do), or None if it can.
+
+        The one rule ``devplan init``, ``check`` and ``sync`` all follow: a service account has no Drive
+        storage of its own, so it creates files only in a folder of a shared drive it may add files to.
+        """
+        try:
+            folder = self._folder()
+        except APIError as exc:
+            return (f"ยังไม่มี และเปิดโฟลเดอร์ {self.folder} ไม่ได้ (Google ตอบ {exc.response.status_code})",
+                    f"ตรวจรหัสโฟลเดอร์ (storage.folder) แล้วแชร์โฟลเดอร์ให้ {self._who()} เป็น{EDITOR}")
+        if folder.get("driveId") and folder.get("capabilities", {}).get("canAddChildren", True):
+            return None
+        why = ("บัญชีบริการเพิ่มไฟล์ในโฟลเดอร์นี้ไม่ได้ (ยังไม่ได้แชร์เป็นผู้แก้ไข)" if folder.get("driveId") else
+               "บัญชีบริการสร้างไฟล์ในโฟลเดอร์นี้ไม่ได้ (ไม่ใช่ไดรฟ์ที่แชร์ (Shared Drive) และบัญชีบริการไม่มีพื้นที่ Drive ของตัวเอง)")
+        return f"ยังไม่มี และ{why}", f"สร้างสเปรดชีตเปล่าชื่อ '{key}' ในโฟลเดอร์นี้ แล้วแชร์ให้ {self._who()} เป็น{EDITOR}"
 
     def _folder(self) -> dict[str, Any]:
         """The folder's Drive metadata: its shared drive, and whether devplan may add files to it."""
@@ -333,16 +354,93 @@ class GoogleWorkbook:
                 "หรือระบุรหัสสเปรดชีต (ID) แทนชื่อในไฟล์ตั้งค่า",
             )
         if not found:
-            raise SourceError(
-                f"ไม่พบสเปรดชีตชื่อ '{key}' ในโฟลเดอร์ Google Drive {self.folder}",
-                "ตรวจชื่อสเปรดชีตให้ตรงกับไฟล์ตั้งค่าทุกตัวอักษร ตรวจว่าอยู่ในโฟลเดอร์นี้ "
-                f"และแชร์ให้บัญชีบริการ {self.account or '(บัญชีบริการของ devplan)'} แล้ว",
-            )
+            raise self._missing(key)
+        if key not in self._seen:  # remembered, so a later rename or move is told as what it is
+            self._seen.add(key)
+            self.state.record_seen(key, found[0].id, found[0].name, date.today())
         return found[0].id
+
+    def _missing(self, key: str) -> SourceError:
+        """Spreadsheet ``key`` is not in the folder: what happened to it, if devplan saw it before;
+        whether the folder ID itself looks wrong, if the folder shows nothing at all."""
+        where = f"ไม่พบสเปรดชีตชื่อ '{key}' ในโฟลเดอร์ Google Drive {self.folder}"
+        lost = self.lost(key)
+        if lost is not None:
+            return SourceError(f"{where}: {lost[0]}", lost[1])
+        if not self._listing():
+            folder = self._folder_problem()
+            if folder is not None:
+                return SourceError(f"{where}: {folder[0]}", folder[1])
+        return SourceError(
+            where,
+            "ตรวจชื่อสเปรดชีตให้ตรงกับไฟล์ตั้งค่าทุกตัวอักษร ตรวจว่าอยู่ในโฟลเดอร์นี้ "
+            f"และแชร์ให้บัญชีบริการ {self.account or '(บัญชีบริการของ devplan)'} แล้ว",
+        )
+
+    def lost(self, key: str) -> tuple[str, str] | None:
+        """What became of spreadsheet ``key``, seen in the folder before and not found now: (what, what to do).
+
+        Still in the folder under another title: told from the listing. Otherwise one ``files.get``
+        by the ID it was seen under: renamed, moved out, in the trash, or no longer visible (deleted or
+        unshared). None for a key never seen (or given by ID).
+        """
+        seen = self.state.last_seen(key)
+        if seen is None or drive_id(key):
+            return None
+        file_id, title, when = seen
+        was = f"เคยพบในโฟลเดอร์นี้เมื่อวันที่ {when:%d/%m/%Y} ชื่อ '{title}' รหัส {file_id}"
+        renamed = self._by_id.get(file_id)
+        if renamed is not None:
+            return (f"{was} ตอนนี้ถูกเปลี่ยนชื่อเป็น '{renamed.name}'",
+                    f"เปลี่ยนชื่อสเปรดชีตนี้กลับเป็น '{key}' (ต้องตรงกับไฟล์ตั้งค่าทุกตัวอักษร) แล้วสั่งรันใหม่")
+        try:
+            item = self._send(
+                "get", f"{FILES_URL}/{file_id}", doing=f"ตรวจสเปรดชีต '{key}' ที่เคยพบ",
+                params={"fields": "id,name,parents,trashed", "supportsAllDrives": "true"},
+            ).json()
+        except APIError as exc:
+            return (f"{was} ตอนนี้บัญชีบริการมองไม่เห็นแล้ว: ถูกลบ หรือเลิกแชร์ (Google ตอบ {exc.response.status_code})",
+                    "ถ้าถูกลบ: เจ้าของไฟล์กู้คืนได้จากถังขยะของ Google Drive (ภายใน 30 วัน); "
+                    f"ถ้าเลิกแชร์: แชร์ให้ {self._who()} เป็น{EDITOR} อีกครั้ง; "
+                    f"ถ้าตั้งใจเลิกใช้ไฟล์นั้น: สร้างสเปรดชีตชื่อ '{key}' ใหม่ในโฟลเดอร์นี้")
+        changes, fixes = [], []
+        if item.get("trashed"):
+            changes.append("ถูกย้ายไปถังขยะ")
+            fixes.append("กู้คืนจากถังขยะของ Google Drive")
+        if item.get("name") != key:
+            changes.append(f"ถูกเปลี่ยนชื่อเป็น '{item.get('name')}'")
+            fixes.append(f"เปลี่ยนชื่อกลับเป็น '{key}'")
+        if self.folder not in item.get("parents", [self.folder]):
+            changes.append("ถูกย้ายออกจากโฟลเดอร์นี้")
+            fixes.append(f"ย้ายกลับเข้าโฟลเดอร์ {self.folder}")
+        if not changes:
+            changes.append("ยังอยู่ แต่ไม่อยู่ในรายชื่อสเปรดชีตของโฟลเดอร์ (อาจไม่ใช่ Google Sheets แล้ว)")
+            fixes.append("เปิดไฟล์แล้วบันทึกเป็น Google Sheets (ไฟล์ → บันทึกเป็น Google ชีต) ตั้งชื่อเดิม")
+        return f"{was} ตอนนี้" + " และ".join(changes), "; ".join(fixes) + " แล้วสั่งรันใหม่"
+
+    def _folder_problem(self) -> tuple[str, str] | None:
+        """The folder shows no spreadsheet: whether its ID looks wrong (what, what to do), else None."""
+        try:
+            folder = self._folder()
+        except APIError as exc:
+            if exc.response.status_code not in (403, 404):
+                return None
+            return (f"รหัสโฟลเดอร์ {self.folder} (storage.folder) อาจผิด: Google ไม่พบโฟลเดอร์นี้ "
+                    f"หรือยังไม่ได้แชร์ให้ {self._who()} (Google ตอบ {exc.response.status_code})",
+                    f"{FOLDER_URL_HINT} แล้วแชร์โฟลเดอร์นั้นให้ {self._who()} เป็น{EDITOR}")
+        name = folder.get("name", "")
+        if folder.get("mimeType", FOLDER_MIME) != FOLDER_MIME:
+            return (f"รหัส {self.folder} ใน storage.folder เป็นไฟล์ '{name}' ไม่ใช่โฟลเดอร์", FOLDER_URL_HINT)
+        return (f"โฟลเดอร์ '{name}' ไม่มีสเปรดชีตที่ {self._who()} เห็นเลย: รหัสโฟลเดอร์ (storage.folder) "
+                "อาจเป็นของโฟลเดอร์อื่น หรือยังไม่ได้ย้ายสเปรดชีตเข้ามา",
+                f"ตรวจว่าเป็นโฟลเดอร์ที่มีทะเบียน แบบสำรวจ และ ID Plan: {FOLDER_URL_HINT}")
 
     def _resolve_or_create(self, key: str) -> str:
         if drive_id(key) or self._listing().get(key):
             return self._resolve(key)
+        refused = self._cannot_create(key)
+        if refused is not None:  # as init and check said: not tried, so not a surprise
+            raise PublishError(f"สร้างสเปรดชีต '{key}' ในโฟลเดอร์ {self.folder} ไม่ได้: {refused[0]}", refused[1])
         body = {"name": key, "mimeType": SPREADSHEET_MIME, "parents": [self.folder]}
         try:
             created = self._send("post", FILES_URL, doing=f"สร้างสเปรดชีต '{key}'", writing=True,
@@ -598,7 +696,7 @@ class ServiceKey:
     token_uri: str | None = None
 
 
-def _authorize(credentials: str | Path | None, api_base: str | None) -> ServiceKey:
+def authorize(credentials: str | Path | None, api_base: str | None) -> ServiceKey:
     """A service account's key, or no auth at all for an emulator."""
     path = credentials or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS") or None
     if path is None:

@@ -38,6 +38,7 @@ from google.auth import exceptions as auth_errors
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 
+from pipeline.thai import duration
 from pipeline.workbook import RequestCounts, WaitHook
 
 log = logging.getLogger(__name__)
@@ -308,16 +309,6 @@ def retry_after(value: str | None, now: float) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - now)
-
-
-def duration(seconds: float) -> str:
-    """A wait as a person reads it: seconds under two minutes, else minutes (rounded up), else hours."""
-    if seconds < 120:
-        return f"{seconds:.0f} วินาที"
-    minutes = -(-seconds // 60)
-    if minutes < 120:
-        return f"{minutes:.0f} นาที"
-    return f"{minutes / 60:.1f} ชั่วโมง".replace(".0 ", " ")
 
 
 def _kind(method: str, endpoint: str) -> str:

@@ -175,6 +175,10 @@ class LocalWorkbook:
         path = self.path(key)
         return str(path) if path.is_file() else f"{path} (ยังไม่มี: จะสร้างไฟล์ใหม่)"
 
+    def lost(self, key: str) -> tuple[str, str] | None:
+        """Files keep no history here: a missing file is simply missing."""
+        return None
+
     def requests(self) -> RequestCounts:
         """No requests: files are opened directly."""
         return RequestCounts()

@@ -67,6 +67,9 @@ class LoggedWorkbook:
     def address(self, key: str) -> str:
         return self.inner.address(key)
 
+    def lost(self, key: str) -> tuple[str, str] | None:
+        return self.inner.lost(key)
+
     def requests(self) -> RequestCounts:
         return self.inner.requests()
 
