@@ -195,7 +195,7 @@ def answers_settings(answers: Answers) -> Settings:
         storage["storage.folder"] = answers.folder
         if answers.credentials is not None:
             storage["storage.credentials"] = str(answers.credentials)
-    return load_settings(DEMO_CONFIG, storage)
+    return load_settings(DEMO_CONFIG, storage).model_copy(update={"source_file": None})
 
 
 def _quote(text: str) -> str:

@@ -128,10 +128,11 @@ def office_code_problem(raw_units: pd.DataFrame, settings: Settings) -> tuple[st
     if not offices:
         return None
     units = settings.sources.units
-    where = f" ในไฟล์ตั้งค่า {settings.source_file}" if settings.source_file else ""
+    roster = f"ไม่ตรงกับหน่วยงานใดในทะเบียนหน่วยงาน ('{units.spreadsheet}' แท็บ '{units.tab}')"
+    if settings.source_file is None:  # asked by init, before there is a config file
+        return f"รหัส '{settings.area.office_code}' {roster}", f"ใส่รหัสของสำนักงานเขตตามทะเบียน: {', '.join(offices)}"
     return (
-        f"area.office_code '{settings.area.office_code}'{where} ไม่ตรงกับหน่วยงานใดในทะเบียนหน่วยงาน "
-        f"('{units.spreadsheet}' แท็บ '{units.tab}')",
+        f"area.office_code '{settings.area.office_code}' ในไฟล์ตั้งค่า {settings.source_file} {roster}",
         f"แก้ area.office_code เป็นรหัสของสำนักงานเขตตามทะเบียน: {', '.join(offices)}",
     )
 

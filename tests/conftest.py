@@ -55,7 +55,7 @@ def _is_loopback(address) -> bool:
 
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch):
-    """Refuse any connection that is not to this machine."""
+    """Refuse any connection that is not to this machine, and any name a DNS server would be asked for."""
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
 
@@ -69,8 +69,21 @@ def loopback_only(monkeypatch):
             raise ConnectionRefusedError(f"test tried to reach non-loopback address {address!r}")
         return real_connect_ex(self, address)
 
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        # A name with a dot (www.googleapis.com) would be asked of a DNS server: not found, as with no network.
+        name = host.decode() if isinstance(host, bytes) else host
+        if name and "." in name and name != "localhost":
+            try:
+                ipaddress.ip_address(name)
+            except ValueError:
+                raise socket.gaierror(socket.EAI_NONAME, f"test tried to resolve {name!r}") from None
+        return real_getaddrinfo(host, *args, **kwargs)
+
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 def make_id(seed: int) -> str:

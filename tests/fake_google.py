@@ -767,7 +767,7 @@ class Faults:
     changes nothing.
 
     ``hang``: every request of ``apis`` is held unanswered until the fake stops (or ``release()``),
-    as a Google that never answers. ``tick``: called once for every request of ``apis`` before it is
+    as a Google that never answers; ``hanging``: the same for the requests about these spreadsheets. ``tick``: called once for every request of ``apis`` before it is
     answered; a test moves its virtual clock there ("each request takes 20 s") instead of sleeping.
     """
 
@@ -779,6 +779,7 @@ class Faults:
         self.slow_seconds: float = 0.0
         self.apis: tuple[str, ...] = ("sheets", "drive")
         self.hang: bool = False
+        self.hanging: set[str] = set()
         self.tick: Optional[Callable[[], None]] = None
         self._released = threading.Event()
         self.random = random.Random(seed)
@@ -804,17 +805,19 @@ class Faults:
         self.rate = 0.0
         self.slow_rate = 0.0
         self.hang = False
+        self.hanging = set()
         self.tick = None
         self._queue.clear()
 
     def release(self) -> None:
-        """Let every held (``hang``) request go on, and hold no more."""
+        """Let every held request go on, and hold no more."""
         self.hang = False
+        self.hanging = set()
         self._released.set()
 
-    def hold(self, api: str) -> bool:
-        """Hold a request of ``api`` while ``hang`` is on (at most a minute); True if it was held."""
-        if not self.hang or api not in self.apis:
+    def hold(self, api: str, spreadsheet: Optional[str]) -> bool:
+        """Hold a request while ``hang`` (or ``hanging``) says so, at most a minute; True if it was held."""
+        if api not in self.apis or not (self.hang or (spreadsheet and spreadsheet in self.hanging)):
             return False
         self._released.wait(60)
         return True
@@ -1303,6 +1306,13 @@ class FakeGoogle:
                 f.shared_with = {}
             f.shared_with[email or ""] = role
 
+    def move(self, file_id: str, folder: str) -> None:
+        """Move a file into another folder (out of every folder it was in), as a person does in Drive."""
+        with self._lock:
+            f = self._file(file_id)
+            f.parents = [folder]
+            f.modified_ms = self._tick()
+
     def unshare(self, file_id: str, email: str) -> None:
         """Take ``email``'s access away."""
         with self._lock:
@@ -1491,7 +1501,7 @@ class FakeGoogle:
                 h.close_connection = True
                 h.connection.shutdown(2)
                 return
-            if self.faults.hold(api):
+            if self.faults.hold(api, sid):
                 fault_note = "hang"
             if self.faults.tick is not None and api in self.faults.apis:
                 self.faults.tick()

@@ -327,6 +327,142 @@ def test_init_google_unreachable_folder(fake_google, tmp_path, google_area):
     assert "เปิดโฟลเดอร์ไม่ได้" in result.stdout and SA_EMAIL in result.stdout and area.folder in result.stdout
 
 
+def fake_staff_tabs(fake, area) -> dict:
+    """Every tab of the area's spreadsheets that is not devplan's own, as the fake stores it."""
+    return {title: {tab: (fake.values(sid, tab, render="FORMULA"), fake.sheet(sid, tab))
+                    for tab in fake.tab_names(sid) if tab != "สรุปผล (devplan)"}
+            for title, sid in area.ids.items()}
+
+
+def test_dashboard_in_a_shared_drive_init_check_and_sync_all_make_it(fake_google, tmp_path, google_area):
+    area, key = google_area  # a folder of a shared drive, shared with the account as Editor
+    fake_google.share(area.folder, SA_EMAIL, "writer")
+    office = tmp_path / "office"
+    init = run("init", office, "--name", THAI_NAME, "--office-code", OFFICE, "--drive", area.folder,
+               "--credentials", key, "--yes")
+    assert init.exit_code == 0, init.output
+    line = next(x for x in init.stdout.splitlines() if x.startswith("dashboard "))
+    assert "✓ ยังไม่มี: devplan จะสร้างให้ในโฟลเดอร์นี้ตอน sync" in line
+    config = office / "devplan.toml"
+    checked = run("check", "--config", config)
+    assert checked.exit_code == 1, checked.output  # the sample's spoiled rows only
+    assert "จะสร้างสเปรดชีตใหม่ชื่อ 'dashboard'" in checked.stdout and "ปัญหา: แดชบอร์ด" not in checked.stdout
+    assert fake_google.find("dashboard") == []
+    synced = run("sync", "--config", config)
+    assert synced.exit_code == 1, synced.output
+    assert len(fake_google.find_in(area.folder, "dashboard")) == 1
+
+
+def test_dashboard_in_my_drive_init_check_and_sync_all_say_make_it_yourself(fake_google, tmp_path, google_area):
+    area, key = google_area
+    fake_google.set_shared_drive(area.folder, False)  # a My Drive folder, shared with the account as Editor
+    fake_google.share(area.folder, SA_EMAIL, "writer")
+    before = fake_staff_tabs(fake_google, area)
+    todo = f"สร้างสเปรดชีตเปล่าชื่อ 'dashboard' ในโฟลเดอร์นี้ แล้วแชร์ให้ {SA_EMAIL} เป็นผู้แก้ไข (Editor)"
+    office = tmp_path / "office"
+    init = run("init", office, "--name", THAI_NAME, "--office-code", OFFICE, "--drive", area.folder,
+               "--credentials", key, "--yes")
+    assert init.exit_code == 1, init.output
+    line = next(x for x in init.stdout.splitlines() if x.startswith("dashboard "))
+    assert "✗ ยังไม่มี และบัญชีบริการสร้างไฟล์ในโฟลเดอร์นี้ไม่ได้" in line
+    assert todo in init.stdout
+    config = office / "devplan.toml"
+
+    checked = run("check", "--config", config)
+    assert checked.exit_code == 1, checked.output
+    assert "ปัญหา: แดชบอร์ด 'dashboard': sync จะเขียน 'dashboard' ไม่ได้: ยังไม่มี และบัญชีบริการสร้างไฟล์" in checked.stdout
+    assert todo in checked.stdout and "จะสร้างสเปรดชีตใหม่" not in checked.stdout
+
+    fake_google.clear_log()
+    synced = run("sync", "--config", config)
+    assert synced.exit_code == 4, synced.output
+    assert "สร้างสเปรดชีต 'dashboard'" in synced.stderr and todo in synced.stderr
+    # as said: not even tried, so Drive was never asked to create a file
+    assert [r for r in fake_google.requests(api="drive") if r.method == "POST"] == []
+    assert fake_google.find("dashboard") == []
+    assert fake_staff_tabs(fake_google, area) == before
+
+
+def test_init_asks_again_only_what_was_wrong_google(fake_google, tmp_path, google_area):
+    area, key = google_area
+    fake_google.share(area.folder, SA_EMAIL, "writer")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "key.json").write_text(key.read_text(encoding="utf-8"), encoding="utf-8")
+    (home / "notes.json").write_text('{"type": "authorized_user"}', encoding="utf-8")
+    answers = [
+        THAI_NAME, "google",
+        "~/nokey.json", "~/notes.json", "~/key.json",  # no such file; not a service-account key; the key
+        "1" + "Z" * 32, area.ids["roster"],  # a folder that does not exist; a spreadsheet, not a folder
+        f"https://drive.google.com/drive/folders/{area.folder}",
+        "a b", "1234", OFFICE,  # not a code; not in the roster; the office's code
+        "", "",  # this fiscal year, the default sender
+    ]
+    result = CliRunner().invoke(cli, ["init", str(tmp_path / "o")], input="\n".join(answers) + "\n",
+                                env={"HOME": str(home)})
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.count("ชื่อสำนักงานเขตพื้นที่") == 1  # never started over
+    assert out.count("ไฟล์กุญแจ .json ของบัญชีบริการ") == 3
+    assert out.count("รหัสหรือลิงก์ของโฟลเดอร์ Google Drive") == 3
+    assert out.count("รหัสของสำนักงานเขตในทะเบียนหน่วยงาน") == 3
+    assert f"อ่านไฟล์กุญแจบัญชีบริการ {home / 'nokey.json'}" in out
+    assert f"ไฟล์ {home / 'notes.json'}" in out and "ไม่ใช่กุญแจของบัญชีบริการ" in out
+    assert "เปิดโฟลเดอร์ไม่ได้ (Google ตอบ 404): รหัสโฟลเดอร์อาจผิด" in out
+    assert "https://drive.google.com/drive/folders/<รหัสโฟลเดอร์>" in out
+    assert "รหัสนี้เป็นไฟล์ 'roster' ไม่ใช่โฟลเดอร์" in out
+    assert "'a b' ใช้เป็นรหัสหน่วยงานไม่ได้" in out
+    assert "รหัส '1234' ไม่ตรงกับหน่วยงานใดในทะเบียนหน่วยงาน ('roster' แท็บ 'หน่วยงาน')" in out
+    assert f"ใส่รหัสของสำนักงานเขตตามทะเบียน: {OFFICE} (" in out  # the roster's office row, offered as the fix
+    from pipeline.config import load_settings
+
+    settings = load_settings(tmp_path / "o" / "devplan.toml")
+    assert settings.area.office_code == OFFICE and settings.storage.folder == f"https://drive.google.com/drive/folders/{area.folder}"
+    assert settings.storage.credentials == (home / "key.json").resolve()
+    assert "เข้าถึงได้ครบทั้ง" in out
+    # init's own reads went to an empty state: the area's state file is not even there yet
+    assert not (tmp_path / "o" / "devplan-state.sqlite").exists()
+
+
+def test_init_local_asks_again_for_a_folder_and_an_office_code(tmp_path):
+    sheets = sample_area(tmp_path / "area", schools=1)
+    answers = [THAI_NAME, "local", str(tmp_path / "nowhere"), str(sheets), "zz9", OFFICE, "2562", ""]
+    result = run("init", tmp_path / "o", input="\n".join(answers) + "\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("โฟลเดอร์ของไฟล์ .xlsx") == 2 and "ไม่พบโฟลเดอร์" in result.output
+    assert result.output.count("รหัสของสำนักงานเขตในทะเบียนหน่วยงาน") == 2
+    assert "รหัส 'zz9' ไม่ตรงกับหน่วยงานใด" in result.output and f"{OFFICE} (" in result.output
+    assert 'office_code = "pbn2"' in (tmp_path / "o" / "devplan.toml").read_text(encoding="utf-8")
+
+
+def test_a_wrong_office_code_by_flag_is_a_row_of_inits_table(tmp_path):
+    sheets = sample_area(tmp_path / "area", schools=1)
+    result = run("init", tmp_path / "o", "--name", THAI_NAME, "--office-code", "zz9", "--local", sheets, "--yes")
+    assert result.exit_code == 1, result.output
+    bad = [line for line in result.stdout.splitlines() if "✗" in line]
+    assert len(bad) == 1 and bad[0].startswith("area.office_code") and "'zz9'" in bad[0]
+    assert f"แก้ area.office_code เป็นรหัสของสำนักงานเขตตามทะเบียน: {OFFICE} (" in result.stdout
+
+
+def test_check_and_sync_stop_on_an_office_code_the_roster_does_not_have(tmp_path):
+    sheets = sample_area(tmp_path / "area", schools=2)
+    assert run("init", tmp_path / "o", "--name", THAI_NAME, "--office-code", OFFICE, "--local", sheets,
+               "--yes").exit_code == 0
+    config = tmp_path / "o" / "devplan.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(f'office_code = "{OFFICE}"', 'office_code = "zz9"'),
+                      encoding="utf-8")
+    before = snapshot(sheets)
+    for command in ("check", "sync"):
+        result = run(command, "--config", config)
+        assert result.exit_code == 2, result.output
+        message = result.stderr
+        assert f"area.office_code 'zz9' ในไฟล์ตั้งค่า {config.resolve()} ไม่ตรงกับหน่วยงานใดในทะเบียนหน่วยงาน" in message
+        office_name = next(r[1] for r in data_rows(sheets / "roster.xlsx", "หน่วยงาน") if r[0] == OFFICE)
+        assert f"แก้ area.office_code เป็นรหัสของสำนักงานเขตตามทะเบียน: {OFFICE} ({office_name})" in message
+        assert "แถวที่ใช้ไม่ได้" not in result.output
+    assert snapshot(sheets) == before and not (tmp_path / "o" / "outbox").exists()
+
+
 # --- status: the run history ------------------------------------------------------------
 
 

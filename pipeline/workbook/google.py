@@ -281,14 +281,15 @@ class GoogleWorkbook:
             return Access(key, what, role, False, "บัญชีบริการแก้ไขไม่ได้ (ยังไม่ได้แชร์เป็นผู้แก้ไข)", share)
         return Access(key, what, role, True, "เข้าถึงได้")
 
-    def _cannot_create(self, key: str) -> tuple[str, str] | None:
+    def _cannot_create(self, key: str, *, writing: bool = False) -> tuple[str, str] | None:
         """Why devplan cannot create spreadsheet ``key`` in the folder (what, what to do), or None if it can.
 
         The one rule ``devplan init``, ``check`` and ``sync`` all follow: a service account has no Drive
         storage of its own, so it creates files only in a folder of a shared drive it may add files to.
+        ``writing``: asked on the way to a write (no answer is then a ``PublishError``).
         """
         try:
-            folder = self._folder()
+            folder = self._folder(writing=writing)
         except APIError as exc:
             return (f"ยังไม่มี และเปิดโฟลเดอร์ {self.folder} ไม่ได้ (Google ตอบ {exc.response.status_code})",
                     f"ตรวจรหัสโฟลเดอร์ (storage.folder) แล้วแชร์โฟลเดอร์ให้ {self._who()} เป็น{EDITOR}")
@@ -298,11 +299,11 @@ class GoogleWorkbook:
                "บัญชีบริการสร้างไฟล์ในโฟลเดอร์นี้ไม่ได้ (ไม่ใช่ไดรฟ์ที่แชร์ (Shared Drive) และบัญชีบริการไม่มีพื้นที่ Drive ของตัวเอง)")
         return f"ยังไม่มี และ{why}", f"สร้างสเปรดชีตเปล่าชื่อ '{key}' ในโฟลเดอร์นี้ แล้วแชร์ให้ {self._who()} เป็น{EDITOR}"
 
-    def _folder(self) -> dict[str, Any]:
+    def _folder(self, *, writing: bool = False) -> dict[str, Any]:
         """The folder's Drive metadata: its shared drive, and whether devplan may add files to it."""
         if self._folder_meta is None:
             self._folder_meta = self._send(
-                "get", f"{FILES_URL}/{self.folder}", doing=f"เปิดโฟลเดอร์ Google Drive {self.folder}",
+                "get", f"{FILES_URL}/{self.folder}", doing=f"เปิดโฟลเดอร์ Google Drive {self.folder}", writing=writing,
                 params={"fields": "id,name,mimeType,driveId,capabilities(canAddChildren)", "supportsAllDrives": "true"},
             ).json()
         return self._folder_meta
@@ -438,7 +439,7 @@ class GoogleWorkbook:
     def _resolve_or_create(self, key: str) -> str:
         if drive_id(key) or self._listing().get(key):
             return self._resolve(key)
-        refused = self._cannot_create(key)
+        refused = self._cannot_create(key, writing=True)
         if refused is not None:  # as init and check said: not tried, so not a surprise
             raise PublishError(f"สร้างสเปรดชีต '{key}' ในโฟลเดอร์ {self.folder} ไม่ได้: {refused[0]}", refused[1])
         body = {"name": key, "mimeType": SPREADSHEET_MIME, "parents": [self.folder]}
