@@ -100,7 +100,7 @@ def _units(settings: Settings, book: Workbook, report: AccessReport, role: str) 
             (src.units, "หน่วยงาน", raw.units), (src.staff, "บุคลากร", raw.staff), (src.survey, "คำตอบ", raw.survey),
         ) if source.spreadsheet == key]
         report.rows.append(Access(key, what, role, True, f"เข้าถึงได้ ({', '.join(counts)})"))
-    wrong_office = office_code_problem(raw.units, settings)
+    wrong_office = office_code_problem(raw, settings)
     if wrong_office is not None:
         report.rows.append(Access("area.office_code", "รหัสสำนักงานเขต", "-", False, *wrong_office))
     return unit_codes(raw.units, settings.area.office_code)
@@ -139,22 +139,20 @@ class AnswerChecks:
         return None if problem is None else f"{problem.status} (วิธีแก้: {problem.hint})" if problem.hint else problem.status
 
     def office_code(self, answers: Answers) -> str | None:
-        """Checked against the units tab of the roster; a roster that cannot be read yet is init's access
-        table's to report, so the code is taken as typed."""
-        from pipeline.collect import table_to_frame
+        """Checked against the rosters (their units and staff); rosters that cannot be read yet are init's
+        access table's to report, so the code is then taken as typed."""
+        from pipeline.collect import read_sources
         from pipeline.init import answers_settings
         from pipeline.normalize import office_code_problem
         from pipeline.workbook.factory import open_workbook
 
         settings = answers_settings(answers)
-        units = settings.sources.units
         try:
             with State(None) as state:
-                rows = open_workbook(settings.storage, state).read(units.spreadsheet, [units.tab])[units.tab]
-            frame = table_to_frame(rows, units.columns, units.spreadsheet, units.tab, "sources.units.columns")
+                raw = read_sources(open_workbook(settings.storage, state), settings)
         except PipelineError:
             return None
-        wrong = office_code_problem(frame, settings)
+        wrong = office_code_problem(raw, settings)
         return None if wrong is None else f"{wrong[0]} (วิธีแก้: {wrong[1]})"
 
 

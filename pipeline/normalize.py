@@ -112,19 +112,21 @@ def read_overrides(raw: Collected, staff: pd.DataFrame, conflicts: dict[str, IdC
     return parse_overrides(raw.overrides, set(staff["staff_id"]), conflicts, bad)
 
 
-def office_code_problem(raw_units: pd.DataFrame, settings: Settings) -> tuple[str, str] | None:
-    """Why ``area.office_code`` names no unit of the units roster, in Thai (what, what to do); None when it
-    does, or when the roster has no office row to compare with.
+def office_code_problem(raw: Collected, settings: Settings) -> tuple[str, str] | None:
+    """Why ``area.office_code`` is the config's mistake, in Thai (what, what to do); else None.
 
-    A wrong office code leaves the office's own row and all its staff unusable: said once, with the
-    office rows the roster does have, instead of as a row to fix for each of them.
+    It is when the code names no unit of the units roster and no staff member's unit, while the
+    roster has an office row whose code staff do name: every office row and all the office's staff
+    would be unusable, so it is said once, with that row as the fix. A roster whose office row is
+    itself wrong (its code mistyped, staff naming the configured code) is the roster's problem: that
+    row is quarantined as any bad row is.
     """
     code = normalize_code(settings.area.office_code)
-    codes = {normalize_code(c) for c in raw_units["code"]}
-    if code in codes:
+    staff_codes = {normalize_code(c) for c in raw.staff["unit_code"]}
+    if code in {normalize_code(c) for c in raw.units["code"]} or code in staff_codes:
         return None
-    offices = [f"{normalize_code(row['code'])} ({clean_text(row['name'])})" for _, row in raw_units.iterrows()
-               if UNIT_KINDS.get(clean_text(row["kind"])) == "office" and normalize_code(row["code"])]
+    offices = [f"{normalize_code(row['code'])} ({clean_text(row['name'])})" for _, row in raw.units.iterrows()
+               if UNIT_KINDS.get(clean_text(row["kind"])) == "office" and normalize_code(row["code"]) in staff_codes]
     if not offices:
         return None
     units = settings.sources.units

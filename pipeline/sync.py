@@ -94,7 +94,7 @@ def prepare(
     indicators = load_indicators(settings.indicators.file, settings.vocabulary.development_kinds)
     env = build_environment(settings.output.templates)
     raw = read_sources(book, settings)
-    wrong_office = office_code_problem(raw.units, settings)
+    wrong_office = office_code_problem(raw, settings)
     if wrong_office is not None:  # every office row and office staff would be unusable: stop before any of it
         raise ConfigError(*wrong_office)
     codes = unit_codes(raw.units, settings.area.office_code)

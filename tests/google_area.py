@@ -40,6 +40,23 @@ class GoogleArea:
         return load_settings(self.local_config)
 
 
+class VirtualClock:
+    """Time that passes only when someone sleeps (or a test moves it: "this request took 20 s"): the
+    client's pacing and deadline and the fake's quota share it, so what is tested is the arithmetic of
+    the quota and the deadline, never how fast this machine answers."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def google_config(tmp_path: Path, folder: str, name: str = "google.toml", quota: str = "") -> Path:
     """The demo config, storage switched to the fake's folder and a state file of its own."""
     base = write_config(tmp_path)

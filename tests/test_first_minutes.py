@@ -334,12 +334,18 @@ def fake_staff_tabs(fake, area) -> dict:
             for title, sid in area.ids.items()}
 
 
+def init_google(office: Path, folder: str, key: Path):
+    """``devplan init`` for the sample office on a Drive folder, every answer given by flag."""
+    return run("init", office, "--name", THAI_NAME, "--office-code", OFFICE, "--drive", folder,
+               "--credentials", key, "--yes")
+
+
 def test_dashboard_in_a_shared_drive_init_check_and_sync_all_make_it(fake_google, tmp_path, google_area):
     area, key = google_area  # a folder of a shared drive, shared with the account as Editor
     fake_google.share(area.folder, SA_EMAIL, "writer")
+    before = fake_staff_tabs(fake_google, area)
     office = tmp_path / "office"
-    init = run("init", office, "--name", THAI_NAME, "--office-code", OFFICE, "--drive", area.folder,
-               "--credentials", key, "--yes")
+    init = init_google(office, area.folder, key)
     assert init.exit_code == 0, init.output
     line = next(x for x in init.stdout.splitlines() if x.startswith("dashboard "))
     assert "✓ ยังไม่มี: devplan จะสร้างให้ในโฟลเดอร์นี้ตอน sync" in line
@@ -351,6 +357,7 @@ def test_dashboard_in_a_shared_drive_init_check_and_sync_all_make_it(fake_google
     synced = run("sync", "--config", config)
     assert synced.exit_code == 1, synced.output
     assert len(fake_google.find_in(area.folder, "dashboard")) == 1
+    assert fake_staff_tabs(fake_google, area) == before
 
 
 def test_dashboard_in_my_drive_init_check_and_sync_all_say_make_it_yourself(fake_google, tmp_path, google_area):
@@ -360,8 +367,7 @@ def test_dashboard_in_my_drive_init_check_and_sync_all_say_make_it_yourself(fake
     before = fake_staff_tabs(fake_google, area)
     todo = f"สร้างสเปรดชีตเปล่าชื่อ 'dashboard' ในโฟลเดอร์นี้ แล้วแชร์ให้ {SA_EMAIL} เป็นผู้แก้ไข (Editor)"
     office = tmp_path / "office"
-    init = run("init", office, "--name", THAI_NAME, "--office-code", OFFICE, "--drive", area.folder,
-               "--credentials", key, "--yes")
+    init = init_google(office, area.folder, key)
     assert init.exit_code == 1, init.output
     line = next(x for x in init.stdout.splitlines() if x.startswith("dashboard "))
     assert "✗ ยังไม่มี และบัญชีบริการสร้างไฟล์ในโฟลเดอร์นี้ไม่ได้" in line
@@ -386,6 +392,7 @@ def test_dashboard_in_my_drive_init_check_and_sync_all_say_make_it_yourself(fake
 def test_init_asks_again_only_what_was_wrong_google(fake_google, tmp_path, google_area):
     area, key = google_area
     fake_google.share(area.folder, SA_EMAIL, "writer")
+    before = fake_staff_tabs(fake_google, area)
     home = tmp_path / "home"
     home.mkdir()
     (home / "key.json").write_text(key.read_text(encoding="utf-8"), encoding="utf-8")
@@ -422,10 +429,12 @@ def test_init_asks_again_only_what_was_wrong_google(fake_google, tmp_path, googl
     assert "เข้าถึงได้ครบทั้ง" in out
     # init's own reads went to an empty state: the area's state file is not even there yet
     assert not (tmp_path / "o" / "devplan-state.sqlite").exists()
+    assert fake_staff_tabs(fake_google, area) == before
 
 
 def test_init_local_asks_again_for_a_folder_and_an_office_code(tmp_path):
     sheets = sample_area(tmp_path / "area", schools=1)
+    before = snapshot(sheets)
     answers = [THAI_NAME, "local", str(tmp_path / "nowhere"), str(sheets), "zz9", OFFICE, "2562", ""]
     result = run("init", tmp_path / "o", input="\n".join(answers) + "\n")
     assert result.exit_code == 0, result.output
@@ -433,15 +442,18 @@ def test_init_local_asks_again_for_a_folder_and_an_office_code(tmp_path):
     assert result.output.count("รหัสของสำนักงานเขตในทะเบียนหน่วยงาน") == 2
     assert "รหัส 'zz9' ไม่ตรงกับหน่วยงานใด" in result.output and f"{OFFICE} (" in result.output
     assert 'office_code = "pbn2"' in (tmp_path / "o" / "devplan.toml").read_text(encoding="utf-8")
+    assert snapshot(sheets) == before
 
 
 def test_a_wrong_office_code_by_flag_is_a_row_of_inits_table(tmp_path):
     sheets = sample_area(tmp_path / "area", schools=1)
+    before = snapshot(sheets)
     result = run("init", tmp_path / "o", "--name", THAI_NAME, "--office-code", "zz9", "--local", sheets, "--yes")
     assert result.exit_code == 1, result.output
     bad = [line for line in result.stdout.splitlines() if "✗" in line]
     assert len(bad) == 1 and bad[0].startswith("area.office_code") and "'zz9'" in bad[0]
     assert f"แก้ area.office_code เป็นรหัสของสำนักงานเขตตามทะเบียน: {OFFICE} (" in result.stdout
+    assert snapshot(sheets) == before
 
 
 def test_check_and_sync_stop_on_an_office_code_the_roster_does_not_have(tmp_path):
@@ -461,6 +473,23 @@ def test_check_and_sync_stop_on_an_office_code_the_roster_does_not_have(tmp_path
         assert f"แก้ area.office_code เป็นรหัสของสำนักงานเขตตามทะเบียน: {OFFICE} ({office_name})" in message
         assert "แถวที่ใช้ไม่ได้" not in result.output
     assert snapshot(sheets) == before and not (tmp_path / "o" / "outbox").exists()
+
+
+def test_a_mistyped_office_row_in_the_roster_is_the_rosters_problem_not_the_configs(tmp_path):
+    from openpyxl import load_workbook as open_xlsx
+
+    sheets = sample_area(tmp_path / "area", schools=1)
+    assert run("init", tmp_path / "o", "--name", THAI_NAME, "--office-code", OFFICE, "--local", sheets,
+               "--yes").exit_code == 0
+    book = open_xlsx(sheets / "roster.xlsx")
+    units = book["หน่วยงาน"]
+    row = next(r for r in units.iter_rows(min_row=2) if r[0].value == OFFICE)
+    row[0].value = "pbn22"  # the roster's typo; the staff rows and the config still say pbn2
+    book.save(sheets / "roster.xlsx")
+    result = run("check", "--config", tmp_path / "o" / "devplan.toml")
+    assert result.exit_code == 1, result.output  # rows to fix (the office row among them), not a config error
+    assert "ข้อผิดพลาด" not in result.output and "แก้ area.office_code เป็น" not in result.output
+    assert "แถวที่ใช้ไม่ได้" in result.stdout
 
 
 # --- status: the run history ------------------------------------------------------------

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.sync import run_sync
-from tests.google_area import TODAY, GoogleArea, build_area, google_config
+from tests.google_area import TODAY, GoogleArea, VirtualClock, build_area, google_config
 
 SUMMARY = "สรุปผล (devplan)"
 DASHBOARD_TABS = ["ภาพรวมเขตพื้นที่", "รายอำเภอ", "รายหน่วยงาน", "ข้อมูลที่ต้องแก้ไข", "ปรับแก้อัตโนมัติ"]
@@ -381,22 +381,6 @@ def test_emulator_without_credentials_sends_no_authorization(area, fake_google):
 
 
 # --- pacing -------------------------------------------------------------------------------
-
-
-class VirtualClock:
-    """Time that passes only when someone sleeps: the client's pacing and the fake's quota share it,
-    so what is tested is the arithmetic of the quota, never how fast this machine answers."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_paced_to_the_quota_without_429(fake_google, tmp_path):

@@ -22,7 +22,7 @@ from pipeline.cli import cli
 from pipeline.workbook import google_http
 from tests.conftest import free_port
 from tests.fake_google import FakeGoogle
-from tests.google_area import GoogleArea, build_area
+from tests.google_area import GoogleArea, VirtualClock, build_area
 
 SUMMARY = "สรุปผล (devplan)"
 SA = "devplan@devplan-pbn2.iam.gserviceaccount.com"
@@ -62,21 +62,6 @@ def with_key(fake: FakeGoogle, area: GoogleArea, tmp_path: Path) -> tuple[Path, 
     text = area.config.read_text(encoding="utf-8").replace("[storage.quota]", f'credentials = "{key}"\n[storage.quota]')
     area.config.write_text(text, encoding="utf-8")
     return key, info
-
-
-class VirtualClock:
-    """The run's time: moves when devplan sleeps, or when the fake says a request took time."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

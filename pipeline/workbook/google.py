@@ -260,10 +260,7 @@ class GoogleWorkbook:
             return Access(key, what, role, False, *refused)
         if file_id:
             try:
-                item = self._send(
-                    "get", f"{FILES_URL}/{file_id}", doing=f"ตรวจสเปรดชีต {key}",
-                    params={"fields": "id,name,capabilities(canEdit)", "supportsAllDrives": "true"},
-                ).json()
+                item = self._drive_get(file_id, "id,name,capabilities(canEdit)", f"ตรวจสเปรดชีต {key}")
             except APIError as exc:
                 return Access(key, what, role, False,
                               f"เปิดไม่ได้ (Google ตอบ {exc.response.status_code}): ไม่พบหรือยังไม่ได้แชร์", share)
@@ -302,11 +299,17 @@ class GoogleWorkbook:
     def _folder(self, *, writing: bool = False) -> dict[str, Any]:
         """The folder's Drive metadata: its shared drive, and whether devplan may add files to it."""
         if self._folder_meta is None:
-            self._folder_meta = self._send(
-                "get", f"{FILES_URL}/{self.folder}", doing=f"เปิดโฟลเดอร์ Google Drive {self.folder}", writing=writing,
-                params={"fields": "id,name,mimeType,driveId,capabilities(canAddChildren)", "supportsAllDrives": "true"},
-            ).json()
+            self._folder_meta = self._drive_get(
+                self.folder, "id,name,mimeType,driveId,capabilities(canAddChildren)",
+                f"เปิดโฟลเดอร์ Google Drive {self.folder}", writing=writing,
+            )
         return self._folder_meta
+
+    def _drive_get(self, file_id: str, fields: str, doing: str, *, writing: bool = False) -> dict[str, Any]:
+        """One Drive ``files.get`` (shared drives included); ``APIError`` when Google refuses."""
+        answer = self._send("get", f"{FILES_URL}/{file_id}", doing=doing, writing=writing,
+                            params={"fields": fields, "supportsAllDrives": "true"})
+        return dict(answer.json())
 
     def _who(self) -> str:
         return self.account or "บัญชีบริการของ devplan (client_email ในไฟล์กุญแจ)"
@@ -395,10 +398,7 @@ class GoogleWorkbook:
             return (f"{was} ตอนนี้ถูกเปลี่ยนชื่อเป็น '{renamed.name}'",
                     f"เปลี่ยนชื่อสเปรดชีตนี้กลับเป็น '{key}' (ต้องตรงกับไฟล์ตั้งค่าทุกตัวอักษร) แล้วสั่งรันใหม่")
         try:
-            item = self._send(
-                "get", f"{FILES_URL}/{file_id}", doing=f"ตรวจสเปรดชีต '{key}' ที่เคยพบ",
-                params={"fields": "id,name,parents,trashed", "supportsAllDrives": "true"},
-            ).json()
+            item = self._drive_get(file_id, "id,name,parents,trashed", f"ตรวจสเปรดชีต '{key}' ที่เคยพบ")
         except APIError as exc:
             return (f"{was} ตอนนี้บัญชีบริการมองไม่เห็นแล้ว: ถูกลบ หรือเลิกแชร์ (Google ตอบ {exc.response.status_code})",
                     "ถ้าถูกลบ: เจ้าของไฟล์กู้คืนได้จากถังขยะของ Google Drive (ภายใน 30 วัน); "
