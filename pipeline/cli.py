@@ -31,6 +31,13 @@ def masked(text: str, keep: Iterable[Any] = ()) -> str:
     return mask_ids_in_text(text, {normalize_national_id(code) for code in keep})
 
 
+class MaskingFormatter(logging.Formatter):
+    """Log lines as a person reads them: any number that could be a national ID masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return masked(super().format(record))
+
+
 def _quiet_stdout() -> None:
     """The reader of stdout has gone: send the rest nowhere, so nothing complains at exit."""
     try:
@@ -49,29 +56,53 @@ class Devplan(click.Group):
     """
 
     def invoke(self, ctx: click.Context) -> Any:
-        from pipeline.errors import EXIT_UNEXPECTED, PipelineError
+        from pipeline.errors import WRITE_ERRNOS, PipelineError, write_failed
 
         try:
             return super().invoke(ctx)
         except PipelineError as exc:
-            if ctx.obj:  # --debug
-                raise
-            _say(masked(f"ข้อผิดพลาด: {exc.message}" + (f"\nวิธีแก้: {exc.hint}" if exc.hint else "")))
-            sys.exit(exc.exit_code)
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise  # click prints usage errors itself (exit code 2), and a prompt left with Ctrl-D or Ctrl-C (1)
+            _fail(ctx, exc, exc.exit_code)
+        except click.ClickException as exc:
+            vars(exc)["message"] = masked(exc.message)  # click prints usage errors itself, with exit code 2
+            raise
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise  # a prompt left with Ctrl-D or Ctrl-C (exit 1)
         except BrokenPipeError:
             _quiet_stdout()
             sys.exit(EXIT_BROKEN_PIPE)
         except KeyboardInterrupt:
             _say("หยุดทำงานตามคำสั่งผู้ใช้")
             sys.exit(130)
+        except OSError as exc:
+            if exc.errno not in WRITE_ERRNOS:  # a write whatever wrote: the disk is full, read-only ...
+                _unexpected(ctx, exc)
+            error = write_failed(exc.filename or Path.cwd(), exc)
+            _fail(ctx, error, error.exit_code)
         except Exception as exc:  # the last line of defence: say what to do, not a traceback
-            if ctx.obj:
-                raise
-            _say(masked(f"ข้อผิดพลาดที่ไม่คาดคิด: {exc.__class__.__name__}: {exc}") + "\n"
-                 "วิธีแก้: สั่งรันอีกครั้งพร้อม --debug (devplan --debug ...) แล้วส่งข้อความทั้งหมดให้ผู้ดูแลระบบ")
-            sys.exit(EXIT_UNEXPECTED)
+            _unexpected(ctx, exc)
+        return None  # pragma: no cover - every branch above exits
+
+
+def _fail(ctx: click.Context, error: Any, exit_code: int) -> None:
+    """Print ``error``'s Thai message and hint (IDs masked; with --debug after the traceback) and exit."""
+    if ctx.obj:  # --debug: the traceback as well, and the same exit code
+        import traceback
+
+        _say(masked(traceback.format_exc().rstrip()))
+    _say(masked(f"ข้อผิดพลาด: {error.message}" + (f"\nวิธีแก้: {error.hint}" if error.hint else "")))
+    sys.exit(exit_code)
+
+
+def _unexpected(ctx: click.Context, exc: BaseException) -> None:
+    from pipeline.errors import EXIT_UNEXPECTED
+
+    if ctx.obj:
+        import traceback
+
+        _say(masked(traceback.format_exc().rstrip()))
+    _say(masked(f"ข้อผิดพลาดที่ไม่คาดคิด: {exc.__class__.__name__}: {exc}") + "\n"
+         "วิธีแก้: สั่งรันอีกครั้งพร้อม --debug (devplan --debug ...) แล้วส่งข้อความทั้งหมดให้ผู้ดูแลระบบ")
+    sys.exit(EXIT_UNEXPECTED)
 
 
 def config_option(default: Path | None = None, required: bool = False) -> Decorator:
@@ -122,11 +153,10 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     """devplan: รวบรวมแบบสำรวจและ ID Plan จาก Google Sheets คำนวณตัวชี้วัดตามแผนพัฒนาครู
     และบุคลากร แล้วเขียนสรุปผลกลับลงชีตและส่งอีเมลถึงทุกโรงเรียน"""
     ctx.obj = debug
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
+        level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True,
     )
 
 
@@ -160,11 +190,19 @@ def demo(out: Path, schools: int | None, seed: int) -> None:
 @config_option(required=True)
 @year_option()
 @click.option("--send", is_flag=True, help="ส่งอีเมลจริงผ่าน SMTP เฉพาะฉบับที่ผู้อำนวยการยังไม่ได้รับ (ค่าเริ่มต้น: เขียนไฟล์ .eml ไว้ใน outbox เท่านั้น)")
-@click.option("--resend", is_flag=True, help="ใช้กับ --send: ส่งทุกฉบับอีกครั้ง แม้สรุปผลไม่เปลี่ยนหรือยังไม่ถึงรอบตาม mail.cadence")
+@click.option("--resend", is_flag=True, help="ใช้กับ --send: ส่งอีกครั้งแม้สรุปผลไม่เปลี่ยนหรือยังไม่ถึงรอบตาม mail.cadence "
+              "(ทุกหน่วยงาน เว้นแต่ระบุ --unit)")
+@click.option("--unit", "units", metavar="CODE", multiple=True,
+              help="ใช้กับ --send: ส่งเฉพาะหน่วยงานรหัสนี้ (ระบุได้หลายครั้ง) เช่น --send --resend --unit 1067020001 "
+                   "ส่งฉบับที่ไม่แน่ใจว่าถึงแล้วหรือไม่อีกครั้งถึงผู้อำนวยการคนนั้นคนเดียว")
 @click.option("--to", "test_to", metavar="ADDRESS", default=None, help="ใช้กับ --send: ส่งทุกฉบับไปที่อีเมลทดสอบนี้แทน (ไม่นับว่าส่งถึงผู้อำนวยการแล้ว)")
+@click.option("--new-state", is_flag=True,
+              help="ใช้กับ --send: ยืนยันว่าตั้งใจใช้ไฟล์สถานะนี้ แม้แดชบอร์ดบันทึกการส่งอีเมลที่ไฟล์สถานะไม่มี "
+                   "(ไฟล์ใหม่ หรือคืนจากสำเนาสำรองที่เก่ากว่า): ส่งถึงผู้อำนวยการทุกคนที่ไฟล์สถานะไม่มีบันทึกว่าได้รับแล้ว")
 @run_options
 def sync(
-    config_path: Path, year: int | None, send: bool, resend: bool, test_to: str | None, wait: bool, full: bool
+    config_path: Path, year: int | None, send: bool, resend: bool, units: tuple[str, ...], test_to: str | None,
+    new_state: bool, wait: bool, full: bool,
 ) -> None:
     """ประมวลผลทั้งหมด: อ่านข้อมูล จับคู่ คำนวณตัวชี้วัด เขียนสรุปผลลงชีต และเตรียม/ส่งอีเมล
 
@@ -173,17 +211,21 @@ def sync(
     3 สเปรดชีตต้นทาง, 4 เขียนผลลัพธ์, 5 ส่งอีเมล, 70 ข้อผิดพลาดที่ไม่คาดคิด,
     75 มี devplan อีกชุดกำลังทำงานกับไฟล์สถานะเดียวกัน
     """
-    if (resend or test_to) and not send:
-        raise click.UsageError(f"{'--resend' if resend else '--to'} ใช้ได้เฉพาะคู่กับ --send")
+    needs_send = [flag for flag, given in (("--resend", resend), ("--unit", units), ("--to", test_to is not None),
+                                           ("--new-state", new_state)) if given]
+    if needs_send and not send:
+        raise click.UsageError(f"{needs_send[0]} ใช้ได้เฉพาะคู่กับ --send")
     if test_to is not None and "@" not in test_to:
         raise click.BadParameter(f"'{test_to}' ไม่ใช่ที่อยู่อีเมล", param_hint="--to")
     from pipeline.deliver import SendPolicy, smtp_for_send
     from pipeline.history import recording
+    from pipeline.thai import normalize_code
 
     settings = _load(config_path, year=year)
     with recording("sync", settings) as run:  # one row in the run history (devplan status), even if it fails
         smtp = smtp_for_send() if send else None
-        policy = SendPolicy(resend=resend, cadence_days=settings.mail.cadence, test_to=test_to)
+        policy = SendPolicy(resend=resend, cadence_days=settings.mail.cadence, test_to=test_to,
+                            units=frozenset(normalize_code(u) for u in units), new_state=new_state)
         sys.exit(_run(settings, run, smtp=smtp, send_policy=policy, full=full, wait=wait))
 
 

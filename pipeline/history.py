@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from pipeline.config import Settings
 from pipeline.errors import EXIT_UNEXPECTED, PipelineError
 from pipeline.state import RunRecord, State
+from pipeline.thai import mask_ids_in_text, normalize_national_id
 from pipeline.workbook.reads import ReadLog
 
 if TYPE_CHECKING:
@@ -66,13 +67,43 @@ def recording(kind: str, settings: Settings) -> Iterator[RunLog]:
         raise
     finally:
         code = exit_code_of(failure)
-        details = describe(run, failure, settings)
+        keep = unit_codes(run)
+        details = masked(describe(run, failure, settings), keep)
         record = RunRecord(kind, run.started, round(time.monotonic() - run.clock, 3), code, details)
         try:
             with State(settings.storage.state) as state:
                 state.record_run(record)
+                _mask_older_runs(state, keep)
         except Exception as exc:  # the history must never hide the run's own outcome
             log.warning("could not record the run in the state file: %s", exc)
+
+
+def unit_codes(run: RunLog) -> set[str]:
+    """The roster's unit codes a run knows (codes, not IDs: the history keeps them as they are)."""
+    result = run.result
+    if result is None:
+        return set()
+    return {normalize_national_id(code) for code in [*result.data.units["code"], *result.unit_problems]}
+
+
+def masked(value: Any, keep: set[str]) -> Any:
+    """``value`` (plain JSON) with every number that could be a national ID masked, in keys and values."""
+    if isinstance(value, str):
+        return mask_ids_in_text(value, keep)
+    if isinstance(value, dict):
+        return {masked(k, keep): masked(v, keep) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v, keep) for v in value]
+    return value
+
+
+def _mask_older_runs(state: State, keep: set[str]) -> None:
+    """Rows an older devplan stored unmasked are masked now (unit codes named as failed units stay)."""
+    for run in state.runs(last=1000):
+        codes = keep | {normalize_national_id(c) for c in run.details.get("failed") or {}}
+        clean = masked(run.details, codes)
+        if clean != run.details and run.number is not None:
+            state.rewrite_run(run.number, clean)
 
 
 def describe(run: RunLog, failure: BaseException | None, settings: Settings) -> dict[str, Any]:

@@ -86,6 +86,8 @@ def needs_a_person(result: SyncResult) -> Attention:
             f"แดชบอร์ด '{settings.output.dashboard}': {dashboard.message}"
             + (f" (วิธีแก้: {dashboard.hint})" if dashboard.hint else "")
         )
+    if result.delivery.refusal:
+        problems.append(f"sync --send จะยังไม่ส่งอีเมล: {result.delivery.refusal}")
     left_out = {code: problem.message for code, problem in result.unit_problems.items()}
     left_out.update(result.delivery.skipped)
     return Attention(area.counts.quarantined, left_out, problems, dict(result.delivery.skipped))
@@ -129,17 +131,25 @@ def format_report(result: SyncResult, attention: Attention | None = None) -> str
             f"คำขอถึง Google: อ่าน {r.sheets_read}, เขียน {r.sheets_write}, Drive {r.drive}"
             + (f", ลองใหม่ {r.retries}" if r.retries else "")
         )
-    lines += mail_lines(result.delivery)
+    lines += mail_lines(result.delivery, resend_command(result))
     for code, problem in result.unit_problems.items():
-        lines.append(f"หน่วยงาน {code} ไม่ได้ประมวลผล: {problem.message}")
+        lines.append(f"หน่วยงาน {code} ตกหล่น (ไม่ได้เขียนแท็บสรุปผลและไม่ได้ส่งอีเมล): {problem.message}")
         if problem.hint:
             lines.append(f"    วิธีแก้: {problem.hint}")
     lines += ["", *(attention or needs_a_person(result)).lines()]
     return "\n".join(lines)
 
 
-def mail_lines(delivery: Delivery) -> list[str]:
-    """What happened to the run's e-mail, in Thai."""
+def resend_command(result: SyncResult) -> str:
+    """The command that sends again only the messages the run is not sure reached their director."""
+    config = result.settings.source_file
+    units = " ".join(f"--unit {code}" for code in result.delivery.in_doubt)
+    return (f"devplan sync --config {config} --year {result.settings.area.fiscal_year} --send --resend {units}"
+            if config else f"devplan sync --send --resend {units}")
+
+
+def mail_lines(delivery: Delivery, resend: str = "") -> list[str]:
+    """What happened to the run's e-mail, in Thai; ``resend``: the command for the messages in doubt."""
     lines = [f"อีเมล {len(delivery.written)} ฉบับใน {delivery.outbox}"]
     not_due = []
     if delivery.unchanged:
@@ -147,6 +157,8 @@ def mail_lines(delivery: Delivery) -> list[str]:
     if delivery.held:
         first = min(delivery.held.values())
         not_due.append(f"รอรอบส่ง (mail.cadence) {len(delivery.held)} ฉบับ (ส่งได้อีกตั้งแต่ {first.isoformat()})")
+    if delivery.not_chosen:
+        not_due.append(f"ไม่ได้อยู่ใน --unit {len(delivery.not_chosen)} ฉบับ (ไม่ส่งรอบนี้)")
     if delivery.test_to:
         lines.append(f"ส่งไปที่อีเมลทดสอบ {delivery.test_to} แล้ว {len(delivery.sent)} ฉบับ (ไม่นับว่าส่งถึงผู้อำนวยการ)")
     elif delivery.sending:
@@ -155,6 +167,11 @@ def mail_lines(delivery: Delivery) -> list[str]:
         lines.append(
             f"ยังไม่ได้ส่ง: ใช้ --send เพื่อส่งจริง (จะส่ง {len(delivery.due)} ฉบับ"
             + "".join(f", {n}" for n in not_due) + ")"
+        )
+    if delivery.in_doubt and resend:
+        lines.append(
+            f"ไม่แน่ใจว่าถึงผู้รับหรือไม่ {len(delivery.in_doubt)} ฉบับ ({', '.join(delivery.in_doubt)}): devplan ไม่ส่งซ้ำเอง "
+            f"ตรวจในกล่องอีเมลที่ส่งแล้ว (Sent) ของผู้ส่ง ถ้ายังไม่ได้รับ ให้ส่งเฉพาะฉบับเหล่านี้ด้วย: {resend}"
         )
     return lines
 

@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Mapping, Protocol, TypeVar
 
 from jinja2 import Environment
 
+from pipeline.deliver import mailed_row
 from pipeline.errors import NotFinished, PipelineError, PublishError, SourceError
 from pipeline.render import render_tab
 from pipeline.state import State
@@ -120,7 +121,12 @@ class NoWriter:
 
 
 def render_dashboard(env: Environment, summary: AreaSummary) -> dict[str, FormattedTab]:
-    return {tab: render_tab(env, template, summary) for tab, template in DASHBOARD_TABS.items()}
+    """The dashboard's tabs; the first ends with when the directors were last mailed (whatever the
+    templates say: devplan reads it back before it sends, see ``pipeline.deliver.check_send_log``)."""
+    tabs = {tab: render_tab(env, template, summary) for tab, template in DASHBOARD_TABS.items()}
+    first = tabs[next(iter(DASHBOARD_TABS))]
+    first.rows.extend(mailed_row(summary.mailed))
+    return tabs
 
 
 def fingerprint(tabs: Mapping[str, AnyTab]) -> str:

@@ -23,7 +23,17 @@
   which do not count as sent to the director.
 
 - ``runs``: the run history, one row per ``sync`` or ``check`` (failed ones
-  too), shown by ``devplan status`` (see ``pipeline.history``).
+  too), shown by ``devplan status`` (see ``pipeline.history``); its text is
+  masked before it is stored (no national ID is kept there).
+- ``meta``: small facts about the state file itself: when this state file last
+  mailed the directors (``last_mailing``) and the last mailing the dashboard
+  says happened (``dashboard_mailing``, see ``pipeline.deliver``): a state file
+  whose send log misses a mailing the dashboard records (deleted, moved aside,
+  restored from an older backup) does not send until told to (``--new-state``).
+
+A state file SQLite reports as damaged (``PRAGMA quick_check``) is refused and
+never used; a write the disk refuses (full, read-only, no permission) is a
+``PublishError`` naming the file and the real cause.
 
 Later parts add their own tables here; the schema is created
 on open and only ever grows.
@@ -31,6 +41,7 @@ on open and only ever grows.
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 from dataclasses import dataclass, field
@@ -38,7 +49,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Mapping
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, PipelineError, write_failed
 from pipeline.workbook import Table
 
 SCHEMA = """
@@ -89,6 +100,10 @@ CREATE TABLE IF NOT EXISTS sent (
     test INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS sent_by_unit ON sent (unit, test, id);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
 
 
@@ -135,18 +150,31 @@ class State:
     def __init__(self, path: str | Path | None) -> None:
         self.path = Path(path) if path else None
         target = str(self.path) if self.path else ":memory:"
-        try:
-            if self.path:
+        existed = self.path is not None and self.path.exists() and self.path.stat().st_size > 0
+        if self.path:
+            try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(target, timeout=30, isolation_level=None)
+            except OSError as exc:
+                raise write_failed(self.path.parent, exc, "โฟลเดอร์ของไฟล์สถานะ") from exc
+        try:
+            self.db = sqlite3.connect(target, timeout=30, isolation_level=None, factory=_Connection)
+        except sqlite3.Error as exc:
+            raise state_error(self.path, exc) from exc
+        self.db.state_path = self.path
+        try:
+            if existed:
+                self._refuse_if_damaged()
             self.db.execute("PRAGMA journal_mode=WAL" if self.path else "PRAGMA journal_mode=MEMORY")
             self.db.executescript(SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise ConfigError(
-                f"เปิดไฟล์สถานะ {self.path} ไม่ได้ ({exc})",
-                "ตรวจสิทธิ์การเขียนโฟลเดอร์ของไฟล์สถานะ (storage.state) หรือลบไฟล์ที่เสียแล้วสั่งรันใหม่ "
-                "(devplan จะอ่านสเปรดชีตทั้งหมดใหม่หนึ่งครั้ง)",
-            ) from exc
+        except BaseException:
+            self.db.close()
+            raise
+
+    def _refuse_if_damaged(self) -> None:
+        """Stop on a state file SQLite finds damaged: its send log cannot be trusted, so it is never used."""
+        found = [row[0] for row in self.db.execute("PRAGMA quick_check").fetchall()]
+        if found != ["ok"]:
+            raise damaged(self.path, "; ".join(str(f) for f in found[:3]))
 
     def close(self) -> None:
         self.db.close()
@@ -291,6 +319,46 @@ class State:
         ).fetchone()
         return _sent(row) if row else None
 
+    # -- what the state file knows of the area's mailings ------------------------
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def last_mailing(self) -> datetime | None:
+        """When this state file last mailed the directors (or began to): its own note, or its send log's
+        newest row (a state file from before the note was kept); None if it never did."""
+        noted = self._meta("last_mailing")
+        row = self.db.execute("SELECT MAX(sent_at) FROM sent WHERE test=0").fetchone()
+        times = [datetime.fromisoformat(t) for t in (noted, row[0] if row else None) if t]
+        return max(times) if times else None
+
+    def note_mailing(self, when: datetime) -> None:
+        """Before mail goes out: this state file's send log accounts for the area's mail up to ``when``."""
+        last = self.last_mailing()
+        if last is None or when > last:
+            self._set_meta("last_mailing", when.isoformat(timespec="seconds"))
+
+    def dashboard_read(self) -> bool:
+        """Whether this state file has read the dashboard's record of the last mailing."""
+        return self._meta("dashboard_read") is not None
+
+    def dashboard_mailing(self) -> datetime | None:
+        """The latest mailing the dashboard was seen to record (None: none, or never read)."""
+        seen = self._meta("dashboard_mailing")
+        return datetime.fromisoformat(seen) if seen else None
+
+    def note_dashboard_mailing(self, when: datetime | None) -> None:
+        """What the dashboard says of the last mailing; a later one seen before is kept."""
+        seen = self.dashboard_mailing()
+        with self._transaction():
+            if when is not None and (seen is None or when > seen):
+                self._set_meta("dashboard_mailing", when.isoformat(timespec="seconds"))
+            self._set_meta("dashboard_read", "1")
+
     # -- the run history --------------------------------------------------------
 
     def record_run(self, run: "RunRecord") -> int:
@@ -302,6 +370,11 @@ class State:
              json.dumps(run.details, ensure_ascii=False, default=str)),
         )
         return int(cursor.lastrowid or 0)
+
+    def rewrite_run(self, number: int, details: dict[str, Any]) -> None:
+        """Replace the details of run ``number`` (an older version's row, masked afterwards)."""
+        self.db.execute("UPDATE runs SET details=? WHERE id=?",
+                        (json.dumps(details, ensure_ascii=False, default=str), number))
 
     def runs(self, last: int = 10) -> list["RunRecord"]:
         """The last ``last`` runs, newest first."""
@@ -317,6 +390,58 @@ class State:
 
     def _transaction(self) -> Any:
         return _Transaction(self.db)
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose failures are a person's errors: the disk full, no permission, a damaged file."""
+
+    state_path: Path | None = None
+
+    def execute(self, *args: Any) -> sqlite3.Cursor:
+        try:
+            return super().execute(*args)
+        except sqlite3.Error as exc:
+            raise state_error(self.state_path, exc) from exc
+
+    def executemany(self, *args: Any) -> sqlite3.Cursor:
+        try:
+            return super().executemany(*args)
+        except sqlite3.Error as exc:
+            raise state_error(self.state_path, exc) from exc
+
+    def executescript(self, *args: Any) -> sqlite3.Cursor:
+        try:
+            return super().executescript(*args)
+        except sqlite3.Error as exc:
+            raise state_error(self.state_path, exc) from exc
+
+
+def damaged(path: Path | None, detail: str) -> ConfigError:
+    """A state file SQLite cannot trust: refused, with advice that mails nobody twice."""
+    return ConfigError(
+        f"ไฟล์สถานะ {path} เสียหาย (SQLite: {detail}) devplan จึงไม่ใช้ไฟล์นี้และยังไม่ได้ทำสิ่งใด",
+        f"ไฟล์นี้เก็บบันทึกว่าส่งอีเมลถึงผู้อำนวยการคนใดแล้ว อย่าลบทิ้ง: คืนไฟล์จากสำเนาสำรองล่าสุด แล้วสั่งรันใหม่ "
+        f"หรือย้ายไฟล์ไปไว้ที่อื่น (เช่น mv {path} {path}.damaged) แล้วสั่งรันใหม่: devplan จะสร้างไฟล์สถานะใหม่ "
+        "และอ่านสเปรดชีตทั้งหมดใหม่หนึ่งครั้ง; ถ้าแดชบอร์ดบันทึกว่าเคยส่งอีเมลแล้ว จะไม่ส่งอีเมลจนกว่าจะสั่ง "
+        "sync --send --new-state (ซึ่งส่งสรุปผลถึงผู้อำนวยการทุกคนที่ไฟล์สถานะใหม่ไม่มีบันทึก บางคนอาจได้รับซ้ำ)",
+    )
+
+
+def state_error(path: Path | None, exc: sqlite3.Error) -> PipelineError:
+    """What an SQLite failure on the state file means for a person (exit 4 for a refused write)."""
+    code = exc.sqlite_errorcode & 0xFF
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return damaged(path, str(exc))
+    place = path or Path.cwd()
+    if code == sqlite3.SQLITE_FULL:
+        return write_failed(place, OSError(errno.ENOSPC, str(exc)), "ไฟล์สถานะ")
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR,
+                sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return write_failed(place, OSError(None, f"SQLite: {exc}"), "ไฟล์สถานะ")
+    return ConfigError(
+        f"ใช้ไฟล์สถานะ {path} ไม่ได้ (SQLite: {exc})",
+        "ส่งข้อความนี้ให้ผู้ดูแลระบบ; อย่าลบไฟล์สถานะ (เก็บบันทึกว่าส่งอีเมลถึงใครแล้ว)",
+    )
 
 
 class _Transaction:

@@ -9,7 +9,7 @@ template can show one whole.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -173,6 +173,8 @@ class AreaSummary:
     units: list[UnitRow]
     issues: list[Issue]
     notes: list[Issue]
+    #: when devplan last mailed the directors (the dashboard says so; see ``pipeline.deliver``)
+    mailed: datetime | None = None
 
 
 def indicator_rows(scores: Scores, level: str, key: str) -> list[IndicatorRow]:

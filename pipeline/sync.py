@@ -10,20 +10,24 @@ once: a check hands publish a writer and deliver a postbox that write nothing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Callable, Iterator
 
 from jinja2 import Environment
 
 from pipeline.collect import Collected, read_idplans, read_sources
 from pipeline.config import Settings
-from pipeline.deliver import Delivery, DryRun, Postbox, SendPolicy, SmtpSettings, deliver
-from pipeline.errors import ConfigError, PipelineError
+from pipeline.deliver import (
+    Delivery, DryRun, Postbox, SendPolicy, SmtpSettings, check_send_log, mailing_marker, plan_mail, post_mail,
+    read_mailed,
+)
+from pipeline.errors import ConfigError, PipelineError, SourceError
 from pipeline.indicators import Indicator, Scores, load_indicators, measure
 from pipeline.normalize import Normalized, leave_out, normalize, office_code_problem, unit_codes
-from pipeline.publish import NoWriter, Published, WorkbookWriter, Writer, publish
+from pipeline.publish import DASHBOARD_TABS, NoWriter, Published, WorkbookWriter, Writer, publish
 from pipeline.render import build_environment, keep_unit_codes
 from pipeline.state import State
 from pipeline.summaries import AreaSummary, RunFacts, UnitSummary, area_summary, run_facts, unit_summaries
@@ -143,6 +147,7 @@ def run_sync(
     send_policy: SendPolicy = SendPolicy(),
     dry_run: bool = False,
     reads: ReadLog | None = None,
+    now: datetime | None = None,
 ) -> SyncResult:
     """One full run. Mail is sent only when ``smtp`` is given; it is always written to the outbox.
 
@@ -152,6 +157,8 @@ def run_sync(
     ``dry_run`` (``devplan check``) reads and computes everything but writes nothing: no
     spreadsheet, no outbox, no mail; ``published.written`` then lists what would be written.
     ``reads`` is filled as the run reads (the run history keeps it even if the run fails).
+    ``now`` is when this run mails, as the dashboard records it (default: the clock's time).
+    A unit whose summary tab could not be written is not mailed.
     """
     reads = reads if reads is not None else ReadLog()
     with opened(settings, workbook, full=full, on_wait=on_wait) as (state, inner):
@@ -160,16 +167,45 @@ def run_sync(
         writer: Writer = NoWriter(book) if dry_run else WorkbookWriter(book, state)
         postbox = DryRun(settings.output.outbox) if dry_run else Postbox(settings.output.outbox, smtp)
         ready = prepare(settings, book, progress=progress, today=today)
+        # Which mail is due is known before anything is written, so a send the state file cannot account
+        # for is refused while nothing has been done yet.
+        mail, letters = plan_mail(
+            ready.env, ready.units, settings.mail.sender, postbox,
+            state=state, policy=send_policy, today=ready.facts.generated_on,
+        )
+        sending = (postbox.sending or dry_run) and not send_policy.test_to and bool(mail.due)
+        if sending or not state.dashboard_read():
+            learn_last_mailing(inner, settings.output.dashboard, state)
+        check_send_log(state, mail, send_policy, settings.output.dashboard, now or datetime.now())
+        area = dataclasses.replace(ready.area, mailed=mailing_marker(state))
         published = publish(
-            book, ready.env, ready.units, ready.raw.idplan_keys, ready.area,
+            book, ready.env, ready.units, ready.raw.idplan_keys, area,
             settings.output.summary_tab, settings.output.dashboard, state, writer, progress,
         )
         problems = {**ready.problems, **published.failed}
-        delivery = deliver(
-            ready.env, ready.units, settings.mail.sender, postbox, progress,
-            state=state, policy=send_policy, today=ready.facts.generated_on,
-        )
+        delivery = post_mail(mail, letters, postbox, progress, state=state, policy=send_policy, left_out=published.failed)
         return SyncResult(
-            settings, ready.data, ready.scores, ready.area, published, delivery, ready.raw.read_calls, reads,
+            settings, ready.data, ready.scores, area, published, delivery, ready.raw.read_calls, reads,
             problems, book.requests(), writer.where,
         )
+
+
+def learn_last_mailing(book: Workbook, dashboard: str, state: State) -> None:
+    """Note in the state file the last mailing the dashboard records (``pipeline.deliver.read_mailed``).
+
+    Read when the state file has not read it yet (so a run with a new state file keeps the record in
+    the dashboard) and before mail goes out (so a state file older than the last mailing is noticed).
+    """
+    tab = next(iter(DASHBOARD_TABS))
+    try:
+        rows = book.read(dashboard, [tab])[tab] if book.exists(dashboard) else []
+    except SourceError as exc:
+        try:
+            missing = tab not in book.tabs(dashboard)
+        except PipelineError:
+            missing = False
+        if not missing:
+            log.warning("could not read the last mailing from the dashboard: %s", exc.message)
+            return
+        rows = []
+    state.note_dashboard_mailing(read_mailed(rows))

@@ -67,9 +67,16 @@ def normalize_thai(text: str) -> str:
     return _DOUBLED_MARK.sub("\\1", text)
 
 
+#: a decimal digit of any script but the ASCII one (Thai, full-width, Arabic-Indic, Lao, Khmer ...)
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")
+
+
 def to_arabic_digits(text: str) -> str:
-    """Replace Thai digits ๐–๙ with 0–9."""
-    return text.translate(THAI_DIGITS)
+    """Replace the digits of every script (Thai ๐–๙, full-width ０–９, Arabic-Indic ٠–٩ ...) with 0–9."""
+    text = text.translate(THAI_DIGITS)
+    if text.isascii():
+        return text
+    return _OTHER_DIGIT.sub(lambda digit: str(unicodedata.decimal(digit.group())), text)
 
 
 def to_thai_digits(text: str) -> str:
@@ -163,39 +170,80 @@ def mask_national_id(nid: str) -> str:
     return f"x-xxxx-xxxxx-{digits[10:12]}-{digits[12]}"
 
 
-_D = "0-9๐-๙"
-# A run of 9 or more digits (Thai or Arabic, single dashes or spaces between them) that
-# could be a national ID, typed right or wrong (12 or 14 digits, grouped as on the card).
-# Not: a decimal fraction (66.66666666666667), a date-time (2019-10-01 12:30), or digits
-# glued to a Latin word, which are part of a key or address (idplan-1067000001, school1067020001@...).
-_ID_IN_TEXT = re.compile(
-    rf"(?<![{_D}A-Za-z_])(?<![A-Za-z_][-_])(?<![{_D}][.,])"
-    rf"(?:[{_D}][ -]?){{8,}}[{_D}]"
-    rf"(?![{_D}])(?!:[{_D}])"
-)
+# What a person types between the digits of an ID. Spaces and dashes (of every width) are how
+# IDs are usually typed, and any run of 9 or more digits joined by them is masked; dots, slashes
+# and underscores also join other numbers (an IP address, a date, a fraction), so a run using them
+# is masked when it is grouped as an ID is (see ``_grouped_like_an_id``).
+_SPACE_DASH = " \u00a0\u2000-\u200a\u202f\u3000\\-\u2010-\u2015\u2212\ufe63\uff0d"
+_DOT_SLASH = "._/\u00b7\u30fb\uff0e\uff0f\uff3f"
+_SEPARATOR = re.compile(f"([{_SPACE_DASH}{_DOT_SLASH}])")
+# A run of 9 or more digits, of any script (``\d``: Thai, full-width, Arabic-Indic ... mixed too), one
+# separator at most between two digits. Not: digits glued to a Latin word, which are part of a key or
+# address (idplan-1067000001, school1067020001@...), the digits after a decimal point, or a time.
+_RUN = r"(?<![\dA-Za-z_])(?<![A-Za-z_][-_])(?<!\d[.,])(?:\d{sep}?){{8,}}\d(?!\d)(?!:\d)"
+_ID_IN_TEXT = re.compile(_RUN.format(sep=f"[{_SPACE_DASH}{_DOT_SLASH}]"))
+_TYPED_ID_IN_TEXT = re.compile(_RUN.format(sep=f"[{_SPACE_DASH}]"))
 
-# An ID a spreadsheet turned into scientific notation (3.101200123453E+12): its digits are
-# a decimal fraction, so the pattern above leaves it; this one masks it whole.
-_ID_LIKE_IN_TEXT = re.compile(r"(?<![0-9])[0-9]\.[0-9]{6,}[eE]\+?[0-9]{1,2}")
+# An ID a spreadsheet turned into scientific notation (3.101200123453E+12, or shortened to
+# 3.1012E+12): a decimal fraction, so the patterns above leave it; this one masks it whole.
+_ID_LIKE_IN_TEXT = re.compile(r"(?<![\d.,])\d[.,]\d+[eE]\+?(?:0?9|1[0-4])(?!\d)")
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", to_arabic_digits(text))
+
+
+def _is_year(group: str) -> bool:
+    return len(group) == 4 and group[:2] in ("19", "20", "24", "25", "26")
+
+
+def _is_date(day: str, month: str, year: str) -> bool:
+    return (len(day) <= 2 and len(month) <= 2 and len(year) in (2, 4)
+            and 1 <= int(day) <= 31 and 1 <= int(month) <= 31 and min(int(day), int(month)) <= 12)
+
+
+def _grouped_like_an_id(text: str) -> bool:
+    """Whether digits joined by dots, slashes or underscores are an ID (3.1001.38509.22.4) rather than
+    an IP address (192.168.100.200), a date or a date range (1/10/2561-30/9/2562), a fraction
+    (12000/15000) or a list of years (2561/2562/2563)."""
+    parts = _SEPARATOR.split(to_arabic_digits(text))
+    groups, separators = parts[::2], parts[1::2]
+    if len(groups) < 3 or all(len(g) <= 3 for g in groups) or all(_is_year(g) for g in groups):
+        return False
+    for i in range(len(groups) - 2):
+        a, b, c = groups[i:i + 3]
+        if separators[i] == separators[i + 1] and (_is_date(a, b, c) or (_is_year(a) and _is_date(c, b, "00"))):
+            return False
+    return True
 
 
 def mask_ids_in_text(text: object, keep: Collection[str] = ()) -> str:
-    """Mask every run of 9 or more digits in text a person reads, as a possible national ID.
+    """Mask every number in text a person reads that could be a national ID, however it was typed.
 
-    A 13-digit run shows as ``x-xxxx-xxxxx-12-3``; any other length keeps its length and
-    last three digits (``xxxxxxxxx012``), so a clerk sees that a digit is missing or extra.
-    Runs whose digits are in ``keep`` (the roster's unit codes) are codes, not IDs, and stay.
+    A run of 9 or more digits of any script, with spaces or dashes between them (a 10-digit phone
+    number too: it could be a mistyped ID), or grouped as an ID with dots, slashes or underscores
+    (``3.1001.38509.22.4``), or an ID in scientific notation. A 13-digit run shows as
+    ``x-xxxx-xxxxx-12-3``; any other length keeps its length and last three digits
+    (``xxxxxxxxx012``), so a clerk sees that a digit is missing or extra. Runs whose digits are in
+    ``keep`` (the roster's unit codes, in ASCII digits) are codes, not IDs, and stay.
     """
 
-    def mask(match: re.Match[str]) -> str:
-        digits = normalize_national_id(match.group(0))
-        if digits in keep:
-            return match.group(0)
+    def hide(match: re.Match[str]) -> str:
+        typed = match.group(0)
+        digits = _digits(typed)
+        if digits in keep or all(_is_year(g) for g in _SEPARATOR.split(to_arabic_digits(typed))[::2]):
+            return typed
         if len(digits) == 13:
             return mask_national_id(digits)
         return "x" * (len(digits) - 3) + digits[-3:]
 
-    return _ID_LIKE_IN_TEXT.sub("x-xxxx-xxxxx-xx-x", _ID_IN_TEXT.sub(mask, str(text)))
+    def mask(match: re.Match[str]) -> str:
+        typed = match.group(0)
+        if any(c in _DOT_SLASH for c in typed) and not _grouped_like_an_id(typed):
+            return _TYPED_ID_IN_TEXT.sub(hide, typed)  # not an ID as a whole: only its typed-ID parts
+        return hide(match)
+
+    return _ID_IN_TEXT.sub(mask, _ID_LIKE_IN_TEXT.sub("x-xxxx-xxxxx-xx-x", str(text)))
 
 
 # --- names ---------------------------------------------------------------------

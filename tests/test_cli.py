@@ -138,12 +138,13 @@ def test_sync_with_an_unknown_key_says_which_and_exits_2(tmp_path):
     assert result.stdout == ""
 
 
-def test_debug_lets_the_error_propagate(tmp_path):
+def test_debug_adds_the_traceback_and_keeps_the_exit_code(tmp_path):
     path = write_config(tmp_path, **{"fiscal_year = 2562": "fiscal_yaer = 2562"})
-    result = run("--debug", "sync", "--config", str(path))
-    assert isinstance(result.exception, ConfigError)
-    assert "area.fiscal_yaer" in str(result.exception)
-    assert result.exit_code != 0
+    plain, result = run("sync", "--config", str(path)), run("--debug", "sync", "--config", str(path))
+    assert result.exit_code == plain.exit_code == ConfigError.exit_code == 2
+    assert "Traceback (most recent call last)" in result.stderr and "ConfigError" in result.stderr
+    assert "Traceback" not in plain.stderr
+    assert plain.stderr in result.stderr  # the same Thai message and hint, after the traceback
 
 
 def test_sync_with_a_missing_config_file_exits_2(tmp_path):

@@ -145,8 +145,11 @@ def test_70_for_the_unforeseen_with_the_thai_hint_to_rerun_with_debug(tmp_path):
     assert "วิธีแก้: สั่งรันอีกครั้งพร้อม --debug" in result.stderr
     assert "Traceback" not in result.output
 
+    # --debug only adds the traceback: the exit code and the Thai message stay.
     debug = CliRunner().invoke(cli, ["--debug", "sync", "--config", str(config_file)])
-    assert isinstance(debug.exception, ZeroDivisionError)
+    assert debug.exit_code == 70, debug.output
+    assert "Traceback (most recent call last)" in debug.stderr and "ZeroDivisionError" in debug.stderr
+    assert "ข้อผิดพลาดที่ไม่คาดคิด: ZeroDivisionError" in debug.stderr
 
 
 def test_an_error_message_masks_a_number_that_could_be_an_id(tmp_path):

@@ -32,7 +32,7 @@ from typing import Any, Mapping, Sequence
 
 from python_calamine import CalamineError, CalamineWorkbook
 
-from pipeline.errors import PipelineError, PublishError, SourceError
+from pipeline.errors import PipelineError, PublishError, SourceError, write_failed
 from pipeline.workbook import Access, Need, Place, RequestCounts, Table
 from pipeline.workbook.layout import AnyTab
 from pipeline.workbook.local_files import account, locate, open_by, open_regular, refuse_open, too_large, unusable
@@ -351,10 +351,7 @@ def _save_atomically(package: Package, path: Path, original: os.stat_result | No
     except OSError as exc:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
-        raise PublishError(
-            f"บันทึกไฟล์ {path} ไม่ได้ ({exc.strerror or exc})",
-            "ปิดไฟล์นี้ใน Excel/LibreOffice แล้วตรวจสิทธิ์การเขียนโฟลเดอร์ จากนั้นสั่งรันใหม่",
-        ) from exc
+        raise write_failed(path, exc) from exc
     except BaseException:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
