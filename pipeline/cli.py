@@ -89,7 +89,7 @@ def _fail(ctx: click.Context, error: Any, exit_code: int) -> None:
         import traceback
 
         _say(masked(traceback.format_exc().rstrip()))
-    _say(masked(f"ข้อผิดพลาด: {error.message}" + (f"\nวิธีแก้: {error.hint}" if error.hint else "")))
+    _say(masked(f"ข้อผิดพลาด: {error.message}" + (f"\nวิธีแก้: {error.hint}" if error.hint else ""), error.codes))
     sys.exit(exit_code)
 
 

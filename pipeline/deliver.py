@@ -259,8 +259,7 @@ def director_address(cell: str) -> tuple[str, str]:
     text = cell.strip()
     outside_quotes = re.sub(r'"[^"]*"', "", text)
     if outside_quotes.count("@") > 1:
-        listed = [address for _, address in getaddresses([text]) if "@" in address]
-        shown = ", ".join(listed) if len(listed) > 1 else text
+        shown = ", ".join(re.findall(r"[^\s<>,;\"']+@[^\s<>,;\"']+", outside_quotes))
         return "", (
             f"ช่องอีเมลผู้อำนวยการในทะเบียนมีหลายที่อยู่ ({shown}): devplan ส่งสรุปผลถึงที่อยู่เดียวที่ทะเบียนระบุ "
             "จึงไม่ส่งถึงหน่วยงานนี้; วิธีแก้: แก้ช่องนี้ในทะเบียนหน่วยงานให้เหลือที่อยู่ของผู้อำนวยการที่อยู่เดียว "
@@ -662,7 +661,7 @@ def _smtp_failure(
                  f"ให้ส่งเฉพาะฉบับนั้นด้วยคำสั่งเดิมพร้อม --send --resend --unit {in_doubt}")
     return DeliveryError(
         f"ส่งอีเมลผ่าน {where} ไม่สำเร็จ: {cause} (ส่งแล้ว {len(result.sent)} ฉบับ ยังไม่ได้ส่ง {left} ฉบับ){doubt}",
-        hint,
+        hint, codes=messages,
     )
 
 

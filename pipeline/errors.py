@@ -16,6 +16,7 @@ import errno
 import os
 import shutil
 from pathlib import Path
+from typing import Iterable
 
 
 class PipelineError(Exception):
@@ -23,10 +24,12 @@ class PipelineError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", codes: Iterable[str] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        #: the roster's unit codes the message names: shown as they are, where other long numbers are masked
+        self.codes = frozenset(codes)
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\nวิธีแก้: {self.hint}"

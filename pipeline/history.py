@@ -67,7 +67,7 @@ def recording(kind: str, settings: Settings) -> Iterator[RunLog]:
         raise
     finally:
         code = exit_code_of(failure)
-        keep = unit_codes(run)
+        keep = unit_codes(run) | (set(failure.codes) if isinstance(failure, PipelineError) else set())
         details = masked(describe(run, failure, settings), keep)
         record = RunRecord(kind, run.started, round(time.monotonic() - run.clock, 3), code, details)
         try:

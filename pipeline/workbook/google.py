@@ -51,7 +51,7 @@ from pipeline.workbook import Access, Need, Place, RequestCounts, Table, WaitHoo
 from pipeline.workbook.google_http import (
     DRIVE_BASE, SHEETS_BASE, OutOfTime, PacedClient, Pacing, SignInFailed, Unreachable,
 )
-from pipeline.workbook.layout import AnyTab, CellRange, FormattedTab, TextRule, as_tab
+from pipeline.workbook.layout import GOOGLE_CELL_LIMIT, AnyTab, CellRange, FormattedTab, TextRule, as_tab, fit_cells
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,7 @@ class GoogleWorkbook:
         return result
 
     def write(self, key: str, tabs: Mapping[str, AnyTab]) -> None:
+        tabs = {name: fit_cells(tab, GOOGLE_CELL_LIMIT) for name, tab in tabs.items()}
         file_id = self._resolve_or_create(key)
         try:
             self._update(file_id, tabs, lookup=False)

@@ -14,7 +14,7 @@ A ``Table`` is a tab's rows, the first being the header row. Cell values are
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Sequence, Union
 
 import wcwidth
@@ -26,6 +26,9 @@ Table = list[list[Any]]
 CHAR_PIXELS, PADDING, MIN_WIDTH, MAX_WIDTH = 7, 16, 48, 360
 #: a table header further down than this is not frozen (it would take the screen); the title is
 MAX_FROZEN_ROWS = 6
+
+#: the most characters (UTF-16 code units) a cell or a note may hold: Excel's limit, and Google Sheets'
+EXCEL_CELL_LIMIT, GOOGLE_CELL_LIMIT = 32_767, 50_000
 
 #: the pass / not-pass fills: (background, text) as RRGGBB, Excel's "Good" and "Bad" colours
 PASS_COLORS = ("C6EFCE", "006100")
@@ -86,6 +89,33 @@ def as_tab(tab: AnyTab) -> FormattedTab:
         return tab
     rows = [list(r) for r in tab]
     return FormattedTab(rows, widths=column_widths(rows))
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` whole if it fits in ``limit`` UTF-16 code units (how Excel and Google count), else its
+    beginning and ``…(ตัดเหลือ N ตัวอักษร)``, N being the characters kept: all of it within ``limit``."""
+    if len(text) <= limit // 2 or _utf16_length(text) <= limit:
+        return text
+    room = limit - _utf16_length(f"…(ตัดเหลือ {limit:,} ตัวอักษร)")
+    kept = text.encode("utf-16-le")[: room * 2].decode("utf-16-le", errors="ignore")  # never half a pair
+    return f"{kept}…(ตัดเหลือ {len(kept):,} ตัวอักษร)"
+
+
+def fit_cells(tab: AnyTab, limit: int) -> FormattedTab:
+    """``tab`` with every text cell and note cut to ``limit`` (``clip``): a backend's last step before it
+    writes, so one huge value (a 5 MB cell quoted in a reason) never makes the file or request fail."""
+    tab = as_tab(tab)
+    too_long = limit // 2
+    if not any(isinstance(v, str) and len(v) > too_long for row in tab.rows for v in row) and not any(
+            len(t) > too_long for t in tab.notes.values()):
+        return tab
+    rows = [[clip(v, limit) if isinstance(v, str) else v for v in row] for row in tab.rows]
+    notes = {at: clip(t, limit) for at, t in tab.notes.items()}
+    return replace(tab, rows=rows, notes=notes)
 
 
 def text_cells(value: Any) -> int:

@@ -34,7 +34,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from pipeline.errors import PipelineError, PublishError, SourceError, write_failed
 from pipeline.workbook import Access, Need, Place, RequestCounts, Table
-from pipeline.workbook.layout import AnyTab
+from pipeline.workbook.layout import EXCEL_CELL_LIMIT, AnyTab, fit_cells
 from pipeline.workbook.local_files import account, locate, open_by, open_regular, refuse_open, too_large, unusable
 from pipeline.workbook.xlsx import DamagedPackage, Limits, Package, TabConflict, TooLarge, UnsafeEdit, put_tabs
 from pipeline.workbook.xlsx_zip import scan
@@ -122,6 +122,7 @@ class LocalWorkbook:
             sweep_stale_temp_files(self.folder)
         for name in tabs:
             _check_tab_name(name)
+        tabs = {name: fit_cells(tab, EXCEL_CELL_LIMIT) for name, tab in tabs.items()}
         path = self.path(key)
         real = locate(self.folder, f"{key}{SUFFIX}", PublishError)
         if real is None:
