@@ -53,6 +53,10 @@ class PublishError(PipelineError):
     exit_code = 4
 
 
+class StateWriteError(PublishError):
+    """Writing the state file failed: the whole run's problem, never one unit's (exit 4 as any write)."""
+
+
 class DeliveryError(PipelineError):
     """Sending e-mail failed (the SMTP server refused or could not be reached)."""
 
@@ -125,7 +129,9 @@ def write_cause(path: str | Path, exc: OSError | None = None) -> int | None:
     return None
 
 
-def write_failed(path: str | Path, exc: OSError | None, what: str = "ไฟล์") -> PublishError:
+def write_failed(
+    path: str | Path, exc: OSError | None, what: str = "ไฟล์", error: type[PublishError] = PublishError,
+) -> PublishError:
     """A write the operating system refused, as a ``PublishError`` (exit 4) naming ``path`` and the real
     cause: the disk is full (which disk), no permission (for which account), a read-only file system ...
 
@@ -162,7 +168,7 @@ def write_failed(path: str | Path, exc: OSError | None, what: str = "ไฟล�
         detail = (exc.strerror or str(exc)) if exc is not None else "ไม่ทราบสาเหตุ"
         message = f"บันทึก{what} {place} ไม่ได้ ({detail})"
         hint = f"ตรวจว่าเขียนโฟลเดอร์ {place.parent} ได้และดิสก์มีที่ว่าง {rerun}"
-    return PublishError(message, hint)
+    return error(message, hint)
 
 
 #: errnos that can only come from writing, whatever wrote: the CLI's last line of defence turns them into exit 4

@@ -17,7 +17,7 @@ from typing import Callable
 
 from filelock import FileLock, Timeout
 
-from pipeline.errors import BusyError, ConfigError
+from pipeline.errors import BusyError, StateWriteError, write_failed
 
 
 def lock_path(state: str | Path) -> Path:
@@ -58,10 +58,7 @@ class RunLock:
                     self.on_wait(f"รอ devplan อีกชุดที่กำลังประมวลผลกับไฟล์สถานะเดียวกันให้เสร็จก่อน{holder}")
                 self.lock.acquire(poll_interval=self.poll)
         except OSError as exc:
-            raise ConfigError(
-                f"สร้างไฟล์ล็อก {self.path} ไม่ได้ ({exc.strerror or exc})",
-                "ตรวจสิทธิ์การเขียนโฟลเดอร์ของไฟล์สถานะ (storage.state)",
-            ) from exc
+            raise write_failed(self.path, exc, "ไฟล์ล็อก (ข้างไฟล์สถานะ storage.state)", StateWriteError) from exc
         # Say who holds it, for the message a second run prints.
         try:
             self.path.write_text(f" pid {os.getpid()} {datetime.now().isoformat(timespec='seconds')}\n", "ascii")

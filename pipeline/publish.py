@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Mapping, Protocol, TypeVar
 from jinja2 import Environment
 
 from pipeline.deliver import mailed_row
-from pipeline.errors import NotFinished, PipelineError, PublishError, SourceError
+from pipeline.errors import NotFinished, PipelineError, PublishError, SourceError, StateWriteError
 from pipeline.render import render_tab
 from pipeline.state import State
 from pipeline.summaries import AreaSummary, UnitSummary
@@ -182,6 +182,8 @@ def publish(
             else:
                 try:
                     writer.write(key, tabs, print_)
+                except StateWriteError:
+                    raise  # the state file is the whole run's, not this unit's
                 except (PublishError, SourceError) as exc:
                     if unit is not None:
                         done.failed[unit] = exc

@@ -49,7 +49,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Mapping
 
-from pipeline.errors import ConfigError, PipelineError, write_failed
+from pipeline.errors import ConfigError, PipelineError, StateWriteError, write_failed
 from pipeline.workbook import Table
 
 SCHEMA = """
@@ -155,7 +155,7 @@ class State:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise write_failed(self.path.parent, exc, "โฟลเดอร์ของไฟล์สถานะ") from exc
+                raise write_failed(self.path.parent, exc, "โฟลเดอร์ของไฟล์สถานะ", StateWriteError) from exc
         try:
             self.db = sqlite3.connect(target, timeout=30, isolation_level=None, factory=_Connection)
         except sqlite3.Error as exc:
@@ -434,10 +434,10 @@ def state_error(path: Path | None, exc: sqlite3.Error) -> PipelineError:
         return damaged(path, str(exc))
     place = path or Path.cwd()
     if code == sqlite3.SQLITE_FULL:
-        return write_failed(place, OSError(errno.ENOSPC, str(exc)), "ไฟล์สถานะ")
+        return write_failed(place, OSError(errno.ENOSPC, str(exc)), "ไฟล์สถานะ", StateWriteError)
     if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR,
                 sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return write_failed(place, OSError(None, f"SQLite: {exc}"), "ไฟล์สถานะ")
+        return write_failed(place, OSError(None, f"SQLite: {exc}"), "ไฟล์สถานะ", StateWriteError)
     return ConfigError(
         f"ใช้ไฟล์สถานะ {path} ไม่ได้ (SQLite: {exc})",
         "ส่งข้อความนี้ให้ผู้ดูแลระบบ; อย่าลบไฟล์สถานะ (เก็บบันทึกว่าส่งอีเมลถึงใครแล้ว)",
