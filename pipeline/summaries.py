@@ -19,6 +19,10 @@ from pipeline.indicators import Indicator, Scores
 from pipeline.indicators.compute import AREA, OFFICE_GROUP
 from pipeline.normalize import Normalized
 from pipeline.thai import clean_text, mask_ids_in_text, mask_national_id
+from pipeline.workbook.layout import clip
+
+#: the most characters of a staff cell a reason quotes (enough to find it; a pasted essay is cut, visibly)
+QUOTED = 1000
 
 
 @dataclass
@@ -338,7 +342,7 @@ def _issues(frame: pd.DataFrame, code: str | None = None) -> list[Issue]:
     rows = frame if code is None else frame[frame["unit_code"] == code]
     return [
         Issue(sheet=r["_sheet"], tab=r["_tab"], row=int(r["_row"]), unit_code=r["unit_code"],
-              reason=mask_ids_in_text(r["reason"]), value=mask_ids_in_text(clean_text(r["value"])))
+              reason=mask_ids_in_text(r["reason"]), value=clip(mask_ids_in_text(clean_text(r["value"])), QUOTED))
         for r in rows.sort_values(["_sheet", "_tab", "_row"]).to_dict("records")
     ]
 

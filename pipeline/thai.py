@@ -7,6 +7,7 @@ is not understood is never silently turned into "nothing".
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -178,15 +179,16 @@ _SPACE_DASH = " \u00a0\u2000-\u200a\u202f\u3000\\-\u2010-\u2015\u2212\ufe63\uff0
 _DOT_SLASH = "._/\u00b7\u30fb\uff0e\uff0f\uff3f"
 _SEPARATOR = re.compile(f"([{_SPACE_DASH}{_DOT_SLASH}])")
 # A run of 9 or more digits, of any script (``\d``: Thai, full-width, Arabic-Indic ... mixed too), one
-# separator at most between two digits. Not: digits glued to a Latin word, which are part of a key or
+# separator at most between two digits (the lookahead first: most places are not a digit, and say so
+# fastest). Not: digits glued to a Latin word, which are part of a key or
 # address (idplan-1067000001, school1067020001@...), the digits after a decimal point, or a time.
-_RUN = r"(?<![\dA-Za-z_])(?<![A-Za-z_][-_])(?<!\d[.,])(?:\d{sep}?){{8,}}\d(?!\d)(?!:\d)"
+_RUN = r"(?=\d)(?<![\dA-Za-z_])(?<![A-Za-z_][-_])(?<!\d[.,])(?:\d{sep}?){{8,}}\d(?!\d)(?!:\d)"
 _ID_IN_TEXT = re.compile(_RUN.format(sep=f"[{_SPACE_DASH}{_DOT_SLASH}]"))
 _TYPED_ID_IN_TEXT = re.compile(_RUN.format(sep=f"[{_SPACE_DASH}]"))
 
 # An ID a spreadsheet turned into scientific notation (3.101200123453E+12, or shortened to
 # 3.1012E+12): a decimal fraction, so the patterns above leave it; this one masks it whole.
-_ID_LIKE_IN_TEXT = re.compile(r"(?<![\d.,])\d[.,]\d+[eE]\+?(?:0?9|1[0-4])(?!\d)")
+_ID_LIKE_IN_TEXT = re.compile(r"(?=\d)(?<![\d.,])\d[.,]\d+[eE]\+?(?:0?9|1[0-4])(?!\d)")
 
 
 def _digits(text: str) -> str:
@@ -218,6 +220,16 @@ def _grouped_like_an_id(text: str) -> bool:
 
 
 def mask_ids_in_text(text: object, keep: Collection[str] = ()) -> str:
+    """Mask every number in text a person reads that could be a national ID (see ``_mask_ids``).
+
+    Remembered: the same value is printed in many places (a tab, the e-mail's text and HTML, and
+    again for their fingerprints), and a huge pasted cell would otherwise be scanned each time.
+    """
+    return _mask_ids(str(text), keep if isinstance(keep, frozenset) else frozenset(keep))
+
+
+@functools.lru_cache(maxsize=4096)
+def _mask_ids(text: str, keep: frozenset[str]) -> str:
     """Mask every number in text a person reads that could be a national ID, however it was typed.
 
     A run of 9 or more digits of any script, with spaces or dashes between them (a 10-digit phone
@@ -243,7 +255,7 @@ def mask_ids_in_text(text: object, keep: Collection[str] = ()) -> str:
             return _TYPED_ID_IN_TEXT.sub(hide, typed)  # not an ID as a whole: only its typed-ID parts
         return hide(match)
 
-    return _ID_IN_TEXT.sub(mask, _ID_LIKE_IN_TEXT.sub("x-xxxx-xxxxx-xx-x", str(text)))
+    return _ID_IN_TEXT.sub(mask, _ID_LIKE_IN_TEXT.sub("x-xxxx-xxxxx-xx-x", text))
 
 
 # --- names ---------------------------------------------------------------------

@@ -149,6 +149,10 @@ def sheets_error(code: int, message: Optional[str] = None, *, details: Optional[
     return ApiError(code, {"error": body}, headers)
 
 
+#: the most characters Google Sheets keeps in one cell (a longer write is refused, 400)
+CELL_LIMIT = 50_000
+
+
 def bad_request(message: str) -> ApiError:
     """Sheets 400 INVALID_ARGUMENT with the given message."""
     return sheets_error(400, message)
@@ -2628,6 +2632,9 @@ def _apply_cell_data(old: Cell, data: dict[str, Any], tree: Optional[dict[str, A
                 kind, value = None, None
             elif "stringValue" in uev:
                 kind, value = "s", str(uev["stringValue"])
+                if len(value.encode("utf-16-le")) // 2 > CELL_LIMIT:
+                    raise bad_request(f"Your input contains more than the maximum of {CELL_LIMIT} characters in a "
+                                      "single cell.")
             elif "numberValue" in uev:
                 kind, value = "n", uev["numberValue"]
             elif "boolValue" in uev:

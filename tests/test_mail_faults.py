@@ -339,3 +339,32 @@ def test_one_address_however_it_is_written(cell, address):
 def test_no_usable_address(cell):
     assert director_address(cell)[0] == ""
     assert "ไม่มีอีเมลผู้อำนวยการที่ใช้ได้" in director_address(cell)[1] or "หลายที่อยู่" in director_address(cell)[1]
+
+
+# --- a school whose tab could not be written -----------------------------------------------------
+
+
+def test_a_read_only_school_file_is_neither_written_nor_mailed_and_every_output_says_so(area, config_file, inbox):
+    key = area.sources.idplan.key_for(hand_area.SCHOOL_A)
+    path = area.storage.path / f"{key}.xlsx"
+    before = path.read_bytes()
+    path.chmod(0o444)  # a person made it read-only: devplan leaves it alone, even as root
+    handler, port = inbox
+    smtp_env(port)
+    result = sync(config_file, "--send")
+    assert result.exit_code == 1, result.output
+    a = hand_area.SCHOOL_A
+    assert f"หน่วยงาน {a} ตกหล่น (ไม่ได้เขียนแท็บสรุปผลและไม่ได้ส่งอีเมล): ไฟล์ {path} ถูกตั้งเป็นอ่านอย่างเดียว" in result.stdout
+    assert "หน่วยงานที่ตกหล่น (ไม่ได้รับอีเมลสรุปผล) 1 แห่ง" in result.stdout
+    assert sorted(handler.recipients()) == ["b@school.test", "office@area.test"]  # and so it is: not mailed
+    assert a not in [unit for unit, *_ in sent_rows(area)]
+    assert not (area.output.outbox / f"{a}.eml").exists() and "ส่งแล้ว 2 ฉบับ" in result.stdout
+    assert path.read_bytes() == before
+    status = CliRunner().invoke(cli, ["status", "--config", str(config_file)])
+    assert f"- {a}: ไฟล์ {path} ถูกตั้งเป็นอ่านอย่างเดียว" in status.stdout
+
+    path.chmod(0o644)
+    again = sync(config_file, "--send")
+    assert again.exit_code == 1, again.output
+    every_director_once(handler, area)
+    assert "ส่งแล้ว 1 ฉบับ, ไม่ส่งซ้ำ 2 ฉบับ" in again.stdout

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import email
 import re
+import sqlite3
+import unicodedata
 from email.policy import default as default_policy
 
 import pytest
@@ -32,15 +34,27 @@ ID12_NOTE = "310000005678"  # one digit short, the name matches: a repair note s
 ID12_MAIL = "310000009999"  # typed into the director's e-mail column
 ID14_NAME = "31000000654321"  # pasted into a valid person's last-name cell: reaches the staff list
 ID14_NAME_TYPED = "31000 00065 4321"
+# Typed as nobody's tests did before issue 17: full-width digits (a phone keyboard, a PDF), grouped with
+# dots, and Arabic-Indic digits grouped with slashes; none of these people are on the roster.
+ID_WIDE = make_id(60)
+ID_WIDE_TYPED = ID_WIDE.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+ID_DOTTED = make_id(61)
+ID_DOTTED_TYPED = f"{ID_DOTTED[0]}.{ID_DOTTED[1:5]}.{ID_DOTTED[5:10]}.{ID_DOTTED[10:12]}.{ID_DOTTED[12]}"
+ID_ARABIC = make_id(62)
+ID_ARABIC_TYPED = "/".join((ID_ARABIC[0], ID_ARABIC[1:5], ID_ARABIC[5:10], ID_ARABIC[10:12], ID_ARABIC[12])).translate(
+    str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+MASK_WIDE, MASK_DOTTED, MASK_ARABIC = (f"x-xxxx-xxxxx-{i[10:12]}-{i[12]}" for i in (ID_WIDE, ID_DOTTED, ID_ARABIC))
 # Masks worked out by hand: x for every digit but the last three.
 MASK14, MASK12, MASK12_NOTE, MASK12_MAIL = "xxxxxxxxxxx456", "xxxxxxxxx234", "xxxxxxxxx678", "xxxxxxxxx999"
 MASK14_NAME = "xxxxxxxxxxx321"
-RAW = (ID14, ID12, ID12_NOTE, ID12_MAIL, ID14_NAME, ID14_ROSTER)
+RAW = (ID14, ID12, ID12_NOTE, ID12_MAIL, ID14_NAME, ID14_ROSTER, ID_WIDE, ID_DOTTED, ID_ARABIC)
 
 
 def _digits(text: str) -> str:
-    """Text with Thai digits made Arabic and dashes and spaces dropped: any typed form of an ID shows."""
-    return re.sub(r"[\s\-]", "", text.translate(str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")))
+    """Text with the digits of every script made Arabic (by unicodedata, not devplan) and what people type
+    between them dropped (spaces, dashes, dots, slashes, underscores): any typed form of an ID shows."""
+    arabic = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+    return re.sub(r"[\s\-\u2010-\u2015\uff0d._/]", "", arabic)
 
 
 def _append(book, key, tab, values: dict) -> None:
@@ -77,6 +91,15 @@ def run(config_file):
         qc.timestamp: "11/12/2018, 09:00:00", qc.full_name: hand_area.full_name("B2"), qc.national_id: ID12_NOTE,
         qc.topics: "การนิเทศภายใน", qc.methods: "อบรม",
     })
+    for typed, name in ((ID_WIDE_TYPED, "นายเต็ม ความกว้าง"), (ID_ARABIC_TYPED, "นายอาระบิก ตัวเลข")):
+        _append(book, src.idplan.key_for(SCHOOL_A), src.idplan.record_tab, {
+            rc.date: "17/3/2562", rc.national_id: typed, rc.full_name: name, rc.kind: "อบรม",
+            rc.topic: "การวัดผล", rc.hours: 6, rc.status: "เสร็จสิ้น",
+        })
+    _append(book, src.survey.spreadsheet, src.survey.tab, {
+        qc.timestamp: "12/12/2018, 09:00:00", qc.full_name: "นายจุด คั่นเลข", qc.national_id: ID_DOTTED_TYPED,
+        qc.topics: "การนิเทศภายใน", qc.methods: "อบรม",
+    })
     units = book.read(src.units.spreadsheet, [src.units.tab, src.staff.tab])
     units[src.units.tab][2][units[src.units.tab][0].index(src.units.columns.director_email)] = ID12_MAIL
     book.write(src.units.spreadsheet, units)
@@ -104,6 +127,8 @@ def test_the_dashboard_masks_mistyped_ids(run):
     tabs = _sheet_text(settings.storage.path / "dashboard.xlsx")
     assert MASK14 in tabs["ข้อมูลที่ต้องแก้ไข"] and MASK12 in tabs["ข้อมูลที่ต้องแก้ไข"]
     assert MASK12_NOTE in tabs["ปรับแก้อัตโนมัติ"]
+    for mask in (MASK_WIDE, MASK_DOTTED, MASK_ARABIC):  # full-width, dot-grouped, Arabic-Indic with slashes
+        assert mask in tabs["ข้อมูลที่ต้องแก้ไข"]
     for text in tabs.values():
         for raw in RAW:
             assert raw not in _digits(text)
@@ -145,6 +170,45 @@ def test_the_run_report_masks_an_id_but_not_a_unit_code(run):
         assert raw not in _digits(result.output)
 
 
+def test_check_status_and_the_run_history_keep_no_id(run, config_file):
+    settings, _ = run
+    check = CliRunner().invoke(cli, ["check", "--config", str(config_file)])
+    assert check.exit_code == 1, check.output
+    assert MASK_WIDE in check.stdout and MASK_DOTTED in check.stdout
+    status = CliRunner().invoke(cli, ["status", "--config", str(config_file)])
+    assert status.exit_code == 0 and f"- {SCHOOL_B}: ไม่มีอีเมลผู้อำนวยการที่ใช้ได้ ('{MASK12_MAIL}')" in status.stdout
+    with sqlite3.connect(settings.storage.state) as db:
+        history = "\n".join(details for (details,) in db.execute("SELECT details FROM runs"))
+    assert MASK12_MAIL in history and SCHOOL_B in history  # unit codes are kept: they are codes
+    for text in (check.output, status.output, history):
+        for raw in RAW:
+            assert raw not in _digits(text)
+
+
+def test_an_older_history_row_with_a_raw_id_is_masked_by_the_next_run(run, config_file):
+    settings, _ = run
+    with sqlite3.connect(settings.storage.state) as db:  # as a devplan before issue 17 stored it
+        db.execute("UPDATE runs SET details=? WHERE id=1", (f'{{"error": "ไม่พบ {ID_WIDE_TYPED}", "failed": {{}}}}',))
+    assert CliRunner().invoke(cli, ["check", "--config", str(config_file)]).exit_code == 1
+    with sqlite3.connect(settings.storage.state) as db:
+        history = "\n".join(details for (details,) in db.execute("SELECT details FROM runs"))
+    assert f"ไม่พบ {MASK_WIDE}" in history and ID_WIDE not in _digits(history)
+
+
+def test_an_error_message_masks_a_full_width_id(tmp_path):
+    path = tmp_path / ID_WIDE_TYPED / "devplan.toml"  # someone named a folder after their ID, on a phone
+    result = CliRunner().invoke(cli, ["sync", "--config", str(path)])
+    assert result.exit_code == 2
+    assert MASK_WIDE in result.stderr and ID_WIDE not in _digits(result.stderr)
+
+
+def test_a_usage_error_masks_an_id_too(tmp_path):
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / f"{ID_DOTTED_TYPED}.csv"), "--as", "survey",
+                                      "--config", str(tmp_path / "devplan.toml")])
+    assert result.exit_code == 2
+    assert ID_DOTTED not in _digits(result.output) and MASK_DOTTED in result.output
+
+
 @pytest.mark.parametrize("typed, shown", [
     ("1234567890123", "x-xxxx-xxxxx-12-3"),          # a whole ID, as before
     ("1-2345-67890-12-3", "x-xxxx-xxxxx-12-3"),
@@ -153,6 +217,20 @@ def test_the_run_report_masks_an_id_but_not_a_unit_code(run):
     ("1 2345 67890 12", "xxxxxxxxx012"),
     ("๑๒๓๔๕๖๗๘๙๐๑๒", "xxxxxxxxx012"),
     ("123456789", "xxxxxx789"),                      # 9 digits: could still be an ID
+    ("１２３４５６７８９０１２３", "x-xxxx-xxxxx-12-3"),  # full-width
+    ("１－２３４５－６７８９０－１２－３", "x-xxxx-xxxxx-12-3"),  # full-width, full-width dashes
+    ("١٢٣٤٥٦٧٨٩٠١٢٣", "x-xxxx-xxxxx-12-3"),          # Arabic-Indic
+    ("๑2๓4๕6๗8๙0๑2๓", "x-xxxx-xxxxx-12-3"),          # Thai and Arabic mixed
+    ("1.2345.67890.12.3", "x-xxxx-xxxxx-12-3"),      # dots
+    ("1/2345/67890/12/3", "x-xxxx-xxxxx-12-3"),      # slashes
+    ("1_2345_67890_12_3", "x-xxxx-xxxxx-12-3"),      # underscores
+    ("1–2345–67890–12–3", "x-xxxx-xxxxx-12-3"),      # en dashes
+    ("12345 67890 123", "x-xxxx-xxxxx-12-3"),        # another grouping
+    ("1.2345.67890.12", "xxxxxxxxx012"),             # 12 digits with dots
+    ("1.234567890123E+12", "x-xxxx-xxxxx-xx-x"),      # scientific notation, every digit
+    ("1.2345E+12", "x-xxxx-xxxxx-xx-x"),              # shortened: the first digits still show nothing
+    ("1234567890123.0", "x-xxxx-xxxxx-12-3.0"),      # a number cell read as text
+    ("081-234-5678", "xxxxxxx678"),                  # a phone number: could be a mistyped ID, masked
 ])
 def test_runs_of_nine_or_more_digits_are_masked(typed, shown):
     assert mask_ids_in_text(f"เลข {typed} ผิด") == f"เลข {shown} ผิด"
@@ -164,6 +242,15 @@ def test_runs_of_nine_or_more_digits_are_masked(typed, shown):
     "2019-10-01 12:30:00",      # a date and time
     "idplan-1067000001",        # a spreadsheet key
     "school1067020001@area.example.go.th",
+    "idplan_1067000001",        # a key with an underscore
+    "192.168.100.200",          # an IP address (the mail server's, in an error)
+    "1/10/2561-30/9/2562",      # a date range
+    "2562/10/01",               # a date, year first
+    "01.10.2562 12:30",         # a date and time with dots
+    "12000/15000",              # a count of a count
+    "2561-2562-2563",           # years
+    "2561/2562/2563",
+    "ที่ ศธ 04123/1234",         # a letter's number
 ])
 def test_numbers_that_are_not_ids_stay(text):
     assert mask_ids_in_text(text) == text
