@@ -27,14 +27,13 @@ Each function takes the error class to raise: ``SourceError`` while reading,
 from __future__ import annotations
 
 import errno
-import getpass
 import os
 import stat
 import struct
 from pathlib import Path
 from typing import BinaryIO
 
-from pipeline.errors import PipelineError, SourceError
+from pipeline.errors import PipelineError, SourceError, account
 from pipeline.workbook.xlsx_zip import MB, TooLarge
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -49,16 +48,6 @@ _KINDS = {
 _NOT_TOUCHED = "devplan จึงไม่อ่านและไม่เขียนไฟล์นี้"
 _LINK_HINT = ("ให้ไฟล์ของหน่วยงานนี้เป็นไฟล์ .xlsx จริงในโฟลเดอร์ที่ตั้งค่าไว้ (storage.path) "
               "เช่น คัดลอกไฟล์ต้นฉบับมาวางแทนลิงก์ แล้วสั่งรันใหม่")
-
-
-def account() -> str:
-    """The account devplan runs as (the effective user, whatever the environment says)."""
-    try:
-        import pwd
-
-        return pwd.getpwuid(os.geteuid()).pw_name
-    except (ImportError, KeyError):
-        return getpass.getuser()
 
 
 def _inside(path: str, folder: str) -> bool:
