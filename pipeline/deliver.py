@@ -562,6 +562,14 @@ def _send(
                         f"{code_} {text.decode('utf-8', 'replace')}" for code_, text in exc.recipients.values()
                     )
                     result.skipped[code] = f"เซิร์ฟเวอร์อีเมลปฏิเสธผู้รับ {message['To']} ({refused})"
+                except smtplib.SMTPDataError as exc:
+                    if exc.smtp_code < 500:
+                        raise  # "try again later": for every message after this one too
+                    if state is not None:
+                        state.clear_sending(code)  # refused for good: this message, not the others
+                    marked = None
+                    result.skipped[code] = (f"เซิร์ฟเวอร์อีเมลไม่รับฉบับถึง {message['To']} "
+                                            f"({exc.smtp_code} {_text(exc.smtp_error)})")
                 else:
                     marked = None
                     result.sent.append(code)

@@ -368,3 +368,37 @@ def test_a_read_only_school_file_is_neither_written_nor_mailed_and_every_output_
     assert again.exit_code == 1, again.output
     every_director_once(handler, area)
     assert "ส่งแล้ว 1 ฉบับ, ไม่ส่งซ้ำ 2 ฉบับ" in again.stdout
+
+
+class RefusesOneMessage(CountingServer):
+    """Answers one director's message with a permanent refusal of that message (552: too big, say)."""
+
+    def __init__(self, refuse: str) -> None:
+        super().__init__()
+        self.refuse = refuse
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        if self.refuse in envelope.rcpt_tos:
+            return "552 5.3.4 Message size exceeds fixed limit"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_message_the_server_refuses_for_good_is_that_units_problem(area, config_file):
+    handler = RefusesOneMessage("b@school.test")
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        smtp_env(controller.port)
+        result = sync(config_file, "--send")
+        assert result.exit_code == 1, result.output  # the others went: one school's mail is its own problem
+        assert sorted(handler.recipients()) == ["a@school.test", "office@area.test"]
+        assert (f"ไม่ได้ส่งถึง {hand_area.SCHOOL_B}: เซิร์ฟเวอร์อีเมลไม่รับฉบับถึง b@school.test "
+                "(552 5.3.4 Message size exceeds fixed limit)") in result.stdout
+        assert sorted(unit for unit, *_ in sent_rows(area)) == [hand_area.SCHOOL_A, hand_area.OFFICE]
+
+        handler.refuse = ""
+        again = sync(config_file, "--send")
+        assert again.exit_code == 1 and "ส่งแล้ว 1 ฉบับ, ไม่ส่งซ้ำ 2 ฉบับ" in again.stdout
+        every_director_once(handler, area)
+    finally:
+        controller.stop()
