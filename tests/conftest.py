@@ -122,6 +122,34 @@ def write_config(tmp_path: Path, **replace: str) -> Path:
     return path
 
 
+def as_nobody(call):
+    """``call()`` in a forked child that has become 'nobody' (as root every file may be read and written;
+    the interpreter may live where 'nobody' cannot run it, so the child is a fork, not a new process).
+    What ``call`` returns (plain JSON) comes back; the child must not fail."""
+    import json
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        code = 0
+        try:
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            os.write(writer, json.dumps(call()).encode())
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as pipe:
+        report = pipe.read()
+    assert os.waitpid(child, 0)[1] == 0
+    return json.loads(report)
+
+
 def free_port() -> int:
     """A loopback port nobody listens on now (for a test's own SMTP server)."""
     with socket.socket() as probe:
@@ -143,6 +171,28 @@ def sample_sheets(root: Path, schools: int, seed: int) -> Path:
 @pytest.fixture
 def config_file(tmp_path):
     return write_config(tmp_path)
+
+
+@pytest.fixture
+def area(config_file):
+    """The hand-built area (tests/hand_area.py) as local files; its settings."""
+    from pipeline.config import load_settings
+    from pipeline.workbook.local import LocalWorkbook
+    from tests import hand_area
+
+    settings = load_settings(config_file)
+    hand_area.build(LocalWorkbook(settings.storage.path), settings)
+    return settings
+
+
+@pytest.fixture
+def server():
+    """A counting SMTP server on loopback (tests/smtp_server.py), devplan's environment pointing at it."""
+    from tests.smtp_server import CountingServer, serving
+
+    handler = CountingServer()
+    with serving(handler):
+        yield handler
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ from datetime import datetime
 from tests.conftest import make_id
 
 SCHOOL_A, SCHOOL_B, OFFICE = "1067000001", "1067000002", "pbn2"
+#: each unit's director, as the roster below names them
+DIRECTORS = {SCHOOL_A: "a@school.test", SCHOOL_B: "b@school.test", OFFICE: "office@area.test"}
 
 # key: (national id, prefix, first, last, position, unit, work group)
 PEOPLE = {

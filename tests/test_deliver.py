@@ -12,9 +12,6 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.config import load_settings
-from pipeline.workbook.local import LocalWorkbook
-from tests import hand_area
 from tests.conftest import free_port
 
 PASSWORD = "s3cret-Passw0rd-42"
@@ -45,13 +42,6 @@ def smtp_server():
     controller.start()
     yield controller, inbox
     controller.stop()
-
-
-@pytest.fixture
-def area(config_file):
-    settings = load_settings(config_file)
-    hand_area.build(LocalWorkbook(settings.storage.path), settings)
-    return settings
 
 
 def _smtp_env(controller, password=PASSWORD):

@@ -11,7 +11,6 @@ mails every director exactly once.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import pathlib
 import shutil
@@ -20,30 +19,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from pipeline.cli import cli
 from pipeline.config import load_settings
 from pipeline.workbook.local import LocalWorkbook
 from tests import hand_area
-from tests.conftest import free_port, write_config
-from tests.test_send_log import DIRECTORS, CountingServer, sent_rows
-
-
-def sync(config_file, *flags: str):
-    return CliRunner().invoke(cli, ["sync", "--config", str(config_file), *flags])
-
-
-@pytest.fixture
-def server():
-    handler = CountingServer()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    os.environ.update(DEVPLAN_SMTP_HOST="127.0.0.1", DEVPLAN_SMTP_PORT=str(controller.port), DEVPLAN_SMTP_STARTTLS="0")
-    yield handler
-    controller.stop()
+from tests.conftest import as_nobody, free_port, write_config
+from tests.smtp_server import CountingServer, every_director_once, sent_rows, serving
+from tests.test_send_log import sync
 
 
 class SmallDisk:
@@ -111,11 +94,6 @@ def area_with(tmp_path, **paths: Path):
     settings = load_settings(config)
     hand_area.build(LocalWorkbook(settings.storage.path), settings)
     return config, settings
-
-
-def every_director_once(server, settings) -> None:
-    assert sorted(server.recipients()) == sorted(DIRECTORS.values())
-    assert sorted((unit, to) for unit, to, *_ in sent_rows(settings)) == sorted(DIRECTORS.items())
 
 
 # --- a full disk, for real ---------------------------------------------------------------------------
@@ -192,30 +170,6 @@ def test_a_read_only_disk_is_named_as_such(tmp_path, small_disk, server):
 # --- no permission, for real -----------------------------------------------------------------------
 
 
-def as_nobody(call):
-    """Run ``call`` in a forked child that has become 'nobody' (root may write anywhere; the interpreter
-    lives where 'nobody' may not run it, so the child is a fork, not a new process); its result."""
-    reader, writer = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - the child reports through the pipe
-        code = 0
-        try:
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            result = call()
-            os.write(writer, json.dumps([result.exit_code, result.stdout, result.stderr]).encode())
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(writer)
-    with os.fdopen(reader, "rb") as pipe:
-        report = pipe.read()
-    assert os.waitpid(child, 0)[1] == 0
-    return json.loads(report)
-
-
 def test_an_outbox_devplan_may_not_write_names_the_folder_and_the_account(tmp_path):
     root = Path(tempfile.mkdtemp(prefix="devplan-outbox-"))  # not under pytest's root-only folder
     try:
@@ -229,7 +183,7 @@ def test_an_outbox_devplan_may_not_write_names_the_folder_and_the_account(tmp_pa
                 if place != root / "outbox":
                     os.chown(place, 65534, 65534)
             user = "nobody"
-            code, _, stderr = as_nobody(lambda: sync(config, "--send"))
+            code, stderr = as_nobody(lambda: [(done := sync(config, "--send")).exit_code, done.stderr])
         else:
             import getpass
 
@@ -245,14 +199,9 @@ def test_an_outbox_devplan_may_not_write_names_the_folder_and_the_account(tmp_pa
 
         os.chmod(root / "outbox", 0o777)  # the fix the message names
         handler = CountingServer()
-        controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-        controller.start()
-        try:
-            os.environ["DEVPLAN_SMTP_PORT"] = str(controller.port)
+        with serving(handler):
             assert sync(config, "--send").exit_code == 1
             every_director_once(handler, settings)
-        finally:
-            controller.stop()
     finally:
         shutil.rmtree(root)
 

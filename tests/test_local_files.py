@@ -28,6 +28,7 @@ from pipeline.workbook.local import LocalWorkbook
 from pipeline.workbook.xlsx_zip import MB, Limits
 from tests import xlsx_shapes as shapes
 from tests.conftest import FIXTURES
+from tests.conftest import as_nobody as run_as_nobody  # 'as_nobody' here reports what a call raised
 from tests.test_workbook_lossless import raw_parts
 
 KEY = "idplan-1067000001"
@@ -131,34 +132,17 @@ def test_each_unusable_file_is_named_with_its_real_cause_and_fix(tmp_path, cause
 
 
 def as_nobody(call) -> str:
-    """Run ``call`` in a forked child that has become 'nobody' (as root every file is readable);
-    return what it printed: the error's class, message and hint."""
-    import pwd
+    """What ``call`` raised, run as 'nobody' (as root every file is readable): the error's class,
+    message and hint."""
 
-    nobody = pwd.getpwnam("nobody")
-    reader, writer = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - the child reports through the pipe
-        code = 0
+    def report() -> str:
         try:
-            os.setgroups([])
-            os.setgid(nobody.pw_gid)
-            os.setuid(nobody.pw_uid)
-            try:
-                call()
-                report = "no error"
-            except Exception as exc:  # noqa: BLE001 - reported to the parent
-                report = f"{type(exc).__name__} {getattr(exc, 'message', exc)} | {getattr(exc, 'hint', '')}"
-            os.write(writer, report.encode())
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(writer)
-    with os.fdopen(reader, "rb") as pipe:
-        report = pipe.read().decode()
-    assert os.waitpid(child, 0)[1] == 0
-    return report
+            call()
+            return "no error"
+        except Exception as exc:  # noqa: BLE001 - reported to the parent
+            return f"{type(exc).__name__} {getattr(exc, 'message', exc)} | {getattr(exc, 'hint', '')}"
+
+    return run_as_nobody(report)
 
 
 @pytest.mark.parametrize("what", ["file", "folder"])

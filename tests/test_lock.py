@@ -12,10 +12,7 @@ import sys
 
 import pytest
 
-from pipeline.config import load_settings
 from pipeline.lock import RunLock
-from pipeline.workbook.local import LocalWorkbook
-from tests import hand_area
 
 HOLD = """
 import sys
@@ -28,13 +25,6 @@ with RunLock(sys.argv[1]):
 
 def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("DEVPLAN_")}
-
-
-@pytest.fixture
-def area(config_file):
-    settings = load_settings(config_file)
-    hand_area.build(LocalWorkbook(settings.storage.path), settings)
-    return settings
 
 
 @pytest.fixture

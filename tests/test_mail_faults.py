@@ -23,30 +23,20 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.config import load_settings
 from pipeline.deliver import director_address
 from pipeline.workbook.local import LocalWorkbook
 from tests import hand_area
 from tests.conftest import free_port
-from tests.test_send_log import DIRECTORS, CountingServer, sent_rows
+from tests.hand_area import DIRECTORS
+from tests.smtp_server import CountingServer, every_director_once, sent_rows, serving
+from tests.test_send_log import sync
 
 PASSWORD = "s3cret-Passw0rd-42"
-
-
-def sync(config_file, *flags: str):
-    return CliRunner().invoke(cli, ["sync", "--config", str(config_file), *flags])
 
 
 def smtp_env(port: int, **more: str) -> None:
     os.environ.update({"DEVPLAN_SMTP_HOST": "127.0.0.1", "DEVPLAN_SMTP_PORT": str(port), "DEVPLAN_SMTP_STARTTLS": "0",
                        **more})
-
-
-@pytest.fixture
-def area(config_file):
-    settings = load_settings(config_file)
-    hand_area.build(LocalWorkbook(settings.storage.path), settings)
-    return settings
 
 
 @pytest.fixture
@@ -57,12 +47,6 @@ def inbox():
     controller.start()
     yield handler, controller.port
     controller.stop()
-
-
-def every_director_once(handler: CountingServer, settings) -> None:
-    """The server got one message per director and the send log says so: nobody twice, nobody skipped."""
-    assert sorted(handler.recipients()) == sorted(DIRECTORS.values())
-    assert sorted((unit, to) for unit, to, *_ in sent_rows(settings)) == sorted(DIRECTORS.items())
 
 
 # --- the server's cause, not smtplib's class name --------------------------------------------
@@ -118,11 +102,8 @@ class HangingUpController(Controller):
 def test_a_wrong_password_says_the_server_refused_the_login(area, config_file, hangs_up):
     kind = HangingUpController if hangs_up else Controller
     handler = CountingServer()
-    controller = kind(handler, hostname="127.0.0.1", port=free_port(), authenticator=_authenticate,
-                      auth_require_tls=False)
-    controller.start()
-    try:
-        smtp_env(controller.port, DEVPLAN_SMTP_USER="hrd", DEVPLAN_SMTP_PASSWORD="wrong-password-xyz")
+    with serving(handler, kind, authenticator=_authenticate, auth_require_tls=False):
+        os.environ.update(DEVPLAN_SMTP_USER="hrd", DEVPLAN_SMTP_PASSWORD="wrong-password-xyz")
         result = sync(config_file, "--send")
         assert result.exit_code == 5, result.output
         said = "เซิร์ฟเวอร์ไม่ยอมรับชื่อผู้ใช้หรือรหัสผ่าน (535 5.7.8 Authentication credentials invalid)"
@@ -134,8 +115,6 @@ def test_a_wrong_password_says_the_server_refused_the_login(area, config_file, h
         os.environ["DEVPLAN_SMTP_PASSWORD"] = PASSWORD  # the fix the message names
         assert sync(config_file, "--send").exit_code == 1  # the hand area's bad rows need a person
         every_director_once(handler, area)
-    finally:
-        controller.stop()
 
 
 def test_a_refused_connection_and_an_unknown_host_say_so(area, config_file, monkeypatch):
@@ -197,11 +176,8 @@ def test_an_untrusted_certificate_says_how_to_trust_it_and_that_way_works(tmp_pa
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     handler = CountingServer()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), tls_context=context,
-                            require_starttls=True, authenticator=_authenticate)
-    controller.start()
-    try:
-        smtp_env(controller.port, DEVPLAN_SMTP_STARTTLS="1", DEVPLAN_SMTP_USER="hrd", DEVPLAN_SMTP_PASSWORD=PASSWORD)
+    with serving(handler, tls_context=context, require_starttls=True, authenticator=_authenticate):
+        os.environ.update(DEVPLAN_SMTP_STARTTLS="1", DEVPLAN_SMTP_USER="hrd", DEVPLAN_SMTP_PASSWORD=PASSWORD)
         result = sync(config_file, "--send")
         assert result.exit_code == 5, result.output
         assert "ใบรับรอง (certificate) ของเซิร์ฟเวอร์ 127.0.0.1 ไม่น่าเชื่อถือ (self-signed certificate)" in result.stderr
@@ -212,8 +188,6 @@ def test_an_untrusted_certificate_says_how_to_trust_it_and_that_way_works(tmp_pa
         trusted = sync(config_file, "--send")
         assert trusted.exit_code == 1, trusted.output
         every_director_once(handler, area)
-    finally:
-        controller.stop()
 
 
 def test_a_ca_file_that_is_not_there_names_the_variable(area, config_file, tmp_path):
@@ -244,10 +218,7 @@ class DropsTheLine(CountingServer):
 
 def test_a_dropped_connection_advises_a_resend_of_that_unit_only(area, config_file):
     handler = DropsTheLine("b@school.test")
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        smtp_env(controller.port)
+    with serving(handler):
         first = sync(config_file, "--send")
         assert first.exit_code == 5, first.output
         assert "เซิร์ฟเวอร์ปิดการเชื่อมต่อ ระหว่างส่งอีเมล" in first.stderr
@@ -276,8 +247,6 @@ def test_a_dropped_connection_advises_a_resend_of_that_unit_only(area, config_fi
 
         fourth = sync(config_file, "--send")
         assert "ส่งแล้ว 0 ฉบับ, ไม่ส่งซ้ำ 3 ฉบับ" in fourth.stdout and len(handler.messages) == 4
-    finally:
-        controller.stop()
 
 
 def test_unit_needs_send_and_a_code_the_roster_has(area, config_file, inbox):
@@ -385,10 +354,7 @@ class RefusesOneMessage(CountingServer):
 
 def test_a_message_the_server_refuses_for_good_is_that_units_problem(area, config_file):
     handler = RefusesOneMessage("b@school.test")
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        smtp_env(controller.port)
+    with serving(handler):
         result = sync(config_file, "--send")
         assert result.exit_code == 1, result.output  # the others went: one school's mail is its own problem
         assert sorted(handler.recipients()) == ["a@school.test", "office@area.test"]
@@ -400,5 +366,3 @@ def test_a_message_the_server_refuses_for_good_is_that_units_problem(area, confi
         again = sync(config_file, "--send")
         assert again.exit_code == 1 and "ส่งแล้ว 1 ฉบับ, ไม่ส่งซ้ำ 2 ฉบับ" in again.stdout
         every_director_once(handler, area)
-    finally:
-        controller.stop()

@@ -9,13 +9,10 @@ limits how often a director hears from devplan; --to sends to a test address.
 from __future__ import annotations
 
 import email
-import os
-import sqlite3
 from datetime import date, timedelta
 from email.policy import default as default_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
@@ -25,71 +22,14 @@ from pipeline.deliver import SendPolicy, SmtpSettings
 from pipeline.sync import run_sync
 from pipeline.workbook.local import LocalWorkbook
 from tests import hand_area
-from tests.conftest import free_port, write_config
+from tests.conftest import write_config
+from tests.smtp_server import sent_rows
 
-DIRECTORS = {hand_area.SCHOOL_A: "a@school.test", hand_area.SCHOOL_B: "b@school.test", hand_area.OFFICE: "office@area.test"}
-
-
-class CountingServer:
-    """An SMTP handler that counts what it accepts, and can refuse like a real server does.
-
-    ``refuse_after``: after this many messages, every MAIL FROM gets "421 ... try again later"
-    (a sending quota); ``refuse_rcpt``: addresses answered "550 no such user".
-    """
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-        self.refuse_after: int | None = None
-        self.refuse_rcpt: set[str] = set()
-
-    async def handle_MAIL(self, server, session, envelope, address, mail_options):
-        if self.refuse_after is not None and len(self.messages) >= self.refuse_after:
-            return "421 4.7.0 Sending quota reached, try again later"
-        envelope.mail_from = address
-        envelope.mail_options.extend(mail_options)
-        return "250 OK"
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse_rcpt:
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), envelope.content))
-        return f"250 2.0.0 Ok: queued as Q{len(self.messages):04d}"
-
-    def recipients(self) -> list[str]:
-        return [r for rcpts, _ in self.messages for r in rcpts]
-
-
-
-@pytest.fixture
-def server():
-    handler = CountingServer()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    os.environ.update(
-        DEVPLAN_SMTP_HOST="127.0.0.1", DEVPLAN_SMTP_PORT=str(controller.port), DEVPLAN_SMTP_STARTTLS="0",
-    )
-    yield handler
-    controller.stop()
-
-
-@pytest.fixture
-def area(config_file):
-    settings = load_settings(config_file)
-    hand_area.build(LocalWorkbook(settings.storage.path), settings)
-    return settings
+DIRECTORS = hand_area.DIRECTORS
 
 
 def sync(config_file, *flags: str):
     return CliRunner().invoke(cli, ["sync", "--config", str(config_file), *flags])
-
-
-def sent_rows(settings) -> list[tuple]:
-    with sqlite3.connect(settings.storage.state) as db:
-        return db.execute("SELECT unit, recipient, content_hash, sent_at, answer, test FROM sent ORDER BY id").fetchall()
 
 
 def add_done_record(settings, code: str, person: str) -> None:

@@ -14,7 +14,6 @@ import sqlite3
 from datetime import datetime, timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
@@ -25,22 +24,9 @@ from pipeline.errors import DeliveryError
 from pipeline.sync import run_sync
 from pipeline.workbook.local import LocalWorkbook
 from tests import hand_area
-from tests.conftest import free_port
-from tests.test_send_log import DIRECTORS, CountingServer, add_done_record, sent_rows
-
-
-def sync(config_file, *flags: str):
-    return CliRunner().invoke(cli, ["sync", "--config", str(config_file), *flags])
-
-
-@pytest.fixture
-def server():
-    handler = CountingServer()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    os.environ.update(DEVPLAN_SMTP_HOST="127.0.0.1", DEVPLAN_SMTP_PORT=str(controller.port), DEVPLAN_SMTP_STARTTLS="0")
-    yield handler
-    controller.stop()
+from tests.hand_area import DIRECTORS
+from tests.smtp_server import sent_rows
+from tests.test_send_log import add_done_record, sync
 
 
 @pytest.fixture
