@@ -152,6 +152,8 @@ def write_failed(
         message = f"บันทึก{what} {place} ไม่ได้: บัญชีผู้ใช้ '{user}' ที่รัน devplan ไม่มีสิทธิ์เขียนที่นี่"
         hint = (f"ให้บัญชี '{user}' มีสิทธิ์เขียนไฟล์และโฟลเดอร์ {place.parent} (เช่น chown หรือ chmod) "
                 f"หรือรัน devplan ด้วยบัญชีที่เขียนได้ {rerun}")
+        if os.name == "nt":  # Windows refuses to replace a file another program has open
+            hint = f"ถ้าไฟล์นี้เปิดอยู่ใน Excel หรือโปรแกรมอื่น ให้ปิดก่อน; มิฉะนั้น{hint}"
     elif code == errno.EROFS:
         message = f"บันทึก{what} {place} ไม่ได้: ดิสก์ที่ต่อไว้ที่ {_mount_point(place)} เป็นแบบอ่านอย่างเดียว (read-only)"
         hint = f"ต่อดิสก์นั้นใหม่แบบเขียนได้ (ถ้าระบบตั้งเป็นอ่านอย่างเดียวเองเพราะดิสก์เสีย ให้ผู้ดูแลระบบตรวจดิสก์) {rerun}"
