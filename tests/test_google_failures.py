@@ -254,7 +254,7 @@ def test_retry_after_is_honoured_in_full_and_said(fake_google, tmp_path, clock):
     before = staff_tabs(fake_google, area)
     result = run("sync", "--config", area.config)
     assert result.exit_code == 1, result.output  # the sample's spoiled rows only
-    assert "ไม่ได้ประมวลผล" not in result.stdout
+    assert "ตกหล่น (ไม่ได้เขียนแท็บสรุปผลและไม่ได้ส่งอีเมล)" not in result.stdout
     assert 150 in clock.slept  # not capped at max_backoff, not sooner than asked
     assert "รอ 150 วินาที: Google ตอบ 429 (RESOURCE_EXHAUSTED) และขอให้รอ 150 วินาที (Retry-After)" in result.stderr
     assert [r.status for r in fake_google.requests(api="sheets")][:2] == [429, 200]
@@ -358,7 +358,7 @@ def test_a_school_spreadsheet_renamed_moved_or_deleted_is_told_as_what_happened(
 
     result = run("sync", "--config", area.config)
     assert result.exit_code == 1, result.output
-    lines = {x.split()[1]: x for x in result.stdout.splitlines() if x.startswith("หน่วยงาน ") and "ไม่ได้ประมวลผล" in x}
+    lines = {x.split()[1]: x for x in result.stdout.splitlines() if x.startswith("หน่วยงาน ") and "ตกหล่น (ไม่ได้เขียนแท็บสรุปผลและไม่ได้ส่งอีเมล)" in x}
     hints = result.stdout
     was = "เคยพบในโฟลเดอร์นี้เมื่อวันที่ {} ชื่อ '{}' รหัส {}"
     for title in (renamed, moved, deleted):
