@@ -33,6 +33,10 @@ DASHBOARD_TABS = {
     "รายหน่วยงาน": "dashboard_units.tsv",
     "ข้อมูลที่ต้องแก้ไข": "dashboard_issues.tsv",
     "ปรับแก้อัตโนมัติ": "dashboard_notes.tsv",
+    "ความต้องการพัฒนา": "dashboard_needs.tsv",
+    "กลุ่มรอพัฒนา": "dashboard_cohorts.tsv",
+    "ความต้องการรายกลุ่ม": "dashboard_needs_groups.tsv",
+    "หัวข้อที่ยังไม่จับคู่": "dashboard_unmatched.tsv",
 }
 FIXED_DATE = date(2000, 1, 1)
 

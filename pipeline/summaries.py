@@ -17,6 +17,7 @@ import pandas as pd
 from pipeline.config import Settings
 from pipeline.indicators import Indicator, Scores
 from pipeline.indicators.compute import AREA, OFFICE_GROUP
+from pipeline.needs import Needs
 from pipeline.normalize import Normalized
 from pipeline.thai import clean_text, mask_ids_in_text, mask_national_id
 from pipeline.workbook.layout import clip
@@ -177,6 +178,8 @@ class AreaSummary:
     units: list[UnitRow]
     issues: list[Issue]
     notes: list[Issue]
+    #: development needs: demand per topic, cohorts still waiting, topic texts to map (pipeline.needs)
+    needs: Needs
     #: when devplan last mailed the directors (the dashboard says so; see ``pipeline.deliver``)
     mailed: datetime | None = None
 
@@ -290,7 +293,7 @@ def unit_summary(
     )
 
 
-def area_summary(data: Normalized, scores: Scores, facts: RunFacts, settings: Settings) -> AreaSummary:
+def area_summary(data: Normalized, scores: Scores, facts: RunFacts, settings: Settings, needs: Needs) -> AreaSummary:
     """The dashboard's values: the area, each district, each unit, and every row to fix."""
     groups = [*settings.area.districts]
     groups += [g for g in scores.for_level("district")["key"].unique() if g not in groups]
@@ -335,6 +338,7 @@ def area_summary(data: Normalized, scores: Scores, facts: RunFacts, settings: Se
         units=units,
         issues=_issues(data.quarantine),
         notes=_issues(data.notes),
+        needs=needs,
     )
 
 

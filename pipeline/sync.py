@@ -26,6 +26,7 @@ from pipeline.deliver import (
 )
 from pipeline.errors import ConfigError, PipelineError, SourceError
 from pipeline.indicators import Indicator, Scores, load_indicators, measure
+from pipeline.needs import measure_needs
 from pipeline.normalize import Normalized, leave_out, normalize, office_code_problem, unit_codes
 from pipeline.publish import DASHBOARD_TABS, NoWriter, Published, WorkbookWriter, Writer, publish
 from pipeline.render import build_environment, keep_unit_codes
@@ -112,7 +113,10 @@ def prepare(
     scores = measure(data, indicators, settings.area.fiscal_year, topics)
     facts = run_facts(settings, today or date.today())
     units = unit_summaries(data, scores, facts)
-    area = area_summary(data, scores, facts, settings)
+    needs = measure_needs(
+        data, topics, settings.area.fiscal_year, districts=settings.area.districts, forms=settings.vocabulary.survey_methods
+    )
+    area = area_summary(data, scores, facts, settings, needs)
     return Prepared(raw, data, indicators, scores, facts, units, area, problems, env, topics)
 
 

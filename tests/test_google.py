@@ -16,12 +16,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from pipeline import publish
 from pipeline.cli import cli
 from pipeline.sync import run_sync
 from tests.google_area import TODAY, GoogleArea, VirtualClock, build_area, google_config
 
 SUMMARY = "สรุปผล (devplan)"
-DASHBOARD_TABS = ["ภาพรวมเขตพื้นที่", "รายอำเภอ", "รายหน่วยงาน", "ข้อมูลที่ต้องแก้ไข", "ปรับแก้อัตโนมัติ"]
+#: every tab the dashboard has (the needs, cohorts and unmatched topics tabs among them)
+DASHBOARD_TABS = list(publish.DASHBOARD_TABS)
 
 
 @pytest.fixture
@@ -78,6 +80,7 @@ def test_google_sync_gives_the_same_outputs_as_local(area, fake_google):
     assert google.unit_problems == {}
     assert google.area.indicators == local.area.indicators
     assert google.area.counts == local.area.counts
+    assert google.area.needs == local.area.needs
     # every unit's summary tab, cell for cell
     from pipeline.workbook.local import LocalWorkbook
 
