@@ -15,6 +15,7 @@ from pathlib import Path
 from pipeline.access import AccessReport
 from pipeline.deliver import Delivery
 from pipeline.errors import EXIT_NEEDS_PERSON
+from pipeline.publish import COHORTS_TAB, NEEDS_TAB, UNMATCHED_TAB
 from pipeline.render import percent
 from pipeline.sync import SyncResult
 from pipeline.workbook.layout import text_cells
@@ -107,6 +108,7 @@ def format_report(result: SyncResult, attention: Attention | None = None) -> str
         f"นักเรียน {counts.students:,} คน, ห้องเรียน {counts.classrooms:,} ห้อง",
         f"แบบสำรวจที่ใช้ได้ {counts.survey} คน, แถว ID Plan {counts.plans}, แถวบันทึกการพัฒนา {counts.records}",
         f"แถวที่ใช้ไม่ได้ (ต้องแก้ไข) {counts.quarantined}, ปรับแก้ให้อัตโนมัติ {counts.notes}",
+        *needs_lines(result),
         "",
         "".join(pad(h, w) for h, w in zip(REPORT_HEADERS, REPORT_WIDTHS)),
     ]
@@ -138,6 +140,23 @@ def format_report(result: SyncResult, attention: Attention | None = None) -> str
             lines.append(f"    วิธีแก้: {problem.hint}")
     lines += ["", *(attention or needs_a_person(result)).lines()]
     return "\n".join(lines)
+
+
+def needs_lines(result: SyncResult) -> list[str]:
+    """The year's development needs in two lines: who is still waiting, and topic texts no topic covers."""
+    needs = result.area.needs
+    waiting = [t for t in needs.topics if t.unmet]
+    lines = [
+        f"ความต้องการพัฒนา: {needs.people} คน, ยังรอการพัฒนา {needs.people_waiting} คน ใน {len(waiting)} หัวข้อ "
+        f"(แดชบอร์ดแท็บ '{NEEDS_TAB}' และรายชื่อในแท็บ '{COHORTS_TAB}')"
+    ]
+    if needs.unmatched:
+        config = result.settings.source_file or "ไฟล์ตั้งค่า"
+        lines.append(
+            f"หัวข้อที่ยังไม่จับคู่: {len(needs.unmatched)} ข้อความ ({needs.unmatched_rows} แถว) ยังไม่นับในหัวข้อใด "
+            f"(ดูแท็บ '{UNMATCHED_TAB}' แล้วเพิ่มเป็นชื่อเรียกอื่นใน [vocabulary.topics] ของ {config})"
+        )
+    return lines
 
 
 def resend_command(result: SyncResult) -> str:
@@ -208,6 +227,7 @@ def format_check(result: SyncResult, attention: Attention) -> str:
         f"  ใช้ได้: หน่วยงาน {counts.units} แห่ง (โรงเรียน {counts.schools}), บุคลากร {counts.staff} คน, "
         f"แบบสำรวจ {counts.survey} คน, แถว ID Plan {counts.plans}, แถวบันทึกการพัฒนา {counts.records}"
     )
+    lines += [f"  {line}" for line in needs_lines(result)]
 
     lines += ["", "สิ่งที่ต้องมีคนดูแล"]
     issues = result.area.issues

@@ -26,6 +26,7 @@ from pipeline.workbook import Need, Workbook
 from pipeline.workbook.layout import AnyTab, FormattedTab, as_tab
 
 SCHOOL_SHEET = "school_sheet.tsv"
+NEEDS_TAB, COHORTS_TAB, UNMATCHED_TAB = "ความต้องการพัฒนา", "กลุ่มรอพัฒนา", "หัวข้อที่ยังไม่จับคู่"
 #: dashboard tab name -> template
 DASHBOARD_TABS = {
     "ภาพรวมเขตพื้นที่": "dashboard_area.tsv",
@@ -33,10 +34,10 @@ DASHBOARD_TABS = {
     "รายหน่วยงาน": "dashboard_units.tsv",
     "ข้อมูลที่ต้องแก้ไข": "dashboard_issues.tsv",
     "ปรับแก้อัตโนมัติ": "dashboard_notes.tsv",
-    "ความต้องการพัฒนา": "dashboard_needs.tsv",
-    "กลุ่มรอพัฒนา": "dashboard_cohorts.tsv",
+    NEEDS_TAB: "dashboard_needs.tsv",
+    COHORTS_TAB: "dashboard_cohorts.tsv",
     "ความต้องการรายกลุ่ม": "dashboard_needs_groups.tsv",
-    "หัวข้อที่ยังไม่จับคู่": "dashboard_unmatched.tsv",
+    UNMATCHED_TAB: "dashboard_unmatched.tsv",
 }
 FIXED_DATE = date(2000, 1, 1)
 

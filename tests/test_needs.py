@@ -280,3 +280,44 @@ def test_the_survey_need_indicator_reads_topics_through_the_vocabulary(ready):
     # office_needs counts the office's staff (P6): supervision asked and done, so met.
     office = ready.scores.for_level("district", OFFICE_GROUP).set_index("indicator").loc["office_needs"]
     assert (office["population"], office["met"]) == (1, 1)
+
+
+def test_a_sync_writes_the_needs_tabs_and_reports_them(config_file):
+    """The whole run: the dashboard's four tabs, the run report's lines, and no need in a school's outputs."""
+    import email
+    from email.policy import default as default_policy
+
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+    from pipeline.publish import COHORTS_TAB, NEEDS_TAB, UNMATCHED_TAB
+
+    settings = load_settings(config_file)
+    book = LocalWorkbook(settings.storage.path)
+    build(book, settings)
+    result = CliRunner().invoke(cli, ["sync", "--config", str(config_file)])
+    assert result.exit_code == 0, result.output
+    assert "ความต้องการพัฒนา: 6 คน, ยังรอการพัฒนา 5 คน ใน 4 หัวข้อ" in result.output
+    assert "หัวข้อที่ยังไม่จับคู่: 4 ข้อความ (5 แถว)" in result.output
+    assert f"[vocabulary.topics] ของ {config_file}" in result.output
+
+    dashboard = book.read("dashboard", [NEEDS_TAB, COHORTS_TAB, UNMATCHED_TAB])
+    cohorts = dashboard[COHORTS_TAB]
+    assert cohorts[0][:2] == ["ลำดับหัวข้อ", "หัวข้อการพัฒนา"]
+    assert [(row[1], row[6]) for row in cohorts[1:]] == [
+        (STEM, name("P2")), (STEM, name("P3")), (MEASURE, name("P6")), (RESEARCH, name("P1")), (ENGLISH, name("P5")),
+    ]
+    assert [row[0] for row in dashboard[UNMATCHED_TAB][4:]] == ["จิตวิทยาเด็ก", "Digital literacy", "ปฐมพยาบาล",
+                                                               "ลูกเสือ, เนตรนารี"]
+    cells = " ".join(str(v) for tab in dashboard.values() for row in tab for v in row if v is not None)
+    assert not any(PEOPLE[key][0] in cells for key in PEOPLE)  # no national ID, whole
+
+    # A school's own tab and e-mail say nothing of what anyone asked for, in that school or another.
+    for code in (S1, S2, S3):
+        tab = book.read(settings.sources.idplan.key_for(code), [settings.output.summary_tab])[settings.output.summary_tab]
+        message = email.message_from_bytes((settings.output.outbox / f"{code}.eml").read_bytes(), policy=default_policy)
+        text = " ".join(str(v) for row in tab for v in row if v is not None) + message.get_body(("plain",)).get_content()
+        assert "ลูกเสือ" not in text and "ยังรอ" not in text
+        for key, person in PEOPLE.items():
+            if person[6] != code:
+                assert name(key) not in text, (code, key)
