@@ -19,6 +19,7 @@ import pandas as pd
 from pipeline.config import Settings
 from pipeline.indicators import Indicator, Scores, measure
 from pipeline.indicators.compute import AREA, OFFICE_GROUP
+from pipeline.needs import NO_FORM, Needs
 from pipeline.normalize import Normalized
 from pipeline.pdf import check_engine, choose_engine, print_pdf
 from pipeline.render import render_text
@@ -129,6 +130,36 @@ class Section:
 
 
 @dataclass(frozen=True)
+class NeedRow:
+    """One topic of the ranked "ความต้องการที่ยังไม่ได้รับการพัฒนา" section."""
+
+    rank: int
+    topic: str
+    asked: int
+    met: int
+    unmet: int
+    percent_met: float | None
+    #: (district, people still waiting) where someone waits, most first
+    districts: list[tuple[str, int]]
+    #: (form, people still waiting who want it), most first; "ไม่ระบุ" last
+    forms: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class NeedsPart:
+    """The report's needs section: topics someone asked for, most people still waiting first."""
+
+    people: int
+    people_waiting: int
+    rows: list[NeedRow]
+    #: the longest bar of the chart: the most people asking for one topic
+    most_asked: int
+    #: topic texts that name no topic, and the rows using them (counted in no topic)
+    unmatched: int
+    unmatched_rows: int
+
+
+@dataclass(frozen=True)
 class ReportPage:
     """Everything the report template shows."""
 
@@ -139,6 +170,7 @@ class ReportPage:
     sections: list[Section]
     first_plan_year: int
     last_plan_year: int
+    needs: NeedsPart
 
 
 def report_context(measured: YearlyScores) -> ReportPage:
@@ -151,7 +183,23 @@ def report_context(measured: YearlyScores) -> ReportPage:
     return ReportPage(
         run=measured.prepared.facts, counts=summary.counts, plan_years=plan_years,
         trend_years=list(measured.by_year), sections=sections,
-        first_plan_year=plan_years[0], last_plan_year=plan_years[-1],
+        first_plan_year=plan_years[0], last_plan_year=plan_years[-1], needs=needs_part(summary.needs),
+    )
+
+
+def needs_part(needs: Needs) -> NeedsPart:
+    """The ranked needs of the year, with where people wait and the forms they want."""
+    rows = []
+    for t in needs.asked_topics:
+        districts = sorted(((d, c.unmet) for d, c in zip(needs.districts, t.by_district) if c.unmet),
+                           key=lambda pair: -pair[1])
+        forms = sorted(((f, n) for f, n in zip(needs.forms, t.waiting_by_form) if n),
+                       key=lambda pair: (pair[0] == NO_FORM, -pair[1]))
+        rows.append(NeedRow(t.rank, t.topic, t.asked, t.met, t.unmet, t.percent_met, districts, forms))
+    return NeedsPart(
+        people=needs.people, people_waiting=needs.people_waiting, rows=rows,
+        most_asked=max((r.asked for r in rows), default=0),
+        unmatched=len(needs.unmatched), unmatched_rows=needs.unmatched_rows,
     )
 
 
