@@ -4,7 +4,8 @@ The plan (policy item ๓) has the office plan its trainings "ตามควา
 needs for a fiscal year are the topics they ticked in the needs survey and the topics of their
 ID Plan rows for that year, each read through the topic vocabulary (``pipeline.topics``). A need
 is met when the person has a completed development (a record with a done status, dated in the
-fiscal year) in that topic. What no one has met yet is the office's training plan: per topic,
+fiscal year) in that topic: the record's topic names it, or its kind does (a kind such as "STEM" or
+"วิจัยในชั้นเรียน" that is itself a topic or an alias of one). What no one has met yet is the office's training plan: per topic,
 the people still waiting, by district and by the forms of development they prefer.
 
 A topic text that names no topic counts for none, and is listed once in ``Needs.unmatched``
@@ -226,7 +227,7 @@ def measure_needs(
 
     records = data.records[data.records["fiscal_year"] == fiscal_year]
     done: set[tuple[str, str]] = set()
-    for row, found in zip(records.to_dict("records"), topics.topics_of(records["topic"])):
+    for row, found in zip(records.to_dict("records"), record_topics(records, topics)):
         if not found:
             unknown(row["topic"], "records", row)
         if row["done"]:
@@ -255,6 +256,16 @@ def measure_needs(
         waiting=_waiting(needs, ranked, order),
         unmatched=_unmatched(unmatched),
     )
+
+
+def record_topics(records: pd.DataFrame, topics: TopicVocabulary) -> list[tuple[str, ...]]:
+    """The topics each development record is in: those its topic names, and its kind's when the kind is
+    itself a topic ("STEM", "วิจัยในชั้นเรียน"), so a record "วิจัยในชั้นเรียน: <the research's title>" counts."""
+    kinds = topics.topics_of(records["kind"]) if "kind" in records.columns else [()] * len(records)
+    return [
+        tuple(dict.fromkeys((*named, *kind)))
+        for named, kind in zip(topics.topics_of(records["topic"]), kinds)
+    ]
 
 
 _PERSON_FIELDS = ["name", "position", "standing", "role", "unit_code", "unit_name", "district", "work_group", "email"]

@@ -39,6 +39,7 @@ from pipeline.thai import ASSISTANT_TEACHER as ASSISTANT
 from pipeline.thai import OTHER_EDUCATION_STAFF as SUPPORT
 from pipeline.thai import SCHOOL_DEPUTY as DEPUTY
 from pipeline.thai import SCHOOL_DIRECTOR as DIRECTOR
+from pipeline.topics import MIN_THAI_INSIDE, TopicVocabulary, option_parts, topic_key
 from pipeline.workbook import Workbook
 
 SAMPLE_MANIFEST = "sample-manifest.json"
@@ -144,6 +145,14 @@ ADMIN_RESEARCH_TITLES = (
 PLC_TOPICS = (
     "แก้ปัญหานักเรียนอ่านไม่คล่อง", "ออกแบบกิจกรรมการเรียนรู้เชิงรุก", "ยกระดับผลสอบ O-NET",
     "ลดขั้นตอนการทำงาน", "พัฒนาคู่มือการปฏิบัติงาน",
+)
+# How an ID Plan or a record dresses a topic's other name ("{name}": an option's part or a config alias),
+# each still naming the topic by pipeline.topics' rule (topic_typed_otherwise).
+TOPIC_DRESSINGS = ("{name}", "อบรม {name}", "{name} รุ่นที่ 2", "อบรมเชิงปฏิบัติการ{name}", "การพัฒนา{name}เบื้องต้น")
+# Free-text needs an ID Plan or a record carries that name no survey topic (topic_unmatched).
+FREE_TOPICS = (
+    "จิตวิทยาเด็กและการแนะแนว", "ลูกเสือสามัญรุ่นใหญ่", "การสอนเด็กที่มีความต้องการพิเศษ", "Coding สำหรับครูประถม",
+    "โครงงานคุณธรรม",
 )
 OTHER_TOPICS = (
     "การปฐมพยาบาลเบื้องต้น", "ผู้กำกับลูกเสือสามัญ", "การป้องกันการทุจริต", "ธรรมะกับการทำงาน",
@@ -870,6 +879,7 @@ class _AreaBuilder:
             row["date"] = None
             _mark(row, "empty_date", "date", "date cell left empty")
             self.records[person.unit.code].append(row)
+        self._spoil_topics()  # last: the rows above and their random draws stay as they were
         # every row of the two people in conflict: none may be credited
         every = self.survey + [r for rows in (*self.plans.values(), *self.records.values()) for r in rows]
         for row in every:
@@ -990,6 +1000,39 @@ class _AreaBuilder:
                 row[field_name] = f"{row[field_name]}, {other}" if row[field_name] else other
                 _mark(row, "other_answer_with_commas", field_name,
                       f"the Other answer '{other}' typed after the checked options")
+
+    def _topic_names(self) -> dict[str, list[str]]:
+        """Each survey topic's other names as typed: its "Thai (other)" parts, then the config's aliases."""
+        vocabulary = TopicVocabulary.from_settings(self.s)
+        names = {topic: option_parts(topic) for topic in self.topics}
+        for key, aliases in self.s.vocabulary.topics.items():
+            topic = vocabulary.aliases.get(topic_key(key))
+            if topic in names:
+                names[topic] += [a for a in (key, *aliases) if topic_key(a) != topic_key(topic)]
+        return {topic: list(dict.fromkeys(found)) for topic, found in names.items() if found}
+
+    def _spoil_topics(self) -> None:
+        """ID Plan and record topics typed the way people type them: about a quarter of the rows whose topic is
+        a survey option carry another name of it, dressed in free text; a few carry a need no topic names."""
+        rng, names = self.rng, self._topic_names()
+        rows = [r for rows in (*self.plans.values(), *self.records.values()) for r in rows if not r.get("_marks")]
+        for row in rows:
+            topic = row["topic"]
+            if topic not in names or rng.random() >= 0.25:
+                continue
+            name = rng.choice(names[topic])
+            if name.isascii() and rng.random() < 0.3:
+                name = name.lower()
+            # a Thai name under MIN_THAI_INSIDE letters names its topic only as the whole text
+            dressing = "{name}" if len(topic_key(name)) < MIN_THAI_INSIDE else rng.choice(TOPIC_DRESSINGS)
+            row["topic"] = dressing.format(name=name)
+            _mark(row, "topic_typed_otherwise", "topic", f"topic typed '{row['topic']}' for '{topic}'")
+        plans = [r for rows in self.plans.values() for r in rows if r["fiscal_year"] == self.fy and not r.get("_marks")]
+        done = [r for rows in self.records.values() for r in rows if r["status"] == DONE and not r.get("_marks")]
+        for pool, k in ((plans, self._k(0.006, 10)), (done, self._k(0.002, 4))):
+            for i, row in enumerate(rng.sample(pool, min(k, len(pool)))):
+                row["topic"] = FREE_TOPICS[i % len(FREE_TOPICS)]
+                _mark(row, "topic_unmatched", "topic", f"topic '{row['topic']}' names no survey topic")
 
     def _anonymous(self, row: Row, name: str) -> str:
         """Blank the row's ID and type ``name``; a survey row answers from a personal e-mail, so that only

@@ -253,6 +253,14 @@ class TopicVocabulary:
         found = self.topics_of(values)
         return pd.Series([topics[0] if topics else None for topics in found], index=found.index, dtype=object)
 
+    def kind_names(self, kind: object, need: object) -> bool:
+        """Whether a development's kind ("STEM", "วิจัยในชั้นเรียน") is itself a topic ``need`` names.
+
+        Only through the vocabulary: a kind that names no topic ("อบรม") says nothing of what was learnt.
+        """
+        mine = self.topics_in(kind)
+        return bool(mine) and not set(mine).isdisjoint(self.topics_in(need))
+
     def same_topic(self, a: object, b: object) -> bool:
         """Whether two texts name the same need (``matches_survey_need``).
 

@@ -13,7 +13,8 @@ Runs ``devplan demo`` (the sample area, fixed seed, then a sync) and ``devplan r
 - ``outbox/<code>.subject`` / ``.txt`` / ``.html``: each e-mail's subject and bodies;
 - ``report.html``: the area report; ``stdout.txt``: what the demo printed.
 
-The run's own date is replaced by ``<RUN DATE>`` and the temporary folder by ``<OUT>``.
+The run's own date is replaced by ``<RUN DATE>``, the temporary folder by ``<OUT>`` and this
+checkout's folder (in the path of the config printed) by ``<REPO>``.
 tests/test_demo_outputs.py compares a sha256 of each against the fixture; when they
 differ, run this script with DIR on both commits and ``diff -r`` the two folders. A
 commit that rewrites the fixture must say why the outputs changed.
@@ -85,7 +86,7 @@ def outputs(out: Path, printed: str, run_dates: set[date]) -> dict[str, str]:
         found[f"outbox/{path.stem}.txt"] = message.get_body(preferencelist=("plain",)).get_content()
         found[f"outbox/{path.stem}.html"] = message.get_body(preferencelist=("html",)).get_content()
     found["report.html"] = (out / "report.html").read_text(encoding="utf-8")
-    found["stdout.txt"] = printed.replace(str(out), "<OUT>")
+    found["stdout.txt"] = printed.replace(str(out), "<OUT>").replace(str(REPO), "<REPO>")  # the config's path
     shown = [form for day in run_dates for form in (thai_date(day), day.isoformat())]
     for name, text in found.items():
         for form in shown:

@@ -12,23 +12,26 @@ The area (FY 2562 = 1 Oct 2018 – 30 Sep 2019), with the demo config's topic al
                                 P7      ครู                          (no answer)                            (none)
   office pbn2        (office)   P6      ศึกษานิเทศก์ (กลุ่มนิเทศ)       supervision, measurement / PLC        "Digital literacy" (names no topic)
 
-Records: P1 "อบรม STEM รุ่น 2" done; P2 "การจัดการเรียนรู้เชิงรุก" done and "สะเต็ม" still in
+Records: P1 "อบรม STEM รุ่น 2" done and a classroom research (kind วิจัยในชั้นเรียน, an alias of the
+research topic) titled "การพัฒนาทักษะการอ่านด้วยแบบฝึก" done; P2 "การจัดการเรียนรู้เชิงรุก" done and "สะเต็ม" still in
 progress; P3 "STEM" done in FY 2561 (15 Sep 2018) and "ยกระดับผลสอบ ONET" done; P4 "การบริหาร
 โรงเรียน" done; P6 "การนิเทศภายใน" done and "ปฐมพยาบาล" done; P7 "จิตวิทยา เด็ก" done.
 
 Worked out by hand:
-  needs (person × topic)    P1 STEM (survey+plan, met), P1 research (unmet); P2 STEM (unmet: not done),
+  needs (person × topic)    P1 STEM (survey+plan, met), P1 research (met by the record's kind); P2 STEM
+                            (unmet: not done),
                             P2 Active (survey+plan, met); P3 STEM (unmet: last year's), P3 measurement
                             (plan, met); P4 management (met: "การบริหารโรงเรียน" is an alias); P5 English
                             (plan, unmet); P6 supervision (met), P6 measurement (unmet). P7: no need.
-  per topic (asked/met/unmet)  STEM 3/1/2, measurement 2/1/1, research 1/0/1, English 1/0/1, Active 1/1/0,
+  per topic (asked/met/unmet)  STEM 3/1/2, measurement 2/1/1, English 1/0/1, Active 1/1/0, research 1/1/0,
                             management 1/1/0, supervision 1/1/0; digital, สารบรรณ, การเงิน 0.
   rank                      most waiting, then most asking, then the survey's order: STEM, measurement,
-                            research, English, Active, management, supervision, digital, สารบรรณ, การเงิน.
+                            English, Active, research, management, supervision, digital, สารบรรณ, การเงิน.
   districts                 the demo's order with a school in it, the office last: หล่มสัก, หล่มเก่า, office.
   cohorts                   STEM: P2 (หล่มสัก, ศึกษาดูงาน), P3 (หล่มเก่า, อบรม); measurement: P6 (PLC);
-                            research: P1 (อบรม, PLC); English: P5 (from the plan's method).
-  unmatched                 "จิตวิทยาเด็ก" 2 rows (P5's plan, P7's record typed "จิตวิทยา เด็ก"), then by text:
+                            English: P5 (from the plan's method). P1 waits for nothing.
+  unmatched                 (the research's title is not: its kind names its topic)
+                            "จิตวิทยาเด็ก" 2 rows (P5's plan, P7's record typed "จิตวิทยา เด็ก"), then by text:
                             "Digital literacy" (plan), "ปฐมพยาบาล" (record), "ลูกเสือ, เนตรนารี" (survey).
 """
 
@@ -119,6 +122,7 @@ def build(book: LocalWorkbook, settings) -> None:
     sheets = {
         S1: ([plan("P1", "STEM", "อบรม"), plan("P2", "อบรม AL", "PLC")],
              [record("P1", d(2019, 1, 10), "อบรม STEM รุ่น 2", kind="STEM"),
+              record("P1", d(2019, 2, 20), "การพัฒนาทักษะการอ่านด้วยแบบฝึก", kind="วิจัยในชั้นเรียน"),
               record("P2", d(2019, 2, 1), "การจัดการเรียนรู้เชิงรุก"),
               record("P2", d(2019, 3, 1), "สะเต็ม", done=False)]),
         S2: ([plan("P3", "การวัดผล O-NET", "อบรม"), plan("P4", SUPERVISE, "อบรม", year=2561)],
@@ -159,14 +163,14 @@ def test_the_hand_area_reads_cleanly(ready):
 def test_demand_per_topic_ranked_by_people_still_waiting(needs):
     got = [(t.rank, t.topic, t.asked, t.met, t.unmet) for t in needs.topics]
     assert got == [
-        (1, STEM, 3, 1, 2), (2, MEASURE, 2, 1, 1), (3, RESEARCH, 1, 0, 1), (4, ENGLISH, 1, 0, 1),
-        (5, ACTIVE, 1, 1, 0), (6, MANAGE, 1, 1, 0), (7, SUPERVISE, 1, 1, 0),
+        (1, STEM, 3, 1, 2), (2, MEASURE, 2, 1, 1), (3, ENGLISH, 1, 0, 1), (4, ACTIVE, 1, 1, 0),
+        (5, RESEARCH, 1, 1, 0), (6, MANAGE, 1, 1, 0), (7, SUPERVISE, 1, 1, 0),
         (8, DIGITAL, 0, 0, 0), (9, LETTERS, 0, 0, 0), (10, MONEY, 0, 0, 0),
     ]
-    assert [t.percent_met for t in needs.topics[:3]] == [33.3, 50.0, 0.0]
+    assert [t.percent_met for t in needs.topics[:5]] == [33.3, 50.0, 0.0, 100.0, 100.0]
     assert needs.topics[-1].percent_met is None
-    assert (needs.people, needs.people_waiting) == (6, 5)
-    assert [t.topic for t in needs.asked_topics] == [STEM, MEASURE, RESEARCH, ENGLISH, ACTIVE, MANAGE, SUPERVISE]
+    assert (needs.people, needs.people_waiting) == (6, 4)
+    assert [t.topic for t in needs.asked_topics] == [STEM, MEASURE, ENGLISH, ACTIVE, RESEARCH, MANAGE, SUPERVISE]
 
 
 def test_demand_per_district(needs):
@@ -174,7 +178,7 @@ def test_demand_per_district(needs):
     per = {t.topic: t.by_district for t in needs.topics}
     assert per[STEM] == [Count(2, 1), Count(1, 0), Count(0, 0)]       # P1 P2 | P3
     assert per[MEASURE] == [Count(0, 0), Count(1, 1), Count(1, 0)]    # P3 | P6
-    assert per[RESEARCH] == [Count(1, 0), Count(0, 0), Count(0, 0)]   # P1
+    assert per[RESEARCH] == [Count(1, 1), Count(0, 0), Count(0, 0)]   # P1
     assert per[ENGLISH] == [Count(1, 0), Count(0, 0), Count(0, 0)]    # P5
     assert per[MANAGE] == [Count(0, 0), Count(1, 1), Count(0, 0)]     # P4
     assert per[SUPERVISE] == [Count(0, 0), Count(0, 0), Count(1, 1)]  # P6
@@ -186,7 +190,7 @@ def test_forms_wanted_by_the_people_still_waiting(needs):
     per = {t.topic: t.waiting_by_form for t in needs.topics}
     assert per[STEM] == [1, 0, 1, 0, 0, 0, 0]       # P3 อบรม, P2 ศึกษาดูงาน
     assert per[MEASURE] == [0, 0, 0, 0, 1, 0, 0]    # P6 PLC
-    assert per[RESEARCH] == [1, 0, 0, 0, 1, 0, 0]   # P1 อบรม, PLC
+    assert per[RESEARCH] == [0] * 7                 # P1 is developed
     assert per[ENGLISH] == [0, 0, 0, 0, 0, 1, 0]    # P5: the plan row's method
     assert per[ACTIVE] == [0] * 7                   # nobody waiting
 
@@ -195,9 +199,9 @@ def test_demand_per_district_position_and_unit(needs):
     rows = [(g.by, g.group, g.code, g.district, g.topic, g.asked, g.met, g.unmet) for g in needs.groups]
     assert rows == [
         ("อำเภอ", "หล่มสัก", "", "", STEM, 2, 1, 1),
-        ("อำเภอ", "หล่มสัก", "", "", RESEARCH, 1, 0, 1),
         ("อำเภอ", "หล่มสัก", "", "", ENGLISH, 1, 0, 1),
         ("อำเภอ", "หล่มสัก", "", "", ACTIVE, 1, 1, 0),
+        ("อำเภอ", "หล่มสัก", "", "", RESEARCH, 1, 1, 0),
         ("อำเภอ", "หล่มเก่า", "", "", STEM, 1, 0, 1),
         ("อำเภอ", "หล่มเก่า", "", "", MEASURE, 1, 1, 0),
         ("อำเภอ", "หล่มเก่า", "", "", MANAGE, 1, 1, 0),
@@ -206,7 +210,7 @@ def test_demand_per_district_position_and_unit(needs):
         # positions: the most needs first (ครู ชำนาญการ 4; ครู 2, ศึกษานิเทศก์ 2; then 1 each), then by name
         ("ตำแหน่ง/วิทยฐานะ", "ครู ชำนาญการ", "", "", STEM, 2, 1, 1),
         ("ตำแหน่ง/วิทยฐานะ", "ครู ชำนาญการ", "", "", MEASURE, 1, 1, 0),
-        ("ตำแหน่ง/วิทยฐานะ", "ครู ชำนาญการ", "", "", RESEARCH, 1, 0, 1),
+        ("ตำแหน่ง/วิทยฐานะ", "ครู ชำนาญการ", "", "", RESEARCH, 1, 1, 0),
         ("ตำแหน่ง/วิทยฐานะ", "ครู", "", "", STEM, 1, 0, 1),
         ("ตำแหน่ง/วิทยฐานะ", "ครู", "", "", ACTIVE, 1, 1, 0),
         ("ตำแหน่ง/วิทยฐานะ", "ศึกษานิเทศก์", "", "", MEASURE, 1, 0, 1),
@@ -216,8 +220,8 @@ def test_demand_per_district_position_and_unit(needs):
         # units: by district, then name (บ้านสาม before บ้านหนึ่ง: ส before ห)
         ("หน่วยงาน", "บ้านสาม", S3, "หล่มสัก", ENGLISH, 1, 0, 1),
         ("หน่วยงาน", "บ้านหนึ่ง", S1, "หล่มสัก", STEM, 2, 1, 1),
-        ("หน่วยงาน", "บ้านหนึ่ง", S1, "หล่มสัก", RESEARCH, 1, 0, 1),
         ("หน่วยงาน", "บ้านหนึ่ง", S1, "หล่มสัก", ACTIVE, 1, 1, 0),
+        ("หน่วยงาน", "บ้านหนึ่ง", S1, "หล่มสัก", RESEARCH, 1, 1, 0),
         ("หน่วยงาน", "บ้านสอง", S2, "หล่มเก่า", STEM, 1, 0, 1),
         ("หน่วยงาน", "บ้านสอง", S2, "หล่มเก่า", MEASURE, 1, 1, 0),
         ("หน่วยงาน", "บ้านสอง", S2, "หล่มเก่า", MANAGE, 1, 1, 0),
@@ -234,8 +238,6 @@ def test_cohorts_list_exactly_the_people_still_waiting(needs):
         (STEM, "หล่มเก่า", S2, "บ้านสอง", name("P3"), "ครู", "ชำนาญการ", "", "อบรม", "แบบสำรวจ", "p3@mail.test"),
         (MEASURE, OFFICE_GROUP, OFFICE, "สำนักงานเขตทดสอบ", name("P6"), "ศึกษานิเทศก์", "", "กลุ่มนิเทศ", "PLC",
          "แบบสำรวจ", "p6@mail.test"),
-        (RESEARCH, "หล่มสัก", S1, "บ้านหนึ่ง", name("P1"), "ครู", "ชำนาญการ", "", "อบรม, PLC", "แบบสำรวจ",
-         "p1@mail.test"),
         (ENGLISH, "หล่มสัก", S3, "บ้านสาม", name("P5"), "ครูผู้ช่วย", "", "", "เรียนออนไลน์ด้วยตนเอง", "ID Plan",
          "p5@mail.test"),
     ]
@@ -297,7 +299,7 @@ def test_a_sync_writes_the_needs_tabs_and_reports_them(config_file):
     build(book, settings)
     result = CliRunner().invoke(cli, ["sync", "--config", str(config_file)])
     assert result.exit_code == 0, result.output
-    assert "ความต้องการพัฒนา: 6 คน, ยังรอการพัฒนา 5 คน ใน 4 หัวข้อ" in result.output
+    assert "ความต้องการพัฒนา: 6 คน, ยังรอการพัฒนา 4 คน ใน 3 หัวข้อ" in result.output
     assert "หัวข้อที่ยังไม่จับคู่: 4 ข้อความ (5 แถว)" in result.output
     assert f"[vocabulary.topics] ของ {config_file}" in result.output
 
@@ -305,7 +307,7 @@ def test_a_sync_writes_the_needs_tabs_and_reports_them(config_file):
     cohorts = dashboard[COHORTS_TAB]
     assert cohorts[0][:2] == ["ลำดับหัวข้อ", "หัวข้อการพัฒนา"]
     assert [(row[1], row[6]) for row in cohorts[1:]] == [
-        (STEM, name("P2")), (STEM, name("P3")), (MEASURE, name("P6")), (RESEARCH, name("P1")), (ENGLISH, name("P5")),
+        (STEM, name("P2")), (STEM, name("P3")), (MEASURE, name("P6")), (ENGLISH, name("P5")),
     ]
     assert [row[0] for row in dashboard[UNMATCHED_TAB][4:]] == ["จิตวิทยาเด็ก", "Digital literacy", "ปฐมพยาบาล",
                                                                "ลูกเสือ, เนตรนารี"]
@@ -341,14 +343,14 @@ def test_the_report_ranks_the_needs_still_waiting(report_html):
 
     section = report_html[report_html.index('data-part="needs"'):]
     assert "ความต้องการที่ยังไม่ได้รับการพัฒนา ปีงบประมาณ 2562" in section
-    assert "ผู้มีความต้องการ 6 คน · ยังรอการพัฒนา 5 คน" in section
+    assert "ผู้มีความต้องการ 6 คน · ยังรอการพัฒนา 4 คน" in section
     table = section[section.index('<table class="plan needs">'):]
     rows = re.findall(r'<tr data-topic="([^"]+)">\s*<td class="num">(\d+)</td>.*?data-field="asked">(\d+)<.*?'
                       r'data-field="met">(\d+)<.*?data-field="unmet">(\d+)<', table, re.S)
     # only the topics someone asked for, ranked as worked out in the module's docstring
     assert [(t, int(rank), int(a), int(m), int(u)) for t, rank, a, m, u in rows] == [
-        (STEM, 1, 3, 1, 2), (MEASURE, 2, 2, 1, 1), (RESEARCH, 3, 1, 0, 1), (ENGLISH, 4, 1, 0, 1),
-        (ACTIVE, 5, 1, 1, 0), (MANAGE, 6, 1, 1, 0), (SUPERVISE, 7, 1, 1, 0),
+        (STEM, 1, 3, 1, 2), (MEASURE, 2, 2, 1, 1), (ENGLISH, 3, 1, 0, 1), (ACTIVE, 4, 1, 1, 0),
+        (RESEARCH, 5, 1, 1, 0), (MANAGE, 6, 1, 1, 0), (SUPERVISE, 7, 1, 1, 0),
     ]
     stem_row = table[table.index(f'data-topic="{STEM}"'):table.index(f'data-topic="{MEASURE}"')]
     assert "หล่มสัก 1 · หล่มเก่า 1" in stem_row and "อบรม 1 · ศึกษาดูงาน 1" in stem_row
@@ -392,3 +394,51 @@ def test_the_pdf_prints_the_needs_chart(config_file, tmp_path):
     green = sum(n for n, (r, g, b) in colours if abs(r - 0x1B) < 8 and abs(g - 0x7A) < 8 and abs(b - 0x3A) < 8)
     # STEM's waiting bar alone is about 333 of the chart's 1,010 units wide and 16 high
     assert orange > 1000 and green > 1000, (orange, green)
+
+
+# --- the sample area's topics typed otherwise ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """A generated sample area of 8 schools, prepared as a sync prepares it, and its manifest."""
+    from pipeline.sample import generate_area
+    from tests.conftest import write_config
+
+    root = tmp_path_factory.mktemp("sample")
+    settings = load_settings(write_config(root))
+    book = LocalWorkbook(settings.storage.path)
+    manifest = generate_area(book, settings, schools=8, seed=12)
+    return prepare(settings, book, today=date(2019, 9, 1)), book, manifest, settings.sources.idplan
+
+
+def test_every_topic_the_sample_types_otherwise_names_its_topic(sample):
+    import re
+
+    ready, book, manifest, idplan = sample
+    vocabulary = ready.topics
+    entries = [e for e in manifest["spoiled"] if e["kind"] == "topic_typed_otherwise"]
+    assert len(entries) > 100
+    headers = {idplan.plan_tab: idplan.plan_columns.topic, idplan.record_tab: idplan.record_columns.topic}
+    seen = set()
+    for e in entries:
+        typed, meant = re.fullmatch(r"topic typed '(.*)' for '(.*)'", e["detail"]).groups()
+        rows = book.read(e["spreadsheet"], [e["tab"]])[e["tab"]]
+        cell = dict(zip(rows[0], rows[e["row"] - 1]))[headers[e["tab"]]]
+        assert cell == typed
+        assert vocabulary.topics_in(cell) == (meant,), (cell, meant)
+        seen.add(e["tab"])
+    assert seen == set(headers)  # plans and records both
+    typed_forms = {re.fullmatch(r"topic typed '(.*)' for '.*'", e["detail"]).group(1) for e in entries}
+    assert any(t.isascii() for t in typed_forms) and any(not t.isascii() for t in typed_forms)
+
+
+def test_the_sample_s_texts_that_name_no_topic_are_listed_to_map(sample):
+    ready, _, manifest, _ = sample
+    entries = [e for e in manifest["spoiled"] if e["kind"] == "topic_unmatched"]
+    assert entries
+    listed = {u.text: u for u in ready.area.needs.unmatched}
+    for e in entries:
+        text = e["detail"].removeprefix("topic '").removesuffix("' names no survey topic")
+        assert text in listed, text
+    assert ready.area.needs.waiting and ready.area.needs.asked_topics

@@ -28,7 +28,7 @@ KINDS = {
     "id_match_other_name", "position_typed_otherwise", "unit_code_leftover", "id_sheet_leftover",
     "unicode_name", "school_word_in_unit_name", "date_as_text", "other_answer_with_commas",
     "title_typed_otherwise", "sara_am_before_tone", "school_name_punctuation", "date_typed_otherwise",
-    "checkbox_trailing_separator", "empty_date",
+    "checkbox_trailing_separator", "empty_date", "topic_typed_otherwise", "topic_unmatched",
 }
 # How a roster may type a position other than its ก.ค.ศ. name (position_typed_otherwise); {school} is
 # the person's school.

@@ -239,23 +239,32 @@ def test_same_topic_falls_back_to_whole_word_containment_for_unmapped_text(vocab
     assert vocabulary.same_topic(done, need) is same
 
 
+def test_a_kind_names_a_need_only_through_the_vocabulary(vocabulary):
+    assert vocabulary.kind_names("STEM", STEM)
+    assert not vocabulary.kind_names("STEM", RESEARCH)
+    assert not vocabulary.kind_names("อบรม", "อบรมลูกเสือ")  # "อบรม" is no topic: containment is not tried
+
+
 def test_the_survey_need_indicator_counts_developments_through_aliases(vocabulary):
     # A1 asked for STEM and did "อบรม STEM" (an alias): met. A2 asked for STEM and did
     # "Active Learning" (another topic): not met. A3 asked for "AL" and did "Digital literacy":
     # "al" is not a whole word there, so not met (containment of the raw text would have said met).
+    # A4 asked for STEM and did a development of kind "STEM" titled "ออกแบบกิจกรรมบูรณาการ": the
+    # kind is the topic's alias, so met.
     units = pd.DataFrame([{"code": "pbn2", "kind": "office", "stem": False, "district": ""}])
     staff = pd.DataFrame([{"staff_id": sid, "unit_code": "pbn2", "unit_id": "pbn2:กลุ่ม", "position": "x"}
-                          for sid in ("A1", "A2", "A3")])
+                          for sid in ("A1", "A2", "A3", "A4")])
     survey = pd.DataFrame([{"staff_id": "A1", "topics": (STEM,)}, {"staff_id": "A2", "topics": (STEM,)},
-                           {"staff_id": "A3", "topics": ("AL",)}])
+                           {"staff_id": "A3", "topics": ("AL",)}, {"staff_id": "A4", "topics": (STEM,)}])
     records = pd.DataFrame([
         {"staff_id": "A1", "fiscal_year": 2562, "done": True, "kind": "อบรม", "topic": "อบรม STEM"},
         {"staff_id": "A2", "fiscal_year": 2562, "done": True, "kind": "อบรม", "topic": "Active Learning"},
         {"staff_id": "A3", "fiscal_year": 2562, "done": True, "kind": "อบรม", "topic": "Digital literacy"},
+        {"staff_id": "A4", "fiscal_year": 2562, "done": True, "kind": "STEM", "topic": "ออกแบบกิจกรรมบูรณาการ"},
     ])
     data = Normalized(units, staff, survey, pd.DataFrame(columns=["staff_id", "fiscal_year"]), records,
                       pd.DataFrame(), pd.DataFrame())
     rule = Indicator.model_validate({"id": "needs", "strategy": 3, "name": "n", "short_name": "n", "unit": "staff",
                                      "evidence": {"rule": "matches_survey_need"}, "targets": {2562: 50}})
     people = measure(data, [rule], 2562, vocabulary).people
-    assert dict(zip(people["staff_id"], people["met"])) == {"A1": True, "A2": False, "A3": False}
+    assert dict(zip(people["staff_id"], people["met"])) == {"A1": True, "A2": False, "A3": False, "A4": True}

@@ -98,10 +98,11 @@ def _staff_evidence(data: Normalized, ind: Indicator, fiscal_year: int, topics: 
     if rule == "completed_kinds":
         return set(done.loc[done["kind"].isin(ind.evidence.kinds), "staff_id"])
     if rule == "matches_survey_need":
-        needs = {sid: topics for sid, topics in zip(data.survey["staff_id"], data.survey["topics"])}
+        needs = {sid: answers for sid, answers in zip(data.survey["staff_id"], data.survey["topics"])}
+        kinds = done["kind"] if "kind" in done.columns else [""] * len(done)
         return {
-            sid for sid, topic in zip(done["staff_id"], done["topic"])
-            if any(topics.same_topic(topic, need) for need in needs.get(sid, ()))
+            sid for sid, topic, kind in zip(done["staff_id"], done["topic"], kinds)
+            if any(topics.same_topic(topic, need) or topics.kind_names(kind, need) for need in needs.get(sid, ()))
         }
     raise ValueError(f"rule {rule!r} does not measure staff")
 
