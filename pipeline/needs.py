@@ -4,9 +4,10 @@ The plan (policy item ๓) has the office plan its trainings "ตามควา
 needs for a fiscal year are the topics they ticked in the needs survey and the topics of their
 ID Plan rows for that year, each read through the topic vocabulary (``pipeline.topics``). A need
 is met when the person has a completed development (a record with a done status, dated in the
-fiscal year) in that topic: the record's topic names it, or its kind does (a kind such as "STEM" or
-"วิจัยในชั้นเรียน" that is itself a topic or an alias of one). What no one has met yet is the office's training plan: per topic,
-the people still waiting, by district and by the forms of development they prefer.
+fiscal year) in that topic: the record's topic names it, or its kind does (a kind such as "STEM"
+or "วิจัยในชั้นเรียน" that is itself a topic or an alias of one). What is not met yet is the
+office's training plan: per topic, the people still waiting, by district and by the forms of
+development they prefer.
 
 A topic text that names no topic counts for none, and is listed once in ``Needs.unmatched``
 with where it was typed, for a person to add as an alias.
@@ -32,6 +33,8 @@ FROM_SURVEY = "แบบสำรวจ"
 FROM_PLAN = "ID Plan"
 #: the sources of a topic text, as the unmatched tab names them
 SOURCE_NAMES = {"survey": "แบบสำรวจ", "plans": "แผนพัฒนาตนเอง", "records": "บันทึกการพัฒนา"}
+#: forms a waiting person typed as the survey's "Other" answer, counted together
+OTHER_FORM = "อื่น ๆ"
 #: a waiting person who named no form of development
 NO_FORM = "ไม่ระบุ"
 #: group kinds of ``GroupDemand.by``
@@ -148,7 +151,7 @@ class Needs:
     topics: list[TopicDemand]
     #: the districts of ``TopicDemand.by_district``; the office's staff are its own group, last
     districts: list[str]
-    #: the forms of ``TopicDemand.waiting_by_form``: the survey's options, then ``NO_FORM``
+    #: the forms of ``TopicDemand.waiting_by_form``: the survey's options, ``OTHER_FORM``, ``NO_FORM``
     forms: list[str]
     #: every (district | position/standing | unit) × topic someone asked for
     groups: list[GroupDemand]
@@ -227,7 +230,7 @@ def measure_needs(
 
     records = data.records[data.records["fiscal_year"] == fiscal_year]
     done: set[tuple[str, str]] = set()
-    for row, found in zip(records.to_dict("records"), record_topics(records, topics)):
+    for row, found in zip(records.to_dict("records"), topics.record_topics(records["topic"], records["kind"])):
         if not found:
             unknown(row["topic"], "records", row)
         if row["done"]:
@@ -241,10 +244,10 @@ def measure_needs(
             for (sid, topic), sources in asked.items() if sid in people
         ],
         columns=["staff_id", "topic", "met", "sources", "forms", *_PERSON_FIELDS],
-    )
+    ).astype({"met": bool})  # so ~met selects rows even when nobody asked for anything
     order = _district_order(data, districts)
     ranked = _rank(needs, topics.topics)
-    form_columns = [clean_text(f) for f in forms] + [NO_FORM]
+    form_columns = [clean_text(f) for f in forms] + [OTHER_FORM, NO_FORM]
     return Needs(
         fiscal_year=fiscal_year,
         people=needs["staff_id"].nunique(),
@@ -256,16 +259,6 @@ def measure_needs(
         waiting=_waiting(needs, ranked, order),
         unmatched=_unmatched(unmatched),
     )
-
-
-def record_topics(records: pd.DataFrame, topics: TopicVocabulary) -> list[tuple[str, ...]]:
-    """The topics each development record is in: those its topic names, and its kind's when the kind is
-    itself a topic ("STEM", "วิจัยในชั้นเรียน"), so a record "วิจัยในชั้นเรียน: <the research's title>" counts."""
-    kinds = topics.topics_of(records["kind"]) if "kind" in records.columns else [()] * len(records)
-    return [
-        tuple(dict.fromkeys((*named, *kind)))
-        for named, kind in zip(topics.topics_of(records["topic"]), kinds)
-    ]
 
 
 _PERSON_FIELDS = ["name", "position", "standing", "role", "unit_code", "unit_name", "district", "work_group", "email"]
@@ -320,7 +313,10 @@ def _count(rows: pd.DataFrame) -> Count:
 def _topic_demand(needs: pd.DataFrame, topic: str, rank: int, districts: list[str], forms: list[str]) -> TopicDemand:
     mine = needs[needs["topic"] == topic]
     waiting = mine[~mine["met"]]
-    per_form = Counter(f for chosen in waiting["forms"] for f in (chosen or (NO_FORM,)))
+    per_form = Counter(  # a form that is no column (an "Other" answer) counts under OTHER_FORM, once a person
+        column for chosen in waiting["forms"]
+        for column in dict.fromkeys(f if f in forms else OTHER_FORM for f in chosen or (NO_FORM,))
+    )
     return TopicDemand(
         topic=topic, rank=rank, total=_count(mine),
         by_district=[_count(mine[mine["district"] == d]) for d in districts],

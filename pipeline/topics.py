@@ -253,6 +253,16 @@ class TopicVocabulary:
         found = self.topics_of(values)
         return pd.Series([topics[0] if topics else None for topics in found], index=found.index, dtype=object)
 
+    def record_topics(self, topics: Iterable[Any], kinds: Iterable[Any]) -> list[tuple[str, ...]]:
+        """The topics each development record is in: those its topic text names, then its kind's when
+        the kind is itself a topic's name or alias ("STEM", "วิจัยในชั้นเรียน"), so a record of kind
+        วิจัยในชั้นเรียน titled with its research's name counts for that topic. ``kinds`` and
+        ``topics`` are two columns of the same records."""
+        return [
+            tuple(dict.fromkeys((*named, *kind)))
+            for named, kind in zip(self.topics_of(topics), self.topics_of(kinds))
+        ]
+
     def kind_names(self, kind: object, need: object) -> bool:
         """Whether a development's kind ("STEM", "วิจัยในชั้นเรียน") is itself a topic ``need`` names.
 

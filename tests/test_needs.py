@@ -10,7 +10,8 @@ The area (FY 2562 = 1 Oct 2018 – 30 Sep 2019), with the demo config's topic al
   S3 บ้านสาม          หล่มสัก     P5      ครูผู้ช่วย                    (no answer)                            "ภาษาอังกฤษ" (เรียนออนไลน์ด้วยตนเอง),
                                                                                                                "จิตวิทยาเด็ก" (names no topic)
                                 P7      ครู                          (no answer)                            (none)
-  office pbn2        (office)   P6      ศึกษานิเทศก์ (กลุ่มนิเทศ)       supervision, measurement / PLC        "Digital literacy" (names no topic)
+  office pbn2        (office)   P6      ศึกษานิเทศก์ (กลุ่มนิเทศ)       supervision, measurement /            "Digital literacy" (names no topic)
+                                                                     PLC + other "Coaching"
 
 Records: P1 "อบรม STEM รุ่น 2" done and a classroom research (kind วิจัยในชั้นเรียน, an alias of the
 research topic) titled "การพัฒนาทักษะการอ่านด้วยแบบฝึก" done; P2 "การจัดการเรียนรู้เชิงรุก" done and "สะเต็ม" still in
@@ -28,7 +29,8 @@ Worked out by hand:
   rank                      most waiting, then most asking, then the survey's order: STEM, measurement,
                             English, Active, research, management, supervision, digital, สารบรรณ, การเงิน.
   districts                 the demo's order with a school in it, the office last: หล่มสัก, หล่มเก่า, office.
-  cohorts                   STEM: P2 (หล่มสัก, ศึกษาดูงาน), P3 (หล่มเก่า, อบรม); measurement: P6 (PLC);
+  cohorts                   STEM: P2 (หล่มสัก, ศึกษาดูงาน), P3 (หล่มเก่า, อบรม); measurement: P6 (PLC,
+                            Coaching: counted under อื่น ๆ);
                             English: P5 (from the plan's method). P1 waits for nothing.
   unmatched                 (the research's title is not: its kind names its topic)
                             "จิตวิทยาเด็ก" 2 rows (P5's plan, P7's record typed "จิตวิทยา เด็ก"), then by text:
@@ -106,7 +108,7 @@ def build(book: LocalWorkbook, settings) -> None:
         answer("P2", 2, f"{ACTIVE}, {STEM}", "ศึกษาดูงาน"),
         answer("P3", 3, f"{STEM}, ลูกเสือ, เนตรนารี", "อบรม"),
         answer("P4", 4, MANAGE, "อบรม, ศึกษาดูงาน"),
-        answer("P6", 5, f"{SUPERVISE}, {MEASURE}", "PLC"),
+        answer("P6", 5, f"{SUPERVISE}, {MEASURE}", "PLC, Coaching"),  # "Coaching": an Other answer
     ]})
 
     ip = src.idplan
@@ -186,13 +188,14 @@ def test_demand_per_district(needs):
 
 
 def test_forms_wanted_by_the_people_still_waiting(needs):
-    assert needs.forms == ["อบรม", "ประชุมสัมมนา", "ศึกษาดูงาน", "TEPE Online", "PLC", "เรียนออนไลน์ด้วยตนเอง", NO_FORM]
+    assert needs.forms == ["อบรม", "ประชุมสัมมนา", "ศึกษาดูงาน", "TEPE Online", "PLC", "เรียนออนไลน์ด้วยตนเอง",
+                           "อื่น ๆ", NO_FORM]
     per = {t.topic: t.waiting_by_form for t in needs.topics}
-    assert per[STEM] == [1, 0, 1, 0, 0, 0, 0]       # P3 อบรม, P2 ศึกษาดูงาน
-    assert per[MEASURE] == [0, 0, 0, 0, 1, 0, 0]    # P6 PLC
-    assert per[RESEARCH] == [0] * 7                 # P1 is developed
-    assert per[ENGLISH] == [0, 0, 0, 0, 0, 1, 0]    # P5: the plan row's method
-    assert per[ACTIVE] == [0] * 7                   # nobody waiting
+    assert per[STEM] == [1, 0, 1, 0, 0, 0, 0, 0]       # P3 อบรม, P2 ศึกษาดูงาน
+    assert per[MEASURE] == [0, 0, 0, 0, 1, 0, 1, 0]    # P6 PLC and Coaching (another form)
+    assert per[RESEARCH] == [0] * 8                    # P1 is developed
+    assert per[ENGLISH] == [0, 0, 0, 0, 0, 1, 0, 0]    # P5: the plan row's method
+    assert per[ACTIVE] == [0] * 8                      # nobody waiting
 
 
 def test_demand_per_district_position_and_unit(needs):
@@ -236,7 +239,7 @@ def test_cohorts_list_exactly_the_people_still_waiting(needs):
     assert rows == [
         (STEM, "หล่มสัก", S1, "บ้านหนึ่ง", name("P2"), "ครู", "", "", "ศึกษาดูงาน", "แบบสำรวจ", "p2@mail.test"),
         (STEM, "หล่มเก่า", S2, "บ้านสอง", name("P3"), "ครู", "ชำนาญการ", "", "อบรม", "แบบสำรวจ", "p3@mail.test"),
-        (MEASURE, OFFICE_GROUP, OFFICE, "สำนักงานเขตทดสอบ", name("P6"), "ศึกษานิเทศก์", "", "กลุ่มนิเทศ", "PLC",
+        (MEASURE, OFFICE_GROUP, OFFICE, "สำนักงานเขตทดสอบ", name("P6"), "ศึกษานิเทศก์", "", "กลุ่มนิเทศ", "PLC, Coaching",
          "แบบสำรวจ", "p6@mail.test"),
         (ENGLISH, "หล่มสัก", S3, "บ้านสาม", name("P5"), "ครูผู้ช่วย", "", "", "เรียนออนไลน์ด้วยตนเอง", "ID Plan",
          "p5@mail.test"),
@@ -255,12 +258,12 @@ def test_a_need_from_both_sources_says_so():
     survey = pd.DataFrame([{"staff_id": "x", "topics": ("STEM",), "methods": (), "_sheet": "s", "_tab": "t", "_row": 2}])
     plans = pd.DataFrame([{"staff_id": "x", "fiscal_year": 2562, "topic": "สะเต็ม", "method": "",
                            "_sheet": "p", "_tab": "t", "_row": 2}])
-    records = pd.DataFrame(columns=["staff_id", "fiscal_year", "topic", "done", "_sheet", "_tab", "_row"])
+    records = pd.DataFrame(columns=["staff_id", "fiscal_year", "kind", "topic", "done", "_sheet", "_tab", "_row"])
     data = Normalized(units, staff, survey, plans, records, pd.DataFrame(), pd.DataFrame())
     vocabulary = TopicVocabulary.build([STEM], {STEM: ["STEM", "สะเต็ม"]})
     found = measure_needs(data, vocabulary, 2562)
     assert [(w.topic, w.source, w.forms) for w in found.waiting] == [(STEM, "แบบสำรวจ, ID Plan", NO_FORM)]
-    assert found.topics[0].waiting_by_form == [1]  # the only column: ไม่ระบุ
+    assert found.forms == ["อื่น ๆ", NO_FORM] and found.topics[0].waiting_by_form == [0, 1]
     assert found.districts == ["หล่มสัก"]
 
 
@@ -442,3 +445,23 @@ def test_the_sample_s_texts_that_name_no_topic_are_listed_to_map(sample):
         text = e["detail"].removeprefix("topic '").removesuffix("' names no survey topic")
         assert text in listed, text
     assert ready.area.needs.waiting and ready.area.needs.asked_topics
+
+
+def test_an_area_where_nobody_asked_for_anything_has_empty_needs():
+    import pandas as pd
+
+    from pipeline.normalize import Normalized
+
+    units = pd.DataFrame([{"code": S1, "name": "บ้านหนึ่ง", "kind": "school", "district": "หล่มสัก"}])
+    staff = pd.DataFrame([{"staff_id": "x", "display_name": "นายเอ", "position": "ครู", "standing": "",
+                           "unit_code": S1, "work_group": "", "email": ""}])
+    data = Normalized(
+        units, staff, pd.DataFrame(columns=["staff_id", "topics", "methods", "_sheet", "_tab", "_row"]),
+        pd.DataFrame(columns=["staff_id", "fiscal_year", "topic", "method", "_sheet", "_tab", "_row"]),
+        pd.DataFrame(columns=["staff_id", "fiscal_year", "kind", "topic", "done", "_sheet", "_tab", "_row"]),
+        pd.DataFrame(), pd.DataFrame(),
+    )
+    found = measure_needs(data, TopicVocabulary.build([STEM, RESEARCH]), 2562)
+    assert (found.people, found.people_waiting, found.waiting, found.groups, found.unmatched) == (0, 0, [], [], [])
+    assert [(t.rank, t.topic, t.asked) for t in found.topics] == [(1, STEM, 0), (2, RESEARCH, 0)]
+    assert found.asked_topics == []

@@ -239,6 +239,13 @@ def test_same_topic_falls_back_to_whole_word_containment_for_unmapped_text(vocab
     assert vocabulary.same_topic(done, need) is same
 
 
+def test_a_record_is_in_the_topics_its_text_and_its_kind_name(vocabulary):
+    found = vocabulary.record_topics(
+        ["อบรม AL", "การพัฒนาทักษะการอ่าน", "STEM", "ปฐมพยาบาล", "AL"], ["อบรม", "STEM", "STEM", "อบรม", "STEM"]
+    )
+    assert found == [(ACTIVE,), (STEM,), (STEM,), (), (ACTIVE, STEM)]
+
+
 def test_a_kind_names_a_need_only_through_the_vocabulary(vocabulary):
     assert vocabulary.kind_names("STEM", STEM)
     assert not vocabulary.kind_names("STEM", RESEARCH)
