@@ -14,12 +14,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 import pandas as pd
 from pydantic import BaseModel
 
-from pipeline.config import Settings
+from pipeline.config import OPTIONAL_RECORD_COLUMNS, Settings
 from pipeline.errors import SourceError
 from pipeline.thai import clean_text
 from pipeline.workbook import Table, Workbook
@@ -45,17 +45,22 @@ class Collected:
     #: the office's corrections tab (None when there is none), and why it could not be read
     overrides: pd.DataFrame | None = None
     overrides_problem: tuple[str, str, str] | None = None
+    #: unit code -> the optional record columns (``OPTIONAL_RECORD_COLUMNS``) its record tab has
+    record_extras: dict[str, frozenset[str]] = dataclasses.field(default_factory=dict)
 
 
 def table_to_frame(
-    rows: Table, columns: BaseModel, sheet: str, tab: str, config_key: str
+    rows: Table, columns: BaseModel, sheet: str, tab: str, config_key: str, optional: Collection[str] = ()
 ) -> pd.DataFrame:
-    """Map a tab's header to config field names; every configured column must exist."""
+    """Map a tab's header to config field names; every configured column must exist, but ``optional`` ones
+    (a tab without one gets an empty column)."""
     wanted = {field: header for field, header in columns.model_dump().items() if header}
     header = [clean_text(h) for h in rows[0]] if rows else []
     positions: dict[str, int] = {}
     for field, name in wanted.items():
         if clean_text(name) not in header:
+            if field in optional:
+                continue
             found = ", ".join(h for h in header if h) or "(แถวหัวตารางว่าง)"
             if config_key.startswith("sources.idplan"):
                 # Every unit's spreadsheet shares one header: fix the sheet, not the config.
@@ -74,7 +79,7 @@ def table_to_frame(
     for number, row in enumerate(rows[1:], start=2):
         if all(v is None or clean_text(v) == "" for v in row):
             continue
-        values = {f: (row[i] if i < len(row) else None) for f, i in positions.items()}
+        values = {f: (row[positions[f]] if positions.get(f, len(row)) < len(row) else None) for f in wanted}
         values.update(_sheet=sheet, _tab=tab, _row=number)
         records.append(values)
     return pd.DataFrame(records, columns=[*wanted, *ORIGIN], dtype=object)
@@ -176,10 +181,10 @@ def read_idplans(
     """
     src = settings.sources
     keys = {code: src.idplan.key_for(code) for code in unit_codes}
-    plans, records, problems = [], [], {}
+    plans, records, problems, extras = [], [], {}, {}
     for done, (code, key) in enumerate(keys.items(), start=1):
         try:
-            plan, record = _read_idplan(workbook, settings, key)
+            plan, record, extras[code] = _read_idplan(workbook, settings, key)
         except SourceError as exc:
             log.warning("unit %s left out: %s", code, exc.message)
             problems[code] = exc
@@ -197,10 +202,14 @@ def read_idplans(
         idplan_keys={code: key for code, key in keys.items() if code not in problems},
         read_calls=raw.read_calls + len(keys),
         unit_problems=problems,
+        record_extras={code: extras[code] for code in keys if code not in problems},
     )
 
 
-def _read_idplan(workbook: Workbook, settings: Settings, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _read_idplan(
+    workbook: Workbook, settings: Settings, key: str
+) -> tuple[pd.DataFrame, pd.DataFrame, frozenset[str]]:
+    """The plan and record tabs of one unit, and which optional record columns the record tab has."""
     src = settings.sources.idplan
     if not workbook.exists(key):
         lost = workbook.lost(key)
@@ -215,10 +224,14 @@ def _read_idplan(workbook: Workbook, settings: Settings, key: str) -> tuple[pd.D
         )
     tabs = workbook.read(key, [src.plan_tab, src.record_tab])
     plan = table_to_frame(tabs[src.plan_tab], src.plan_columns, key, src.plan_tab, "sources.idplan.plan_columns")
+    rows = tabs[src.record_tab]
     record = table_to_frame(
-        tabs[src.record_tab], src.record_columns, key, src.record_tab, "sources.idplan.record_columns"
+        rows, src.record_columns, key, src.record_tab, "sources.idplan.record_columns", OPTIONAL_RECORD_COLUMNS
     )
-    return plan, record
+    header = {clean_text(h) for h in rows[0]} if rows else set()
+    named = src.record_columns.model_dump()
+    present = frozenset(f for f in OPTIONAL_RECORD_COLUMNS if named[f] and clean_text(named[f]) in header)
+    return plan, record, present
 
 
 def _concat(frames: list[pd.DataFrame], columns: BaseModel) -> pd.DataFrame:

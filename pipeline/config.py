@@ -179,6 +179,14 @@ class RecordColumns(Strict):
     hours: str | None = None
     status: str
     evidence: str | None = None
+    #: optional, and optional in each unit's sheet too (a sheet without it is not a problem): what a
+    #: development cost, in baht (ค่าใช้จ่าย), and who paid (แหล่งงบประมาณ); see [spending]
+    cost: str | None = None
+    funding: str | None = None
+
+
+#: Record columns a unit's sheet may leave out even when the config names them.
+OPTIONAL_RECORD_COLUMNS = ("cost", "funding")
 
 
 class TabSource(Strict, Generic[ColumnsT]):
@@ -298,6 +306,55 @@ class Vocabulary(Strict):
         return value
 
 
+class SpendingSettings(Strict):
+    """What development cost: the per-teacher allocation and the funding sources (แหล่งงบประมาณ).
+
+    Used only when the record tabs carry a cost column (``sources.idplan.record_columns.cost``).
+    """
+
+    #: baht per teacher per fiscal year: OBEC's budget for the full-cycle training (the plan's policy ๑)
+    allocation: float = Field(default=10000, ge=0, le=10_000_000)
+    #: funding sources whose costs are taken from that allocation
+    allocation_sources: list[str] = ["งบ สพฐ. (คูปองครู)"]
+    #: who receives it (positions, as in [vocabulary.positions]): ข้าราชการครู
+    allocation_positions: list[str] = ["ครู", "ครูผู้ช่วย"]
+    #: funding source → other spellings; added to the built-in sources (pipeline.money.DEFAULT_FUNDING_SOURCES)
+    sources: dict[str, list[str]] = {}
+
+    @field_validator("sources")
+    @classmethod
+    def _one_source_per_alias(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        from pipeline.money import funding_key
+
+        owner: dict[str, str] = {}
+        for canonical, aliases in value.items():
+            if not funding_key(canonical):
+                raise ValueError("ชื่อแหล่งงบประมาณหลักต้องไม่ว่าง")
+            for alias in [canonical, *aliases]:
+                key = funding_key(alias)
+                if not key:
+                    raise ValueError(f"ชื่อเรียกอื่นของแหล่งงบประมาณ '{canonical}' ต้องไม่ว่าง")
+                if owner.setdefault(key, canonical) != canonical:
+                    raise ValueError(
+                        f"ชื่อ '{alias}' อยู่ทั้งในแหล่งงบประมาณ '{owner[key]}' และ '{canonical}' (ให้อยู่ได้แหล่งเดียว)"
+                    )
+        return value
+
+    @model_validator(mode="after")
+    def _allocation_sources_are_known(self) -> "SpendingSettings":
+        from pipeline.money import funding_table, read_funding
+
+        table = funding_table(self.sources)
+        unknown = [s for s in self.allocation_sources if not read_funding(s, table)[1]]
+        if unknown:
+            known = ", ".join(dict.fromkeys(table.values()))
+            raise ValueError(
+                f"allocation_sources มีแหล่งงบประมาณที่ไม่รู้จัก: {', '.join(unknown)} (ที่รู้จัก: {known}; "
+                "หรือเพิ่มใน [spending.sources])"
+            )
+        return self
+
+
 class OutputSettings(Strict):
     summary_tab: str = "สรุปผล (devplan)"
     dashboard: str = "dashboard"
@@ -341,6 +398,7 @@ class Settings(Strict):
     vocabulary: Vocabulary
     output: OutputSettings
     mail: MailSettings
+    spending: SpendingSettings = SpendingSettings()
     source_file: Path | None = None
 
     @model_validator(mode="after")
@@ -349,6 +407,19 @@ class Settings(Strict):
         if self.output.summary_tab in (idplan.plan_tab, idplan.record_tab):
             raise ValueError(
                 "output.summary_tab ต้องไม่ซ้ำกับแท็บที่บุคลากรกรอก (plan_tab, record_tab)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _allocation_positions_are_positions(self) -> "Settings":
+        from pipeline.thai import position_key, position_table
+
+        table = position_table(self.vocabulary.positions)
+        unknown = [p for p in self.spending.allocation_positions if position_key(p) not in table]
+        if unknown:
+            raise ValueError(
+                f"spending.allocation_positions มีตำแหน่งที่ไม่รู้จัก: {', '.join(unknown)} "
+                "(ใช้ชื่อตำแหน่งตาม ก.ค.ศ. เช่น ครู, ครูผู้ช่วย หรือเพิ่มใน [vocabulary.positions])"
             )
         return self
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from pipeline.collect import Collected
 from pipeline.config import Settings
+from pipeline.money import funding_table, parse_baht, read_funding
 from pipeline.overrides import Overrides, parse_overrides
 from pipeline.thai import (
     DAY_FIRST,
@@ -95,7 +96,7 @@ def normalize(raw: Collected, settings: Settings) -> Normalized:
     matcher = PersonMatcher(staff, conflicts, overrides)
     survey = normalize_survey(raw.survey, matcher, units, settings, bad, notes)
     plans = normalize_plans(raw.plans, matcher, bad, notes)
-    records = normalize_records(raw.records, matcher, settings, bad, notes)
+    records = normalize_records(raw.records, matcher, settings, bad, notes, raw.record_extras)
     for unused in overrides.unused():
         origin = pd.Series({"_sheet": unused.sheet, "_tab": unused.tab, "_row": unused.row})
         notes.add(origin, "ไม่มีแถวใดตรงกับการแก้ไขนี้ (แถวต้นทางอาจแก้แล้ว หรือระบุตำแหน่ง/ชื่อไม่ตรง): "
@@ -635,7 +636,7 @@ def normalize_plans(raw: pd.DataFrame, matcher: PersonMatcher, bad: Issues, note
             rows.append(
                 {
                     "staff_id": sid, "fiscal_year": int(year), "topic": clean_text(row["topic"]),
-                    "method": clean_text(_get(row, "method")), "hours": _number(_get(row, "hours")) or 0,
+                    "method": clean_text(_get(row, "method")), "hours": read_hours(row, notes),
                     "_sheet": row["_sheet"], "_tab": row["_tab"], "_row": row["_row"], "_unit": row["_unit"],
                 }
             )
@@ -643,10 +644,16 @@ def normalize_plans(raw: pd.DataFrame, matcher: PersonMatcher, bad: Issues, note
 
 
 def normalize_records(
-    raw: pd.DataFrame, matcher: PersonMatcher, settings: Settings, bad: Issues, notes: Issues
+    raw: pd.DataFrame, matcher: PersonMatcher, settings: Settings, bad: Issues, notes: Issues,
+    extras: dict[str, frozenset[str]] | None = None,
 ) -> pd.DataFrame:
-    """Development-done rows matched to staff, dated, typed and marked done or not."""
+    """Development-done rows matched to staff, dated, typed and marked done or not.
+
+    With the optional cost and funding columns (``extras``: unit code -> those its sheet has), each
+    record also gets its cost in baht (None: not given) and funding source (see ``read_cost``).
+    """
     kinds = {k.casefold(): k for k in settings.vocabulary.development_kinds}
+    sources = funding_table(settings.spending.sources)
     done = {clean_text(s) for s in settings.vocabulary.done_statuses}
     not_done = {clean_text(s) for s in settings.vocabulary.not_done_statuses}
     # Each unit's spreadsheet has its own locale: day/month order is worked out per spreadsheet.
@@ -674,15 +681,59 @@ def normalize_records(
                 {
                     "staff_id": sid, "date": when.date(), "fiscal_year": fiscal_year(when.date()),
                     "kind": kind, "topic": clean_text(row["topic"]),
-                    "hours": _number(_get(row, "hours")) or 0,
+                    "hours": read_hours(row, notes),
                     "done": clean_text(row["status"]) in done,
                     "evidence": clean_text(_get(row, "evidence")),
+                    **read_cost(row, sources, (extras or {}).get(row["_unit"], frozenset()), bad, notes),
                     "_sheet": row["_sheet"], "_tab": row["_tab"], "_row": row["_row"], "_unit": row["_unit"],
                 }
             )
-    columns = ["staff_id", "date", "fiscal_year", "kind", "topic", "hours", "done", "evidence",
+    columns = ["staff_id", "date", "fiscal_year", "kind", "topic", "hours", "done", "evidence", "cost", "funding",
                "_sheet", "_tab", "_row", "_unit"]
     return pd.DataFrame(rows, columns=columns)
+
+
+_HOUR_WORDS = re.compile(r"ชั่วโมง|ชม\.?|hours?|hrs?\.?", re.IGNORECASE)
+
+
+def read_hours(row: Any, notes: Issues) -> float | int:
+    """A plan or record row's hours (``12``, ``"๑๒"``, ``"12 ชม."``); a value that is no number is noted and
+    counted as 0, never dropped silently; a blank cell is 0."""
+    value = _get(row, "hours")
+    hours = _number(value)
+    if hours is None and isinstance(value, str):
+        hours = _number(_HOUR_WORDS.sub("", to_arabic_digits(clean_text(value))).strip())
+    if hours is not None and hours >= 0:
+        return hours
+    if clean_text(value) not in ("", "-", "–", "—"):
+        notes.add(row, f"จำนวนชั่วโมง '{clean_text(value)}' ไม่ใช่จำนวนชั่วโมง จึงนับเป็น 0 ชั่วโมง: แก้เป็นตัวเลข เช่น 12",
+                  value)
+    return 0
+
+
+def read_cost(
+    row: Any, sources: dict[str, str], present: frozenset[str], bad: Issues, notes: Issues
+) -> dict[str, Any]:
+    """A record's ``cost`` (baht, None when not given) and ``funding`` (the source's canonical name, as typed
+    when no alias covers it, "" when not given).
+
+    An unreadable cost is a row to fix (the record itself still counts; only its cost is left out); a
+    source no alias covers is kept as typed and noted, as is a cost whose sheet has a source column left
+    blank in that row.
+    """
+    if "cost" not in present:
+        return {"cost": None, "funding": ""}
+    baht = parse_baht(_get(row, "cost"))
+    if baht.problem:
+        bad.add(row, baht.problem + " (ยังไม่นับค่าใช้จ่ายของแถวนี้ ส่วนการพัฒนาในแถวนี้นับตามปกติ)", _get(row, "cost"))
+    source, known = read_funding(_get(row, "funding"), sources) if "funding" in present else ("", True)
+    if not known:
+        notes.add(row, f"แหล่งงบประมาณ '{source}' ไม่อยู่ในรายการ จึงสรุปแยกไว้ตามที่กรอก: ถ้าเป็นแหล่งเดียวกับ"
+                       "แหล่งในรายการ ให้แก้ในแถวนี้ หรือเพิ่มชื่อนี้ใน [spending.sources] ของไฟล์ตั้งค่า", source)
+    elif not source and "funding" in present and baht.amount:
+        notes.add(row, "มีค่าใช้จ่ายแต่ไม่ได้ระบุแหล่งงบประมาณ จึงยังไม่หักจากวงเงินพัฒนารายบุคคล: "
+                       "ระบุแหล่งงบประมาณในแถวนี้", _get(row, "cost"))
+    return {"cost": baht.amount, "funding": source}
 
 
 def status_note(status: str, done_statuses: list[str]) -> str:

@@ -38,6 +38,12 @@ DASHBOARD_TABS = {
     COHORTS_TAB: "dashboard_cohorts.tsv",
     "ความต้องการรายกลุ่ม": "dashboard_needs_groups.tsv",
     UNMATCHED_TAB: "dashboard_unmatched.tsv",
+    "ความก้าวหน้าตามแผนรายบุคคล": "dashboard_plan.tsv",
+}
+#: dashboard tabs about costs: written only when the record tabs carry the cost column (``AreaSummary.spending``)
+SPENDING_TABS = {
+    "ค่าใช้จ่ายการพัฒนา": "dashboard_spending.tsv",
+    "วงเงินพัฒนารายบุคคล": "dashboard_allocation.tsv",
 }
 FIXED_DATE = date(2000, 1, 1)
 
@@ -125,10 +131,16 @@ class NoWriter:
         pass
 
 
+def dashboard_tabs(summary: AreaSummary) -> dict[str, str]:
+    """The dashboard's tabs (name -> template) for this summary: the spending tabs only when it has spending."""
+    return {**DASHBOARD_TABS, **(SPENDING_TABS if summary.spending is not None else {})}
+
+
 def render_dashboard(env: Environment, summary: AreaSummary) -> dict[str, FormattedTab]:
-    """The dashboard's tabs; the first ends with when the directors were last mailed (whatever the
-    templates say: devplan reads it back before it sends, see ``pipeline.deliver.check_send_log``)."""
-    tabs = {tab: render_tab(env, template, summary) for tab, template in DASHBOARD_TABS.items()}
+    """The dashboard's tabs (the spending ones only when there is spending); the first ends with when the
+    directors were last mailed (whatever the templates say: devplan reads it back before it sends, see
+    ``pipeline.deliver.check_send_log``)."""
+    tabs = {tab: render_tab(env, template, summary) for tab, template in dashboard_tabs(summary).items()}
     first = tabs[next(iter(DASHBOARD_TABS))]
     first.rows.extend(mailed_row(summary.mailed))
     return tabs

@@ -82,6 +82,13 @@ def note(value: Any, text_: Any) -> str:
     return cell(value) + CELL_FLAG + "note=" + body.replace("\t", " ").replace("\n", NOTE_BREAK)
 
 
+def baht(value: Any) -> str:
+    """An amount of money for people: ``1,500``, ``1,500.50``; None → ``-``."""
+    if value is None:
+        return "-"
+    return f"{float(value):,.2f}".removesuffix(".00")
+
+
 def bar(value: Any) -> str:
     """A percentage as a bar length in CSS or SVG units: clipped to 0–100, ``0`` for None."""
     if value is None:
@@ -91,7 +98,7 @@ def bar(value: Any) -> str:
 
 
 FILTERS: dict[str, Callable[..., str]] = {
-    "percent": percent, "cell": cell, "thai_date": thai_date, "mask_id": mask_national_id, "bar": bar,
+    "percent": percent, "cell": cell, "thai_date": thai_date, "mask_id": mask_national_id, "bar": bar, "baht": baht,
     "text": text, "number": number, "status": status, "note": note,
 }
 #: row markers, written at the start of a line of a ``.tsv`` template

@@ -19,6 +19,8 @@ from pipeline.indicators import Indicator, Scores
 from pipeline.indicators.compute import AREA, OFFICE_GROUP
 from pipeline.needs import Needs
 from pipeline.normalize import Normalized
+from pipeline.plan_progress import AreaProgress, OwnPlans, UnitProgress, area_progress, unit_progress
+from pipeline.spending import AreaSpending, Spending, UnitSpending, area_spending, unit_spending
 from pipeline.thai import clean_text, mask_ids_in_text, mask_national_id
 from pipeline.workbook.layout import clip
 
@@ -129,6 +131,10 @@ class UnitSummary:
     staff: list[Person]
     issues: list[Issue]
     notes: list[Issue]
+    #: each person's own plan against what they completed, and who is behind it
+    plan: UnitProgress
+    #: what development cost; None when the unit's record tab has no cost column
+    spending: UnitSpending | None
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,10 @@ class AreaSummary:
     notes: list[Issue]
     #: development needs: demand per topic, cohorts still waiting, topic texts to map (pipeline.needs)
     needs: Needs
+    #: own-plan progress per district and unit, in counts
+    plan: AreaProgress
+    #: spending per source, district, unit and teacher; None when no record tab has a cost column
+    spending: AreaSpending | None
     #: when devplan last mailed the directors (the dashboard says so; see ``pipeline.deliver``)
     mailed: datetime | None = None
 
@@ -213,13 +223,15 @@ def position_rank(position: str) -> int:
     return len(POSITION_ORDER)
 
 
-def unit_summaries(data: Normalized, scores: Scores, facts: RunFacts) -> dict[str, UnitSummary]:
+def unit_summaries(
+    data: Normalized, scores: Scores, facts: RunFacts, own: OwnPlans, spent: Spending | None
+) -> dict[str, UnitSummary]:
     """One summary per unit, keyed by unit code; per-person figures are worked out once."""
     people = _people(data, scores, facts.fiscal_year)
     by_unit = dict(tuple(people.groupby("unit_code"))) if not people.empty else {}
     empty = people.iloc[0:0]
     return {
-        unit["code"]: unit_summary(unit, by_unit.get(unit["code"], empty), data, scores, facts)
+        unit["code"]: unit_summary(unit, by_unit.get(unit["code"], empty), data, scores, facts, own, spent)
         for unit in data.units.to_dict("records")
     }
 
@@ -237,7 +249,7 @@ def _people(data: Normalized, scores: Scores, fiscal_year: int) -> pd.DataFrame:
     staff = data.staff.assign(_rank=data.staff["position"].map(position_rank))
     rows = [
         {
-            "unit_code": p.unit_code, "name": p.display_name, "masked_id": mask_national_id(p.staff_id),
+            "staff_id": p.staff_id, "unit_code": p.unit_code, "name": p.display_name, "masked_id": mask_national_id(p.staff_id),
             "position": p.position, "standing": p.standing, "work_group": p.work_group,
             "has_plan": p.staff_id in plans, "done_count": int(done_count.get(p.staff_id, 0)),
             "hours": _hours(hours.get(p.staff_id, 0)), "surveyed": p.staff_id in surveyed,
@@ -245,7 +257,7 @@ def _people(data: Normalized, scores: Scores, fiscal_year: int) -> pd.DataFrame:
         }
         for p in staff.sort_values(["work_group", "_rank", "first_name"]).itertuples()
     ]
-    columns = ["unit_code", "name", "masked_id", "position", "standing", "work_group", "has_plan",
+    columns = ["staff_id", "unit_code", "name", "masked_id", "position", "standing", "work_group", "has_plan",
                "done_count", "hours", "surveyed", "missing"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -271,11 +283,13 @@ def addressee(name: str, kind: str) -> str:
 
 
 def unit_summary(
-    unit: dict[str, Any], people: pd.DataFrame, data: Normalized, scores: Scores, facts: RunFacts
+    unit: dict[str, Any], people: pd.DataFrame, data: Normalized, scores: Scores, facts: RunFacts,
+    own: OwnPlans, spent: Spending | None,
 ) -> UnitSummary:
     """Everything one unit's director sees: its indicators, its own staff, its rows to fix."""
     code = unit["code"]
     indicators = indicator_rows(scores, "unit", code)
+    plans = [own.people[sid] for sid in people["staff_id"] if sid in own.people]
     return UnitSummary(
         run=facts,
         unit=Unit(
@@ -287,13 +301,18 @@ def unit_summary(
         ),
         indicators=indicators,
         indicators_counted=[row for row in indicators if row.population > 0],
-        staff=[Person(**person) for person in people.drop(columns="unit_code").to_dict("records")],
+        staff=[Person(**person) for person in people.drop(columns=["staff_id", "unit_code"]).to_dict("records")],
         issues=_issues(data.quarantine, code),
         notes=_issues(data.notes, code),
+        plan=unit_progress(own.checkpoint, unit["name"], plans, len(people)),
+        spending=unit_spending(spent, code, unit["name"]),
     )
 
 
-def area_summary(data: Normalized, scores: Scores, facts: RunFacts, settings: Settings, needs: Needs) -> AreaSummary:
+def area_summary(
+    data: Normalized, scores: Scores, facts: RunFacts, settings: Settings, needs: Needs, own: OwnPlans,
+    spent: Spending | None,
+) -> AreaSummary:
     """The dashboard's values: the area, each district, each unit, and every row to fix."""
     groups = [*settings.area.districts]
     groups += [g for g in scores.for_level("district")["key"].unique() if g not in groups]
@@ -303,6 +322,7 @@ def area_summary(data: Normalized, scores: Scores, facts: RunFacts, settings: Se
             units_by_group[group] = data.units[data.units["kind"] == "office"]
         else:
             units_by_group[group] = data.units[(data.units["kind"] == "school") & (data.units["district"] == group)]
+    units_by_group = {g: m for g, m in units_by_group.items() if not scores.for_level("district", g).empty}
     staff_count = data.staff.groupby("unit_code").size()
     issue_count = data.quarantine.groupby("unit_code").size()
     districts = [
@@ -312,11 +332,12 @@ def area_summary(data: Normalized, scores: Scores, facts: RunFacts, settings: Se
             indicators=indicator_rows(scores, "district", group),
         )
         for group, members in units_by_group.items()
-        if not scores.for_level("district", group).empty
     ]
+    codes_by_group = {group: list(members["code"]) for group, members in units_by_group.items()}
+    district_of = {u.code: u.district if u.kind == "school" else OFFICE_GROUP for u in data.units.itertuples()}
     units = [
         UnitRow(
-            code=u.code, name=u.name, district=u.district if u.kind == "school" else OFFICE_GROUP,
+            code=u.code, name=u.name, district=district_of[u.code],
             kind=u.kind, staff=int(staff_count.get(u.code, 0)),
             issues=int(issue_count.get(u.code, 0)),
             indicators=indicator_rows(scores, "unit", u.code),
@@ -339,6 +360,8 @@ def area_summary(data: Normalized, scores: Scores, facts: RunFacts, settings: Se
         issues=_issues(data.quarantine),
         notes=_issues(data.notes),
         needs=needs,
+        plan=area_progress(own, facts.area_name, codes_by_group, data.staff, data.units, district_of),
+        spending=area_spending(spent, facts.area_name, codes_by_group, data.units, district_of),
     )
 
 

@@ -28,8 +28,10 @@ from pipeline.errors import ConfigError, PipelineError, SourceError
 from pipeline.indicators import Indicator, Scores, load_indicators, measure
 from pipeline.needs import measure_needs
 from pipeline.normalize import Normalized, leave_out, normalize, office_code_problem, unit_codes
+from pipeline.plan_progress import own_plans
 from pipeline.publish import DASHBOARD_TABS, NoWriter, Published, WorkbookWriter, Writer, publish
 from pipeline.render import build_environment, keep_unit_codes
+from pipeline.spending import measure_spending
 from pipeline.state import State
 from pipeline.summaries import AreaSummary, RunFacts, UnitSummary, area_summary, run_facts, unit_summaries
 from pipeline.topics import TopicVocabulary
@@ -112,11 +114,15 @@ def prepare(
     topics = TopicVocabulary.from_settings(settings)
     scores = measure(data, indicators, settings.area.fiscal_year, topics)
     facts = run_facts(settings, today or date.today())
-    units = unit_summaries(data, scores, facts)
+    own = own_plans(data, facts.fiscal_year, facts.generated_on)
+    spent = measure_spending(
+        data, settings.spending, settings.vocabulary.positions, facts.fiscal_year, raw.record_extras
+    )
+    units = unit_summaries(data, scores, facts, own, spent)
     needs = measure_needs(
         data, topics, settings.area.fiscal_year, districts=settings.area.districts, forms=settings.vocabulary.survey_methods
     )
-    area = area_summary(data, scores, facts, settings, needs)
+    area = area_summary(data, scores, facts, settings, needs, own, spent)
     return Prepared(raw, data, indicators, scores, facts, units, area, problems, env, topics)
 
 
