@@ -22,7 +22,9 @@ from pipeline.indicators.compute import AREA, OFFICE_GROUP
 from pipeline.needs import NO_FORM, Needs
 from pipeline.normalize import Normalized
 from pipeline.pdf import check_engine, choose_engine, print_pdf
+from pipeline.plan_progress import AreaProgress
 from pipeline.render import render_text
+from pipeline.spending import AreaSpending
 from pipeline.summaries import AreaSummary, Counts, RunFacts
 from pipeline.sync import Prepared, opened, prepare
 from pipeline.workbook import Workbook
@@ -171,6 +173,10 @@ class ReportPage:
     first_plan_year: int
     last_plan_year: int
     needs: NeedsPart
+    #: own-plan progress per district (plan against completed developments)
+    plan: AreaProgress
+    #: spending per source and district; None when no record tab has the cost column
+    spending: AreaSpending | None
 
 
 def report_context(measured: YearlyScores) -> ReportPage:
@@ -184,6 +190,7 @@ def report_context(measured: YearlyScores) -> ReportPage:
         run=measured.prepared.facts, counts=summary.counts, plan_years=plan_years,
         trend_years=list(measured.by_year), sections=sections,
         first_plan_year=plan_years[0], last_plan_year=plan_years[-1], needs=needs_part(summary.needs),
+        plan=summary.plan, spending=summary.spending,
     )
 
 

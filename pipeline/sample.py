@@ -217,7 +217,27 @@ SURVEY_FIELDS = (
     "timestamp", "email", "full_name", "national_id", "unit_name", "position", "topics", "methods",
 )
 PLAN_FIELDS = ("fiscal_year", "national_id", "full_name", "topic", "method", "period", "hours")
-RECORD_FIELDS = ("date", "national_id", "full_name", "kind", "topic", "hours", "status", "evidence")
+RECORD_FIELDS = ("date", "national_id", "full_name", "kind", "topic", "hours", "status", "evidence", "cost", "funding")
+COST_FIELDS = ("cost", "funding")  # only in the record tabs of the units that record costs
+# How people type a funding source (แหล่งงบประมาณ), by the source they mean (pipeline.money's names).
+FUNDING_TYPINGS = {
+    "obec": ("งบ สพฐ. (คูปองครู)", "คูปองครู", "งบ สพฐ.", "งบ สพฐ./คูปองครู", "สพฐ"),
+    "school": ("งบโรงเรียน", "โรงเรียน", "งบประมาณโรงเรียน", "เงินอุดหนุน"),
+    "area": ("งบเขตพื้นที่", "สพป.", "งบ สพป."),
+    "personal": ("งบส่วนตัว", "ส่วนตัว", "เงินส่วนตัว"),
+    "other": ("หน่วยงานภายนอก", "ผู้จัดสนับสนุน"),
+}
+# Who pays, by role: (source, weight).
+FUNDERS = {
+    "teacher": (("obec", 55), ("school", 20), ("area", 12), ("personal", 13)),
+    "leader": (("school", 40), ("area", 35), ("personal", 15), ("obec", 10)),
+    "supervisor": (("area", 70), ("personal", 20), ("other", 10)),
+    "support": (("area", 70), ("personal", 20), ("other", 10)),
+}
+TRAINING_COSTS = (500, 800, 1000, 1200, 1500, 1800, 2000, 2500, 3000, 3500, 4000, 4500, 5000, 6000)
+NOTHING_SPENT = ("-", "ไม่มีค่าใช้จ่าย", 0, "0", "ไม่มี")
+BAD_COSTS = ("ประมาณพันห้า", "1,500/2,000", "รอเบิก")
+UNKNOWN_FUNDING = ("เงินบริจาคศิษย์เก่า", "กองทุนพัฒนาครูของหมู่บ้าน")
 Row = dict[str, Any]  # field -> cell value; "_marks" holds spoil notes, "_key" the sort key
 
 
@@ -407,6 +427,7 @@ class _AreaBuilder:
         self.plans = {u.code: self._plans(u) for u in self.units}
         self.records = {u.code: self._records(u) for u in self.units}
         self._spoil()
+        self._costs()
 
     # ---------------------------------------------------------------- units
     def _units(self) -> list[Unit]:
@@ -896,6 +917,63 @@ class _AreaBuilder:
                 row["_marks"] = [(k, c, nid, f"{d} (first submission: row {first})")
                                  for k, c, nid, d in row["_marks"]]
 
+    # ---------------------------------------------------------------- costs
+    def _costs(self) -> None:
+        """Costs and funding sources in the record tabs of some units (the office and about 60% of schools).
+
+        Drawn from a generator of their own, so the rest of the area is the same with or without them.
+        The first school always records costs and the second never does; rows are typed as people type
+        money ("1,500", "1500 บาท", "๑,๕๐๐", "-", blank); one teacher spends more than the allocation;
+        a few costs cannot be read (cost_unreadable) and a few sources are not on the list (funding_unknown).
+        """
+        rng = random.Random(f"{self.seed}:costs")
+        schools = self.units[1:]
+        self.cost_units = {u.code for u in self.units[:2]} | {u.code for u in schools[2:] if rng.random() < 0.6}
+        if len(schools) > 1:
+            self.cost_units.discard(schools[1].code)
+        rows = [r for code in sorted(self.cost_units) for r in self.records[code]]
+        for row in rows:
+            row["cost"], row["funding"] = self._cost(rng, row)
+        clean = [r for r in rows if not r.get("_marks") and r["_person"].national_id == r["national_id"]]
+        paid = [r for r in clean if isinstance(r["cost"], int) and r["cost"] > 0 and r["funding"]]
+        teachers = Counter(id(r["_person"]) for r in paid if r["_person"].teaches and r["kind"] in self.w.training)
+        spender = next((r["_person"] for r in paid if teachers[id(r["_person"])] >= 3), None)
+        for row in (r for r in paid if r["_person"] is spender):
+            row["cost"], row["funding"] = 4500, FUNDING_TYPINGS["obec"][0]  # 3 × 4,500 > 10,000
+        chosen = [r for r in rng.sample(paid, min(len(paid), 6)) if r["_person"] is not spender]
+        for row, bad in zip(chosen[:2], BAD_COSTS):
+            _mark(row, "cost_unreadable", "cost", f"cost typed '{bad}' (was {row['cost']})")
+            row["cost"] = bad
+        for row, source in zip(chosen[2:3], UNKNOWN_FUNDING):
+            _mark(row, "funding_unknown", "funding", f"funding source typed '{source}', on no list")
+            row["funding"] = source
+
+    def _cost(self, rng: random.Random, row: Row) -> tuple[Any, str]:
+        """(cost cell, funding cell) of one record, as its kind and its person make likely."""
+        kind, person = row["kind"], row["_person"]
+        r = rng.random()
+        if kind in (self.w.tepe, self.w.plc, self.w.class_research, self.w.admin_research):
+            return (None, "") if r < 0.6 else (rng.choice(NOTHING_SPENT), "")
+        if r < 0.1:
+            return None, ""
+        if r < 0.2:
+            return rng.choice(NOTHING_SPENT), ""
+        amount = rng.choice(TRAINING_COSTS) * (2 if kind == "ศึกษาดูงาน" else 1)
+        sources, weights = zip(*FUNDERS[person.role])
+        funding = rng.choice(FUNDING_TYPINGS[rng.choices(sources, weights)[0]]) if rng.random() < 0.95 else ""
+        shape = rng.random()
+        if shape < 0.55:
+            return amount, funding
+        if shape < 0.75:
+            return f"{amount:,}", funding
+        if shape < 0.85:
+            return f"{amount} บาท", funding
+        if shape < 0.9:
+            return f"{amount:,}.-", funding
+        if shape < 0.95:
+            return to_thai_digits(f"{amount:,}"), funding
+        return f"{amount:,}.00", funding
+
     def _spoil_positions(self, school_rows: list[Row]) -> None:
         """Roster position cells typed with the rank or standing in them, or abbreviated."""
         if (self.w.teacher, self.w.assistant) != (TEACHER, ASSISTANT):
@@ -1230,10 +1308,10 @@ class _AreaBuilder:
         for unit in self.units:
             key = ip.key_for(unit.code)
             plans, records = self.plans[unit.code], self.records[unit.code]
+            fields = tuple(f for f in RECORD_FIELDS if unit.code in self.cost_units or f not in COST_FIELDS)
             workbook.write(key, {
                 ip.plan_tab: self._table(ip.plan_columns, PLAN_FIELDS, plans, key, ip.plan_tab),
-                ip.record_tab: self._table(
-                    ip.record_columns, RECORD_FIELDS, records, key, ip.record_tab),
+                ip.record_tab: self._table(ip.record_columns, fields, records, key, ip.record_tab),
             })
             for person in unit.staff:
                 if person.plan_state != "plan":  # row: the FY-1 row, if any

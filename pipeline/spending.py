@@ -33,7 +33,7 @@ class SourceAmount:
     """Spending from one funding source."""
 
     source: str
-    #: records with a cost from this source
+    #: records with a cost above 0 from this source
     records: int
     amount: float
     #: True when these costs are taken from the per-teacher allocation
@@ -48,8 +48,9 @@ class SpendingRow:
     #: units counted (those whose record tab has the cost column), of all units here
     units_recording: int
     units: int
-    #: records of the year that give a cost (0 included)
+    #: records of the year with a cost above 0, and those that say nothing was spent (0, "-")
     records: int
+    free: int
     total: float
     #: spending per source, in the order of ``AreaSpending.sources``
     by_source: list[float]
@@ -117,7 +118,7 @@ class AreaSpending:
 class Spending:
     """Spending of one fiscal year, ready to be cut per unit and district."""
 
-    #: records of the year with a cost, of recording units: staff_id, unit_code, funding, cost
+    #: records of the year that give a cost (0 included), of recording units: staff_id, unit_code, funding, cost
     costs: pd.DataFrame
     #: unit codes whose record tab has the cost column
     recording: frozenset[str]
@@ -157,15 +158,16 @@ def measure_spending(
 
 
 def _order(costs: pd.DataFrame, known: list[str]) -> list[str]:
-    """Known sources in their configured order, then sources as typed (largest first), then "no source"."""
-    amounts = costs.groupby("funding")["cost"].sum()
+    """Sources something was paid from: known ones in their configured order, then sources as typed
+    (largest first), then "no source"."""
+    amounts = costs[costs["cost"] > 0].groupby("funding")["cost"].sum()
     named = [s for s in dict.fromkeys(known) if s in amounts.index]
     typed = sorted((s for s in amounts.index if s not in known and s != NO_SOURCE), key=lambda s: (-amounts[s], s))
     return named + typed + ([NO_SOURCE] if NO_SOURCE in amounts.index else [])
 
 
 def _sources(spent: Spending, costs: pd.DataFrame) -> list[SourceAmount]:
-    groups = costs.groupby("funding")["cost"]
+    groups = costs[costs["cost"] > 0].groupby("funding")["cost"]
     count, total = groups.size(), groups.sum()
     return [
         SourceAmount(source=s, records=int(count[s]), amount=float(total[s]), allocation=s in spent.allocation_sources)
@@ -176,7 +178,8 @@ def _sources(spent: Spending, costs: pd.DataFrame) -> list[SourceAmount]:
 def _teachers(spent: Spending, codes: Iterable[str], unit_names: dict[str, str]) -> list[TeacherAllocation]:
     """The teachers of ``codes``, in the roster's order, with what they used of their allocation."""
     codes = set(codes)
-    charged = spent.costs[spent.costs["funding"].isin(spent.allocation_sources)].groupby("staff_id")["cost"]
+    costs = spent.costs
+    charged = costs[costs["funding"].isin(spent.allocation_sources) & (costs["cost"] > 0)].groupby("staff_id")["cost"]
     used, count = charged.sum(), charged.size()
     found = []
     for t in spent.teachers[spent.teachers["unit_code"].isin(codes)].itertuples():
@@ -201,7 +204,8 @@ def spending_row(
     allocation = spent.allocation * len(teachers)
     used = sum(t.used for t in teachers)
     return SpendingRow(
-        name=name, units_recording=len(counted), units=len(codes), records=len(costs), total=float(costs["cost"].sum()),
+        name=name, units_recording=len(counted), units=len(codes), records=int((costs["cost"] > 0).sum()),
+        free=int((costs["cost"] == 0).sum()), total=float(costs["cost"].sum()),
         by_source=[float(by_source.get(s, 0.0)) for s in spent.order], teachers=len(teachers),
         allocation=allocation, used=used, balance=allocation - used,
         used_percent=used / allocation * 100 if allocation else None, over=sum(t.over for t in teachers),

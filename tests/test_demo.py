@@ -22,7 +22,9 @@ from pipeline.workbook.local import LocalWorkbook
 from tests.conftest import DEMO_CONFIG
 
 ID_PATTERN = re.compile(r"(?<!\d)\d{13}(?!\d)")
-QUARANTINED_KINDS = ("unknown_person", "bad_date", "empty_date", "duplicate_roster_id", "conflicted_person_row")
+QUARANTINED_KINDS = (
+    "unknown_person", "bad_date", "empty_date", "duplicate_roster_id", "conflicted_person_row", "cost_unreadable",
+)
 # A roster's (position cell, standing cell) as typed -> (ก.ค.ศ. position, วิทยฐานะ); None: the standing
 # cell's own. {school} is the person's school's name, which is not part of the position. คศ.1 is a ครู's
 # first rank, without a วิทยฐานะ; คศ.2 = ชำนาญการ. เจ้าพนักงานธุรการ and นักวิชาการเงินและบัญชี are
@@ -134,6 +136,10 @@ def test_deliberate_mess_is_repaired_or_quarantined_as_the_manifest_says(demo):
             assert "แยกคำนำหน้า" in noted[where]
         elif entry["kind"] == "bad_id_name_match":
             assert "จับคู่ด้วยชื่อ" in noted[where]
+        elif entry["kind"] == "funding_unknown":
+            assert "แหล่งงบประมาณ" in noted[where] and "[spending.sources]" in noted[where]
+        elif entry["kind"] == "cost_unreadable":
+            assert "ไม่ใช่จำนวนเงิน" in reasons[where]
         elif entry["kind"] == "duplicate_submission":
             first = int(re.search(r"row (\d+)", entry["detail"]).group(1))
             assert "ส่งแบบสำรวจซ้ำ" in noted[(entry["spreadsheet"], first)]

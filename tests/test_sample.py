@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import load_settings
+from pipeline.money import funding_table, parse_baht, read_funding
 from pipeline.sample import SAMPLE_MANIFEST, generate_area
 from pipeline.workbook.local import LocalWorkbook
 
@@ -28,7 +29,8 @@ KINDS = {
     "id_match_other_name", "position_typed_otherwise", "unit_code_leftover", "id_sheet_leftover",
     "unicode_name", "school_word_in_unit_name", "date_as_text", "other_answer_with_commas",
     "title_typed_otherwise", "sara_am_before_tone", "school_name_punctuation", "date_typed_otherwise",
-    "checkbox_trailing_separator", "empty_date", "topic_typed_otherwise", "topic_unmatched",
+    "checkbox_trailing_separator", "empty_date", "topic_typed_otherwise", "topic_unmatched", "cost_unreadable",
+    "funding_unknown",
 }
 # How a roster may type a position other than its ก.ค.ศ. name (position_typed_otherwise); {school} is
 # the person's school.
@@ -527,6 +529,10 @@ def test_every_manifest_entry_is_really_in_the_sheets(small):
             assert value.endswith(", ")
         elif e["kind"] == "empty_date":
             assert value is None
+        elif e["kind"] == "cost_unreadable":
+            assert isinstance(value, str) and parse_baht(value).problem and f"'{value}'" in e["detail"]
+        elif e["kind"] == "funding_unknown":
+            assert value and read_funding(value, funding_table()) == (value, False)
     assert set(seen) == KINDS
     assert seen["unknown_person"] % 2 == 0  # one survey row and one record row per stranger
 
