@@ -276,6 +276,24 @@ def normalize_staff(
     return pd.DataFrame(rows, columns=columns)
 
 
+#: Executives first, then teachers, then other staff, as Thai staff lists are read.
+POSITION_ORDER = ("ผู้อำนวยการ", "รองผู้อำนวยการ", "ศึกษานิเทศก์", "ครู", "ครูผู้ช่วย")
+
+
+def position_rank(position: str) -> int:
+    """Sort key of a position: ผู้อำนวยการ… before รอง… before ครู before others."""
+    for rank, start in enumerate(POSITION_ORDER):
+        if position == start or (start.endswith("อำนวยการ") and position.startswith(start)):
+            return rank
+    return len(POSITION_ORDER)
+
+
+def reading_order(staff: pd.DataFrame) -> pd.DataFrame:
+    """Staff rows as a staff list shows them: by work group, then position (``position_rank``), then first name."""
+    ranked = staff.assign(_rank=staff["position"].map(position_rank))
+    return ranked.sort_values(["work_group", "_rank", "first_name"], kind="stable").drop(columns="_rank")
+
+
 def _smis_map(units: pd.DataFrame) -> dict[str, str]:
     """8-digit SMIS code → 10-digit school code, from the units roster's optional SMIS column."""
     if "smis" not in units.columns:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from pipeline.config import SpendingSettings
 from pipeline.money import DEFAULT_FUNDING_SOURCES, NO_SOURCE, funding_table, read_funding
-from pipeline.normalize import Normalized
+from pipeline.normalize import Normalized, reading_order
 from pipeline.thai import clean_text, mask_national_id, position_key, position_table
 
 
@@ -126,7 +126,7 @@ class Spending:
     order: list[str]
     allocation_sources: list[str]
     allocation: float
-    #: staff_id -> (name, position, unit code) of everyone who receives the allocation
+    #: everyone who receives the allocation (staff_id, display_name, position, unit_code), in reading order
     teachers: pd.DataFrame
 
 
@@ -148,7 +148,8 @@ def measure_spending(
     table = funding_table(settings.sources)
     allocation_sources = [read_funding(s, table)[0] for s in settings.allocation_sources]
     wanted = {position_table(positions)[position_key(p)] for p in settings.allocation_positions}
-    teachers = data.staff[data.staff["position"].isin(wanted) & data.staff["unit_code"].isin(recording)]
+    staff = reading_order(data.staff)
+    teachers = staff[staff["position"].isin(wanted) & staff["unit_code"].isin(recording)]
     return Spending(
         costs=costs.reset_index(drop=True), recording=recording,
         order=_order(costs, [*DEFAULT_FUNDING_SOURCES, *(clean_text(s) for s in settings.sources)]),
@@ -176,18 +177,20 @@ def _sources(spent: Spending, costs: pd.DataFrame) -> list[SourceAmount]:
 
 
 def _teachers(spent: Spending, codes: Iterable[str], unit_names: dict[str, str]) -> list[TeacherAllocation]:
-    """The teachers of ``codes``, in the roster's order, with what they used of their allocation."""
-    codes = set(codes)
+    """The teachers of ``codes`` (unit by unit, each in reading order), with what they used of their allocation."""
+    place = {code: i for i, code in enumerate(codes)}
     costs = spent.costs
     charged = costs[costs["funding"].isin(spent.allocation_sources) & (costs["cost"] > 0)].groupby("staff_id")["cost"]
     used, count = charged.sum(), charged.size()
+    teachers = spent.teachers[spent.teachers["unit_code"].isin(place)]
+    teachers = teachers.assign(_place=teachers["unit_code"].map(place)).sort_values("_place", kind="stable")
     found = []
-    for t in spent.teachers[spent.teachers["unit_code"].isin(codes)].itertuples():
-        mine = float(used.get(t.staff_id, 0.0))
+    for t in teachers.itertuples():
+        spent_here = float(used.get(t.staff_id, 0.0))
         found.append(TeacherAllocation(
             name=t.display_name, masked_id=mask_national_id(t.staff_id), position=t.position,
             unit_code=t.unit_code, unit_name=unit_names.get(t.unit_code, ""), allocation=spent.allocation,
-            used=mine, balance=spent.allocation - mine, records=int(count.get(t.staff_id, 0)),
+            used=spent_here, balance=spent.allocation - spent_here, records=int(count.get(t.staff_id, 0)),
         ))
     return found
 

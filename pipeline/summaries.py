@@ -18,7 +18,7 @@ from pipeline.config import Settings
 from pipeline.indicators import Indicator, Scores
 from pipeline.indicators.compute import AREA, OFFICE_GROUP
 from pipeline.needs import Needs
-from pipeline.normalize import Normalized
+from pipeline.normalize import Normalized, reading_order
 from pipeline.plan_progress import AreaProgress, OwnPlans, UnitProgress, area_progress, unit_progress
 from pipeline.spending import AreaSpending, Spending, UnitSpending, area_spending, unit_spending
 from pipeline.thai import clean_text, mask_ids_in_text, mask_national_id
@@ -211,18 +211,6 @@ def indicator_rows(scores: Scores, level: str, key: str) -> list[IndicatorRow]:
     return rows
 
 
-#: Executives first, then teachers, then other staff, as Thai staff lists are read.
-POSITION_ORDER = ("ผู้อำนวยการ", "รองผู้อำนวยการ", "ศึกษานิเทศก์", "ครู", "ครูผู้ช่วย")
-
-
-def position_rank(position: str) -> int:
-    """Sort key of a position: ผู้อำนวยการ… before รอง… before ครู before others."""
-    for rank, start in enumerate(POSITION_ORDER):
-        if position == start or (start.endswith("อำนวยการ") and position.startswith(start)):
-            return rank
-    return len(POSITION_ORDER)
-
-
 def unit_summaries(
     data: Normalized, scores: Scores, facts: RunFacts, own: OwnPlans, spent: Spending | None
 ) -> dict[str, UnitSummary]:
@@ -246,7 +234,6 @@ def _people(data: Normalized, scores: Scores, fiscal_year: int) -> pd.DataFrame:
     short = {i.id: i.short_name for i in scores.indicators}
     unmet = scores.people[~scores.people["met"].astype(bool)]
     missing = unmet.groupby("staff_id")["indicator"].agg(list)
-    staff = data.staff.assign(_rank=data.staff["position"].map(position_rank))
     rows = [
         {
             "staff_id": p.staff_id, "unit_code": p.unit_code, "name": p.display_name, "masked_id": mask_national_id(p.staff_id),
@@ -255,7 +242,7 @@ def _people(data: Normalized, scores: Scores, fiscal_year: int) -> pd.DataFrame:
             "hours": _hours(hours.get(p.staff_id, 0)), "surveyed": p.staff_id in surveyed,
             "missing": [short[i] for i in missing.get(p.staff_id, [])],
         }
-        for p in staff.sort_values(["work_group", "_rank", "first_name"]).itertuples()
+        for p in reading_order(data.staff).itertuples()
     ]
     columns = ["staff_id", "unit_code", "name", "masked_id", "position", "standing", "work_group", "has_plan",
                "done_count", "hours", "surveyed", "missing"]

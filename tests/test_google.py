@@ -16,14 +16,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline import publish
 from pipeline.cli import cli
+from pipeline.publish import SPENDING_TABS, dashboard_tabs
 from pipeline.sync import run_sync
 from tests.google_area import TODAY, GoogleArea, VirtualClock, build_area, google_config
 
 SUMMARY = "สรุปผล (devplan)"
-#: every tab the dashboard has (the needs, cohorts and unmatched topics tabs among them)
-DASHBOARD_TABS = list(publish.DASHBOARD_TABS)
 
 
 @pytest.fixture
@@ -81,6 +79,9 @@ def test_google_sync_gives_the_same_outputs_as_local(area, fake_google):
     assert google.area.indicators == local.area.indicators
     assert google.area.counts == local.area.counts
     assert google.area.needs == local.area.needs
+    assert google.area.plan == local.area.plan and google.area.spending == local.area.spending
+    # the sample records costs in some schools: every dashboard tab is compared, the spending ones too
+    assert set(SPENDING_TABS) <= set(dashboard_tabs(local.area))
     # every unit's summary tab, cell for cell
     from pipeline.workbook.local import LocalWorkbook
 
@@ -88,7 +89,7 @@ def test_google_sync_gives_the_same_outputs_as_local(area, fake_google):
     keys = sorted(local.published.written)
     assert sorted(google.published.written) == keys
     for key in keys:
-        tabs = DASHBOARD_TABS if key == "dashboard" else [SUMMARY]
+        tabs = list(dashboard_tabs(local.area)) if key == "dashboard" else [SUMMARY]
         mine = book.read(key, tabs)
         for tab in tabs:
             assert fake_tab(fake_google, area, key, tab) == plain(mine[tab]), (key, tab)
@@ -157,10 +158,10 @@ def test_full_flag_reads_everything_again(area, fake_google):
 
 def test_ten_percent_failures_give_the_same_outputs(fake_google, tmp_path):
     clean = build_area(fake_google, tmp_path / "clean", schools=15)
-    run_sync(clean.settings(), today=TODAY)
+    done = run_sync(clean.settings(), today=TODAY)
     expected = {
         (key, tab): fake_tab(fake_google, clean, key, tab)
-        for key, tab in [("dashboard", t) for t in DASHBOARD_TABS]
+        for key, tab in [("dashboard", t) for t in dashboard_tabs(done.area)]
     }
     expected_units = {
         key: plain(fake_google.values(sid, SUMMARY)) for key, sid in clean.ids.items() if key.startswith("idplan-")
