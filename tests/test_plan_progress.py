@@ -277,3 +277,26 @@ def test_the_tab_is_rewritten_when_the_list_changes_on_1_april_and_only_then(are
     assert set(april.published.written) == keys
     later = run_sync(area, today=date(2019, 4, 2))
     assert later.published.written == {}
+
+
+def test_hours_typed_with_their_unit_are_read_and_others_noted(tmp_path, config_file):
+    """Hours as people type them: "12 ชม." and "๑๒ ชั่วโมง" are 12; "สิบสอง" is noted and counted as 0, never
+    dropped silently; "-" and a blank cell are 0 without a note."""
+    settings = load_settings(config_file)
+    book = LocalWorkbook(settings.storage.path)
+    plan_area.build(book, settings)
+    ip = settings.sources.idplan
+    key = ip.key_for(SCHOOL_B)
+    plan = book.read(key, [ip.plan_tab])[ip.plan_tab]
+    plan[1][6], plan[2][6], plan[3][6] = "12 ชม.", "สิบสอง", "๑๒ ชั่วโมง"  # B1, B2, B3
+    records = book.read(key, [ip.record_tab])[ip.record_tab]
+    records[1][5] = "-"  # B3's 6 hours
+    book.write(key, {ip.plan_tab: plan, ip.record_tab: records})
+    with opened(settings) as (_, opened_book):
+        ready = prepare(settings, opened_book, today=MIDPOINT)
+    people = own_plans(ready.data, 2562, MIDPOINT).people
+    assert [people[nid(k)].planned_hours for k in ("B1", "B2", "B3")] == [12, None, 12]
+    assert people[nid("B3")].done_hours == 0 and people[nid("B3")].behind == UNDER_HALF  # a done record of 0 hours
+    notes = ready.data.notes
+    said = notes[(notes["_sheet"] == key) & notes["reason"].str.contains("จำนวนชั่วโมง")]
+    assert list(said["_row"]) == [3] and list(said["value"]) == ["สิบสอง"]
