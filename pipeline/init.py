@@ -224,6 +224,16 @@ def _sources_part() -> str:
     return text[start:min(ends)].rstrip() + "\n"
 
 
+SPENDING_START = "# What development cost"
+
+
+def _spending_part() -> str:
+    """The demo config's commented [spending] section (the per-teacher allocation, funding sources)."""
+    text = DEMO_CONFIG.read_text(encoding="utf-8")
+    start, end = text.find(SPENDING_START), text.find(SOURCES_END[1])
+    return text[start:end].rstrip() + "\n\n" if 0 <= start < end else ""
+
+
 def config_text(answers: Answers, folder: Path) -> str:
     """The commented TOML for ``answers``; relative paths are relative to ``folder``."""
     short = answers.short_name or answers.name
@@ -284,7 +294,8 @@ def config_text(answers: Answers, folder: Path) -> str:
         "# [vocabulary.positions]\n"
         "# \"ครูผู้ช่วย\" = [\"ครูผู้ช่วย (ตำแหน่งครูผู้ช่วย)\"]\n"
         "\n"
-        "# --- outputs (ผลลัพธ์) ---------------------------------------------------------\n"
+        + _spending_part()
+        + "# --- outputs (ผลลัพธ์) ---------------------------------------------------------\n"
         "\n"
         "[output]\n"
         'summary_tab = "สรุปผล (devplan)"     # written into each unit\'s ID Plan spreadsheet (แท็บที่ devplan เขียน)\n'

@@ -24,6 +24,7 @@ school A and the office; school B's tab has none, so its costs are unknown, not 
 from __future__ import annotations
 
 import email
+import re
 from datetime import date
 from email.policy import default as default_policy
 
@@ -275,3 +276,21 @@ def test_without_cost_columns_the_spending_parts_are_left_out_quietly(tmp_path, 
     html = write_report(settings, "html", tmp_path / "report.html", today=TODAY).read_text(encoding="utf-8")
     assert 'data-part="spending"' not in html and 'data-part="own-plans"' in html
     assert len(result.data.quarantine) == 0
+
+
+def test_the_commented_spending_section_init_writes_loads_as_it_says(tmp_path):
+    """The [spending] example in config/demo.toml (and in every config init writes), uncommented, is valid and
+    means what its comment says: the defaults, plus the office's own names of two sources."""
+    from pipeline.init import _spending_part
+
+    part = _spending_part()
+    example = [line[2:] for line in part.splitlines() if re.match(r"# (\[spending|allocation|\")", line)]
+    assert example[0] == "[spending]" and len(example) == 7
+    path = write_config(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8") + "\n" + "\n".join(example) + "\n", encoding="utf-8")
+    spending = load_settings(path).spending
+    assert (spending.allocation, spending.allocation_sources, spending.allocation_positions) == (
+        10000, [OBEC], ["ครู", "ครูผู้ช่วย"])
+    table = funding_table(spending.sources)
+    assert read_funding("เงินบริจาคศิษย์เก่า", table) == ("เงินบริจาค", True)
+    assert read_funding("คูปองพัฒนาครูครบวงจร", table) == (OBEC, True)
