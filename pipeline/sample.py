@@ -960,7 +960,7 @@ class _AreaBuilder:
             return rng.choice(NOTHING_SPENT), ""
         amount = rng.choice(TRAINING_COSTS) * (2 if kind == "ศึกษาดูงาน" else 1)
         sources, weights = zip(*FUNDERS[person.role])
-        funding = rng.choice(FUNDING_TYPINGS[rng.choices(sources, weights)[0]]) if rng.random() < 0.95 else ""
+        funding = rng.choice(FUNDING_TYPINGS[rng.choices(sources, weights)[0]]) if rng.random() < 0.98 else ""
         shape = rng.random()
         if shape < 0.55:
             return amount, funding
