@@ -17,12 +17,14 @@ and they already fail the ID Plan indicator, named in the staff list. A plan tha
 (``RunFacts.generated_on``); only the phase it falls in reaches the outputs, so a tab changes on
 1 April because its list changes, never because the date did.
 
-Pure: frames, a fiscal year and a date in, dataclasses out; national IDs are masked here.
+Topics are compared through the run's topic vocabulary (``pipeline.topics``), the one place
+that decides when two texts name the same topic.
+
+Pure: frames, a fiscal year, a date and the vocabulary in, dataclasses out; national IDs are masked here.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Iterable
@@ -30,7 +32,8 @@ from typing import Iterable
 import pandas as pd
 
 from pipeline.normalize import Normalized
-from pipeline.thai import compare_key, fiscal_year_bounds, mask_national_id, thai_date
+from pipeline.thai import clean_text, fiscal_year_bounds, mask_national_id, thai_date
+from pipeline.topics import TopicVocabulary
 
 BEFORE, FIRST_HALF, SECOND_HALF, ENDED = "before", "first_half", "second_half", "ended"
 NO_DEVELOPMENT, UNDER_HALF = "no_development", "under_half"
@@ -155,16 +158,18 @@ class AreaProgress:
     units: list[ProgressRow]
 
 
-_TOPIC_JUNK = re.compile(r"[\s.,()\[\]\-–—/:\"']+")
+def topic_names(text: object, kind: object, topics: TopicVocabulary) -> tuple[str, ...]:
+    """The topics a plan row or record names: the vocabulary's topics its text names; else, for a record, those
+    its kind names (a classroom-research record titled by its research); else its own text (never guessed)."""
+    return topics.topics_in(text) or topics.topics_in(kind) or ((clean_text(text),) if clean_text(text) else ())
 
 
-def topic_key(text: object) -> str:
-    """How a planned topic and a development's topic are compared (spelling, case, spaces, punctuation)."""
-    return _TOPIC_JUNK.sub("", compare_key(text))
+def person_plans(data: Normalized, point: Checkpoint, topics: TopicVocabulary) -> dict[str, PersonPlan]:
+    """Staff ID -> own plan, for every person in the staff roster with plan rows for the fiscal year.
 
-
-def person_plans(data: Normalized, point: Checkpoint) -> dict[str, PersonPlan]:
-    """Staff ID -> own plan, for every person in the staff roster with plan rows for the fiscal year."""
+    Topics are compared through ``topics`` (``TopicVocabulary.same_topic``): "STEM" in a record meets
+    "สะเต็มศึกษา (STEM Education)" in a plan; texts that name no known topic meet when one stands in the other.
+    """
     year = point.fiscal_year
     plans = data.plans[data.plans["fiscal_year"] == year]
     records = data.records[data.records["fiscal_year"] == year]
@@ -177,20 +182,31 @@ def person_plans(data: Normalized, point: Checkpoint) -> dict[str, PersonPlan]:
             continue
         person = staff.loc[sid]
         mine = record_rows.get(sid, records.iloc[0:0])
-        found[sid] = _person_plan(sid, person, rows, mine, point)
+        found[sid] = _person_plan(sid, person, rows, mine, point, topics)
     return found
 
 
-def _person_plan(sid: str, person: pd.Series, plans: pd.DataFrame, records: pd.DataFrame, point: Checkpoint) -> PersonPlan:
+def _person_plan(
+    sid: str, person: pd.Series, plans: pd.DataFrame, records: pd.DataFrame, point: Checkpoint, vocabulary: TopicVocabulary
+) -> PersonPlan:
     done = records[records["done"].astype(bool)]
     planned = _number(sum(float(h) for h in plans["hours"]))
     planned_hours = planned if planned else None
     done_hours = _number(sum(float(h) for h in done["hours"]))
-    topics = _distinct(plans["topic"])
-    started = {topic_key(t) for t in records["topic"]}
-    planned_keys = {topic_key(t) for t in topics}
-    not_started = [t for t in topics if topic_key(t) not in started]
-    unplanned = [t for t in _distinct(done["topic"]) if topic_key(t) not in planned_keys]
+
+    def named(rows: pd.DataFrame) -> list[str]:
+        """Each topic the rows name, once; a record's kind counts where its topic names none."""
+        kinds = rows["kind"] if "kind" in rows.columns else [""] * len(rows)
+        found = (topic_names(text, kind, vocabulary) for text, kind in zip(rows["topic"], kinds))
+        return list(dict.fromkeys(name for names in found for name in names))
+
+    def among(topic: str, others: list[str]) -> bool:
+        return any(vocabulary.same_topic(topic, other) for other in others)
+
+    topics = named(plans)
+    started = named(records)
+    not_started = [t for t in topics if not among(t, started)]
+    unplanned = [t for t in named(done) if not among(t, topics)]
     percent = None if planned_hours is None else done_hours / planned_hours * 100
     behind = ""
     if point.phase != BEFORE and done.empty:
@@ -244,16 +260,6 @@ def unit_progress(point: Checkpoint, name: str, people: list[PersonPlan], staff:
     return UnitProgress(point, tally(name, people, staff), people, [p for p in people if p.behind])
 
 
-def _distinct(values: Iterable[object]) -> list[str]:
-    """Each topic once (as first written), blanks left out."""
-    seen: dict[str, str] = {}
-    for value in values:
-        text = str(value or "").strip()
-        if text and topic_key(text) not in seen:
-            seen[topic_key(text)] = text
-    return list(seen.values())
-
-
 def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else round(float(value), 1)
 
@@ -272,10 +278,10 @@ class OwnPlans:
     people: dict[str, PersonPlan]
 
 
-def own_plans(data: Normalized, fiscal_year: int, today: date) -> OwnPlans:
-    """Everyone's own plan for ``fiscal_year`` as it stands on ``today``."""
+def own_plans(data: Normalized, fiscal_year: int, today: date, topics: TopicVocabulary | None = None) -> OwnPlans:
+    """Everyone's own plan for ``fiscal_year`` as it stands on ``today``; topics compared through ``topics``."""
     point = checkpoint(fiscal_year, today)
-    return OwnPlans(point, person_plans(data, point))
+    return OwnPlans(point, person_plans(data, point, topics or TopicVocabulary()))
 
 
 def area_progress(

@@ -114,7 +114,7 @@ def prepare(
     topics = TopicVocabulary.from_settings(settings)
     scores = measure(data, indicators, settings.area.fiscal_year, topics)
     facts = run_facts(settings, today or date.today())
-    own = own_plans(data, facts.fiscal_year, facts.generated_on)
+    own = own_plans(data, facts.fiscal_year, facts.generated_on, topics)
     spent = measure_spending(
         data, settings.spending, settings.vocabulary.positions, facts.fiscal_year, raw.record_extras
     )

@@ -66,6 +66,9 @@ PLANS = {
 }
 # Record rows: (person, date, kind, topic, hours, status, cost cell, funding cell); the cost and
 # funding cells are written only where the unit's record tab has those columns (not school B).
+# Topics are typed as people type them and meet the plan's through the demo config's [vocabulary.topics]:
+# "ศึกษาดูงานโรงเรียนต้นแบบ AL" is Active Learning, "อบรม STEM รุ่นที่ 2" STEM, "การวัดผล O-NET" the
+# measurement topic, and A4's classroom research, titled by its research, is การวิจัยในชั้นเรียน by its kind.
 DONE, UNDER_WAY = "เสร็จสิ้น", "กำลังดำเนินการ"
 RECORDS = {
     SCHOOL_A: [
@@ -73,16 +76,16 @@ RECORDS = {
         ("A1", d(2018, 11, 5), "อบรม", ADMIN, 6, DONE, 2000, "งบโรงเรียน"),
         ("A2", d(2018, 12, 1), "อบรม", STEM, 12, DONE, 1500, "คูปองครู"),
         ("A5", d(2019, 1, 5), "อบรม", DIGITAL, 6, DONE, "1,000.-", "งบส่วนตัว"),
-        ("A4", d(2019, 1, 10), "วิจัยในชั้นเรียน", RESEARCH, 20, UNDER_WAY, "-", ""),
-        ("A2", d(2019, 2, 1), "อบรม", MEASURE, 6, DONE, "๒,๕๐๐", "งบ สพฐ."),
+        ("A4", d(2019, 1, 10), "วิจัยในชั้นเรียน", "การแก้ปัญหาการอ่านของนักเรียน ป.2", 20, UNDER_WAY, "-", ""),
+        ("A2", d(2019, 2, 1), "อบรม", "การวัดผล O-NET", 6, DONE, "๒,๕๐๐", "งบ สพฐ."),
         ("A3", d(2019, 3, 1), "อบรม", ENGLISH, 8, UNDER_WAY, 6000, "คูปองครู"),
         ("A6", d(2019, 4, 20), "อบรม", DIGITAL, 6, DONE, "ประมาณพันห้า", "งบโรงเรียน"),
-        ("A1", d(2019, 5, 10), "ศึกษาดูงาน", ACTIVE, 12, DONE, "3,500 บาท", "สพป."),
+        ("A1", d(2019, 5, 10), "ศึกษาดูงาน", "ศึกษาดูงานโรงเรียนต้นแบบ AL", 12, DONE, "3,500 บาท", "สพป."),
         ("A3", d(2019, 6, 1), "อบรม", ENGLISH, 4, DONE, 5000, "คูปองครู"),
         ("A6", d(2019, 7, 1), "ประชุมสัมมนา", DIGITAL, 0, UNDER_WAY, 800, "เงินบริจาคศิษย์เก่า"),
     ],
     SCHOOL_B: [
-        ("B3", d(2018, 10, 15), "STEM", STEM, 6, DONE, None, None),
+        ("B3", d(2018, 10, 15), "STEM", "อบรม STEM รุ่นที่ 2", 6, DONE, None, None),
         ("B1", d(2019, 2, 2), "อบรม", ADMIN, 12, DONE, None, None),
     ],
     OFFICE: [

@@ -48,19 +48,23 @@ def area(tmp_path, config_file):
 
 
 @pytest.fixture
-def data(area):
+def ready(area):
     with opened(area) as (_, book):
-        return prepare(area, book, today=MIDPOINT).data
+        return prepare(area, book, today=MIDPOINT)
+
+
+def plans_on(ready, day: date) -> dict:
+    """Staff ID -> own plan on ``day``, topics compared through the run's vocabulary (demo.toml's)."""
+    return own_plans(ready.data, 2562, day, ready.topics).people
 
 
 def names(people) -> set[str]:
     return {p.name for p in people}
 
 
-def behind_on(data, day: date) -> dict[str, str]:
+def behind_on(ready, day: date) -> dict[str, str]:
     """name -> why, of everyone behind their own plan on ``day``."""
-    found = own_plans(data, 2562, day).people
-    return {p.name: p.behind for p in found.values() if p.behind}
+    return {p.name: p.behind for p in plans_on(ready, day).values() if p.behind}
 
 
 # --- the calendar -------------------------------------------------------------------------------
@@ -89,8 +93,8 @@ def test_the_midpoint_of_another_year_is_its_own_1_april():
 # --- each person ---------------------------------------------------------------------------------
 
 
-def test_hours_planned_and_done_per_person(data):
-    people = own_plans(data, 2562, MIDPOINT).people
+def test_hours_planned_and_done_per_person(ready):
+    people = plans_on(ready, MIDPOINT)
     got = {k: (people[nid(k)].planned_hours, people[nid(k)].done_hours, people[nid(k)].done_count)
            for k in PEOPLE if nid(k) in people}
     assert got == {
@@ -99,29 +103,37 @@ def test_hours_planned_and_done_per_person(data):
     }  # A5 (only a 2561 plan) and O3 (none) have no plan for 2562
     assert people[nid("A2")].percent == pytest.approx(45.0)   # 18 / 40
     assert people[nid("A4")].percent is None                   # no hours planned
-    assert people[nid("A2")].unplanned == [MEASURE]             # done, not planned
+    assert people[nid("A2")].unplanned == [MEASURE]             # done ("การวัดผล O-NET"), not planned
     assert people[nid("B2")].not_started == [ACTIVE]            # planned, no record at all
-    assert people[nid("A4")].not_started == []                  # its record is under way: started
+    assert people[nid("A4")].not_started == []                  # its research is under way: started
     assert people[nid("A1")].planned_topics == [ACTIVE, plan_area.ADMIN]
+    assert people[nid("A1")].not_started == [] and people[nid("A1")].unplanned == []  # "...ต้นแบบ AL" is planned
+    assert people[nid("B3")].not_started == [] and people[nid("B3")].unplanned == []  # "อบรม STEM รุ่นที่ 2" too
 
 
-def test_behind_before_and_after_the_midpoint(data):
+def test_without_the_vocabulary_only_texts_that_contain_each_other_meet(ready):
+    """The topic comparison is the vocabulary's: with none, "อบรม STEM รุ่นที่ 2" is not the STEM option."""
+    bare = own_plans(ready.data, 2562, MIDPOINT).people
+    assert bare[nid("B3")].not_started == [plan_area.STEM] and bare[nid("B3")].unplanned == ["อบรม STEM รุ่นที่ 2"]
+
+
+def test_behind_before_and_after_the_midpoint(ready):
     # 1 Oct – 31 Mar: only "no completed development yet"
-    assert behind_on(data, BEFORE_MIDPOINT) == {full_name("A4"): NO_DEVELOPMENT, full_name("B2"): NO_DEVELOPMENT}
+    assert behind_on(ready, BEFORE_MIDPOINT) == {full_name("A4"): NO_DEVELOPMENT, full_name("B2"): NO_DEVELOPMENT}
     # from 1 April: also under half of the planned hours (A6 at exactly half is not)
     after = {
         full_name("A2"): UNDER_HALF, full_name("A3"): UNDER_HALF, full_name("A4"): NO_DEVELOPMENT,
         full_name("B2"): NO_DEVELOPMENT, full_name("B3"): UNDER_HALF, full_name("O2"): UNDER_HALF,
     }
-    assert behind_on(data, MIDPOINT) == after
+    assert behind_on(ready, MIDPOINT) == after
     # a past year is judged as it ended, by the same rule
-    assert behind_on(data, date(2021, 1, 1)) == after
+    assert behind_on(ready, date(2021, 1, 1)) == after
     # before the year begins, nobody
-    assert behind_on(data, date(2018, 9, 30)) == {}
+    assert behind_on(ready, date(2018, 9, 30)) == {}
 
 
-def test_what_is_missing_is_said_for_each_person_behind(data):
-    people = own_plans(data, 2562, MIDPOINT).people
+def test_what_is_missing_is_said_for_each_person_behind(ready):
+    people = plans_on(ready, MIDPOINT)
     assert people[nid("A2")].missing == "พัฒนาแล้ว 18 จาก 40 ชั่วโมงตามแผน ขาดอีก 2 ชั่วโมงจึงถึงครึ่งหนึ่งของแผน"
     assert people[nid("A4")].missing == "ยังไม่มีการพัฒนาที่เสร็จสิ้นในปีงบประมาณนี้"
     assert people[nid("B2")].missing == (
@@ -294,7 +306,7 @@ def test_hours_typed_with_their_unit_are_read_and_others_noted(tmp_path, config_
     book.write(key, {ip.plan_tab: plan, ip.record_tab: records})
     with opened(settings) as (_, opened_book):
         ready = prepare(settings, opened_book, today=MIDPOINT)
-    people = own_plans(ready.data, 2562, MIDPOINT).people
+    people = plans_on(ready, MIDPOINT)
     assert [people[nid(k)].planned_hours for k in ("B1", "B2", "B3")] == [12, None, 12]
     assert people[nid("B3")].done_hours == 0 and people[nid("B3")].behind == UNDER_HALF  # a done record of 0 hours
     notes = ready.data.notes
