@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Generic, Literal, Mapping, TypeVar
+from typing import Any, Callable, Generic, Literal, Mapping, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -291,19 +291,25 @@ class Vocabulary(Strict):
     def _one_position_per_alias(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         from pipeline.thai import position_key
 
-        owner: dict[str, str] = {}
-        for canonical, aliases in value.items():
-            if not position_key(canonical):
-                raise ValueError("ชื่อตำแหน่งหลักต้องไม่ว่าง")
-            for alias in [canonical, *aliases]:
-                key = position_key(alias)
-                if not key:
-                    raise ValueError(f"ชื่อเรียกอื่นของตำแหน่ง '{canonical}' ต้องไม่ว่าง")
-                if owner.setdefault(key, canonical) != canonical:
-                    raise ValueError(
-                        f"ชื่อ '{alias}' อยู่ทั้งในตำแหน่ง '{owner[key]}' และ '{canonical}' (ให้อยู่ได้ตำแหน่งเดียว)"
-                    )
-        return value
+        return one_owner_per_alias(value, position_key, "ตำแหน่ง")
+
+
+def one_owner_per_alias(value: dict[str, list[str]], key_of: Callable[[str], str], what: str) -> dict[str, list[str]]:
+    """``value`` (canonical name → other names) when no name is empty and each name belongs to one
+    canonical name, as ``key_of`` compares names; else a Thai ValueError naming ``what`` (ตำแหน่ง, ...)."""
+    owner: dict[str, str] = {}
+    for canonical, aliases in value.items():
+        if not key_of(canonical):
+            raise ValueError(f"ชื่อ{what}หลักต้องไม่ว่าง")
+        for alias in [canonical, *aliases]:
+            key = key_of(alias)
+            if not key:
+                raise ValueError(f"ชื่อเรียกอื่นของ{what} '{canonical}' ต้องไม่ว่าง")
+            if owner.setdefault(key, canonical) != canonical:
+                raise ValueError(
+                    f"ชื่อ '{alias}' อยู่ทั้งใน{what} '{owner[key]}' และ '{canonical}' (ให้อยู่ได้{what}เดียว)"
+                )
+    return value
 
 
 class SpendingSettings(Strict):
@@ -326,19 +332,7 @@ class SpendingSettings(Strict):
     def _one_source_per_alias(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         from pipeline.money import funding_key
 
-        owner: dict[str, str] = {}
-        for canonical, aliases in value.items():
-            if not funding_key(canonical):
-                raise ValueError("ชื่อแหล่งงบประมาณหลักต้องไม่ว่าง")
-            for alias in [canonical, *aliases]:
-                key = funding_key(alias)
-                if not key:
-                    raise ValueError(f"ชื่อเรียกอื่นของแหล่งงบประมาณ '{canonical}' ต้องไม่ว่าง")
-                if owner.setdefault(key, canonical) != canonical:
-                    raise ValueError(
-                        f"ชื่อ '{alias}' อยู่ทั้งในแหล่งงบประมาณ '{owner[key]}' และ '{canonical}' (ให้อยู่ได้แหล่งเดียว)"
-                    )
-        return value
+        return one_owner_per_alias(value, funding_key, "แหล่งงบประมาณ")
 
     @model_validator(mode="after")
     def _allocation_sources_are_known(self) -> "SpendingSettings":

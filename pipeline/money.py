@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from pipeline.thai import clean_text, compare_key, to_arabic_digits
+from pipeline.thai import alias_table, clean_text, compare_key, to_arabic_digits
 
 OBEC = "งบ สพฐ. (คูปองครู)"
 AREA_OFFICE = "งบเขตพื้นที่"
@@ -55,12 +55,7 @@ def funding_key(text: object) -> str:
 
 def funding_table(extra: Mapping[str, Iterable[str]] | None = None) -> dict[str, str]:
     """Alias key → canonical source: the built-in sources, then ``extra`` (config) over them."""
-    table: dict[str, str] = {}
-    for source in (DEFAULT_FUNDING_SOURCES, extra or {}):
-        for canonical, aliases in source.items():
-            for alias in [canonical, *aliases]:
-                table[funding_key(alias)] = clean_text(canonical)
-    return table
+    return alias_table((DEFAULT_FUNDING_SOURCES, extra or {}), funding_key)
 
 
 def read_funding(text: object, table: Mapping[str, str]) -> tuple[str, bool]:

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Collection, Iterable, Mapping
+from typing import Callable, Collection, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 from pipeline.titles import title_at_start
@@ -399,14 +399,21 @@ def position_key(text: object) -> str:
     return key.removeprefix("ตำแหน่ง") if key != "ตำแหน่ง" else key
 
 
+def alias_table(
+    lists: Iterable[Mapping[str, Iterable[str]]], key_of: Callable[[object], str]
+) -> dict[str, str]:
+    """Alias key → canonical name, from lists of canonical name → other names (a later list wins)."""
+    table: dict[str, str] = {}
+    for names in lists:
+        for canonical, aliases in names.items():
+            for alias in [canonical, *aliases]:
+                table[key_of(alias)] = clean_text(canonical)
+    return table
+
+
 def position_table(extra: Mapping[str, Iterable[str]] | None = None) -> dict[str, str]:
     """Alias key → canonical position: the built-in ก.ค.ศ. names, then ``extra`` (config) over them."""
-    table: dict[str, str] = {}
-    for source in (DEFAULT_POSITIONS, extra or {}):
-        for canonical, aliases in source.items():
-            for alias in [canonical, *aliases]:
-                table[position_key(alias)] = clean_text(canonical)
-    return table
+    return alias_table((DEFAULT_POSITIONS, extra or {}), position_key)
 
 
 @dataclass(frozen=True)

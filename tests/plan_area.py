@@ -132,3 +132,21 @@ def build(workbook, settings, *, costs: bool = True) -> None:
             row = [day, nid(k), full_name(k), kind, topic, hours, status, "https://drive.example/x"]
             records.append(row + ([cost, funding] if with_costs else []))
         workbook.write(ip.key_for(code), {ip.plan_tab: [plan_head, *plans], ip.record_tab: [record_head, *records]})
+
+
+def written(config_file, *, costs: bool = True):
+    """The settings of ``config_file``, with this area written into their storage folder."""
+    from pipeline.config import load_settings
+    from pipeline.workbook.local import LocalWorkbook
+
+    settings = load_settings(config_file)
+    build(LocalWorkbook(settings.storage.path), settings, costs=costs)
+    return settings
+
+
+def prepared(settings, today):
+    """The area read, matched, measured and summarised as a sync on ``today`` would (nothing written)."""
+    from pipeline.sync import opened, prepare
+
+    with opened(settings) as (_, book):
+        return prepare(settings, book, today=today)

@@ -31,7 +31,7 @@ import pytest
 
 from pipeline.config import load_settings
 from pipeline.plan_progress import BEFORE, ENDED, FIRST_HALF, NO_DEVELOPMENT, SECOND_HALF, UNDER_HALF, checkpoint, own_plans
-from pipeline.sync import opened, prepare, run_sync
+from pipeline.sync import run_sync
 from pipeline.workbook.local import LocalWorkbook
 from tests import plan_area
 from tests.plan_area import ACTIVE, MEASURE, OFFICE, PEOPLE, SCHOOL_A, SCHOOL_B, full_name, nid
@@ -41,16 +41,13 @@ PLAN_TAB = "ความก้าวหน้าตามแผนรายบ�
 
 
 @pytest.fixture
-def area(tmp_path, config_file):
-    settings = load_settings(config_file)
-    plan_area.build(LocalWorkbook(settings.storage.path), settings)
-    return settings
+def area(config_file):
+    return plan_area.written(config_file)
 
 
 @pytest.fixture
 def ready(area):
-    with opened(area) as (_, book):
-        return prepare(area, book, today=MIDPOINT)
+    return plan_area.prepared(area, MIDPOINT)
 
 
 def plans_on(ready, day: date) -> dict:
@@ -170,9 +167,8 @@ def _figures(row) -> tuple:
 
 
 def test_counts_per_unit_district_and_area(area):
-    with opened(area) as (_, book):
-        after = prepare(area, book, today=MIDPOINT).area.plan
-        before = prepare(area, book, today=BEFORE_MIDPOINT).area.plan
+    after = plan_area.prepared(area, MIDPOINT).area.plan
+    before = plan_area.prepared(area, BEFORE_MIDPOINT).area.plan
     got = {r.name: _figures(r) for r in after.units + after.districts}
     assert got == AFTER
     assert _figures(after.area) == AREA_AFTER
@@ -304,8 +300,7 @@ def test_hours_typed_with_their_unit_are_read_and_others_noted(tmp_path, config_
     records = book.read(key, [ip.record_tab])[ip.record_tab]
     records[1][5] = "-"  # B3's 6 hours
     book.write(key, {ip.plan_tab: plan, ip.record_tab: records})
-    with opened(settings) as (_, opened_book):
-        ready = prepare(settings, opened_book, today=MIDPOINT)
+    ready = plan_area.prepared(settings, MIDPOINT)
     people = plans_on(ready, MIDPOINT)
     assert [people[nid(k)].planned_hours for k in ("B1", "B2", "B3")] == [12, None, 12]
     assert people[nid("B3")].done_hours == 0 and people[nid("B3")].behind == UNDER_HALF  # a done record of 0 hours

@@ -34,7 +34,7 @@ from pipeline.config import load_settings
 from pipeline.errors import ConfigError
 from pipeline.money import NO_SOURCE, OBEC, funding_table, parse_baht, read_funding
 from pipeline.report import write_report
-from pipeline.sync import opened, prepare, run_sync
+from pipeline.sync import run_sync
 from pipeline.workbook.local import LocalWorkbook
 from tests import plan_area
 from tests.conftest import write_config
@@ -102,16 +102,13 @@ def test_a_wrong_spending_config_says_which_key(tmp_path, section, said):
 
 
 @pytest.fixture
-def area(tmp_path, config_file):
-    settings = load_settings(config_file)
-    plan_area.build(LocalWorkbook(settings.storage.path), settings)
-    return settings
+def area(config_file):
+    return plan_area.written(config_file)
 
 
 @pytest.fixture
 def ready(area):
-    with opened(area) as (_, book):
-        return prepare(area, book, today=TODAY)
+    return plan_area.prepared(area, TODAY)
 
 
 def test_spending_per_source(ready):
@@ -189,8 +186,7 @@ def test_the_allocation_amount_and_who_receives_it_are_config(tmp_path):
                     + '\n[spending]\nallocation = 5000\nallocation_positions = ["ครู"]\n', encoding="utf-8")
     settings = load_settings(path)
     plan_area.build(LocalWorkbook(settings.storage.path), settings)
-    with opened(settings) as (_, book):
-        spending = prepare(settings, book, today=TODAY).area.spending
+    spending = plan_area.prepared(settings, TODAY).area.spending
     area = spending.area
     assert (area.teachers, area.allocation, area.used, area.balance, area.over) == (4, 20000, 4000, 16000, 0)
     assert {t.name: t.balance for t in spending.teachers}[full_name("A2")] == 1000
