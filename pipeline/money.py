@@ -115,9 +115,10 @@ def _checked(amount: float, shown: object) -> Baht:
     if amount < 0:
         return Baht(None, f"ค่าใช้จ่าย '{shown}' ติดลบ: ใส่จำนวนเงินที่จ่าย (0 หรือมากกว่า)")
     if amount > MAX_RECORD_COST:
+        # The amount is not repeated: it may be a national ID typed in the wrong cell (the cell is shown masked).
         return Baht(None, (
-            f"ค่าใช้จ่าย {amount:,.0f} บาท เกิน {MAX_RECORD_COST:,} บาทสำหรับการพัฒนาครั้งเดียว "
-            "(อาจกรอกเลขอื่นผิดช่อง): ตรวจแล้วแก้ให้เป็นค่าใช้จ่ายของคนนี้ในครั้งนี้"
+            f"ค่าใช้จ่ายเกิน {MAX_RECORD_COST:,} บาทสำหรับการพัฒนาครั้งเดียว (อาจกรอกเลขอื่นผิดช่อง): "
+            "ตรวจแล้วแก้ให้เป็นค่าใช้จ่ายของคนนี้ในครั้งนี้"
         ))
     return Baht(round(amount, 2))
 

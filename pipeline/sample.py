@@ -923,7 +923,7 @@ class _AreaBuilder:
 
         Drawn from a generator of their own, so the rest of the area is the same with or without them.
         The first school always records costs and the second never does; rows are typed as people type
-        money ("1,500", "1500 บาท", "๑,๕๐๐", "-", blank); one teacher spends more than the allocation;
+        money ("1,500", "1500 บาท", "๑,๕๐๐", "-", blank); at least one teacher spends more than the allocation;
         a few costs cannot be read (cost_unreadable) and a few sources are not on the list (funding_unknown).
         """
         rng = random.Random(f"{self.seed}:costs")

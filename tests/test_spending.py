@@ -67,6 +67,14 @@ def test_a_cost_that_is_no_amount_is_a_problem_with_its_reason(typed):
     assert read.amount is None and read.problem.startswith("ค่าใช้จ่าย")
 
 
+@pytest.mark.parametrize("typed", [3101200123453, "3101200123453", "3,101,200,123,453", "3101200123453.0"])
+def test_an_id_typed_in_the_cost_cell_is_never_repeated_whole(typed):
+    """The reason goes to the rows to fix, the director's tab and e-mail: it must not carry an ID, even with
+    thousands separators that the masking of IDs in text would not see."""
+    problem = parse_baht(typed).problem
+    assert problem and not re.search(r"\d{9,}", re.sub(r"[,.\s]", "", problem))
+
+
 @pytest.mark.parametrize("typed, source", [
     ("คูปองครู", OBEC), ("งบ สพฐ.", OBEC), ("สพฐ", OBEC), ("งบ สพฐ./คูปองครู", OBEC), ("งบสพฐ (คูปองครู)", OBEC),
     ("งบเขตพื้นที่", "งบเขตพื้นที่"), ("สพป.", "งบเขตพื้นที่"), ("งบประมาณโรงเรียน", "งบโรงเรียน"),
