@@ -159,9 +159,12 @@ class AreaProgress:
 
 
 def topic_names(text: object, kind: object, topics: TopicVocabulary) -> tuple[str, ...]:
-    """The topics a plan row or record names: the vocabulary's topics its text names; else, for a record, those
-    its kind names (a classroom-research record titled by its research); else its own text (never guessed)."""
-    return topics.topics_in(text) or topics.topics_in(kind) or ((clean_text(text),) if clean_text(text) else ())
+    """The topics a plan row or record names, read as every user of topics reads them
+    (``TopicVocabulary.record_topics``: its text's topics, and its kind's where the kind is a topic's name,
+    so a classroom-research record titled by its research is การวิจัยในชั้นเรียน); a text that names none
+    stands for itself (never guessed)."""
+    named = topics.record_topics([text], [kind])[0]
+    return named or ((clean_text(text),) if clean_text(text) else ())
 
 
 def person_plans(data: Normalized, point: Checkpoint, topics: TopicVocabulary) -> dict[str, PersonPlan]:
@@ -195,7 +198,7 @@ def _person_plan(
     done_hours = _number(sum(float(h) for h in done["hours"]))
 
     def named(rows: pd.DataFrame) -> list[str]:
-        """Each topic the rows name, once; a record's kind counts where its topic names none."""
+        """Each topic the rows name, once (a record's kind counts as ``topic_names`` says)."""
         kinds = rows["kind"] if "kind" in rows.columns else [""] * len(rows)
         found = (topic_names(text, kind, vocabulary) for text, kind in zip(rows["topic"], kinds))
         return list(dict.fromkeys(name for names in found for name in names))
