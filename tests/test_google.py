@@ -122,10 +122,10 @@ def test_full_then_unchanged_then_one_school_edited(area, fake_google):
     assert all(r.query.get("valueRenderOption") == ["UNFORMATTED_VALUE"] for r in reads)
     assert all(r.query.get("dateTimeRenderOption") == ["SERIAL_NUMBER"] for r in reads)
 
-    # a night where nothing changed: at most 2 requests, nothing written
+    # a night where nothing changed: the listing alone, nothing written
     fake.clear_log()
     second = run_sync(settings, today=TODAY.replace(day=2))
-    assert len(fake.requests()) <= 2
+    assert len(fake.requests()) == 1
     assert fake.requests(kind="write") == []
     assert second.published.written == {}
     assert second.area.indicators == first.area.indicators
@@ -492,3 +492,81 @@ def test_a_renamed_tab_in_one_school_is_that_schools_problem(area, fake_google):
     assert settings.sources.idplan.record_tab in problem.message and area.ids[school] in problem.message
     assert "ควรแก้ที่สเปรดชีต" in problem.hint
     assert len(result.published.written) == len(area.ids) - 3 + 1  # every other unit and the dashboard
+
+
+# --- every idle night is one request, whatever ran before it ------------------------------
+
+
+def night(fake, settings, day: int, *, dry_run: bool = False):
+    """One run; (requests by (api, kind), spreadsheets read from Google, the result)."""
+    fake.clear_log()
+    result = run_sync(settings, today=TODAY.replace(day=day), dry_run=dry_run)
+    counts = Counter((r.api, r.kind) for r in fake.requests())
+    return counts, per_spreadsheet(fake.requests(api="sheets", kind="read")), result
+
+
+def assert_idle(fake, settings, day: int) -> None:
+    counts, read, result = night(fake, settings, day)
+    assert counts == Counter({("drive", "read"): 1}), counts  # the folder listing, nothing else
+    assert result.published.written == {} and not read
+
+
+def test_check_then_sync_then_an_idle_night(area, fake_google):
+    settings = area.settings()
+    counts, read, checked = night(fake_google, settings, 1, dry_run=True)
+    assert read == Counter(area.ids.values()) and counts[("sheets", "write")] == 0
+    # the sync right after the check reads nothing again: every row is in the state file
+    counts, read, synced = night(fake_google, settings, 1)
+    assert not read and counts[("sheets", "read")] == 0
+    assert len(synced.published.written) == len(area.ids) - 2 + 1
+    assert_idle(fake_google, settings, 2)
+    assert_idle(fake_google, settings, 3)
+
+
+def test_roster_edit_then_sync_then_an_idle_night(area, fake_google):
+    settings = area.settings()
+    night(fake_google, settings, 1)
+    # the office drops one person of each of three schools from the staff roster
+    roster, tab = area.ids["roster"], settings.sources.staff.tab
+    rows = fake_google.values(roster, tab)
+    unit = rows[0].index(settings.sources.staff.columns.unit_code)
+    codes = {str(k).removeprefix("idplan-") for k in area.ids if k.startswith("idplan-")} - {settings.area.office_code}
+    schools = sorted({r[unit] for r in rows[1:] if r[unit] in codes})[:3]
+    dropped = [next(i for i, r in enumerate(rows) if r[unit] == code) for code in schools]
+    replace_tab(fake_google, roster, tab, [r for i, r in enumerate(rows) if i not in dropped])
+    counts, read, edited = night(fake_google, settings, 2)
+    assert read == Counter({roster: 1})  # only the roster: every ID Plan comes from the state file
+    written = set(edited.published.written)
+    assert {f"idplan-{code}" for code in schools} | {"dashboard"} <= written
+    assert counts[("sheets", "write")] == len(written)
+    assert_idle(fake_google, settings, 3)
+
+
+def test_summary_tab_deleted_then_sync_then_an_idle_night(area, fake_google):
+    settings = area.settings()
+    night(fake_google, settings, 1)
+    school = sorted(k for k in area.ids if k.startswith("idplan-") and not k.endswith("pbn2"))[0]
+    fake_google.delete_tab(area.ids[school], SUMMARY)
+    counts, read, again = night(fake_google, settings, 2)
+    assert set(read) == {area.ids[school]}
+    assert list(again.published.written) == [school]
+    assert SUMMARY in fake_google.tab_names(area.ids[school])
+    assert_idle(fake_google, settings, 3)
+
+
+def test_one_school_edited_costs_its_read_its_write_and_the_listing(area, fake_google):
+    settings = area.settings()
+    night(fake_google, settings, 1)
+    school = sorted(k for k in area.ids if k.startswith("idplan-") and not k.endswith("pbn2"))[0]
+    plan_tab = settings.sources.idplan.plan_tab
+    rows = fake_google.values(area.ids[school], plan_tab)
+    fake_google.staff_edit(area.ids[school], plan_tab, len(rows) + 1, 1, "2562")
+    counts, read, edited = night(fake_google, settings, 2)
+    assert read == Counter({area.ids[school]: 1})
+    writes = per_spreadsheet(fake_google.requests(api="sheets", kind="write"))
+    # the school's summary, and the dashboard only if the edit changed what it shows
+    assert writes == Counter({fake_google.find(k)[0]: 1 for k in edited.published.written})
+    assert area.ids[school] in writes or school not in edited.published.written
+    # the listing before, and after the writes the listing that learns their modifiedTime
+    assert counts[("drive", "read")] == (2 if writes else 1) and counts[("drive", "write")] == 0
+    assert_idle(fake_google, settings, 3)

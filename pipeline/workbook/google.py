@@ -125,7 +125,8 @@ class GoogleWorkbook:
         self._folder_meta: dict[str, Any] | None = None
         self._files: dict[str, list[DriveFile]] | None = None
         self._by_id: dict[str, DriveFile] = {}
-        #: spreadsheets written this run, and the version each was read at (if it was)
+        #: spreadsheets written this run, and the version the run's rows of each stand for (read
+        #: from the spreadsheet or from the state file's cache)
         self._written: set[str] = set()
         self._read_versions: dict[str, str] = {}
         #: spreadsheets created by this run: their only tab is the default one
@@ -170,6 +171,8 @@ class GoogleWorkbook:
             if cached is not None:
                 log.debug("%s (%s): unchanged since %s, rows from the state file", key, file_id, version)
                 self._cached_reads += 1
+                # The rows stand for this version, as if read now: devplan's own write keeps them (finish).
+                self._read_versions[file_id] = version
                 return cached
         params = {
             "ranges": [absolute_range_name(tab) for tab in tabs],
@@ -199,8 +202,9 @@ class GoogleWorkbook:
     def finish(self) -> None:
         """After the run's writes, list the folder once more to learn their ``modifiedTime``.
 
-        Rows cached from a spreadsheet read and then written this run are kept
-        under the new time, since devplan's write changed only its own tabs.
+        Rows of a spreadsheet read (from itself or the state file) and then
+        written this run are kept under the new time, since devplan's write
+        changed only its own tabs: the next night does not read it again.
         A staff edit between devplan's read and its write in the same run would
         be taken for devplan's own; it is read on the next edit or ``--full``.
         """
