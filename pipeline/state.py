@@ -7,10 +7,13 @@
   local file's mtime and size) that followed that write: an unchanged tab in an
   untouched spreadsheet is not written again, and devplan's own write is not
   taken for a staff edit on the next run;
-- ``sheet_ids``: for Google, the ``sheetId`` of each devplan tab, so it is
-  resized and rewritten in one request;
-- ``own_rules``: for Google, how many conditional-format rules devplan put at
-  the top of each of its tabs, so a rewrite deletes them in the same request;
+- ``own_tabs``: for Google, the ``sheetId`` of each tab devplan made (and marked
+  as its own, see ``pipeline.workbook.google``) and how many conditional-format
+  rules it put at the top of it, so the tab is rewritten in one request that
+  also deletes those rules; a lost state file costs one look at each
+  spreadsheet, never a tab: the mark on the tab itself tells devplan's own;
+- ``sheet_ids`` and ``own_rules``: the same, kept by devplan before its tabs
+  carried a mark; still read, so a tab recorded there is known as devplan's;
 - ``seen``: for Google, the ID and title each spreadsheet key was last found
   under in the folder, and when, so a spreadsheet renamed, moved or deleted
   since is reported as what happened to it, not as one to create.
@@ -77,6 +80,13 @@ CREATE TABLE IF NOT EXISTS seen (
     file_id TEXT NOT NULL,
     title TEXT NOT NULL,
     seen_on TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS own_tabs (
+    spreadsheet TEXT NOT NULL,
+    tab TEXT NOT NULL,
+    sheet_id INTEGER NOT NULL,
+    rules INTEGER NOT NULL,
+    PRIMARY KEY (spreadsheet, tab)
 );
 CREATE TABLE IF NOT EXISTS published (
     spreadsheet TEXT PRIMARY KEY,
@@ -216,30 +226,25 @@ class State:
 
     # -- devplan's own tabs ----------------------------------------------------
 
-    def sheet_id(self, spreadsheet: str, tab: str) -> int | None:
+    def own_tab(self, spreadsheet: str, tab: str) -> tuple[int, int] | None:
+        """(sheetId, conditional rules devplan put at its top) of devplan's marked tab ``tab``."""
+        row = self.db.execute(
+            "SELECT sheet_id, rules FROM own_tabs WHERE spreadsheet=? AND tab=?", (spreadsheet, tab)
+        ).fetchone()
+        return (int(row[0]), int(row[1])) if row else None
+
+    def record_own_tab(self, spreadsheet: str, tab: str, sheet_id: int, rules: int) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO own_tabs (spreadsheet, tab, sheet_id, rules) VALUES (?, ?, ?, ?)",
+            (spreadsheet, tab, sheet_id, rules),
+        )
+
+    def legacy_sheet_id(self, spreadsheet: str, tab: str) -> int | None:
+        """The sheetId devplan recorded for its tab before its tabs carried a mark."""
         row = self.db.execute(
             "SELECT sheet_id FROM sheet_ids WHERE spreadsheet=? AND tab=?", (spreadsheet, tab)
         ).fetchone()
         return row[0] if row else None
-
-    def record_sheet_id(self, spreadsheet: str, tab: str, sheet_id: int) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO sheet_ids (spreadsheet, tab, sheet_id) VALUES (?, ?, ?)",
-            (spreadsheet, tab, sheet_id),
-        )
-
-    def rule_count(self, spreadsheet: str, tab: str) -> int:
-        """Conditional-format rules devplan last added to its tab (0 if none or never recorded)."""
-        row = self.db.execute(
-            "SELECT count FROM own_rules WHERE spreadsheet=? AND tab=?", (spreadsheet, tab)
-        ).fetchone()
-        return int(row[0]) if row else 0
-
-    def record_rule_count(self, spreadsheet: str, tab: str, count: int) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO own_rules (spreadsheet, tab, count) VALUES (?, ?, ?)",
-            (spreadsheet, tab, count),
-        )
 
     def record_seen(self, spreadsheet: str, file_id: str, title: str, when: date) -> None:
         """Spreadsheet key ``spreadsheet`` was found as file ``file_id`` titled ``title`` on ``when``."""

@@ -637,6 +637,8 @@ class Sheet:
     merges: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     basic_filter: Optional[dict[str, Any]] = None
     other_requests: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    #: DeveloperMetadata located on this sheet (``location.sheetId``), as Google returns it
+    developer_metadata: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -662,6 +664,7 @@ class Sheet:
             conditional_formats=copy.deepcopy(self.conditional_formats),
             data_validations=copy.deepcopy(self.data_validations), merges=copy.deepcopy(self.merges),
             basic_filter=copy.deepcopy(self.basic_filter), other_requests=copy.deepcopy(self.other_requests),
+            developer_metadata=copy.deepcopy(self.developer_metadata),
         )
 
     def get(self, row: int, col: int) -> Cell:
@@ -758,7 +761,7 @@ class LoggedRequest:
     user: Optional[str]  # the email the token stood for, if any
     time: float
     response: Any = None
-    fault: Optional[str] = None  # "fault", "quota", "slow" when a switch shaped the answer
+    fault: Optional[str] = None  # "fault", "quota", "slow", "lost" when a switch shaped the answer
 
 
 class Faults:
@@ -768,7 +771,8 @@ class Faults:
     retry_after`` seconds, fractional allowed). ``slow_rate``/``slow_seconds``: share of requests
     delayed before being answered normally. ``apis`` limits both to some APIs. ``fail_next(status,
     count)`` fails the next ``count`` matching requests whatever the rate. A faulted request
-    changes nothing.
+    changes nothing. ``lose_next(count, api, method)`` is the other kind: the request is applied,
+    then its answer is lost and the caller gets a 503 (a write Google did, answered as failed).
 
     ``hang``: every request of ``apis`` is held unanswered until the fake stops (or ``release()``),
     as a Google that never answers; ``hanging``: the same for the requests about these spreadsheets. ``tick``: called once for every request of ``apis`` before it is
@@ -788,6 +792,7 @@ class Faults:
         self._released = threading.Event()
         self.random = random.Random(seed)
         self._queue: collections.deque[int] = collections.deque()
+        self._lost: list[tuple[str, str, Optional[Callable[[str, Any], bool]]]] = []
         self._lock = threading.Lock()
 
     @property
@@ -812,6 +817,7 @@ class Faults:
         self.hanging = set()
         self.tick = None
         self._queue.clear()
+        self._lost.clear()
 
     def release(self) -> None:
         """Let every held request go on, and hold no more."""
@@ -830,6 +836,22 @@ class Faults:
         """Answer the next ``count`` requests (of ``apis``) with ``status``."""
         with self._lock:
             self._queue.extend([status] * count)
+
+    def lose_next(self, count: int = 1, *, api: str = "sheets", method: str = "POST",
+                  where: Optional[Callable[[str, Any], bool]] = None) -> None:
+        """Apply the next ``count`` successful ``method`` requests of ``api`` (for which ``where(path,
+        body)`` holds, if given), then answer each with 503."""
+        with self._lock:
+            self._lost.extend([(api, method.upper(), where)] * count)
+
+    def lose(self, api: str, method: str, path: str, body: Any) -> bool:
+        """Whether this applied request's answer is to be lost (and one fewer is left to lose)."""
+        with self._lock:
+            for entry in self._lost:
+                if entry[:2] == (api, method) and (entry[2] is None or entry[2](path, body)):
+                    self._lost.remove(entry)
+                    return True
+            return False
 
     def seed(self, seed: int) -> None:
         self.random.seed(seed)
@@ -1383,6 +1405,11 @@ class FakeGoogle:
                 "otherRequests": copy.deepcopy(sheet.other_requests),
             }
 
+    def developer_metadata(self, sid: str, tab: str) -> list[dict[str, Any]]:
+        """The developer metadata located on a tab."""
+        with self._lock:
+            return copy.deepcopy(self._tab(self._sheet_file(sid), tab).developer_metadata)
+
     def spreadsheet_properties(self, sid: str) -> dict[str, Any]:
         """Title, locale, timeZone... of a spreadsheet."""
         with self._lock:
@@ -1535,6 +1562,9 @@ class FakeGoogle:
                     status, payload = self._drive(method, path, query, body, user)
                 else:
                     raise sheets_error(404, "Not Found")
+            if status < 400 and self.faults.lose(api, method, unquote(path), body):
+                fault_note = "lost"  # done, but the caller never hears so
+                raise self._fault_error(503)
         except ApiError as err:
             status, payload, headers = err.status, err.body, err.headers
         except Exception as err:  # a bug in the fake: answer 500 and keep it for the test to see
@@ -1864,6 +1894,8 @@ class FakeGoogle:
                 entry["conditionalFormats"] = copy.deepcopy(sheet.conditional_formats)
             if sheet.basic_filter:
                 entry["basicFilter"] = copy.deepcopy(sheet.basic_filter)
+            if sheet.developer_metadata:
+                entry["developerMetadata"] = copy.deepcopy(sheet.developer_metadata)
             if include:
                 spans = wanted.get(sheet.sheet_id) or [GridSpan(sheet, 0, None, 0, None, "")]
                 entry["data"] = [_grid_data(s) for s in spans]
@@ -2347,6 +2379,33 @@ class FakeGoogle:
     def _req_clearBasicFilter(self, ss: Spreadsheet, args: dict, prefix: str, f: DriveFile) -> dict:
         self._grid_sheet(ss, args.get("sheetId")).basic_filter = None
         return {}
+
+    def _req_createDeveloperMetadata(self, ss: Spreadsheet, args: dict, prefix: str, f: DriveFile) -> dict:
+        """Sheet-located metadata only (``location.sheetId``): what a tab carries with it."""
+        data = copy.deepcopy(args.get("developerMetadata") or {})
+        unknown = set(data) - {"metadataId", "metadataKey", "metadataValue", "location", "visibility"}
+        if unknown:
+            raise bad_request(f"{prefix}Invalid JSON payload received. Unknown name \"{sorted(unknown)[0]}\"")
+        if not data.get("metadataKey"):
+            raise bad_request(f"{prefix}metadataKey must be set")
+        if data.get("visibility") not in ("DOCUMENT", "PROJECT"):
+            raise bad_request(f"{prefix}visibility must be set")
+        location = data.get("location") or {}
+        if set(location) != {"sheetId"}:
+            raise bad_request(f"{prefix}The fake locates developer metadata on a sheet only (location.sheetId)")
+        sheet = self._grid_sheet(ss, location["sheetId"])
+        taken = {m["metadataId"] for s in ss.sheets for m in s.developer_metadata}
+        if "metadataId" in data:
+            if int(data["metadataId"]) in taken:
+                raise bad_request(f"{prefix}Metadata with id {data['metadataId']} already exists.")
+        else:
+            data["metadataId"] = next(i for i in iter(lambda: self._random.randint(1, 2**31 - 1), None)
+                                      if i not in taken)
+        data["location"] = {"locationType": "SHEET", "sheetId": sheet.sheet_id}
+        ordered = {k: data[k] for k in ("metadataId", "metadataKey", "metadataValue", "location", "visibility")
+                   if k in data}
+        sheet.developer_metadata.append(ordered)
+        return {"createDeveloperMetadata": {"developerMetadata": copy.deepcopy(ordered)}}
 
     def _stored_only(self, ss: Spreadsheet, args: dict, kind: str, sheet_id: Any) -> dict:
         self._grid_sheet(ss, sheet_id).other_requests.append({kind: copy.deepcopy(args)})

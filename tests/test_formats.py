@@ -297,7 +297,7 @@ def test_google_rewrites_never_pile_up_rules(fake_google, tmp_path):
     stored = fake_google.sheet(sid, SUMMARY)["conditionalFormats"]
     assert rule_shape(stored[:2]) == expected_rules(sheet_id)
     assert stored[2:] == [own_rule]
-    assert State(tmp_path / "new-state.sqlite").rule_count(sid, SUMMARY) == 2
+    assert State(tmp_path / "new-state.sqlite").own_tab(sid, SUMMARY) == (sheet_id, 2)
 
     # 3. someone deletes devplan's rules by hand: the remembered count no longer fits, Google says 400,
     #    devplan looks the tab up once and writes it whole

@@ -316,7 +316,8 @@ def test_header_bold_frozen_and_widths_in_the_one_write(area, fake_google):
     assert kinds[0] == "addSheet" and "updateCells" in kinds and "updateDimensionProperties" in kinds
     cells = next(sub["updateCells"] for sub in writes[0].body["requests"] if "updateCells" in sub)
     assert cells["rows"][0]["values"][0]["userEnteredFormat"]["textFormat"]["bold"] is True
-    grid = writes[0].body["requests"][1]["updateSheetProperties"]["properties"]["gridProperties"]
+    assert kinds[1] == "createDeveloperMetadata"  # devplan's mark, made with the tab
+    grid = writes[0].body["requests"][2]["updateSheetProperties"]["properties"]["gridProperties"]
     assert grid["frozenRowCount"] == 4  # title, date line, blank row, indicator header (tests/test_formats.py)
 
 

@@ -69,6 +69,8 @@ FOLDER_URL_HINT = (
     "เปิดโฟลเดอร์ใน Google Drive แล้วคัดลอกรหัสจากแถบที่อยู่: ส่วนท้ายของ "
     "https://drive.google.com/drive/folders/<รหัสโฟลเดอร์> (จะใส่ทั้งลิงก์ใน storage.folder ก็ได้)"
 )
+#: the key of the developer metadata devplan puts on each tab it makes; its value is devplan's name for the tab
+MARK = "devplan.tab"
 
 
 def drive_id(text: str) -> str | None:
@@ -191,13 +193,22 @@ class GoogleWorkbook:
     def write(self, key: str, tabs: Mapping[str, AnyTab]) -> None:
         tabs = {name: fit_cells(tab, GOOGLE_CELL_LIMIT) for name, tab in tabs.items()}
         file_id = self._resolve_or_create(key)
+        looks = {tab: as_tab(rows) for tab, rows in tabs.items()}
         try:
-            self._update(file_id, tabs, lookup=False)
+            self._update(file_id, looks, None)
         except _StaleTab:
-            # devplan's tab was deleted or renamed by hand, or exists from before this
-            # state file: look the tabs up once and write again.
-            self._update(file_id, tabs, lookup=True)
+            # devplan's tab is not as the state file says (deleted by hand, its rules removed, a new
+            # state file), or a tab of its name is there: look the tabs up once and write again.
+            self._update(file_id, looks, self._sheet_meta(file_id))
         self._written.add(file_id)
+
+    def own_tabs(self, key: str) -> list[str]:
+        """The tabs of spreadsheet ``key`` that carry devplan's mark, in order (one read; none if it is missing)."""
+        if not self.exists(key):
+            return []
+        file_id = self._resolve(key)
+        answer = self._call(key, file_id, "get", f"{SHEETS_URL}/{file_id}", params={"fields": _SHEET_FIELDS})
+        return [tab.title for tab in _sheets_of(answer.json()).values() if tab.mark is not None]
 
     def finish(self) -> None:
         """After the run's writes, list the folder once more to learn their ``modifiedTime``.
@@ -448,9 +459,20 @@ class GoogleWorkbook:
         if refused is not None:  # as init and check said: not tried, so not a surprise
             raise PublishError(f"สร้างสเปรดชีต '{key}' ในโฟลเดอร์ {self.folder} ไม่ได้: {refused[0]}", refused[1])
         body = {"name": key, "mimeType": SPREADSHEET_MIME, "parents": [self.folder]}
+
+        def made_meanwhile() -> dict[str, Any]:
+            # The answer may have been lost after Google made the file: a second one must not follow.
+            found = self._find(key)
+            if found:
+                raise _Made(found[0])
+            return body
+
         try:
             created = self._send("post", FILES_URL, doing=f"สร้างสเปรดชีต '{key}'", writing=True,
-                                 params={"supportsAllDrives": "true"}, json=body).json()
+                                 params={"supportsAllDrives": "true"}, json=body, resend=made_meanwhile).json()
+            made = DriveFile(created["id"], key, created.get("modifiedTime", ""))
+        except _Made as already:
+            made = already.file
         except APIError as exc:
             raise PublishError(
                 f"สร้างสเปรดชีต '{key}' ในโฟลเดอร์ {self.folder} ไม่ได้ ({_reason(exc)})",
@@ -458,73 +480,116 @@ class GoogleWorkbook:
                 f"{self.account or 'บัญชีบริการของ devplan'} เป็นผู้แก้ไข (Editor) จากนั้นสั่งรันใหม่ "
                 "(บัญชีบริการไม่มีพื้นที่ Drive ของตัวเอง จึงสร้างไฟล์ได้เฉพาะในไดรฟ์ที่แชร์ (Shared Drive))",
             ) from exc
-        made = DriveFile(created["id"], key, created.get("modifiedTime", ""))
         self._listing().setdefault(key, []).append(made)
         self._by_id[made.id] = made
         self._fresh.add(made.id)
         return made.id
 
+    def _find(self, title: str) -> list[DriveFile]:
+        """The folder's spreadsheets titled ``title``, asked of Drive now (one ``files.list``)."""
+        quoted = title.replace("\\", "\\\\").replace("'", "\\'")
+        params: dict[str, Any] = {
+            "q": f"'{self.folder}' in parents and name = '{quoted}' and mimeType='{SPREADSHEET_MIME}' "
+                 "and trashed=false",
+            "fields": "files(id, name, modifiedTime, capabilities(canEdit))",
+            "supportsAllDrives": "true",
+            "includeItemsFromAllDrives": "true",
+        }
+        page = self._send("get", FILES_URL, doing=f"ค้นสเปรดชีต '{title}' ในโฟลเดอร์", writing=True, params=params).json()
+        return [_drive_file(item) for item in page.get("files", [])]
+
     # -- writing ---------------------------------------------------------------
 
-    def _update(self, file_id: str, tabs: Mapping[str, AnyTab], lookup: bool) -> None:
-        """One batchUpdate writing ``tabs``; ``_StaleTab`` if a remembered tab is not as remembered.
+    def _update(self, file_id: str, looks: Mapping[str, FormattedTab], found: dict[int, _Tab] | None) -> None:
+        """One batchUpdate writing ``looks``; ``_StaleTab`` if, built from the state file, Google refuses it.
 
-        Without ``lookup``, tab ids and the number of devplan's conditional rules
-        come from the state file, and a tab devplan has never written is added
-        under a stable id of its own choosing: no read is spent. With
-        ``lookup``, the spreadsheet's tabs and their rules are read first.
+        ``found`` is what a look at the spreadsheet found (None: go by the state file,
+        no read spent). If Google's answer is lost (5xx, timeout), the request is built
+        again from a fresh look before it is resent: a second delivery finds the work done.
         """
-        looks = {tab: as_tab(rows) for tab, rows in tabs.items()}
-        old_rules: dict[str, list[int]] = {}
-        if lookup:
-            found = self._sheet_meta(file_id)
-            existing = {t: found[t][0] for t in tabs if t in found}
-            old_rules = {t: _own_rule_indexes(found[t][1], looks[t].rules) for t in existing}
-        else:
-            remembered = {t: self.state.sheet_id(file_id, t) for t in tabs}
-            existing = {t: i for t, i in remembered.items() if i is not None}
-            old_rules = {t: list(range(self.state.rule_count(file_id, t))) for t in existing}
+        plan = self._plan(file_id, looks, found)
+
+        def again() -> dict[str, Any]:
+            nonlocal plan
+            plan = self._plan(file_id, looks, self._sheet_meta(file_id))
+            return {"requests": plan.requests}
+
+        url = f"{SHEETS_URL}/{file_id}:batchUpdate"
+        try:
+            self._send("post", url, doing=f"เขียนแท็บสรุปผลลงสเปรดชีต {self._title(file_id)}", writing=True,
+                       json={"requests": plan.requests}, resend=again)
+        except APIError as exc:
+            if found is None and exc.response.status_code == 400:
+                raise _StaleTab() from exc
+            raise self._write_error(file_id, exc) from exc
+        self._fresh.discard(file_id)
+        for tab, sheet_id in plan.ids.items():
+            self.state.record_own_tab(file_id, tab, sheet_id, len(looks[tab].rules))
+
+    def _plan(self, file_id: str, looks: Mapping[str, FormattedTab], found: dict[int, _Tab] | None) -> _Plan:
+        """The requests that make ``looks`` devplan's tabs of the spreadsheet, and the sheetId of each.
+
+        Without ``found``, devplan's tabs and the rules at their top are those the state
+        file records, and a tab it does not record is added under a stable id of devplan's
+        choosing (``addSheet`` never replaces a tab: a tab of that name makes Google refuse).
+        With ``found``, devplan's tabs are those that carry its mark (or, from before marks,
+        the id the state file recorded); a tab of devplan's name that is not devplan's is
+        the spreadsheet's problem (``PublishError``), and nothing is written.
+        """
         fresh = file_id in self._fresh
-        taken = set(existing.values()) | ({0} if fresh else set())
+        if found is None:
+            recorded = {t: self.state.own_tab(file_id, t) for t in looks}
+            mine = {t: r[0] for t, r in recorded.items() if r is not None}
+            old_rules = {t: list(range(r[1])) for t, r in recorded.items() if r is not None}
+            marked = set(mine)
+            taken = set(mine.values()) | ({0} if fresh else set())
+        else:
+            mine = self._mine(file_id, looks, found)
+            old_rules = {t: _own_rule_indexes(found[i].rules, looks[t].rules) for t, i in mine.items()}
+            marked = {t for t, i in mine.items() if found[i].mark == t}
+            taken = set(found)
         requests_: list[dict[str, Any]] = []
         ids: dict[str, int] = {}
         for tab, look in looks.items():
-            sheet_id = existing.get(tab)
+            sheet_id = mine.get(tab)
             if sheet_id is None:
                 sheet_id = _new_sheet_id(tab, taken)
                 taken.add(sheet_id)
                 requests_.append({"addSheet": {"properties": {"sheetId": sheet_id, "title": tab}}})
+            if tab not in marked:
+                requests_.append(_mark(sheet_id, tab))
             ids[tab] = sheet_id
             requests_ += _tab_requests(sheet_id, tab, look, old_rules.get(tab, []))
-        if fresh:
+        if fresh and (found is None or 0 in found):
             # A new spreadsheet comes with one empty tab, always id 0: devplan's tabs replace it.
             requests_.append({"deleteSheet": {"sheetId": 0}})
-        url = f"{SHEETS_URL}/{file_id}:batchUpdate"
-        try:
-            self._send("post", url, doing=f"เขียนแท็บสรุปผลลงสเปรดชีต {self._title(file_id)}", writing=True,
-                       json={"requests": requests_})
-        except APIError as exc:
-            if not lookup and exc.response.status_code == 400:
-                raise _StaleTab() from exc
-            raise self._write_error(file_id, exc) from exc
-        self._fresh.discard(file_id)
-        for tab, sheet_id in ids.items():
-            self.state.record_sheet_id(file_id, tab, sheet_id)
-            self.state.record_rule_count(file_id, tab, len(looks[tab].rules))
+        return _Plan(requests_, ids)
 
-    def _sheet_meta(self, file_id: str) -> dict[str, tuple[int, list[dict[str, Any]]]]:
-        """Title -> (sheetId, conditional-format rules in order) of every tab."""
+    def _mine(self, file_id: str, looks: Mapping[str, FormattedTab], found: dict[int, _Tab]) -> dict[str, int]:
+        """Tab name -> sheetId of devplan's own tabs among ``found``; a staff tab of devplan's name stops it."""
+        mine: dict[str, int] = {}
+        for tab in looks:
+            marked = sorted((t for t in found.values() if t.mark == tab), key=lambda t: (t.title != tab, t.index))
+            legacy = self.state.legacy_sheet_id(file_id, tab)
+            if marked:
+                mine[tab] = marked[0].sheet_id
+            elif legacy in found and found[legacy].mark is None:
+                mine[tab] = legacy  # recorded by devplan before its tabs carried a mark: it gets one now
+        for tab in looks:
+            staff = [t for t in found.values() if t.title.casefold() == tab.casefold() and t.sheet_id not in mine.values()]
+            if staff:
+                raise self._not_mine(file_id, staff[0].title)
+        return mine
+
+    def _sheet_meta(self, file_id: str) -> dict[int, _Tab]:
+        """Every tab of the spreadsheet: id, title, conditional rules in order, devplan's mark (one read)."""
         url = f"{SHEETS_URL}/{file_id}"
-        params = {"fields": "sheets(properties(sheetId,title),conditionalFormats)"}
         try:
             meta = self._send("get", url, doing=f"อ่านรายชื่อแท็บของสเปรดชีต {self._title(file_id)}", writing=True,
-                              params=params).json()
+                              params={"fields": _SHEET_FIELDS}).json()
         except APIError as exc:
             raise self._write_error(file_id, exc) from exc
-        return {
-            s["properties"]["title"]: (s["properties"]["sheetId"], s.get("conditionalFormats", []))
-            for s in meta.get("sheets", [])
-        }
+        return _sheets_of(meta)
 
     # -- errors ----------------------------------------------------------------
 
@@ -657,6 +722,18 @@ class GoogleWorkbook:
             "สั่งรันใหม่ภายหลัง devplan จะเขียนเฉพาะแท็บที่ยังไม่ได้เขียน",
         )
 
+    def _not_mine(self, file_id: str, tab: str) -> PublishError:
+        """A tab that bears devplan's name but was not made by devplan: left exactly as it is."""
+        name = self._title(file_id)
+        return PublishError(
+            f"สเปรดชีต {name} มีแท็บชื่อ '{tab}' อยู่แล้ว แต่ไม่ใช่แท็บที่ devplan สร้าง "
+            "devplan จึงไม่เขียนทับและไม่แตะแท็บนั้น",
+            f"เปิดสเปรดชีตนี้แล้วเปลี่ยนชื่อแท็บ '{tab}' เป็นชื่ออื่น (เช่น '{tab} เดิม') แล้วสั่งรันใหม่ "
+            "devplan จะสร้างแท็บของตัวเองขึ้นใหม่ข้างกัน ข้อมูลในแท็บที่เปลี่ยนชื่อยังอยู่ครบ "
+            "(ถ้าแท็บนั้นคือแท็บที่ devplan เคยเขียนไว้ก่อนจะติดเครื่องหมายของตัวเองในแท็บ "
+            "เมื่อเห็นแท็บใหม่แล้วจะลบแท็บเดิมทิ้งก็ได้)",
+        )
+
     def _folder_error(self, exc: APIError) -> SourceError:
         status = exc.response.status_code
         if status in (403, 404):
@@ -676,7 +753,57 @@ def _drive_file(item: dict[str, Any]) -> DriveFile:
 
 
 class _StaleTab(Exception):
-    """The sheetId devplan remembered is gone (the tab was deleted by hand)."""
+    """Google refused a write built from the state file: devplan's tabs are not as it remembers."""
+
+
+class _Made(Exception):
+    """The spreadsheet a lost answer was about is there: it was made."""
+
+    def __init__(self, file: DriveFile) -> None:
+        super().__init__(file.id)
+        self.file = file
+
+
+@dataclass
+class _Tab:
+    """One tab of a spreadsheet, as a look at it finds it."""
+
+    sheet_id: int
+    title: str
+    index: int
+    rules: list[dict[str, Any]]
+    #: devplan's name for the tab, when it carries devplan's mark (else None: not devplan's)
+    mark: str | None
+
+
+@dataclass
+class _Plan:
+    """One write: the batchUpdate's requests, and the sheetId of each of devplan's tabs in it."""
+
+    requests: list[dict[str, Any]]
+    ids: dict[str, int]
+
+
+#: What a look at a spreadsheet's tabs asks for: enough to know devplan's own and its rules.
+_SHEET_FIELDS = "sheets(properties(sheetId,title,index),conditionalFormats,developerMetadata(metadataKey,metadataValue))"
+
+
+def _sheets_of(meta: dict[str, Any]) -> dict[int, _Tab]:
+    """SheetId -> ``_Tab`` of a ``spreadsheets.get`` answer asked with ``_SHEET_FIELDS``."""
+    found = {}
+    for sheet in meta.get("sheets", []):
+        props = sheet.get("properties", {})
+        marks = [m.get("metadataValue", "") for m in sheet.get("developerMetadata", []) if m.get("metadataKey") == MARK]
+        found[props["sheetId"]] = _Tab(props["sheetId"], props.get("title", ""), props.get("index", 0),
+                                       sheet.get("conditionalFormats", []), marks[0] if marks else None)
+    return found
+
+
+def _mark(sheet_id: int, tab: str) -> dict[str, Any]:
+    """devplan's mark on its tab: metadata that stays with the sheet whatever its name, seen by every project."""
+    return {"createDeveloperMetadata": {"developerMetadata": {
+        "metadataKey": MARK, "metadataValue": tab, "location": {"sheetId": sheet_id}, "visibility": "DOCUMENT",
+    }}}
 
 
 class _ReadNotFinished(NotFinished, SourceError):

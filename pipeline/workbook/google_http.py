@@ -14,7 +14,11 @@ Every Sheets and Drive request devplan makes goes through ``PacedClient.request`
   the run has left, that kind of request stops for this run (``OutOfTime``);
 - each request has a connect and a read timeout, and the run a deadline: once it
   has passed, no request is sent (``OutOfTime``), so a hanging or slow Google
-  ends the run at a known time with what was not done named.
+  ends the run at a known time with what was not done named;
+- a request that changes something may have been applied though its answer was
+  lost (a 5xx, a timeout): its caller passes ``resend``, which looks at what is
+  there now and gives the body to send instead, so a second delivery finds the
+  work done; a 429 is Google's refusal before doing anything: it is resent as it was.
 
 What fails is raised as ``APIError`` (Google answered: the caller knows the
 context), ``Unreachable`` (no answer: the address tried is named), ``SignInFailed``
@@ -46,6 +50,8 @@ log = logging.getLogger(__name__)
 SHEETS_BASE = "https://sheets.googleapis.com"
 DRIVE_BASE = "https://www.googleapis.com"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: Called before a write is sent again after an answer that may have been lost: the JSON body to send now.
+Resend = Callable[[], Any]
 
 #: The time a run counts in, when a client is not given its own: tests that drive the command line
 #: swap these for a virtual clock, so no test depends on how fast this machine is.
@@ -173,13 +179,19 @@ class PacedClient(HTTPClient):
                     return self.api_base + endpoint[len(base):]
         return endpoint
 
-    def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, endpoint: str, *args: Any, resend: Resend | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """Send, paced and retried; ``resend`` rebuilds a write's body before a retry that may repeat it."""
         kind = _kind(method, endpoint)
         url = self.url(endpoint)
         if kwargs.get("params"):
             kwargs["params"] = query(kwargs["params"])
         tries = self.pacing.max_tries
+        refused = False  # the last failure was a 429: nothing was done, the same body goes again
         for attempt in range(1, tries + 1):
+            if attempt > 1 and resend is not None and not refused:
+                kwargs["json"] = resend()
             self._pace(kind)
             self._in_time(kind)
             try:
@@ -193,6 +205,7 @@ class PacedClient(HTTPClient):
                 self._count(kind)
                 if status not in RETRY_STATUSES or attempt == tries:
                     raise
+                refused = status == 429
                 asked = retry_after(exc.response.headers.get("Retry-After"), self.wall())
                 delay = self._backoff(attempt, asked)
                 said = f" และขอให้รอ {duration(asked)} (Retry-After)" if asked else ""
@@ -207,6 +220,7 @@ class PacedClient(HTTPClient):
                 sign_in = isinstance(exc, auth_errors.TransportError)
                 if attempt == tries:
                     raise Unreachable(self._address(url, sign_in), exc, sign_in=sign_in) from exc
+                refused = False
                 delay = self._backoff(attempt, None)
                 what = "บริการลงชื่อเข้าใช้ของ Google" if sign_in else "Google"
                 reason = (f"ติดต่อ{what} ที่ {self._address(url, sign_in)} ไม่ได้ ({_silence(exc)}) "
