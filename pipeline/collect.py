@@ -6,7 +6,8 @@ spreadsheet of every valid unit in the roster (``read_idplans``).
 Each tab becomes a DataFrame whose columns are the config's field names (not
 the sheet's headers), plus where each row came from: ``_sheet`` (spreadsheet
 key), ``_tab`` and ``_row`` (the row number a person sees, header = row 1).
-Values are left exactly as read; cleaning is the normalizer's job.
+Values are left exactly as read (a formula's error is told where it is, as
+``CellError.cell``); cleaning is the normalizer's job.
 """
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Collection
 
 import pandas as pd
+from openpyxl.utils.cell import get_column_letter
 from pydantic import BaseModel
 
 from pipeline.config import OPTIONAL_RECORD_COLUMNS, Settings
 from pipeline.errors import SourceError
 from pipeline.thai import clean_text
-from pipeline.workbook import Table, Workbook
+from pipeline.workbook import CellError, Table, Workbook
 
 log = logging.getLogger(__name__)
 
 ORIGIN = ["_sheet", "_tab", "_row"]
 Progress = Callable[[str, int, int], None]
+#: Told before each ID Plan read, with a way to build what has been read so far.
+Between = Callable[[Callable[[], "Collected"]], None]
 
 
 @dataclass
@@ -79,10 +83,18 @@ def table_to_frame(
     for number, row in enumerate(rows[1:], start=2):
         if all(v is None or clean_text(v) == "" for v in row):
             continue
-        values = {f: (row[positions[f]] if positions.get(f, len(row)) < len(row) else None) for f in wanted}
+        values = {f: _placed(row[positions[f]], positions[f], number) if positions.get(f, len(row)) < len(row) else None
+                  for f in wanted}
         values.update(_sheet=sheet, _tab=tab, _row=number)
         records.append(values)
     return pd.DataFrame(records, columns=[*wanted, *ORIGIN], dtype=object)
+
+
+def _placed(value: Any, column: int, row: int) -> Any:
+    """A cell's value; a formula's error with the cell a person finds it in ("F12")."""
+    if isinstance(value, CellError):
+        return replace(value, cell=f"{get_column_letter(column + 1)}{row}")
+    return value
 
 
 def read_sources(workbook: Workbook, settings: Settings) -> Collected:
@@ -171,18 +183,35 @@ def overrides_frame(
 
 def read_idplans(
     workbook: Workbook, settings: Settings, raw: Collected, unit_codes: list[str],
-    progress: Progress | None = None,
+    progress: Progress | None = None, between: Between | None = None,
 ) -> Collected:
     """Add every listed unit's ID Plan spreadsheet (plan and record tabs in one call each).
 
     One unit's broken, missing, unshared or renamed spreadsheet is that unit's
     problem: it is kept in ``unit_problems`` with what to do, and every other
-    unit is still read.
+    unit is still read. ``between`` is called before each read with a way to
+    see what has been read so far (``sync.Overlap`` writes meanwhile).
     """
     src = settings.sources
     keys = {code: src.idplan.key_for(code) for code in unit_codes}
-    plans, records, problems, extras = [], [], {}, {}
+    plans: list[pd.DataFrame] = []
+    records: list[pd.DataFrame] = []
+    problems: dict[str, SourceError] = {}
+    extras: dict[str, frozenset[str]] = {}
+
+    def so_far() -> Collected:
+        return replace(
+            raw, plans=_concat(plans, src.idplan.plan_columns), records=_concat(records, src.idplan.record_columns),
+            idplan_keys={c: k for c, k in keys.items() if c in read and c not in problems},
+            unit_problems=dict(problems),
+            record_extras={c: extras[c] for c in keys if c in read and c not in problems},
+        )
+
+    read: set[str] = set()
     for done, (code, key) in enumerate(keys.items(), start=1):
+        if between is not None:
+            between(so_far)
+        read.add(code)
         try:
             plan, record, extras[code] = _read_idplan(workbook, settings, key)
         except SourceError as exc:

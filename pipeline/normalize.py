@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 import pandas as pd
@@ -41,6 +41,7 @@ from pipeline.thai import (
     to_arabic_digits,
     written_name,
 )
+from pipeline.workbook import CellError
 
 UNIT_KINDS = {"โรงเรียน": "school", "สถานศึกษา": "school", "สำนักงานเขตพื้นที่": "office"}
 YES = {"ใช่", "มี", "yes", "y", "true", "1", "✓", "จัด"}
@@ -84,24 +85,80 @@ class Issues:
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=ISSUE_COLUMNS)
 
+    def copy(self) -> "Issues":
+        found = Issues()
+        found.rows = list(self.rows)
+        return found
+
 
 def normalize(raw: Collected, settings: Settings) -> Normalized:
     """Clean every source and match rows to the rosters."""
+    return normalize_idplans(normalize_rosters(raw, settings), raw.plans, raw.records, settings, raw.record_extras)
+
+
+@dataclass
+class Rosters:
+    """The rosters and the survey, cleaned: what every ID Plan row is matched against."""
+
+    units: pd.DataFrame
+    staff: pd.DataFrame
+    survey: pd.DataFrame
+    matcher: PersonMatcher
+    overrides: Overrides
+    #: what cleaning them found so far
+    bad: Issues
+    notes: Issues
+
+
+def normalize_rosters(raw: Collected, settings: Settings) -> Rosters:
+    """The units and staff rosters, the corrections tab and the survey, cleaned and matched."""
     bad, notes = Issues(), Issues()
-    units = normalize_units(raw.units, settings.area.office_code, bad, notes)
+    units = normalize_units(errors_as_missing(raw.units, bad), settings.area.office_code, bad, notes)
     positions = position_table(settings.vocabulary.positions)
     conflicts: dict[str, IdConflict] = {}
-    staff = normalize_staff(raw.staff, units, settings.area.office_code, bad, notes, positions, conflicts)
-    overrides = read_overrides(raw, staff, conflicts, bad)
+    staff = normalize_staff(errors_as_missing(raw.staff, bad), units, settings.area.office_code, bad, notes,
+                            positions, conflicts)
+    overrides_raw = None if raw.overrides is None else errors_as_missing(raw.overrides, bad)
+    overrides = read_overrides(replace(raw, overrides=overrides_raw), staff, conflicts, bad)
     matcher = PersonMatcher(staff, conflicts, overrides)
-    survey = normalize_survey(raw.survey, matcher, units, settings, bad, notes)
-    plans = normalize_plans(raw.plans, matcher, bad, notes)
-    records = normalize_records(raw.records, matcher, settings, bad, notes, raw.record_extras)
-    for unused in overrides.unused():
+    survey = normalize_survey(errors_as_missing(raw.survey, bad), matcher, units, settings, bad, notes)
+    return Rosters(units, staff, survey, matcher, overrides, bad, notes)
+
+
+def normalize_idplans(
+    rosters: Rosters, plans: pd.DataFrame, records: pd.DataFrame, settings: Settings,
+    extras: dict[str, frozenset[str]] | None = None,
+) -> Normalized:
+    """ID Plan rows (of every unit, or of some) matched against ``rosters``; ``rosters`` is left as it was.
+    ``extras``: which optional record columns each unit's record tab has."""
+    bad, notes = rosters.bad.copy(), rosters.notes.copy()
+    plans = normalize_plans(errors_as_missing(plans, bad), rosters.matcher, bad, notes)
+    records = normalize_records(errors_as_missing(records, bad), rosters.matcher, settings, bad, notes, extras)
+    for unused in rosters.overrides.unused():
         origin = pd.Series({"_sheet": unused.sheet, "_tab": unused.tab, "_row": unused.row})
         notes.add(origin, "ไม่มีแถวใดตรงกับการแก้ไขนี้ (แถวต้นทางอาจแก้แล้ว หรือระบุตำแหน่ง/ชื่อไม่ตรง): "
                           "ตรวจตำแหน่งแถว หรือลบแถวนี้ออก", mask_national_id(unused.target))
-    return Normalized(units, staff, survey, plans, records, bad.frame(), notes.frame())
+    return Normalized(rosters.units, rosters.staff, rosters.survey, plans, records, bad.frame(), notes.frame())
+
+
+def errors_as_missing(frame: pd.DataFrame, bad: Issues) -> pd.DataFrame:
+    """A cell whose formula gives an error has no value: listed to be fixed (with its cell), then read as empty.
+
+    ``_errors`` holds, per row, the fields that were errors, so no later step takes
+    the empty cell for one a person left empty (and, say, asks for a status to be added).
+    """
+    found = frame.map(lambda v: isinstance(v, CellError)) if len(frame) else None
+    if found is None or not found.to_numpy().any():
+        return frame.assign(_errors=[()] * len(frame))
+    errors = []
+    for index, row in frame.iterrows():
+        fields = tuple(f for f in frame.columns if found.at[index, f])
+        for field in fields:
+            error = row[field]
+            bad.add(row, f"สูตรในช่อง {error.cell} ให้ค่าผิดพลาด ({error.code}) จึงนับเป็นช่องว่าง: "
+                         "แก้สูตรในช่องนี้ หรือพิมพ์ค่าลงไปแทนสูตร", error.code, clean_text(_get(row, "unit_code")))
+        errors.append(fields)
+    return frame.mask(found.astype(bool), None).assign(_errors=errors)
 
 
 def read_overrides(raw: Collected, staff: pd.DataFrame, conflicts: dict[str, IdConflict], bad: Issues) -> Overrides:
@@ -693,7 +750,7 @@ def normalize_records(
         else:
             note_match(row, found, notes)
             status = clean_text(row["status"])
-            if status not in done and status not in not_done:
+            if status not in done and status not in not_done and "status" not in row["_errors"]:
                 notes.add(row, status_note(status, settings.vocabulary.done_statuses), row["status"])
             rows.append(
                 {

@@ -73,6 +73,8 @@ class Writer(Protocol):
     where: dict[str, str]
     #: whether it really writes (a sync) or only says what a sync would do (a check)
     writes: bool
+    #: spreadsheet key -> fingerprint of what this run wrote there (early writes included)
+    wrote: dict[str, str]
 
     def write(self, key: str, tabs: Mapping[str, AnyTab], fingerprint: str) -> None:
         """Write ``tabs`` into spreadsheet ``key`` and remember their fingerprint; ``PublishError`` if refused."""
@@ -92,10 +94,12 @@ class WorkbookWriter:
         self.workbook = workbook
         self.state = state
         self.where: dict[str, str] = {}
+        self.wrote: dict[str, str] = {}
 
     def write(self, key: str, tabs: Mapping[str, AnyTab], fingerprint: str) -> None:
         self.workbook.write(key, tabs)
         self.state.record_published(key, fingerprint)
+        self.wrote[key] = fingerprint
         self.where[key] = self.workbook.address(key)
 
     def settle(self, written: Iterable[str]) -> None:
@@ -120,6 +124,7 @@ class NoWriter:
     def __init__(self, workbook: Workbook) -> None:
         self.workbook = workbook
         self.where: dict[str, str] = {}
+        self.wrote: dict[str, str] = {}
 
     def write(self, key: str, tabs: Mapping[str, AnyTab], fingerprint: str) -> None:
         access = self.workbook.check_access(Need(key, key, write=True, create=True))
@@ -134,6 +139,18 @@ class NoWriter:
 def dashboard_tabs(summary: AreaSummary) -> dict[str, str]:
     """The dashboard's tabs (name -> template) for this summary: the spending tabs only when it has spending."""
     return {**DASHBOARD_TABS, **(SPENDING_TABS if summary.spending is not None else {})}
+
+
+def unit_tabs(env: Environment, summary: UnitSummary, summary_tab: str) -> tuple[dict[str, FormattedTab], str]:
+    """A unit's summary tab, and the fingerprint of its content (run date aside)."""
+    tabs = {summary_tab: render_tab(env, SCHOOL_SHEET, summary)}
+    return tabs, fingerprint({summary_tab: render_tab(env, SCHOOL_SHEET, without_run_date(summary))})
+
+
+def up_to_date(state: State, workbook: Workbook, key: str, print_: str) -> bool:
+    """True if devplan's last write to ``key`` had this fingerprint and nobody has touched it since."""
+    last = state.published(key)
+    return last is not None and last[0] == print_ and last[1] is not None and last[1] == workbook.version(key)
 
 
 def render_dashboard(env: Environment, summary: AreaSummary) -> dict[str, FormattedTab]:
@@ -176,7 +193,8 @@ def publish(
     """Write every unit's summary tab and the dashboard through ``writer``, where they changed.
 
     A tab is unchanged when its fingerprint and the spreadsheet's version are what
-    ``state`` remembers from devplan's last write.
+    ``state`` remembers from devplan's last write; one this run already wrote early
+    (``sync.Overlap``) with the same fingerprint is not written again.
 
     A unit whose spreadsheet refuses the write is that unit's problem: it is
     recorded in ``failed`` and every other unit is still written. The
@@ -186,15 +204,15 @@ def publish(
     done = Published()
     jobs: list[tuple[str | None, str, dict[str, FormattedTab], str]] = []
     for code, summary in unit_summaries.items():
-        tabs = {summary_tab: render_tab(env, SCHOOL_SHEET, summary)}
-        stable = {summary_tab: render_tab(env, SCHOOL_SHEET, without_run_date(summary))}
-        jobs.append((code, unit_keys[code], tabs, fingerprint(stable)))
+        tabs, print_ = unit_tabs(env, summary, summary_tab)
+        jobs.append((code, unit_keys[code], tabs, print_))
     jobs.append((None, dashboard_key, render_dashboard(env, area),
                  fingerprint(render_dashboard(env, without_run_date(area)))))
     try:
         for number, (unit, key, tabs, print_) in enumerate(jobs, start=1):
-            last = state.published(key)
-            if last is not None and last[0] == print_ and last[1] is not None and last[1] == workbook.version(key):
+            if writer.wrote.get(key) == print_:
+                done.written[key] = list(tabs)  # written early this run, and still what it should be
+            elif up_to_date(state, workbook, key, print_):
                 done.unchanged.append(key)
             else:
                 try:

@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from pipeline.errors import ConfigError, PipelineError, StateWriteError, write_failed
-from pipeline.workbook import Table
+from pipeline.workbook import CellError, Table
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -472,11 +472,15 @@ def _encode(rows: Table) -> str:
 def _default(value: Any) -> Any:
     if isinstance(value, (datetime, date, time)):
         return {"$dt": value.isoformat(), "$kind": type(value).__name__}
+    if isinstance(value, CellError):
+        return {"$error": value.code}
     raise TypeError(f"cannot store {type(value).__name__} in the state file")
 
 
 def _decode(text: str) -> Table:
     def hook(obj: dict[str, Any]) -> Any:
+        if "$error" in obj:
+            return CellError(obj["$error"])
         if "$dt" in obj:
             parse = {"datetime": datetime.fromisoformat, "date": date.fromisoformat,
                      "time": time.fromisoformat}[obj["$kind"]]

@@ -5,6 +5,11 @@ measure → summarise, once, for every command that needs the area's figures
 (``sync``, ``check``, ``report``); ``run_sync`` adds publish and deliver. Each
 stage is a function of its inputs. Whether anything is written is decided here,
 once: a check hands publish a writer and deliver a postbox that write nothing.
+
+Where a service's quota makes reads wait (Google), a sync writes the summaries
+of the units already read while the next reads wait (``Overlap``): reads and
+writes each run at their own quota, so a full sync takes about as long as the
+longer of the two, not their sum. What is finally written is the same.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Callable, Iterator
 
@@ -22,16 +27,18 @@ from pipeline.collect import Collected, read_idplans, read_sources
 from pipeline.config import Settings
 from pipeline.deliver import (
     Delivery, DryRun, Postbox, SendPolicy, SmtpSettings, check_send_log, mailing_marker, plan_mail, post_mail,
-    read_mailed,
+    read_mailed, unaccounted_mailing,
 )
 from pipeline.errors import ConfigError, PipelineError, SourceError
 from pipeline.indicators import Indicator, Scores, load_indicators, measure
 from pipeline.needs import measure_needs
-from pipeline.normalize import Normalized, leave_out, normalize, office_code_problem, unit_codes
-from pipeline.plan_progress import own_plans
-from pipeline.publish import DASHBOARD_TABS, NoWriter, Published, WorkbookWriter, Writer, publish
+from pipeline.normalize import (
+    Normalized, Rosters, leave_out, normalize, normalize_idplans, normalize_rosters, office_code_problem, unit_codes,
+)
+from pipeline.plan_progress import OwnPlans, own_plans
+from pipeline.publish import DASHBOARD_TABS, NoWriter, Published, WorkbookWriter, Writer, publish, unit_tabs, up_to_date
 from pipeline.render import build_environment, keep_unit_codes
-from pipeline.spending import measure_spending
+from pipeline.spending import Spending, measure_spending
 from pipeline.state import State
 from pipeline.summaries import AreaSummary, RunFacts, UnitSummary, area_summary, run_facts, unit_summaries
 from pipeline.topics import TopicVocabulary
@@ -92,11 +99,13 @@ def opened(
 
 
 def prepare(
-    settings: Settings, book: Workbook, *, progress: Progress | None = None, today: date | None = None
+    settings: Settings, book: Workbook, *, progress: Progress | None = None, today: date | None = None,
+    overlap: Overlap | None = None,
 ) -> Prepared:
     """collect → normalize → measure → summarise, for ``settings.area.fiscal_year``.
 
     A unit whose spreadsheet could not be read is left out of every figure and named in ``problems``.
+    ``overlap`` writes the units already read while reads wait for the quota.
     """
     indicators = load_indicators(settings.indicators.file, settings.vocabulary.development_kinds)
     env = build_environment(settings.output.templates)
@@ -106,24 +115,103 @@ def prepare(
         raise ConfigError(*wrong_office)
     codes = unit_codes(raw.units, settings.area.office_code)
     keep_unit_codes(env, codes)
-    raw = read_idplans(book, settings, raw, codes, progress)
+    facts = run_facts(settings, today or date.today())
+    topics = TopicVocabulary.from_settings(settings)
+    between = None if overlap is None else overlap.between(env, indicators, facts, topics)
+    raw = read_idplans(book, settings, raw, codes, progress, between)
     problems: dict[str, PipelineError] = dict(raw.unit_problems)
     keys = {code: settings.sources.idplan.key_for(code) for code in problems}
     data = leave_out(normalize(raw, settings), {c: str(e) for c, e in problems.items()}, keys)
     log.info("normalized: %d staff, %d quarantined rows, %d notes", len(data.staff), len(data.quarantine), len(data.notes))
-    topics = TopicVocabulary.from_settings(settings)
-    scores = measure(data, indicators, settings.area.fiscal_year, topics)
-    facts = run_facts(settings, today or date.today())
-    own = own_plans(data, facts.fiscal_year, facts.generated_on, topics)
-    spent = measure_spending(
-        data, settings.spending, settings.vocabulary.positions, facts.fiscal_year, raw.record_extras
-    )
-    units = unit_summaries(data, scores, facts, own, spent)
+    scores, own, spent, units = unit_figures(data, settings, indicators, facts, topics, raw.record_extras)
     needs = measure_needs(
         data, topics, settings.area.fiscal_year, districts=settings.area.districts, forms=settings.vocabulary.survey_methods
     )
     area = area_summary(data, scores, facts, settings, needs, own, spent)
     return Prepared(raw, data, indicators, scores, facts, units, area, problems, env, topics)
+
+
+def unit_figures(
+    data: Normalized, settings: Settings, indicators: list[Indicator], facts: RunFacts, topics: TopicVocabulary,
+    extras: dict[str, frozenset[str]],
+) -> tuple[Scores, OwnPlans, Spending | None, dict[str, UnitSummary]]:
+    """measure → summarise for the units of ``data``: their scores, own plans, spending and summaries."""
+    scores = measure(data, indicators, settings.area.fiscal_year, topics)
+    own = own_plans(data, facts.fiscal_year, facts.generated_on, topics)
+    spent = measure_spending(data, settings.spending, settings.vocabulary.positions, facts.fiscal_year, extras)
+    return scores, own, spent, unit_summaries(data, scores, facts, own, spent)
+
+
+class Overlap:
+    """While Google's read quota makes the next read wait, write the summaries of the units already read.
+
+    A unit's summary tab is a function of the rosters, the survey and the ID Plan
+    rows credited to its staff, which are its own spreadsheet's rows, except when a
+    row in another unit's spreadsheet names one of its people. So a tab written
+    here, from the rosters and the units read so far, is what the run will write
+    unless a spreadsheet read later credits that unit; ``publish``, with every
+    spreadsheet read, writes only the tabs whose content then differs (and the
+    dashboard, last). Nothing is computed unless a read would wait and a write
+    could go sooner.
+    """
+
+    def __init__(
+        self, settings: Settings, book: Workbook, writer: Writer, state: State, allowed: Callable[[], bool],
+    ) -> None:
+        self.settings, self.book, self.writer, self.state = settings, book, writer, state
+        #: asked once, before the first early write: may this run write before everything is read?
+        self.allowed = allowed
+        self.may: bool | None = None
+        self.rosters: Rosters | None = None
+        self.seen: set[str] = set()
+        self.queue: list[tuple[str, dict[str, Any], str]] = []
+
+    def between(
+        self, env: Environment, indicators: list[Indicator], facts: RunFacts, topics: TopicVocabulary
+    ) -> Callable[..., None]:
+        """The hook ``read_idplans`` calls before each read."""
+
+        def hook(so_far: Callable[[], Collected]) -> None:
+            wait = self.book.pace("read")
+            if wait <= 0 or self.book.pace("write") >= wait:
+                return  # the read goes now, or no write could go sooner
+            if self.may is None:
+                self.may = self.allowed()
+            if not self.may:
+                return
+            raw = so_far()
+            new = [code for code in raw.idplan_keys if code not in self.seen]
+            if new:
+                self.seen.update(new)
+                self.queue += self._jobs(raw, new, env, indicators, facts, topics)
+            while self.queue and self.book.pace("write") < self.book.pace("read"):
+                key, tabs, print_ = self.queue.pop(0)
+                try:
+                    self.writer.write(key, tabs, print_)
+                except PipelineError as exc:  # publish tries it again, and reports it
+                    log.info("early write of %s failed: %s", key, exc.message)
+
+        return hook
+
+    def _jobs(
+        self, raw: Collected, codes: list[str], env: Environment, indicators: list[Indicator], facts: RunFacts,
+        topics: TopicVocabulary,
+    ) -> list[tuple[str, dict[str, Any], str]]:
+        """The summary tabs of ``codes`` as the units read so far give them, where they changed."""
+        if self.rosters is None:
+            self.rosters = normalize_rosters(raw, self.settings)
+        plans, records = raw.plans[raw.plans["_unit"].isin(codes)], raw.records[raw.records["_unit"].isin(codes)]
+        extras = {code: raw.record_extras[code] for code in codes if code in raw.record_extras}
+        data = normalize_idplans(self.rosters, plans, records, self.settings, extras)
+        part = replace(data, units=data.units[data.units["code"].isin(codes)],
+                       staff=data.staff[data.staff["unit_code"].isin(codes)])
+        jobs = []
+        for code, summary in unit_figures(part, self.settings, indicators, facts, topics, extras)[3].items():
+            key = raw.idplan_keys[code]
+            tabs, print_ = unit_tabs(env, summary, self.settings.output.summary_tab)
+            if not up_to_date(self.state, self.book, key, print_):
+                jobs.append((key, dict(tabs), print_))
+        return jobs
 
 
 def run_alone(
@@ -176,7 +264,23 @@ def run_sync(
         # The one place that decides whether anything is written: a check's writer and postbox write nothing.
         writer: Writer = NoWriter(book) if dry_run else WorkbookWriter(book, state)
         postbox = DryRun(settings.output.outbox) if dry_run else Postbox(settings.output.outbox, smtp)
-        ready = prepare(settings, book, progress=progress, today=today)
+        learned: list[bool] = []
+
+        def learn() -> None:  # the dashboard's record of the last mailing, read once a run
+            if not learned:
+                learn_last_mailing(inner, settings.output.dashboard, state)
+                learned.append(True)
+
+        def may_write_early() -> bool:
+            # A run that mails the directors is refused, before anything is written, when the state file
+            # cannot account for the last mailing: early writes wait until that is ruled out.
+            if not postbox.sending or send_policy.test_to or send_policy.new_state:
+                return True
+            learn()
+            return unaccounted_mailing(state) is None
+
+        overlap = None if dry_run else Overlap(settings, book, writer, state, may_write_early)
+        ready = prepare(settings, book, progress=progress, today=today, overlap=overlap)
         # Which mail is due is known before anything is written, so a send the state file cannot account
         # for is refused while nothing has been done yet.
         mail, letters = plan_mail(
@@ -185,7 +289,7 @@ def run_sync(
         )
         sending = (postbox.sending or dry_run) and not send_policy.test_to and bool(mail.due)
         if sending or not state.dashboard_read():
-            learn_last_mailing(inner, settings.output.dashboard, state)
+            learn()
         check_send_log(state, mail, send_policy, settings.output.dashboard, now or datetime.now())
         area = dataclasses.replace(ready.area, mailed=mailing_marker(state))
         published = publish(

@@ -19,7 +19,10 @@ What the fake does NOT do (deliberately):
 
 * Formulas are stored, not computed, except plain arithmetic (``=4/2``, ``=(1+2)*3``): their
   effective value is the result. Any other formula's effective (and formatted) value is its
-  own text, e.g. ``=SUM(A1:A3)`` reads back as the string ``"=SUM(A1:A3)"``.
+  own text, e.g. ``=SUM(A1:A3)`` reads back as the string ``"=SUM(A1:A3)"``. Errors: ``=1/0``
+  gives ``#DIV/0!``, ``=NA()`` ``#N/A`` and an error written as a formula (``=#REF!``) that
+  error; an error's text typed (``USER_ENTERED`` ``#N/A``) is that error too, as in Sheets.
+  Values read an error as its text; grid data gives ``effectiveValue.errorValue``.
 * Formatted values follow a small subset of number formats: general numbers, ``0``, ``0.00``,
   ``#,##0``, ``#,##0.00``, percentages and date/time patterns built from ``yyyy yy mmmm mmm mm
   m dd d hh h HH H ss``. Locale does not change formatting (no Buddhist-era years, no Thai digits).
@@ -381,7 +384,7 @@ def apply_fields(value: Any, tree: Optional[dict[str, Any]]) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class Cell:
-    """One cell. ``kind``: ``s`` string, ``n`` number, ``b`` bool, ``f`` formula, or ``None`` (no value).
+    """One cell. ``kind``: ``s`` string, ``n`` number, ``b`` bool, ``f`` formula, ``e`` a typed error, or ``None``.
 
     Immutable so a sheet can be copied cheaply (a shallow copy of its cell dict) for atomic writes.
     """
@@ -397,6 +400,15 @@ class Cell:
     @property
     def has_value(self) -> bool:
         return self.kind is not None
+
+
+class ErrorValue(str):
+    """A cell's error (``#N/A``, ``#REF!``...): read as its text, described as an ``errorValue``."""
+
+
+#: error text -> ErrorValue.type, as Sheets names them
+ERROR_TYPES = {"#NULL!": "NULL_VALUE", "#DIV/0!": "DIVIDE_BY_ZERO", "#VALUE!": "VALUE", "#REF!": "REF",
+               "#NAME?": "NAME", "#NUM!": "NUM", "#N/A": "N_A", "#ERROR!": "ERROR", "#GETTING_DATA": "LOADING"}
 
 
 _BIN_OPS: dict[type, Callable[[Any, Any], Any]] = {
@@ -426,8 +438,8 @@ def _eval_arith(formula: str) -> Optional[float]:
 
     try:
         result = ev(tree)
-    except (ValueError, ZeroDivisionError, OverflowError, TypeError):
-        return None
+    except (ValueError, OverflowError, TypeError):
+        return None  # a division by zero is the formula's error: the caller says so
     return result
 
 
@@ -466,6 +478,8 @@ def parse_user_entered(text: str, locale: str = "en_US") -> tuple[Optional[str],
     if text.startswith("=") and len(text) > 1:
         return "f", text, None
     stripped = text.strip()
+    if stripped.upper() in ERROR_TYPES:
+        return "e", ErrorValue(stripped.upper()), None
     if stripped.upper() in ("TRUE", "FALSE"):
         return "b", stripped.upper() == "TRUE", None
     body = stripped
@@ -2528,10 +2542,20 @@ def _matrix(values: Any, major: Optional[str]) -> list[list[Any]]:
 
 
 def _effective(cell: Cell) -> Any:
-    """The value a cell shows (formula results for arithmetic formulas; see module docstring)."""
+    """The value a cell shows (formula results for arithmetic formulas and errors; see module docstring)."""
     if cell.kind == "f":
-        result = _eval_arith(cell.value)
+        body = cell.value[1:].strip()
+        if body.upper() in ERROR_TYPES:
+            return ErrorValue(body.upper())
+        if body.upper() == "NA()":
+            return ErrorValue("#N/A")
+        try:
+            result = _eval_arith(cell.value)
+        except ZeroDivisionError:
+            return ErrorValue("#DIV/0!")
         return cell.value if result is None else result
+    if cell.kind == "e":
+        return ErrorValue(cell.value)
     return cell.value
 
 
@@ -2594,10 +2618,15 @@ def _cell_data(cell: Cell) -> dict[str, Any]:
     """A cell as CellData in spreadsheets.get with grid data."""
     out: dict[str, Any] = {}
     if cell.kind is not None:
-        key = {"s": "stringValue", "n": "numberValue", "b": "boolValue", "f": "formulaValue"}[cell.kind]
-        out["userEnteredValue"] = {key: _num_out(cell.value) if cell.kind == "n" else cell.value}
         value = _effective(cell)
-        if isinstance(value, bool):
+        if cell.kind == "e":
+            out["userEnteredValue"] = {"errorValue": _error_value(value)}
+        else:
+            key = {"s": "stringValue", "n": "numberValue", "b": "boolValue", "f": "formulaValue"}[cell.kind]
+            out["userEnteredValue"] = {key: _num_out(cell.value) if cell.kind == "n" else cell.value}
+        if isinstance(value, ErrorValue):
+            out["effectiveValue"] = {"errorValue": _error_value(value)}
+        elif isinstance(value, bool):
             out["effectiveValue"] = {"boolValue": value}
         elif isinstance(value, (int, float)):
             out["effectiveValue"] = {"numberValue": _num_out(value)}
@@ -2609,6 +2638,11 @@ def _cell_data(cell: Cell) -> dict[str, Any]:
     if cell.note is not None:
         out["note"] = cell.note
     return out
+
+
+def _error_value(error: str) -> dict[str, str]:
+    """An ErrorValue as Sheets gives it in grid data."""
+    return {"type": ERROR_TYPES.get(error, "ERROR"), "message": f"Formula gives {error}"}
 
 
 def _grid_data(span: GridSpan) -> dict[str, Any]:

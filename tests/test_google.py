@@ -408,13 +408,20 @@ def test_paced_to_the_quota_without_429(fake_google, tmp_path):
     reads = sum(r.kind == "read" for r in sheets)
     writes = sum(r.kind == "write" for r in sheets)
     assert reads == 7 and writes == 6  # roster, survey, 5 ID Plans; 5 summary tabs and the dashboard
-    # Reads go 3 at an instant, then must wait for the window to pass: 60 s before the 4th and the 7th;
-    # writes likewise before the 4th. A wait is never longer than the window.
+    # Reads go 3 at an instant, then must wait for the window to pass: 60 s before the 4th and the 7th.
+    # A wait is never longer than the window.
     assert [w[0] for w in waits].count("read") == (reads - 1) // 3
-    assert [w[0] for w in waits].count("write") == (writes - 1) // 3
     assert all(0 < w[1] <= 60.0 for w in waits) and clock.slept == [w[1] for w in waits]
     assert sum(w[1] for w in waits if w[0] == "read") == 60.0 * ((reads - 1) // 3)
     assert all("ถึงโควตาการ" in w[2] and "(3 ครั้งต่อ 60 วินาที)" in w[2] for w in waits)
+    # While a read waits, the units already read are written: the 1st ID Plan's summary at 0 s, the 2nd
+    # and 3rd at 60 s, the rest and the dashboard (last) at 120 s; no write waits. Reads then writes
+    # would have taken 180 s (3 writes at 120 s, 3 more at 180 s).
+    assert [w[0] for w in waits].count("write") == 0
+    assert clock.now - 1000.0 == 60.0 * ((reads - 1) // 3) == 120.0
+    written = [r for r in sheets if r.kind == "write"]
+    assert [r.time for r in written] == sorted(r.time for r in written)
+    assert written[-1].spreadsheet == fake_google.find("dashboard")[0]
 
 
 @pytest.fixture
@@ -571,3 +578,50 @@ def test_one_school_edited_costs_its_read_its_write_and_the_listing(area, fake_g
     # the listing before, and after the writes the listing that learns their modifiedTime
     assert counts[("drive", "read")] == (2 if writes else 1) and counts[("drive", "write")] == 0
     assert_idle(fake_google, settings, 3)
+
+
+def test_a_summary_written_early_is_written_again_when_a_later_read_changes_it(fake_google, tmp_path):
+    """A row in the last school's ID Plan credits a person of the first school read: the first school's
+    tab, written while reads waited, is written again once everything is read, and ends as a run
+    without any quota writes it."""
+    from pipeline.collect import table_to_frame
+    from pipeline.normalize import unit_codes
+    from pipeline.state import State
+    from pipeline.workbook.google import GoogleWorkbook
+    from pipeline.workbook.google_http import Pacing
+
+    area = build_area(fake_google, tmp_path, schools=4)
+    settings = area.settings()
+    src = settings.sources
+    roster = area.ids[src.units.spreadsheet]
+    units = table_to_frame(fake_google.values(roster, src.units.tab), src.units.columns, "roster", src.units.tab, "x")
+    codes = unit_codes(units, settings.area.office_code)
+    first, last = area.ids[src.idplan.key_for(codes[0])], area.ids[src.idplan.key_for(codes[-1])]
+    staff = fake_google.values(roster, src.staff.tab)
+    at = {name: staff[0].index(header) for name, header in src.staff.columns.model_dump().items() if header}
+    plan = fake_google.values(first, src.idplan.plan_tab)
+    planned = {str(v) for row in plan for v in row}
+    person = next(r for r in staff[1:] if str(r[at["unit_code"]]) == codes[0] and str(r[at["national_id"]]) not in planned)
+    header = fake_google.values(last, src.idplan.plan_tab)[0]
+    columns = src.idplan.plan_columns.model_dump()
+    row = {columns["fiscal_year"]: 2562, columns["national_id"]: str(person[at["national_id"]]),
+           columns["full_name"]: f"{person[at['first_name']]} {person[at['last_name']]}",
+           columns["topic"]: "การวัดและประเมินผล", columns["hours"]: 6}
+    height = len(fake_google.values(last, src.idplan.plan_tab))
+    fake_google.staff_write(last, src.idplan.plan_tab, height + 1, 1, [[row.get(h) for h in header]], value_input="RAW")
+
+    clock = VirtualClock()
+    fake_google.quota.clock = clock
+    fake_google.quota.window, fake_google.quota.read_limit, fake_google.quota.write_limit = 60.0, 3, 3
+    book = GoogleWorkbook(area.folder, State(None), api_base=fake_google.base_url,
+                          pacing=Pacing(reads=3, writes=3, window=60.0), clock=clock, sleep=clock.sleep)
+    paced = run_sync(settings, workbook=book, today=TODAY)
+    assert paced.unit_problems == {}
+    writes = per_spreadsheet(fake_google.requests(api="sheets", kind="write"))
+    assert writes[first] == 2 and writes[last] == 1  # written early, then again with the credit
+    summaries = {k: fake_google.values(sid, SUMMARY) for k, sid in area.ids.items() if k.startswith("idplan-")}
+
+    fake_google.quota.read_limit = fake_google.quota.write_limit = None
+    again = run_sync(area.settings(**{"storage.state": str(tmp_path / "other.sqlite")}), today=TODAY)
+    assert set(again.published.written) >= set(summaries)  # a new state file: every tab written again
+    assert {k: fake_google.values(area.ids[k], SUMMARY) for k in summaries} == summaries

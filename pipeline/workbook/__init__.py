@@ -8,7 +8,9 @@ method of the interface. ``pipeline.workbook.factory.open_workbook`` opens the
 backend the config names.
 
 A tab is a ``Table``: a list of rows, the first being the header row. Cell
-values are ``str``, ``int``, ``float``, ``bool``, ``datetime`` or ``None``.
+values are ``str``, ``int``, ``float``, ``bool``, ``datetime``, ``None``, or a
+``CellError`` where a formula gives an error (``#NAME?``, ``#REF!``, ...): it is
+never text, so it never reads as a status or a name.
 ``write`` also takes a ``layout.FormattedTab``: the rows plus how they look
 (bold rows, frozen rows, widths, notes, conditional rules), which both
 backends write the same way.
@@ -21,10 +23,31 @@ from typing import Callable, Mapping, Protocol, Sequence
 
 from pipeline.workbook.layout import AnyTab, Table
 
-__all__ = ["Access", "AnyTab", "Need", "Place", "RequestCounts", "Table", "WaitHook", "Workbook"]
+__all__ = ["Access", "AnyTab", "CellError", "ERROR_CODES", "Need", "Place", "RequestCounts", "Table", "WaitHook",
+           "Workbook"]
 
 #: Told when storage waits (Google's quota, a retry): (kind "read"/"write"/"retry", seconds, Thai reason).
 WaitHook = Callable[[str, float, str], None]
+
+
+#: What Excel, LibreOffice and Google Sheets show in a cell whose formula gives an error.
+ERROR_CODES = frozenset({
+    "#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#ERROR!", "#SPILL!", "#CALC!",
+    "#GETTING_DATA", "#BLOCKED!", "#CONNECT!", "#FIELD!", "#UNKNOWN!", "#BUSY!", "#PYTHON!",
+})
+
+
+@dataclass(frozen=True)
+class CellError:
+    """A cell whose formula gives an error: it has no value (counted as missing, listed to be fixed)."""
+
+    #: what the spreadsheet shows, e.g. "#NAME?"
+    code: str
+    #: where it is, once known: column letters and row number as a person sees them ("F12")
+    cell: str = ""
+
+    def __str__(self) -> str:
+        return self.code
 
 
 @dataclass
@@ -156,6 +179,10 @@ class Workbook(Protocol):
         """The requests sent so far."""
         ...
 
+    def pace(self, kind: str) -> float:
+        """Seconds a request of ``kind`` ("read" or "write") would wait now for the service's quota (0: none)."""
+        ...
+
     def check_place(self) -> Place:
         """Whether the storage itself (the folder) can be used, and how access is named there."""
         ...
@@ -165,4 +192,9 @@ class Workbook(Protocol):
 
         A spreadsheet that is only read may be reported reachable unchecked: reading it tells.
         """
+        ...
+
+    def own_tabs(self, key: str) -> list[str]:
+        """The tabs of spreadsheet ``key`` that devplan made, known by the mark it left on them
+        (not by their names); empty when the spreadsheet is missing or devplan never wrote it."""
         ...

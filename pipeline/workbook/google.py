@@ -47,7 +47,7 @@ from requests import Response
 from pipeline.errors import ConfigError, NotFinished, PipelineError, PublishError, SourceError
 from pipeline.state import State
 from pipeline.thai import duration
-from pipeline.workbook import Access, Need, Place, RequestCounts, Table, WaitHook
+from pipeline.workbook import ERROR_CODES, Access, CellError, Need, Place, RequestCounts, Table, WaitHook
 from pipeline.workbook.google_http import (
     DRIVE_BASE, SHEETS_BASE, OutOfTime, PacedClient, Pacing, SignInFailed, Unreachable,
 )
@@ -237,6 +237,10 @@ class GoogleWorkbook:
             return f"https://docs.google.com/spreadsheets/d/{self._resolve(key)}"
         except PipelineError:
             return str(self.location)
+
+    def pace(self, kind: str) -> float:
+        """How long the next Sheets read or write would wait for the per-minute quota, kept on this side."""
+        return self.http.windows[kind].delay()
 
     def requests(self) -> RequestCounts:
         return replace(self.http.counts, cached_reads=self._cached_reads)
@@ -1005,8 +1009,15 @@ def _new_sheet_id(tab: str, taken: set[int]) -> int:
 
 
 def _trim(rows: list[list[Any]]) -> Table:
-    """Google already drops trailing empties; make rows one width, empty text as None."""
-    table = [[None if v == "" else v for v in row] for row in rows]
+    """Google already drops trailing empties; make rows one width, empty text as None, errors as errors.
+
+    Asked for unformatted values, Google answers a cell whose formula gives an error
+    with the error's text ("#NAME?"), the same as text a person typed as plain text;
+    the values API cannot tell the two apart. Typed into a cell, "#N/A" is itself
+    an error in Sheets, so every known error text is taken for an error.
+    """
+    table = [[None if v == "" else CellError(v) if isinstance(v, str) and v in ERROR_CODES else v for v in row]
+             for row in rows]
     while table and all(v is None for v in table[-1]):
         table.pop()
     width = max((len(r) for r in table), default=0)

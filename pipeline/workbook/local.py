@@ -184,6 +184,10 @@ class LocalWorkbook:
         """No requests: files are opened directly."""
         return RequestCounts()
 
+    def pace(self, kind: str) -> float:
+        """No quota: a file is read or written at once."""
+        return 0.0
+
     def check_place(self) -> Place:
         problem = None
         if not self.folder.is_dir():

@@ -73,8 +73,14 @@ class LoggedWorkbook:
     def requests(self) -> RequestCounts:
         return self.inner.requests()
 
+    def pace(self, kind: str) -> float:
+        return self.inner.pace(kind)
+
     def check_place(self) -> Place:
         return self.inner.check_place()
 
     def check_access(self, need: Need) -> Access:
         return self.inner.check_access(need)
+
+    def own_tabs(self, key: str) -> list[str]:
+        return self.inner.own_tabs(key)
