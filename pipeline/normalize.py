@@ -750,7 +750,7 @@ def normalize_records(
         else:
             note_match(row, found, notes)
             status = clean_text(row["status"])
-            if status not in done and status not in not_done and "status" not in row["_errors"]:
+            if status not in done and status not in not_done and "status" not in (_get(row, "_errors") or ()):
                 notes.add(row, status_note(status, settings.vocabulary.done_statuses), row["status"])
             rows.append(
                 {
