@@ -97,7 +97,7 @@ class WorkbookWriter:
         self.wrote: dict[str, str] = {}
 
     def write(self, key: str, tabs: Mapping[str, AnyTab], fingerprint: str) -> None:
-        self.workbook.write(key, tabs)
+        self.workbook.write(key, tabs, own=True)
         self.state.record_published(key, fingerprint)
         self.wrote[key] = fingerprint
         self.where[key] = self.workbook.address(key)

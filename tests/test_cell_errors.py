@@ -101,3 +101,38 @@ def test_the_state_file_keeps_an_error_an_error(tmp_path, value):
     with State(tmp_path / "s.sqlite") as state:
         state.store_tabs("x", "v1", {"t": [["a", CellError(value)]]})
         assert state.cached_tabs("x", "v1", ["t"]) == {"t": [["a", CellError(value)]]}
+
+
+def test_xlsx_reads_formula_errors_as_errors(config_file):
+    """Cells Excel or LibreOffice saved with an error result (``t="e"``): calamine alone reads them empty."""
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    from pipeline.config import load_settings
+    from pipeline.workbook.local import LocalWorkbook
+    from tests import hand_area
+
+    settings = load_settings(config_file)
+    book = LocalWorkbook(settings.storage.path)
+    hand_area.build(book, settings)
+    key = settings.sources.idplan.key_for(hand_area.SCHOOL_A)
+    tab, columns = settings.sources.idplan.record_tab, settings.sources.idplan.record_columns
+    rows = book.read(key, [tab])[tab]
+    header = rows[0]
+    done = set(settings.vocabulary.done_statuses)
+    picked = [i + 1 for i, r in enumerate(rows) if i and r[header.index(columns.status)] in done][:2]
+    assert len(picked) == 2
+    opened = load_workbook(book.path(key))
+    sheet = opened[tab]
+    sheet.cell(picked[0], header.index(columns.status) + 1).value = "#NAME?"
+    sheet.cell(picked[1], header.index(columns.hours) + 1).value = "#N/A"
+    opened.save(book.path(key))
+    with zipfile.ZipFile(book.path(key)) as archive:
+        assert sum(archive.read(n).count(b't="e"') for n in archive.namelist() if n.startswith("xl/worksheets/")) == 2
+
+    read = book.read(key, [tab])[tab]
+    assert read[picked[0] - 1][header.index(columns.status)] == CellError("#NAME?")
+    assert read[picked[1] - 1][header.index(columns.hours)] == CellError("#N/A")
+    result = run_sync(settings)
+    check_outcome(result, settings, key, {"status": picked[0], "hours": picked[1]}, header)

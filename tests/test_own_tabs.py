@@ -244,3 +244,89 @@ def test_adding_and_rewriting_a_summary_answer_lost(area, fake_google, tmp_path)
     now = snapshot(fake_google, area.folder)
     assert {k: now[k] for k in staff if k[1] != plan_tab} == {k: v for k, v in staff.items() if k[1] != plan_tab}
     assert Counter(fake_google.tab_names(sid))[SUMMARY] == 1
+
+
+# --- the same rule for .xlsx files -------------------------------------------------------------
+
+
+@pytest.fixture
+def local_area(config_file):
+    from pipeline.config import load_settings
+    from pipeline.workbook.local import LocalWorkbook
+    from tests import hand_area
+
+    settings = load_settings(config_file)
+    book = LocalWorkbook(settings.storage.path)
+    hand_area.build(book, settings)
+    return config_file, settings, book, settings.sources.idplan.key_for(hand_area.SCHOOL_A)
+
+
+def local_sync(config):
+    return CliRunner().invoke(cli, ["sync", "--config", str(config)])
+
+
+def test_xlsx_staff_tab_named_like_devplans_is_left_byte_for_byte(local_area):
+    config, settings, book, key = local_area
+    book.write(key, {SUMMARY: staff_grid()})  # a person's tab of that name, before devplan's first run
+    before = book.path(key).read_bytes()
+    result = local_sync(config)
+    assert result.exit_code == 1, result.output
+    out = result.output + result.stderr
+    code = key.removeprefix("idplan-")
+    line = next(x for x in out.splitlines() if x.startswith(f"หน่วยงาน {code} ไม่ได้ประมวลผล"))
+    assert f"'{SUMMARY}'" in line and str(book.path(key)) in line and "ไม่ใช่แท็บที่ devplan สร้าง" in line
+    assert book.path(key).read_bytes() == before  # the file is not written at all
+    assert book.own_tabs(key) == []
+    others = [k for k in book.keys() if k.startswith("idplan-") and k != key]
+    assert others and all(book.own_tabs(k) == [SUMMARY] for k in others)
+
+    # the advice, followed: rename the person's tab (here, as a program that rewrites the file would)
+    from openpyxl import load_workbook
+
+    opened = load_workbook(book.path(key))
+    opened[SUMMARY].title = f"{SUMMARY} เดิม"
+    opened.save(book.path(key))
+    again = local_sync(config)
+    assert f"หน่วยงาน {code} ไม่ได้ประมวลผล" not in again.output + again.stderr
+    assert book.own_tabs(key) == [SUMMARY]
+    kept = book.read(key, [f"{SUMMARY} เดิม"])[f"{SUMMARY} เดิม"]
+    assert kept == staff_grid()
+
+
+def test_xlsx_own_tab_known_after_the_state_file_is_lost_and_after_a_rename(local_area):
+    from openpyxl import load_workbook
+
+    config, settings, book, key = local_area
+    assert local_sync(config).exit_code in (0, 1)
+    assert book.own_tabs(key) == [SUMMARY]
+    settings.storage.state.unlink()  # the local backend's mark is in the file: nothing to lose
+    second = run_sync(settings)
+    assert second.unit_problems == {} and key in second.published.written
+    assert book.tabs(key).count(SUMMARY) == 1
+
+    # a person renames devplan's tab and saves the file: it is still devplan's, not a person's tab
+    opened = load_workbook(book.path(key))
+    opened[SUMMARY].title = "สรุปเดิมของ devplan"
+    opened.save(book.path(key))
+    assert book.own_tabs(key) == ["สรุปเดิมของ devplan"]  # the mark went with the tab
+    third = run_sync(settings)
+    assert third.unit_problems == {}
+    assert book.own_tabs(key) == ["สรุปเดิมของ devplan", SUMMARY]
+
+
+@pytest.mark.skipif(__import__("shutil").which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_xlsx_mark_survives_a_save_in_libreoffice(local_area, tmp_path):
+    """A school opens its file in LibreOffice and saves it: devplan still knows its tab, and only it."""
+    import shutil
+    import subprocess
+
+    config, settings, book, key = local_area
+    run_sync(settings)
+    out = tmp_path / "saved"
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
+                    "--convert-to", "xlsx", "--outdir", str(out), str(book.path(key))],
+                   check=True, capture_output=True, timeout=180)
+    shutil.copy(out / book.path(key).name, book.path(key))
+    assert book.own_tabs(key) == [SUMMARY]
+    result = run_sync(settings)
+    assert result.unit_problems == {} and key in result.published.written

@@ -147,7 +147,7 @@ class Workbook(Protocol):
         """
         ...
 
-    def write(self, key: str, tabs: Mapping[str, AnyTab]) -> None:
+    def write(self, key: str, tabs: Mapping[str, AnyTab], *, own: bool = False) -> None:
         """Replace the named tabs of one spreadsheet in one call.
 
         A plain ``Table`` gets fitted column widths and no other format.
@@ -155,6 +155,12 @@ class Workbook(Protocol):
         Creates the spreadsheet or the tabs if missing. Other tabs are left
         exactly as they are. Text is stored as text: a value starting with
         ``=`` is never turned into a formula.
+
+        ``own``: the tabs are devplan's own (its summaries, the dashboard). Each
+        carries devplan's mark, which tells it from a person's tab whatever its
+        name; a tab of that name without the mark is never replaced
+        (``PublishError`` naming it). Without ``own`` (the sample area, an import
+        a person asked for) the named tabs are replaced by their names.
         """
         ...
 

@@ -190,16 +190,16 @@ class GoogleWorkbook:
             self._read_versions[file_id] = version
         return result
 
-    def write(self, key: str, tabs: Mapping[str, AnyTab]) -> None:
+    def write(self, key: str, tabs: Mapping[str, AnyTab], *, own: bool = False) -> None:
         tabs = {name: fit_cells(tab, GOOGLE_CELL_LIMIT) for name, tab in tabs.items()}
         file_id = self._resolve_or_create(key)
         looks = {tab: as_tab(rows) for tab, rows in tabs.items()}
         try:
-            self._update(file_id, looks, None)
+            self._update(file_id, looks, None, own)
         except _StaleTab:
             # devplan's tab is not as the state file says (deleted by hand, its rules removed, a new
             # state file), or a tab of its name is there: look the tabs up once and write again.
-            self._update(file_id, looks, self._sheet_meta(file_id))
+            self._update(file_id, looks, self._sheet_meta(file_id), own)
         self._written.add(file_id)
 
     def own_tabs(self, key: str) -> list[str]:
@@ -504,18 +504,20 @@ class GoogleWorkbook:
 
     # -- writing ---------------------------------------------------------------
 
-    def _update(self, file_id: str, looks: Mapping[str, FormattedTab], found: dict[int, _Tab] | None) -> None:
+    def _update(
+        self, file_id: str, looks: Mapping[str, FormattedTab], found: dict[int, _Tab] | None, own: bool
+    ) -> None:
         """One batchUpdate writing ``looks``; ``_StaleTab`` if, built from the state file, Google refuses it.
 
         ``found`` is what a look at the spreadsheet found (None: go by the state file,
         no read spent). If Google's answer is lost (5xx, timeout), the request is built
         again from a fresh look before it is resent: a second delivery finds the work done.
         """
-        plan = self._plan(file_id, looks, found)
+        plan = self._plan(file_id, looks, found, own)
 
         def again() -> dict[str, Any]:
             nonlocal plan
-            plan = self._plan(file_id, looks, self._sheet_meta(file_id))
+            plan = self._plan(file_id, looks, self._sheet_meta(file_id), own)
             return {"requests": plan.requests}
 
         url = f"{SHEETS_URL}/{file_id}:batchUpdate"
@@ -527,10 +529,12 @@ class GoogleWorkbook:
                 raise _StaleTab() from exc
             raise self._write_error(file_id, exc) from exc
         self._fresh.discard(file_id)
-        for tab, sheet_id in plan.ids.items():
+        for tab, sheet_id in plan.ids.items() if own else ():
             self.state.record_own_tab(file_id, tab, sheet_id, len(looks[tab].rules))
 
-    def _plan(self, file_id: str, looks: Mapping[str, FormattedTab], found: dict[int, _Tab] | None) -> _Plan:
+    def _plan(
+        self, file_id: str, looks: Mapping[str, FormattedTab], found: dict[int, _Tab] | None, own: bool
+    ) -> _Plan:
         """The requests that make ``looks`` devplan's tabs of the spreadsheet, and the sheetId of each.
 
         Without ``found``, devplan's tabs and the rules at their top are those the state
@@ -538,19 +542,21 @@ class GoogleWorkbook:
         choosing (``addSheet`` never replaces a tab: a tab of that name makes Google refuse).
         With ``found``, devplan's tabs are those that carry its mark (or, from before marks,
         the id the state file recorded); a tab of devplan's name that is not devplan's is
-        the spreadsheet's problem (``PublishError``), and nothing is written.
+        the spreadsheet's problem (``PublishError``), and nothing is written. Tabs that
+        are not ``own`` are found by their names and get no mark.
         """
         fresh = file_id in self._fresh
         if found is None:
-            recorded = {t: self.state.own_tab(file_id, t) for t in looks}
+            recorded = {t: self.state.own_tab(file_id, t) if own else None for t in looks}
             mine = {t: r[0] for t, r in recorded.items() if r is not None}
             old_rules = {t: list(range(r[1])) for t, r in recorded.items() if r is not None}
             marked = set(mine)
             taken = set(mine.values()) | ({0} if fresh else set())
         else:
-            mine = self._mine(file_id, looks, found)
+            mine = self._mine(file_id, looks, found) if own else {
+                t: s.sheet_id for t in looks for s in found.values() if s.title.casefold() == t.casefold()}
             old_rules = {t: _own_rule_indexes(found[i].rules, looks[t].rules) for t, i in mine.items()}
-            marked = {t for t, i in mine.items() if found[i].mark == t}
+            marked = {t for t, i in mine.items() if found[i].mark == t or not own}
             taken = set(found)
         requests_: list[dict[str, Any]] = []
         ids: dict[str, int] = {}
@@ -560,7 +566,7 @@ class GoogleWorkbook:
                 sheet_id = _new_sheet_id(tab, taken)
                 taken.add(sheet_id)
                 requests_.append({"addSheet": {"properties": {"sheetId": sheet_id, "title": tab}}})
-            if tab not in marked:
+            if own and tab not in marked:
                 requests_.append(_mark(sheet_id, tab))
             ids[tab] = sheet_id
             requests_ += _tab_requests(sheet_id, tab, look, old_rules.get(tab, []))

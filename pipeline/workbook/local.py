@@ -28,16 +28,17 @@ import time
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, BinaryIO, Mapping, Sequence
 
 from python_calamine import CalamineError, CalamineWorkbook
 
 from pipeline.errors import PipelineError, PublishError, SourceError, write_failed
-from pipeline.workbook import Access, Need, Place, RequestCounts, Table
-from pipeline.workbook.layout import EXCEL_CELL_LIMIT, AnyTab, fit_cells
+from pipeline.workbook import Access, CellError, Need, Place, RequestCounts, Table
+from pipeline.workbook.layout import EXCEL_CELL_LIMIT, AnyTab, as_tab, fit_cells
 from pipeline.workbook.local_files import account, locate, open_by, open_regular, refuse_open, too_large, unusable
 from pipeline.workbook.xlsx import DamagedPackage, Limits, Package, TabConflict, TooLarge, UnsafeEdit, put_tabs
-from pipeline.workbook.xlsx_zip import scan
+from pipeline.workbook.xlsx_marks import Reader, error_cells, marked, own_marks, sheet_parts
+from pipeline.workbook.xlsx_zip import read_part, scan
 
 try:  # advisory locks, so a sweep never takes another process's in-flight temp file
     import fcntl
@@ -105,30 +106,39 @@ class LocalWorkbook:
                     f"(แท็บที่มี: {', '.join(names)})",
                     "ตรวจชื่อแท็บในไฟล์ให้ตรงกับไฟล์ตั้งค่า หรือแก้ชื่อแท็บในไฟล์ตั้งค่าให้ตรงกับไฟล์",
                 )
+            errors = self._errors(key, tabs)
             result = {}
             for tab in tabs:
-                rows = book.get_sheet_by_name(tab).to_python(skip_empty_area=False)
-                result[tab] = _trim([[_value(v) for v in row] for row in rows])
+                rows = [[_value(v) for v in row] for row in book.get_sheet_by_name(tab).to_python(skip_empty_area=False)]
+                for (r, c), error in errors.get(tab, {}).items():
+                    rows += [[] for _ in range(r + 1 - len(rows))]
+                    rows[r] += [None] * (c + 1 - len(rows[r]))
+                    rows[r][c] = error
+                result[tab] = _trim(rows)
             return result
         except UNREADABLE as exc:
             raise self._unusable(key, exc) from exc
         finally:
             book.close()
 
-    def write(self, key: str, tabs: Mapping[str, AnyTab]) -> None:
-        """Replace (or add) the named tabs; every other part of the file is copied unchanged."""
+    def write(self, key: str, tabs: Mapping[str, AnyTab], *, own: bool = False) -> None:
+        """Replace (or add) the named tabs; every other part of the file is copied unchanged.
+
+        ``own``: devplan's tabs, marked as such (``xlsx_marks``); a person's tab of one of their names stops it.
+        """
         if not self._swept:
             self._swept = True
             sweep_stale_temp_files(self.folder)
         for name in tabs:
             _check_tab_name(name)
         tabs = {name: fit_cells(tab, EXCEL_CELL_LIMIT) for name, tab in tabs.items()}
+        looks = {name: marked(as_tab(tab), name) for name, tab in tabs.items()} if own else tabs
         path = self.path(key)
         real = locate(self.folder, f"{key}{SUFFIX}", PublishError)
         if real is None:
             if tabs:
                 package = Package.blank()
-                put_tabs(package, tabs)
+                put_tabs(package, looks)
                 _save_atomically(package, path, None)
             return
         owner = open_by(real, path)
@@ -138,7 +148,9 @@ class LocalWorkbook:
             _check_writable(real)
             try:
                 package = Package.open(source, self.limits)
-                put_tabs(package, tabs)
+                if own:
+                    _refuse_staff_tabs(package, real, list(tabs))
+                put_tabs(package, looks)
             except TabConflict as exc:
                 raise PublishError(
                     f"เขียนแท็บ '{exc}' ในไฟล์ {real} ไม่ได้: มีแท็บชื่อนี้ (หรือชื่อเดียวกันที่ต่างกันแค่ตัวพิมพ์) "
@@ -159,6 +171,27 @@ class LocalWorkbook:
             except OSError as exc:
                 raise _read_failed(real, exc, PublishError) from exc
             _save_atomically(package, real, os.fstat(source.fileno()))
+
+    def own_tabs(self, key: str) -> list[str]:
+        """The tabs of ``key`` that carry devplan's mark (``xlsx_marks``), in order."""
+        real = locate(self.folder, f"{key}{SUFFIX}", SourceError)
+        if real is None:
+            return []
+        self._open(key).close()  # within the size bounds, or why not
+        with open_regular(real, SourceError) as handle:
+            try:
+                return list(own_marks(_zip_reader(handle, self.limits)))
+            except UNREADABLE as exc:
+                raise unusable(real, handle, str(exc)) from exc
+
+    def _errors(self, key: str, tabs: Sequence[str]) -> dict[str, dict[tuple[int, int], CellError]]:
+        """The formula errors in ``tabs`` (calamine reads them as empty); the file was scanned by ``_open``."""
+        real = locate(self.folder, f"{key}{SUFFIX}", SourceError)
+        if real is None:
+            return {}
+        with open_regular(real, SourceError) as handle:
+            read = _zip_reader(handle, self.limits)
+            return error_cells(read, {name: part for name, part in sheet_parts(read) if name in tabs})
 
     def version(self, key: str) -> str | None:
         """The file's modification time and size: they change when anyone saves it."""
@@ -261,6 +294,36 @@ def _read_failed(path: Path, exc: OSError, error: type[PipelineError] = SourceEr
     return error(f"อ่านไฟล์ {path} ไม่ได้ ({exc.strerror or exc})", "ตรวจดิสก์และสิทธิ์การอ่านไฟล์ แล้วสั่งรันใหม่")
 
 
+def _zip_reader(handle: BinaryIO, limits: Limits) -> Reader:
+    """Parts of an open ``.xlsx`` by name (part names are case-insensitive), each within ``limits``."""
+    infos = {info.filename.lower(): info for info in zipfile.ZipFile(handle).infolist()}
+
+    def read(part: str) -> bytes | None:
+        info = infos.get(part.lower())
+        return read_part(handle, info, limits.part) if info else None
+
+    return read
+
+
+def _refuse_staff_tabs(package: Package, path: Path, names: list[str]) -> None:
+    """A tab of one of devplan's names that does not carry devplan's mark is a person's: stop, name it."""
+    def read(part: str) -> bytes | None:
+        return package.get(part) if package.has(part) else None
+
+    marks = own_marks(read)
+    for name, _part in sheet_parts(read):
+        wanted = next((n for n in names if n.casefold() == name.casefold()), None)
+        if wanted is not None and marks.get(name) != wanted:
+            raise PublishError(
+                f"ไฟล์ {path} มีแท็บชื่อ '{name}' อยู่แล้ว แต่ไม่ใช่แท็บที่ devplan สร้าง "
+                "devplan จึงไม่เขียนทับและไม่แตะแท็บนั้น",
+                f"เปิดไฟล์นี้แล้วเปลี่ยนชื่อแท็บ '{name}' เป็นชื่ออื่น (เช่น '{name} เดิม') บันทึก แล้วสั่งรันใหม่ "
+                "devplan จะสร้างแท็บของตัวเองขึ้นใหม่ข้างกัน ข้อมูลในแท็บที่เปลี่ยนชื่อยังอยู่ครบ "
+                "(ถ้าแท็บนั้นคือแท็บที่ devplan เคยเขียนไว้ก่อนจะติดเครื่องหมายของตัวเองในแท็บ "
+                "เมื่อเห็นแท็บใหม่แล้วจะลบแท็บเดิมทิ้งก็ได้)",
+            )
+
+
 #: Characters Excel does not allow in a tab name.
 BAD_TAB_CHARACTERS = set("[]:*?/\\")
 
@@ -279,7 +342,7 @@ def _value(value: Any) -> Any:
     """A calamine cell value as openpyxl returned it, so later stages see the same values.
 
     calamine returns every number as float, a date-only cell as ``date`` and
-    an empty cell (or a formula error such as ``#N/A``) as ``""``.
+    an empty cell (or a formula error such as ``#N/A``: ``_errors`` reads those) as ``""``.
     """
     if isinstance(value, float):
         if value.is_integer() and abs(value) < EXACT_INT:

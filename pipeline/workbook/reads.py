@@ -55,8 +55,8 @@ class LoggedWorkbook:
     def tabs(self, key: str) -> list[str]:
         return self.inner.tabs(key)
 
-    def write(self, key: str, tabs: Mapping[str, AnyTab]) -> None:
-        self.inner.write(key, tabs)
+    def write(self, key: str, tabs: Mapping[str, AnyTab], *, own: bool = False) -> None:
+        self.inner.write(key, tabs, own=own)
 
     def version(self, key: str) -> str | None:
         return self.inner.version(key)
