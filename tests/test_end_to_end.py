@@ -197,9 +197,9 @@ class CountingWorkbook(LocalWorkbook):
         self.reads.append(key)
         return super().read(key, tabs)
 
-    def write(self, key, tabs):
+    def write(self, key, tabs, *, own=False):
         self.writes.append(key)
-        return super().write(key, tabs)
+        return super().write(key, tabs, own=own)
 
 
 def test_one_read_and_at_most_one_write_per_spreadsheet(config_file):
