@@ -520,13 +520,20 @@ def assert_idle(fake, settings, day: int) -> None:
 
 
 def test_check_then_sync_then_an_idle_night(area, fake_google):
+    """As the README says to start: ``devplan check``, then ``devplan sync``, then nightly syncs."""
     settings = area.settings()
-    counts, read, checked = night(fake_google, settings, 1, dry_run=True)
-    assert read == Counter(area.ids.values()) and counts[("sheets", "write")] == 0
+    fake_google.clear_log()
+    checked = CliRunner().invoke(cli, ["check", "--config", str(area.config)])
+    assert checked.exit_code == 1, checked.output  # the sample's spoiled rows need a person
+    read = per_spreadsheet(fake_google.requests(api="sheets", kind="read"))
+    assert read == Counter(area.ids.values()) and not fake_google.requests(api="sheets", kind="write")
     # the sync right after the check reads nothing again: every row is in the state file
-    counts, read, synced = night(fake_google, settings, 1)
-    assert not read and counts[("sheets", "read")] == 0
-    assert len(synced.published.written) == len(area.ids) - 2 + 1
+    fake_google.clear_log()
+    synced = CliRunner().invoke(cli, ["sync", "--config", str(area.config)])
+    assert synced.exit_code == 1, synced.output
+    assert not fake_google.requests(api="sheets", kind="read")
+    writes = per_spreadsheet(fake_google.requests(api="sheets", kind="write"))
+    assert len(writes) == len(area.ids) - 2 + 1 and set(writes.values()) == {1}
     assert_idle(fake_google, settings, 2)
     assert_idle(fake_google, settings, 3)
 

@@ -182,16 +182,21 @@ def lost(fake) -> list:
 
 
 def test_creating_the_dashboard_answer_lost_makes_one_dashboard(area, fake_google):
+    before = snapshot(fake_google, area.folder)
     fake_google.faults.lose_next(api="drive", method="POST")
-    result = run_sync(area.settings(), today=TODAY)
+    result = sync(area)
+    assert result.exit_code == 1, result.output  # the sample's spoiled rows; nothing failed
+    assert "ไม่ได้ประมวลผล" not in result.output + result.stderr  # no school left out
     assert len(lost(fake_google)) == 1
-    assert result.unit_problems == {}
     (dashboard,) = fake_google.find("dashboard")
     assert fake_google.tab_names(dashboard) == list(DASHBOARD_TABS)
+    after = snapshot(fake_google, area.folder)
+    assert {k: after[k] for k in before} == before  # every staff tab as it was
 
 
 def test_a_new_spreadsheets_first_write_answer_lost(area, fake_google):
     """Its tabs added and its first tab deleted, the answer lost: the retry neither adds nor deletes again."""
+    before = snapshot(fake_google, area.folder)
     fake_google.faults.lose_next(where=lambda path, body: "deleteSheet" in json.dumps(body))
     result = CliRunner().invoke(cli, ["sync", "--config", str(area.config)])
     assert result.exit_code == 1, result.output  # the sample's spoiled rows; nothing failed
@@ -200,6 +205,8 @@ def test_a_new_spreadsheets_first_write_answer_lost(area, fake_google):
     (dashboard,) = fake_google.find("dashboard")
     assert fake_google.tab_names(dashboard) == list(DASHBOARD_TABS)
     assert marks(fake_google, dashboard) == {t: [t] for t in DASHBOARD_TABS}
+    after = snapshot(fake_google, area.folder)
+    assert {k: after[k] for k in before} == before
 
 
 def test_adding_and_rewriting_a_summary_answer_lost(area, fake_google, tmp_path):
