@@ -632,3 +632,36 @@ def test_a_summary_written_early_is_written_again_when_a_later_read_changes_it(f
     again = run_sync(area.settings(**{"storage.state": str(tmp_path / "other.sqlite")}), today=TODAY)
     assert set(again.published.written) >= set(summaries)  # a new state file: every tab written again
     assert {k: fake_google.values(area.ids[k], SUMMARY) for k in summaries} == summaries
+
+
+def test_a_mailing_the_state_file_cannot_account_for_is_refused_before_any_early_write(fake_google, tmp_path, server):
+    """Reads wait for the quota, so summaries would go out early; but a ``--send`` the new state file
+    cannot account for is refused before anything is written, as the refusal says."""
+    from pipeline.deliver import SendPolicy, smtp_for_send
+    from pipeline.errors import DeliveryError
+    from pipeline.state import State
+    from pipeline.workbook.google import GoogleWorkbook
+    from pipeline.workbook.google_http import Pacing
+
+    area = build_area(fake_google, tmp_path, schools=4)
+    settings = area.settings()
+    clock = VirtualClock()
+    fake_google.quota.clock = clock
+    fake_google.quota.window, fake_google.quota.read_limit, fake_google.quota.write_limit = 60.0, 3, 3
+
+    def paced_sync(**options):
+        book = GoogleWorkbook(area.folder, State(settings.storage.state), api_base=fake_google.base_url,
+                              pacing=Pacing(reads=3, writes=3, window=60.0), clock=clock, sleep=clock.sleep)
+        return run_sync(settings, workbook=book, today=TODAY, smtp=smtp_for_send(), **options)
+
+    started = clock.now
+    first = paced_sync()
+    assert first.delivery.sent and clock.now - started == 120.0  # mailed, and written while reads waited
+    settings.storage.state.unlink()  # a new state file in an area already mailed
+    fake_google.clear_log()
+    with pytest.raises(DeliveryError) as refused:
+        paced_sync()
+    assert "รอบนี้ยังไม่ได้เขียนหรือส่งสิ่งใด" in refused.value.message
+    assert fake_google.requests(api="sheets", kind="write") == []  # true: not one early write
+    told = paced_sync(send_policy=SendPolicy(new_state=True))  # confirmed: the overlap is back
+    assert told.unit_problems == {} and fake_google.requests(api="sheets", kind="write")
