@@ -24,6 +24,8 @@ from pipeline.workbook.google import MARK
 from tests.google_area import TODAY, GoogleArea, build_area
 
 SUMMARY = "สรุปผล (devplan)"
+#: how the run's report names a unit left out (``pipeline.present``)
+LEFT_OUT = "ตกหล่น (ไม่ได้เขียนแท็บสรุปผลและไม่ได้ส่งอีเมล)"
 DASHBOARD_TABS_NAMES = list(DASHBOARD_TABS)
 
 
@@ -74,7 +76,7 @@ def test_a_staff_tab_named_like_devplans_is_left_alone_and_the_school_named(area
     assert result.exit_code == 1, result.output  # the school needs a person; every other one is written
     out = result.output + result.stderr
     code = school.removeprefix("idplan-")
-    line = next(x for x in out.splitlines() if x.startswith(f"หน่วยงาน {code} ไม่ได้ประมวลผล"))
+    line = next(x for x in out.splitlines() if x.startswith(f"หน่วยงาน {code} {LEFT_OUT}"))
     assert f"'{SUMMARY}'" in line and sid in line and "ไม่ใช่แท็บที่ devplan สร้าง" in line
     assert f"เปลี่ยนชื่อแท็บ '{SUMMARY}'" in out
     # the person's tab, and every tab that was there before, exactly as they were
@@ -87,7 +89,7 @@ def test_a_staff_tab_named_like_devplans_is_left_alone_and_the_school_named(area
     # the advice, followed: the person renames their tab; devplan makes its own beside it
     fake_google.rename_tab(sid, SUMMARY, f"{SUMMARY} เดิม")
     again = sync(area)
-    assert f"หน่วยงาน {code} ไม่ได้ประมวลผล" not in again.output + again.stderr
+    assert f"หน่วยงาน {code} {LEFT_OUT}" not in again.output + again.stderr
     assert marks(fake_google, sid) == {**{t: [] for t in fake_google.tab_names(sid)}, SUMMARY: [SUMMARY]}
     kept = fake_google.values(sid, f"{SUMMARY} เดิม", render="FORMULA")
     assert kept == before[(sid, SUMMARY)][1]
@@ -186,7 +188,7 @@ def test_creating_the_dashboard_answer_lost_makes_one_dashboard(area, fake_googl
     fake_google.faults.lose_next(api="drive", method="POST")
     result = sync(area)
     assert result.exit_code == 1, result.output  # the sample's spoiled rows; nothing failed
-    assert "ไม่ได้ประมวลผล" not in result.output + result.stderr  # no school left out
+    assert LEFT_OUT not in result.output + result.stderr  # no school left out
     assert len(lost(fake_google)) == 1
     (dashboard,) = fake_google.find("dashboard")
     assert fake_google.tab_names(dashboard) == list(DASHBOARD_TABS)
@@ -280,7 +282,7 @@ def test_xlsx_staff_tab_named_like_devplans_is_left_byte_for_byte(local_area):
     assert result.exit_code == 1, result.output
     out = result.output + result.stderr
     code = key.removeprefix("idplan-")
-    line = next(x for x in out.splitlines() if x.startswith(f"หน่วยงาน {code} ไม่ได้ประมวลผล"))
+    line = next(x for x in out.splitlines() if x.startswith(f"หน่วยงาน {code} {LEFT_OUT}"))
     assert f"'{SUMMARY}'" in line and str(book.path(key)) in line and "ไม่ใช่แท็บที่ devplan สร้าง" in line
     assert book.path(key).read_bytes() == before  # the file is not written at all
     assert book.own_tabs(key) == []
@@ -294,7 +296,7 @@ def test_xlsx_staff_tab_named_like_devplans_is_left_byte_for_byte(local_area):
     opened[SUMMARY].title = f"{SUMMARY} เดิม"
     opened.save(book.path(key))
     again = local_sync(config)
-    assert f"หน่วยงาน {code} ไม่ได้ประมวลผล" not in again.output + again.stderr
+    assert f"หน่วยงาน {code} {LEFT_OUT}" not in again.output + again.stderr
     assert book.own_tabs(key) == [SUMMARY]
     kept = book.read(key, [f"{SUMMARY} เดิม"])[f"{SUMMARY} เดิม"]
     assert kept == staff_grid()
