@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.publish import DASHBOARD_TABS
+from pipeline.publish import DASHBOARD_TABS, SPENDING_TABS
 from pipeline.sync import run_sync
 from pipeline.workbook.google import MARK
 from tests.google_area import TODAY, GoogleArea, build_area
@@ -27,6 +27,8 @@ SUMMARY = "สรุปผล (devplan)"
 #: how the run's report names a unit left out (``pipeline.present``)
 LEFT_OUT = "ตกหล่น (ไม่ได้เขียนแท็บสรุปผลและไม่ได้ส่งอีเมล)"
 DASHBOARD_TABS_NAMES = list(DASHBOARD_TABS)
+#: the sample records costs, so its dashboard has the spending tabs too
+SAMPLE_DASHBOARD = [*DASHBOARD_TABS, *SPENDING_TABS]
 
 
 @pytest.fixture
@@ -130,7 +132,7 @@ def test_own_tabs_are_known_after_the_state_file_is_lost(area, fake_google, tmp_
         assert fake_google.tab_names(sid).count(SUMMARY) == 1
         assert fake_google.sheet(sid, SUMMARY)["properties"]["sheetId"] == ids[key]  # the same tab, rewritten
         assert marks(fake_google, sid)[SUMMARY] == [SUMMARY]  # one mark, not a second
-    assert marks(fake_google, dashboard) == {t: [t] for t in DASHBOARD_TABS}
+    assert marks(fake_google, dashboard) == {t: [t] for t in SAMPLE_DASHBOARD}
     after = snapshot(fake_google, area.folder)
     assert {k: after[k] for k in staff} == staff
 
@@ -170,7 +172,7 @@ def test_the_workbook_says_which_tabs_are_its_own(area, fake_google):
 
     run_sync(area.settings(), today=TODAY)
     book = GoogleWorkbook(area.folder, State(None), api_base=fake_google.base_url)
-    assert book.own_tabs("dashboard") == list(DASHBOARD_TABS)
+    assert book.own_tabs("dashboard") == SAMPLE_DASHBOARD
     assert book.own_tabs(schools(area)[0]) == [SUMMARY]
     assert book.own_tabs("roster") == []
     assert book.own_tabs("no-such-spreadsheet") == []
@@ -191,7 +193,7 @@ def test_creating_the_dashboard_answer_lost_makes_one_dashboard(area, fake_googl
     assert LEFT_OUT not in result.output + result.stderr  # no school left out
     assert len(lost(fake_google)) == 1
     (dashboard,) = fake_google.find("dashboard")
-    assert fake_google.tab_names(dashboard) == list(DASHBOARD_TABS)
+    assert fake_google.tab_names(dashboard) == SAMPLE_DASHBOARD
     after = snapshot(fake_google, area.folder)
     assert {k: after[k] for k in before} == before  # every staff tab as it was
 
@@ -205,8 +207,8 @@ def test_a_new_spreadsheets_first_write_answer_lost(area, fake_google):
     assert "No sheet with id" not in result.output + result.stderr
     assert len(lost(fake_google)) == 1
     (dashboard,) = fake_google.find("dashboard")
-    assert fake_google.tab_names(dashboard) == list(DASHBOARD_TABS)
-    assert marks(fake_google, dashboard) == {t: [t] for t in DASHBOARD_TABS}
+    assert fake_google.tab_names(dashboard) == SAMPLE_DASHBOARD
+    assert marks(fake_google, dashboard) == {t: [t] for t in SAMPLE_DASHBOARD}
     after = snapshot(fake_google, area.folder)
     assert {k: after[k] for k in before} == before
 
