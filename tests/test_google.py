@@ -521,7 +521,6 @@ def assert_idle(fake, settings, day: int) -> None:
 
 def test_check_then_sync_then_an_idle_night(area, fake_google):
     """As the README says to start: ``devplan check``, then ``devplan sync``, then nightly syncs."""
-    settings = area.settings()
     fake_google.clear_log()
     checked = CliRunner().invoke(cli, ["check", "--config", str(area.config)])
     assert checked.exit_code == 1, checked.output  # the sample's spoiled rows need a person
