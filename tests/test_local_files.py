@@ -23,6 +23,7 @@ import pytest
 from pipeline.config import StorageSettings
 from pipeline.errors import PublishError, SourceError
 from pipeline.state import State
+from pipeline.workbook import Need
 from pipeline.workbook.factory import open_workbook
 from pipeline.workbook.local import LocalWorkbook
 from pipeline.workbook.xlsx_zip import MB, Limits
@@ -291,6 +292,11 @@ def test_links_out_of_the_folder_and_special_files_are_that_schools_problem(tmp_
     for name, error in errors.items():
         assert str(link) in error.message and SAID[kind] in error.message, (name, error.message)
         assert "ไม่อ่านและไม่เขียน" in error.message and error.hint
+    # What check shows (the address, whether sync could write it) is what the write just said, never "will create".
+    write = errors["write"]
+    assert book.address(KEY) == f"{write.message} (วิธีแก้: {write.hint})"
+    access = book.check_access(Need(KEY, KEY, write=True, create=True))
+    assert (access.ok, access.status, access.hint) == (False, write.message, write.hint)
     assert {p: snapshot(p) for p in watched} == before
     assert sorted(os.listdir(tmp_path / "elsewhere")) == (["budget.xlsx"] if kind == "outside-file" else [])
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
@@ -303,6 +309,8 @@ def test_a_link_to_a_file_inside_the_folder_is_followed_and_kept(tmp_path):
     link = tmp_path / f"{KEY}.xlsx"
     link.symlink_to(Path("archive") / target.name)
     book = LocalWorkbook(tmp_path)
+    assert book.address(KEY) == f"{link} (ลิงก์ไปยัง {target})"
+    assert book.check_access(Need(KEY, KEY, write=True, create=True)).ok
     book.write(KEY, TAB)
     assert link.is_symlink() and os.readlink(link) == str(Path("archive") / target.name)
     assert book.read(KEY, [SUMMARY])[SUMMARY] == TAB[SUMMARY]
@@ -351,3 +359,30 @@ def test_a_file_open_in_excel_or_libreoffice_is_left_for_this_run_and_written_th
     where(path).unlink()  # the person closes the file
     book.write(KEY, TAB)
     assert book.read(KEY, [SUMMARY])[SUMMARY] == TAB[SUMMARY]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "outside-file"])
+def test_check_names_a_fifo_or_a_link_outside_as_sync_then_refuses_it(tmp_path, area, config_file, kind):
+    """The dashboard here: a school's file that cannot be read is left out by both alike; the dashboard is written."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    dashboard = Path(area.storage.path) / f"{area.output.dashboard}.xlsx"
+    LINKS[kind](tmp_path, dashboard)
+    watched = [p for p in (dashboard, tmp_path / "elsewhere" / "budget.xlsx") if os.path.lexists(p)]
+    before = {p: snapshot(p) for p in watched}
+    said = (f"{dashboard} ไม่ใช่ไฟล์ธรรมดาแต่เป็นFIFO (named pipe)" if kind == "fifo" else
+            f"ไฟล์ {dashboard} เป็นลิงก์ (symbolic link) ไปยัง {tmp_path / 'elsewhere' / 'budget.xlsx'} "
+            f"ซึ่งอยู่นอกโฟลเดอร์ {area.storage.path}")
+    with no_longer_than(60):
+        check = CliRunner().invoke(cli, ["check", "--config", str(config_file)])
+        sync = CliRunner().invoke(cli, ["sync", "--config", str(config_file)])
+    # check names the refusal sync then meets (sync stops there: the dashboard is the area's, a write problem)
+    assert check.exit_code == 1, check.output
+    problem = f"ปัญหา: แดชบอร์ด '{area.output.dashboard}': sync จะเขียน '{area.output.dashboard}' ไม่ได้: "
+    assert f"{problem}{said} devplan จึงไม่อ่านและไม่เขียนไฟล์นี้ (วิธีแก้: " in check.stdout, check.stdout
+    assert "จะสร้างไฟล์ใหม่" not in check.stdout
+    assert sync.exit_code == 4, sync.output
+    assert f"ข้อผิดพลาด: {said} devplan จึงไม่อ่านและไม่เขียนไฟล์นี้" in sync.stderr, sync.stderr
+    assert {p: snapshot(p) for p in watched} == before

@@ -205,9 +205,16 @@ class LocalWorkbook:
         """Nothing to settle: a file's version is known as soon as it is saved."""
 
     def address(self, key: str) -> str:
-        """The file, or that a write would create it."""
+        """The file (and the file a link inside the folder leads to), that a write would create it, or
+        what is there instead that a write refuses (``local_files.locate`` decides, as it does for a write)."""
         path = self.path(key)
-        return str(path) if path.is_file() else f"{path} (ยังไม่มี: จะสร้างไฟล์ใหม่)"
+        try:
+            real = locate(self.folder, path.name, PublishError)
+        except PipelineError as exc:
+            return f"{exc.message} (วิธีแก้: {exc.hint})"
+        if real is None:
+            return f"{path} (ยังไม่มี: จะสร้างไฟล์ใหม่)"
+        return f"{path} (ลิงก์ไปยัง {real})" if path.is_symlink() else str(path)
 
     def lost(self, key: str) -> tuple[str, str] | None:
         """Files keep no history here: a missing file is simply missing."""
@@ -238,16 +245,19 @@ class LocalWorkbook:
         if not need.write:
             return Access(key, what, READ, True, "เข้าถึงได้")
         path = self.path(key)
-        writable = os.access(self.folder, os.W_OK)
-        if need.create and not path.is_file():
-            if writable:
+        try:
+            real = locate(self.folder, path.name, PublishError)  # what a write finds there
+        except PipelineError as exc:
+            return Access(key, what, READ_WRITE, False, exc.message, exc.hint)
+        if real is None and need.create:
+            if os.access(self.folder, os.W_OK):
                 return Access(key, what, READ_WRITE, True, "ยังไม่มี: devplan จะสร้างให้ตอน sync")
             return Access(key, what, READ_WRITE, False, "สร้างไฟล์ในโฟลเดอร์ไม่ได้",
                           f"ให้ผู้ใช้ที่รัน devplan เขียนโฟลเดอร์ {self.folder} ได้")
-        if not path.is_file():
+        if real is None:
             return Access(key, what, READ_WRITE, False, f"ไม่พบไฟล์ {path.name}",
                           f"วางไฟล์ {path.name} ในโฟลเดอร์" + (f" หรือ{need.if_missing}" if need.if_missing else ""))
-        if not (os.access(path, os.W_OK) and writable):
+        if not (os.access(real, os.W_OK) and os.access(real.parent, os.W_OK)):
             if need.create:
                 return Access(key, what, READ_WRITE, False, "เขียนไฟล์ไม่ได้",
                               f"ให้ผู้ใช้ที่รัน devplan เขียนไฟล์ {path} ได้")
