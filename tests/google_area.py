@@ -17,6 +17,8 @@ from typing import Any
 from tests.conftest import write_config
 
 TODAY = date(2019, 9, 1)  # inside FY 2562: both backends run "on" the same day
+#: devplan's summary tab in each school's spreadsheet (the demo config's ``output.summary_tab``)
+SUMMARY = "สรุปผล (devplan)"
 
 
 @dataclass
@@ -116,3 +118,25 @@ def _local_config(tmp_path: Path) -> Path:
     folder = tmp_path / "local"
     folder.mkdir(parents=True, exist_ok=True)
     return write_config(folder)
+
+
+# --- what the fake holds, to compare before and after a run ------------------------------------
+
+
+def tab_state(fake: Any, sid: str, tab: str) -> tuple:
+    """All the fake stores about one tab: its sheet (grid, look, rules), values with formulas as typed,
+    and developer metadata."""
+    return fake.sheet(sid, tab), fake.values(sid, tab, render="FORMULA"), fake.developer_metadata(sid, tab)
+
+
+def snapshot(fake: Any, folder: str) -> dict[tuple[str, str], tuple]:
+    """Every tab of every spreadsheet now in ``folder`` (devplan's own included), keyed by (id, tab)."""
+    return {(item["id"], tab): tab_state(fake, item["id"], tab)
+            for item in fake.files(folder) for tab in fake.tab_names(item["id"])}
+
+
+def staff_tabs(fake: Any, area: GoogleArea) -> dict[tuple[str, str], tuple]:
+    """Every tab of the area's own spreadsheets (those it was built with, wherever they are now) but
+    devplan's summary tab, keyed by (id, tab): what no run may change."""
+    return {(sid, tab): tab_state(fake, sid, tab)
+            for sid in area.ids.values() for tab in fake.tab_names(sid) if tab != SUMMARY}

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from pipeline.cli import cli
 from tests.conftest import DEMO_CONFIG, write_config
-from tests.google_area import build_area
+from tests.google_area import build_area, staff_tabs
 
 THAI_NAME = "สำนักงานเขตพื้นที่การศึกษาประถมศึกษาทดสอบ เขต 1"
 OFFICE = "pbn2"  # the sample area's office code
@@ -327,13 +327,6 @@ def test_init_google_unreachable_folder(fake_google, tmp_path, google_area):
     assert "เปิดโฟลเดอร์ไม่ได้" in result.stdout and SA_EMAIL in result.stdout and area.folder in result.stdout
 
 
-def fake_staff_tabs(fake, area) -> dict:
-    """Every tab of the area's spreadsheets that is not devplan's own, as the fake stores it."""
-    return {title: {tab: (fake.values(sid, tab, render="FORMULA"), fake.sheet(sid, tab))
-                    for tab in fake.tab_names(sid) if tab != "สรุปผล (devplan)"}
-            for title, sid in area.ids.items()}
-
-
 def init_google(office: Path, folder: str, key: Path):
     """``devplan init`` for the sample office on a Drive folder, every answer given by flag."""
     return run("init", office, "--name", THAI_NAME, "--office-code", OFFICE, "--drive", folder,
@@ -343,7 +336,7 @@ def init_google(office: Path, folder: str, key: Path):
 def test_dashboard_in_a_shared_drive_init_check_and_sync_all_make_it(fake_google, tmp_path, google_area):
     area, key = google_area  # a folder of a shared drive, shared with the account as Editor
     fake_google.share(area.folder, SA_EMAIL, "writer")
-    before = fake_staff_tabs(fake_google, area)
+    before = staff_tabs(fake_google, area)
     office = tmp_path / "office"
     init = init_google(office, area.folder, key)
     assert init.exit_code == 0, init.output
@@ -357,14 +350,14 @@ def test_dashboard_in_a_shared_drive_init_check_and_sync_all_make_it(fake_google
     synced = run("sync", "--config", config)
     assert synced.exit_code == 1, synced.output
     assert len(fake_google.find_in(area.folder, "dashboard")) == 1
-    assert fake_staff_tabs(fake_google, area) == before
+    assert staff_tabs(fake_google, area) == before
 
 
 def test_dashboard_in_my_drive_init_check_and_sync_all_say_make_it_yourself(fake_google, tmp_path, google_area):
     area, key = google_area
     fake_google.set_shared_drive(area.folder, False)  # a My Drive folder, shared with the account as Editor
     fake_google.share(area.folder, SA_EMAIL, "writer")
-    before = fake_staff_tabs(fake_google, area)
+    before = staff_tabs(fake_google, area)
     todo = f"สร้างสเปรดชีตเปล่าชื่อ 'dashboard' ในโฟลเดอร์นี้ แล้วแชร์ให้ {SA_EMAIL} เป็นผู้แก้ไข (Editor)"
     office = tmp_path / "office"
     init = init_google(office, area.folder, key)
@@ -386,13 +379,13 @@ def test_dashboard_in_my_drive_init_check_and_sync_all_say_make_it_yourself(fake
     # as said: not even tried, so Drive was never asked to create a file
     assert [r for r in fake_google.requests(api="drive") if r.method == "POST"] == []
     assert fake_google.find("dashboard") == []
-    assert fake_staff_tabs(fake_google, area) == before
+    assert staff_tabs(fake_google, area) == before
 
 
 def test_init_asks_again_only_what_was_wrong_google(fake_google, tmp_path, google_area):
     area, key = google_area
     fake_google.share(area.folder, SA_EMAIL, "writer")
-    before = fake_staff_tabs(fake_google, area)
+    before = staff_tabs(fake_google, area)
     home = tmp_path / "home"
     home.mkdir()
     (home / "key.json").write_text(key.read_text(encoding="utf-8"), encoding="utf-8")
@@ -429,7 +422,7 @@ def test_init_asks_again_only_what_was_wrong_google(fake_google, tmp_path, googl
     assert "เข้าถึงได้ครบทั้ง" in out
     # init's own reads went to an empty state: the area's state file is not even there yet
     assert not (tmp_path / "o" / "devplan-state.sqlite").exists()
-    assert fake_staff_tabs(fake_google, area) == before
+    assert staff_tabs(fake_google, area) == before
 
 
 def test_init_local_asks_again_for_a_folder_and_an_office_code(tmp_path):

@@ -19,9 +19,7 @@ from click.testing import CliRunner
 from pipeline.cli import cli
 from pipeline.publish import SPENDING_TABS, dashboard_tabs
 from pipeline.sync import run_sync
-from tests.google_area import TODAY, GoogleArea, VirtualClock, build_area, google_config
-
-SUMMARY = "สรุปผล (devplan)"
+from tests.google_area import SUMMARY, TODAY, GoogleArea, VirtualClock, build_area, google_config, staff_tabs
 
 
 @pytest.fixture
@@ -299,12 +297,12 @@ def test_summary_tab_is_resized_and_recreated(area, fake_google):
     assert fake_google.sheet(sid, SUMMARY)["properties"]["gridProperties"]["rowCount"] == len(after_rows)
 
     # a director deletes the summary tab: the next sync puts it back, other tabs untouched
-    staff_tabs = {t: fake_google.values(sid, t) for t in fake_google.tab_names(sid) if t != SUMMARY}
+    staff = staff_tabs(fake_google, area)
     fake_google.delete_tab(sid, SUMMARY)
     run_sync(settings, today=TODAY)
     assert SUMMARY in fake_google.tab_names(sid)
     assert plain(fake_google.values(sid, SUMMARY)) == plain(after_rows)
-    assert {t: fake_google.values(sid, t) for t in staff_tabs} == staff_tabs
+    assert staff_tabs(fake_google, area) == staff
 
 
 def test_header_bold_frozen_and_widths_in_the_one_write(area, fake_google):

@@ -21,9 +21,8 @@ from pipeline.cli import cli
 from pipeline.publish import DASHBOARD_TABS, SPENDING_TABS
 from pipeline.sync import run_sync
 from pipeline.workbook.google import MARK
-from tests.google_area import TODAY, GoogleArea, build_area
+from tests.google_area import SUMMARY, TODAY, GoogleArea, build_area, snapshot
 
-SUMMARY = "สรุปผล (devplan)"
 #: how the run's report names a unit left out (``pipeline.present``)
 LEFT_OUT = "ตกหล่น (ไม่ได้เขียนแท็บสรุปผลและไม่ได้ส่งอีเมล)"
 DASHBOARD_TABS_NAMES = list(DASHBOARD_TABS)
@@ -39,16 +38,6 @@ def area(fake_google, tmp_path) -> GoogleArea:
 def staff_grid() -> list[list]:
     """A tab a person filled: 200 rows of 30 columns."""
     return [[f"แถว {r} คอลัมน์ {c}" if (r + c) % 7 else r * 30 + c for c in range(30)] for r in range(200)]
-
-
-def snapshot(fake, folder: str) -> dict[tuple[str, str], tuple]:
-    """Every tab of every spreadsheet in ``folder``: all the fake stores about it."""
-    found = {}
-    for item in fake.files(folder):
-        for tab in fake.tab_names(item["id"]):
-            found[(item["id"], tab)] = (fake.sheet(item["id"], tab), fake.values(item["id"], tab, render="FORMULA"),
-                                        fake.developer_metadata(item["id"], tab))
-    return found
 
 
 def marks(fake, sid: str) -> dict[str, list[str]]:
