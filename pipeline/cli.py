@@ -119,9 +119,13 @@ def year_option(what: str = "") -> Decorator:
     return click.option("--year", type=int, default=None, help=f"ปีงบประมาณ พ.ศ. {what}(แทนค่าในไฟล์ตั้งค่า)")
 
 
+wait_option = click.option("--wait", is_flag=True,
+                           help="ถ้ามี devplan อีกชุดกำลังทำงานกับไฟล์สถานะเดียวกัน ให้รอจนเสร็จ (ค่าเริ่มต้น: เลิกทันที)")
+
+
 def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--full`` and ``--wait``, shared by the commands that read the whole area (sync, check)."""
-    command = click.option("--wait", is_flag=True, help="ถ้ามี devplan อีกชุดกำลังทำงานกับไฟล์สถานะเดียวกัน ให้รอจนเสร็จ (ค่าเริ่มต้น: เลิกทันที)")(command)
+    command = wait_option(command)
     command = click.option("--full", is_flag=True, help="อ่านสเปรดชีตทุกไฟล์ใหม่ทั้งหมด แม้ไม่มีการแก้ไขตั้งแต่ครั้งก่อน")(command)
     return command
 
@@ -261,6 +265,30 @@ def check(config_path: Path, year: int | None, full: bool, wait: bool) -> None:
     settings = _load(config_path, year=year)
     with recording("check", settings) as run:  # a check is in the run history too, marked as one
         sys.exit(_run(settings, run, full=full, wait=wait, dry_run=True))
+
+
+@cli.command("confirm-sent")
+@config_option(required=True)
+@click.option("--unit", metavar="CODE", required=True,
+              help="รหัสหน่วยงานที่ devplan แจ้งว่าไม่แน่ใจว่าอีเมลถึงผู้รับหรือไม่ (ครั้งละหนึ่งหน่วยงาน)")
+@wait_option
+def confirm_sent(config_path: Path, unit: str, wait: bool) -> None:
+    """บันทึกว่าอีเมลสรุปผลที่ devplan ไม่แน่ใจว่าถึงผู้รับหรือไม่ ถึงผู้อำนวยการแล้ว (เมื่อตรวจกับโรงเรียนแล้ว)
+
+    ไม่ส่งอีเมลใด ๆ: sync ครั้งต่อไปจะไม่ส่งฉบับนั้นซ้ำและไม่แจ้งว่าไม่แน่ใจอีก
+    ถ้าโรงเรียนยังไม่ได้รับ ให้ส่งอีกครั้งด้วย devplan sync --send --resend --unit CODE แทน
+
+    \b
+    รหัสออก: 0 บันทึกแล้ว, 2 หน่วยงานนี้ไม่มีอีเมลที่ไม่แน่ใจ (ไม่ได้บันทึกสิ่งใด) หรือไฟล์ตั้งค่าผิด,
+    75 มี devplan อีกชุดกำลังทำงานกับไฟล์สถานะเดียวกัน
+    """
+    from pipeline.deliver import confirm_arrival
+    from pipeline.present import format_confirmed
+    from pipeline.thai import normalize_code
+
+    state = _load(config_path).storage.state
+    confirmed = confirm_arrival(state, normalize_code(unit), wait=wait, say=_say)
+    click.echo(masked(format_confirmed(confirmed), keep=[confirmed.unit]))
 
 
 @cli.command()

@@ -12,8 +12,14 @@ out the run's date), and no more often than ``mail.cadence`` allows; so a run
 the server cut short is finished by the next one, which sends only the rest.
 ``--resend`` sends everything again; ``--to`` sends everything to one test
 address instead, logged as a test and not as sent to the directors; ``--unit``
-restricts a send to the units named (so a message the server may or may not
-have taken is sent again to that director alone: ``--send --resend --unit CODE``).
+restricts a send to the units named.
+
+A message the server may or may not have taken (the connection dropped while it
+was on its way) is "in doubt": never sent again by itself, and named with both
+ways out (``MailCommands.in_doubt``): once the school has said whether it arrived,
+``devplan confirm-sent --unit CODE`` records that it did (``confirm_arrival``: in
+the send log as confirmed, not as a send; nothing is sent), or
+``devplan sync --send --resend --unit CODE`` sends it again to that director alone.
 
 Each unit has one recipient: the one address its director's cell in the roster
 names. A cell holding a list, or no address at all, is that unit's problem: it
@@ -35,6 +41,7 @@ import hashlib
 import logging
 import os
 import re
+import shlex
 import smtplib
 import socket
 import ssl
@@ -51,7 +58,7 @@ from jinja2 import Environment
 
 from pipeline.errors import ConfigError, DeliveryError, write_failed
 from pipeline.render import render_text
-from pipeline.state import State
+from pipeline.state import SentMail, State
 from pipeline.thai import THAI_MONTHS, BE_OFFSET
 
 if TYPE_CHECKING:
@@ -150,6 +157,36 @@ class SendPolicy:
     new_state: bool = False
 
 
+@dataclass(frozen=True)
+class MailCommands:
+    """The commands devplan's advice about mail names, for the area's config file and fiscal year,
+    written so that a person can type (or paste) them as they are."""
+
+    config: Path | None = None
+    year: int | None = None
+
+    def _config(self) -> str:
+        return f" --config {shlex.quote(str(self.config))}" if self.config else ""
+
+    def resend(self, codes: Iterable[str]) -> str:
+        """Sends the summaries of ``codes`` again, to those directors alone."""
+        year = f" --year {self.year}" if self.year else ""
+        units = "".join(f" --unit {shlex.quote(code)}" for code in codes)
+        return f"devplan sync{self._config()}{year} --send --resend{units}"
+
+    def confirm(self, code: str) -> str:
+        """Records that ``code``'s message in doubt arrived; sends nothing."""
+        return f"devplan confirm-sent{self._config()} --unit {shlex.quote(code)}"
+
+    def in_doubt(self, code: str) -> str:
+        """What to do about ``code``'s message in doubt: ask the school, then confirm it or send it again."""
+        return (
+            "ตรวจกับโรงเรียน (หรือดูในกล่องอีเมลที่ส่งแล้ว (Sent) ของผู้ส่ง) ว่าได้รับฉบับนี้หรือไม่: "
+            f"ถ้าได้รับแล้ว ให้บันทึกว่าถึงแล้วด้วยคำสั่ง {self.confirm(code)} (ไม่ส่งอีเมลใด ๆ); "
+            f"ถ้ายังไม่ได้รับ ให้ส่งฉบับนี้อีกครั้งถึงผู้อำนวยการคนนี้คนเดียวด้วยคำสั่ง {self.resend([code])}"
+        )
+
+
 @dataclass
 class Delivery:
     outbox: Path
@@ -171,12 +208,14 @@ class Delivery:
     #: unit code -> the director's address of every message built (written or, in a dry run, not)
     recipients: dict[str, str] = field(default_factory=dict)
     #: units whose last message may or may not have reached the director (the send was cut off):
-    #: not sent again by themselves; ``--send --resend --unit CODE`` sends one again on purpose
+    #: not sent again by themselves; a person confirms it arrived or sends it again (``commands``)
     in_doubt: list[str] = field(default_factory=list)
     #: units due but not among those ``--unit`` named
     not_chosen: list[str] = field(default_factory=list)
     #: why ``sync --send`` would refuse to send (a check says so beforehand), or ""
     refusal: str = ""
+    #: the commands the advice names (the run's config file and year)
+    commands: MailCommands = field(default_factory=MailCommands)
 
 
 class Postbox:
@@ -304,12 +343,14 @@ def plan_mail(
     state: State | None = None,
     policy: SendPolicy = SendPolicy(),
     today: date | None = None,
+    commands: MailCommands | None = None,
 ) -> tuple[Delivery, Letters]:
     """Every unit's e-mail, built, and which of them are due (nothing is written or sent yet).
 
     Without ``state`` nothing is remembered: every message is due. ``recipients`` says
     to whom each message is addressed, whether or not the postbox keeps it (a check's does not).
     A ``--unit`` code the roster does not have stops here, before anything is written.
+    ``commands``: how the advice names the commands (the run's config file and year).
     """
     unknown = sorted(set(policy.units) - set(unit_summaries))
     if unknown:
@@ -318,7 +359,8 @@ def plan_mail(
             "ใส่รหัสหน่วยงานตามทะเบียน (ดูรหัสได้ในแท็บ 'รายหน่วยงาน' ของแดชบอร์ด หรือในข้อความของ devplan ที่แนะนำคำสั่งนี้)",
         )
     today = today or date.today()
-    result = Delivery(postbox.outbox, test_to=policy.test_to, sending=postbox.sending)
+    result = Delivery(postbox.outbox, test_to=policy.test_to, sending=postbox.sending,
+                      commands=commands or MailCommands())
     letters: Letters = {}
     for code, summary in unit_summaries.items():
         address, problem = director_address(summary.unit.director_email)
@@ -391,8 +433,7 @@ def _due(
             result.in_doubt.append(code)
             result.skipped[code] = (
                 f"ไม่แน่ใจว่าอีเมลถึง {pending[0]} ส่งสำเร็จหรือไม่: การส่งเมื่อ {pending[2]} ถูกตัดกลางคัน "
-                "devplan จึงไม่ส่งซ้ำเอง; ตรวจในกล่องอีเมลที่ส่งแล้ว (Sent) ของผู้ส่งหรือถามผู้รับ "
-                f"ถ้ายังไม่ได้รับ ให้ส่งเฉพาะหน่วยงานนี้อีกครั้งด้วย --send --resend --unit {code}"
+                f"devplan จึงไม่ส่งซ้ำเอง; {result.commands.in_doubt(code)}"
             )
             return False
         postbox.forget_unconfirmed(state, code)  # resent on purpose, or another summary altogether
@@ -422,9 +463,16 @@ def format_mailed(moment: datetime) -> str:
     return f"{moment.day} {THAI_MONTHS[moment.month - 1]} {moment.year + BE_OFFSET} เวลา {moment:%H:%M} น."
 
 
-def mailed_row(moment: datetime | None) -> list[list[Any]]:
-    """The rows devplan adds to the dashboard's first tab: a blank row and the last mailing (none before any)."""
-    return [] if moment is None else [[], [MAILED_LABEL, format_mailed(moment)]]
+#: the dashboard rows (first tab, below the last mailing) naming each message in doubt and what to do
+IN_DOUBT_LABEL = "อีเมลที่ไม่แน่ใจว่าถึงผู้รับหรือไม่"
+
+
+def mailed_row(moment: datetime | None, in_doubt: Mapping[str, str] | None = None) -> list[list[Any]]:
+    """The rows devplan adds to the dashboard's first tab: a blank row, the last mailing (none before any),
+    and each message in doubt (``in_doubt``: unit code -> what happened and what to do)."""
+    rows: list[list[Any]] = [] if moment is None else [[MAILED_LABEL, format_mailed(moment)]]
+    rows += [[IN_DOUBT_LABEL, code, why] for code, why in (in_doubt or {}).items()]
+    return [[], *rows] if rows else []
 
 
 def read_mailed(rows: Iterable[Iterable[Any]]) -> datetime | None:
@@ -486,6 +534,46 @@ def mailing_marker(state: State) -> datetime | None:
     the dashboard said before (so a run with a new state file never erases it)."""
     times = [t for t in (state.last_mailing(), state.dashboard_mailing()) if t is not None]
     return max(times) if times else None
+
+
+# --- a message in doubt that the school says arrived ------------------------------------------
+
+
+def confirm_arrival(
+    state_path: Path, unit: str, *, wait: bool = False, say: Callable[[str], None] | None = None,
+    now: datetime | None = None,
+) -> SentMail:
+    """``devplan confirm-sent``: the office has checked with the school that ``unit``'s message in doubt arrived.
+
+    The send log records it as that director's last message, confirmed by a person (``State.confirm_sent``),
+    so it is in doubt no more and not sent again; nothing is sent. Taken under the state file's lock (a
+    sync may be sending). A unit with nothing in doubt is refused, saying what the send log knows of it.
+    """
+    from pipeline.lock import RunLock
+
+    if not state_path.is_file():
+        raise ConfigError(
+            f"ไม่พบไฟล์สถานะ {state_path}: ไม่มีบันทึกการส่งอีเมล จึงไม่มีอีเมลที่ไม่แน่ใจให้ยืนยัน ไม่ได้บันทึกสิ่งใด",
+            "ตรวจว่าใช้ไฟล์ตั้งค่า (--config) เดียวกับที่ใช้สั่ง sync --send (ไฟล์สถานะอยู่ที่ storage.state ของไฟล์นั้น)",
+        )
+    with RunLock(state_path, wait=wait, on_wait=say), State(state_path) as state:
+        confirmed = state.confirm_sent(unit, now)
+        if confirmed is not None:
+            return confirmed
+        last = state.last_sent(unit)
+    if last is None:
+        known = f"ไฟล์สถานะ {state_path} ไม่มีบันทึกการส่งอีเมลถึงหน่วยงานนี้เลย"
+    elif last.confirmed_at is not None:
+        known = (f"ฉบับล่าสุดถึง {last.recipient} (ส่งเมื่อ {last.sent_at:%Y-%m-%d %H:%M}) "
+                 f"บันทึกไว้แล้วว่าถึงผู้รับเมื่อ {last.confirmed_at:%Y-%m-%d %H:%M}")
+    else:
+        known = f"ฉบับล่าสุดถึง {last.recipient} เซิร์ฟเวอร์อีเมลรับไปแล้วเมื่อ {last.sent_at:%Y-%m-%d %H:%M}"
+    raise ConfigError(
+        f"หน่วยงาน {unit} ไม่มีอีเมลที่ไม่แน่ใจว่าถึงผู้รับหรือไม่ จึงไม่มีอะไรให้ยืนยัน ({known}) ไม่ได้บันทึกสิ่งใด",
+        "confirm-sent ใช้เฉพาะกับหน่วยงานที่ devplan แจ้งว่าไม่แน่ใจว่าอีเมลถึงผู้รับหรือไม่ "
+        "(รายงานของ sync บอกรหัสหน่วยงานพร้อมคำสั่งนี้): ตรวจรหัสหน่วยงานอีกครั้ง",
+        codes=[unit] if last is not None else [],
+    )
 
 
 class _SMTP(smtplib.SMTP):
@@ -665,8 +753,7 @@ def _smtp_failure(
     hint = (f"{fix} แล้วสั่งรันใหม่: ฉบับที่ส่งแล้วบันทึกไว้ในไฟล์สถานะ จะส่งเฉพาะฉบับที่ยังไม่ได้ส่ง; "
             f"อีเมลทุกฉบับยังอยู่ในโฟลเดอร์ {result.outbox}")
     if in_doubt is not None:
-        hint += (f"; ฉบับถึง {in_doubt}: ตรวจในกล่องอีเมลที่ส่งแล้ว (Sent) ของผู้ส่งหรือถามผู้รับ ถ้ายังไม่ได้รับ "
-                 f"ให้ส่งเฉพาะฉบับนั้นด้วยคำสั่งเดิมพร้อม --send --resend --unit {in_doubt}")
+        hint += f"; ฉบับถึง {in_doubt}: {result.commands.in_doubt(in_doubt)}"
     return DeliveryError(
         f"ส่งอีเมลผ่าน {where} ไม่สำเร็จ: {cause} (ส่งแล้ว {len(result.sent)} ฉบับ ยังไม่ได้ส่ง {left} ฉบับ){doubt}",
         hint, codes=messages,

@@ -17,6 +17,7 @@ from pipeline.deliver import Delivery
 from pipeline.errors import EXIT_NEEDS_PERSON
 from pipeline.publish import COHORTS_TAB, NEEDS_TAB, UNMATCHED_TAB
 from pipeline.render import percent
+from pipeline.state import SentMail
 from pipeline.sync import SyncResult
 from pipeline.workbook.layout import text_cells
 
@@ -133,7 +134,7 @@ def format_report(result: SyncResult, attention: Attention | None = None) -> str
             f"คำขอถึง Google: อ่าน {r.sheets_read}, เขียน {r.sheets_write}, Drive {r.drive}"
             + (f", ลองใหม่ {r.retries}" if r.retries else "")
         )
-    lines += mail_lines(result.delivery, resend_command(result))
+    lines += mail_lines(result.delivery)
     for code, problem in result.unit_problems.items():
         lines.append(f"หน่วยงาน {code} ตกหล่น (ไม่ได้เขียนแท็บสรุปผลและไม่ได้ส่งอีเมล): {problem.message}")
         if problem.hint:
@@ -159,16 +160,8 @@ def needs_lines(result: SyncResult) -> list[str]:
     return lines
 
 
-def resend_command(result: SyncResult) -> str:
-    """The command that sends again only the messages the run is not sure reached their director."""
-    config = result.settings.source_file
-    units = " ".join(f"--unit {code}" for code in result.delivery.in_doubt)
-    return (f"devplan sync --config {config} --year {result.settings.area.fiscal_year} --send --resend {units}"
-            if config else f"devplan sync --send --resend {units}")
-
-
-def mail_lines(delivery: Delivery, resend: str = "") -> list[str]:
-    """What happened to the run's e-mail, in Thai; ``resend``: the command for the messages in doubt."""
+def mail_lines(delivery: Delivery) -> list[str]:
+    """What happened to the run's e-mail, in Thai (each message in doubt is listed with what to do at the end)."""
     lines = [f"อีเมล {len(delivery.written)} ฉบับใน {delivery.outbox}"]
     not_due = []
     if delivery.unchanged:
@@ -187,12 +180,22 @@ def mail_lines(delivery: Delivery, resend: str = "") -> list[str]:
             f"ยังไม่ได้ส่ง: ใช้ --send เพื่อส่งจริง (จะส่ง {len(delivery.due)} ฉบับ"
             + "".join(f", {n}" for n in not_due) + ")"
         )
-    if delivery.in_doubt and resend:
+    if delivery.in_doubt:
         lines.append(
             f"ไม่แน่ใจว่าถึงผู้รับหรือไม่ {len(delivery.in_doubt)} ฉบับ ({', '.join(delivery.in_doubt)}): devplan ไม่ส่งซ้ำเอง "
-            f"ตรวจในกล่องอีเมลที่ส่งแล้ว (Sent) ของผู้ส่ง ถ้ายังไม่ได้รับ ให้ส่งเฉพาะฉบับเหล่านี้ด้วย: {resend}"
+            "(ดูวิธีแก้ของแต่ละฉบับที่ 'ไม่ได้ส่งถึง' ท้ายรายงาน: ยืนยันว่าถึงแล้ว หรือส่งอีกครั้ง)"
         )
     return lines
+
+
+def format_confirmed(sent: SentMail) -> str:
+    """What ``devplan confirm-sent`` recorded: the message in doubt arrived, and nothing was sent."""
+    when = sent.confirmed_at or sent.sent_at
+    return (
+        f"บันทึกแล้ว: อีเมลสรุปผลถึง {sent.unit} ({sent.recipient}) ที่ส่งเมื่อ {sent.sent_at:%Y-%m-%d %H:%M} "
+        f"ถึงผู้อำนวยการแล้ว (ยืนยันโดยสำนักงานเมื่อ {when:%Y-%m-%d %H:%M}; ไม่ได้ส่งอีเมลใด ๆ)\n"
+        "sync ครั้งต่อไปจะไม่ส่งฉบับนี้ซ้ำ และจะส่งถึงหน่วยงานนี้อีกเมื่อสรุปผลเปลี่ยน (ตาม mail.cadence)"
+    )
 
 
 def format_check(result: SyncResult, attention: Attention) -> str:

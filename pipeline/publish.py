@@ -159,7 +159,7 @@ def render_dashboard(env: Environment, summary: AreaSummary) -> dict[str, Format
     ``pipeline.deliver.check_send_log``)."""
     tabs = {tab: render_tab(env, template, summary) for tab, template in dashboard_tabs(summary).items()}
     first = tabs[next(iter(DASHBOARD_TABS))]
-    first.rows.extend(mailed_row(summary.mailed))
+    first.rows.extend(mailed_row(summary.mailed, summary.mail_in_doubt))
     return tabs
 
 

@@ -23,7 +23,10 @@
 - ``sent``: the send log, one row per e-mail the SMTP server accepted: unit,
   recipient, content hash (of the message without its run date), time and the
   server's answer; ``test`` marks messages sent to a test address (``--to``),
-  which do not count as sent to the director.
+  which do not count as sent to the director. A message left in doubt that the
+  office confirmed arrived (``devplan confirm-sent``) is a row too, marked by
+  ``confirmed_at`` (when a person said so; its time is when it was handed to
+  the server, and it has no server answer): it is not a send.
 
 - ``runs``: the run history, one row per ``sync`` or ``check`` (failed ones
   too), shown by ``devplan status`` (see ``pipeline.history``); its text is
@@ -107,7 +110,8 @@ CREATE TABLE IF NOT EXISTS sent (
     content_hash TEXT NOT NULL,
     sent_at TEXT NOT NULL,
     answer TEXT NOT NULL,
-    test INTEGER NOT NULL DEFAULT 0
+    test INTEGER NOT NULL DEFAULT 0,
+    confirmed_at TEXT
 );
 CREATE INDEX IF NOT EXISTS sent_by_unit ON sent (unit, test, id);
 CREATE TABLE IF NOT EXISTS meta (
@@ -127,6 +131,8 @@ class SentMail:
     sent_at: datetime
     answer: str
     test: bool = False
+    #: when the office confirmed that this message, left in doubt, arrived (then it was not a send); else None
+    confirmed_at: datetime | None = None
 
 
 #: one row per run of ``sync`` or ``check``: when, how long, how it ended, and what it did
@@ -176,9 +182,21 @@ class State:
                 self._refuse_if_damaged()
             self.db.execute("PRAGMA journal_mode=WAL" if self.path else "PRAGMA journal_mode=MEMORY")
             self.db.executescript(SCHEMA)
+            self._grow()
         except BaseException:
             self.db.close()
             raise
+
+    def _grow(self) -> None:
+        """Add the columns a state file written by an older devplan lacks (looked at again under the
+        write lock, so two runs opening it at once do not both add one)."""
+        def lacks() -> bool:
+            return "confirmed_at" not in {row[1] for row in self.db.execute("PRAGMA table_info(sent)").fetchall()}
+
+        if lacks():
+            with self._transaction():
+                if lacks():
+                    self.db.execute("ALTER TABLE sent ADD COLUMN confirmed_at TEXT")
 
     def _refuse_if_damaged(self) -> None:
         """Stop on a state file SQLite finds damaged: its send log cannot be trusted, so it is never used."""
@@ -315,10 +333,28 @@ class State:
     def clear_sending(self, unit: str) -> None:
         self.db.execute("DELETE FROM sending WHERE unit=?", (unit,))
 
+    def confirm_sent(self, unit: str, when: datetime | None = None) -> SentMail | None:
+        """A person has checked that ``unit``'s message in doubt reached its director: log it as that
+        director's last message, marked as confirmed at ``when`` (not a send), and it is in doubt no more.
+        None when nothing to ``unit`` is in doubt (nothing is changed)."""
+        moment = (when or datetime.now()).isoformat(timespec="seconds")
+        with self._transaction():
+            pending = self.unconfirmed(unit)
+            if pending is None:
+                return None
+            recipient, content_hash, started_at = pending
+            self.db.execute(
+                "INSERT INTO sent (unit, recipient, content_hash, sent_at, answer, test, confirmed_at) "
+                "VALUES (?, ?, ?, ?, '', 0, ?)",
+                (unit, recipient, content_hash, started_at, moment),
+            )
+            self.db.execute("DELETE FROM sending WHERE unit=?", (unit,))
+        return self.last_sent(unit)
+
     def last_sent(self, unit: str) -> SentMail | None:
-        """The last message sent to ``unit``'s director (test sends do not count)."""
+        """The last message sent to ``unit``'s director, or confirmed to have reached them (test sends do not count)."""
         row = self.db.execute(
-            "SELECT unit, recipient, content_hash, sent_at, answer, test FROM sent "
+            "SELECT unit, recipient, content_hash, sent_at, answer, test, confirmed_at FROM sent "
             "WHERE unit=? AND test=0 ORDER BY id DESC LIMIT 1",
             (unit,),
         ).fetchone()
@@ -461,8 +497,9 @@ class _Transaction:
 
 
 def _sent(row: tuple[Any, ...]) -> SentMail:
-    unit, recipient, content_hash, sent_at, answer, test = row
-    return SentMail(unit, recipient, content_hash, datetime.fromisoformat(sent_at), answer, bool(test))
+    unit, recipient, content_hash, sent_at, answer, test, confirmed_at = row
+    return SentMail(unit, recipient, content_hash, datetime.fromisoformat(sent_at), answer, bool(test),
+                    datetime.fromisoformat(confirmed_at) if confirmed_at else None)
 
 
 def _encode(rows: Table) -> str:

@@ -8,7 +8,7 @@ template can show one whole.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -192,6 +192,8 @@ class AreaSummary:
     spending: AreaSpending | None
     #: when devplan last mailed the directors (the dashboard says so; see ``pipeline.deliver``)
     mailed: datetime | None = None
+    #: unit code -> its message in doubt (a send cut off on its way) and what to do, as the run's report says it
+    mail_in_doubt: dict[str, str] = field(default_factory=dict)
 
 
 def indicator_rows(scores: Scores, level: str, key: str) -> list[IndicatorRow]:

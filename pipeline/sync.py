@@ -26,8 +26,8 @@ from jinja2 import Environment
 from pipeline.collect import Collected, read_idplans, read_sources
 from pipeline.config import Settings
 from pipeline.deliver import (
-    Delivery, DryRun, Postbox, SendPolicy, SmtpSettings, check_send_log, mailing_marker, plan_mail, post_mail,
-    read_mailed, unaccounted_mailing,
+    Delivery, DryRun, MailCommands, Postbox, SendPolicy, SmtpSettings, check_send_log, mailing_marker, plan_mail,
+    post_mail, read_mailed, unaccounted_mailing,
 )
 from pipeline.errors import ConfigError, PipelineError, SourceError
 from pipeline.indicators import Indicator, Scores, load_indicators, measure
@@ -284,14 +284,15 @@ def run_sync(
         # Which mail is due is known before anything is written, so a send the state file cannot account
         # for is refused while nothing has been done yet.
         mail, letters = plan_mail(
-            ready.env, ready.units, settings.mail.sender, postbox,
-            state=state, policy=send_policy, today=ready.facts.generated_on,
+            ready.env, ready.units, settings.mail.sender, postbox, state=state, policy=send_policy,
+            today=ready.facts.generated_on, commands=MailCommands(settings.source_file, settings.area.fiscal_year),
         )
         sending = (postbox.sending or dry_run) and not send_policy.test_to and bool(mail.due)
         if sending or not state.dashboard_read():
             learn()
         check_send_log(state, mail, send_policy, settings.output.dashboard, now or datetime.now())
-        area = dataclasses.replace(ready.area, mailed=mailing_marker(state))
+        area = dataclasses.replace(ready.area, mailed=mailing_marker(state),
+                                   mail_in_doubt={code: mail.skipped[code] for code in mail.in_doubt})
         published = publish(
             book, ready.env, ready.units, ready.raw.idplan_keys, area,
             settings.output.summary_tab, settings.output.dashboard, state, writer, progress,

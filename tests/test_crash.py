@@ -26,7 +26,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from openpyxl import load_workbook
 
-from pipeline.deliver import MAILED_LABEL
+from pipeline.deliver import IN_DOUBT_LABEL, MAILED_LABEL
 from tests.conftest import free_port, sample_sheets, write_config
 
 ROUNDS, KILLS_PER_ROUND = 6, 5  # 30 kills in all
@@ -78,13 +78,14 @@ def start(config: Path, port: int) -> subprocess.Popen:
 
 
 def snapshot(root: Path) -> tuple[dict, dict]:
-    """Every spreadsheet's tabs (values) and every outbox message's parts."""
+    """Every spreadsheet's tabs (values) and every outbox message's parts; the dashboard's rows on the mailing
+    apart (the time mail went out, and a message a kill left in doubt: ``in_doubt``)."""
     sheets = {}
     for path in sorted((root / "sheets").glob("*.xlsx")):
         book = load_workbook(path, read_only=True)  # raises if a kill left it broken
         sheets[path.stem] = {
             name: [[v for v in row if v is not None] for i, row in enumerate(book[name].iter_rows(values_only=True))
-                   if i != 1 and (not row or row[0] != MAILED_LABEL)]  # the run's date; the time mail went out
+                   if i != 1 and (not row or row[0] not in (MAILED_LABEL, IN_DOUBT_LABEL))]  # i == 1: the run's date
             for name in book.sheetnames
         }
         book.close()
@@ -93,6 +94,14 @@ def snapshot(root: Path) -> tuple[dict, dict]:
         message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
         mails[path.stem] = (message["To"], message["Subject"], message.get_body(("plain",)).get_content())
     return sheets, mails
+
+
+def in_doubt(root: Path) -> str:
+    """The dashboard's rows naming a message in doubt and what to do, as one text."""
+    book = load_workbook(root / "sheets" / "dashboard.xlsx", read_only=True)
+    rows = [row for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) if row and row[0] == IN_DOUBT_LABEL]
+    book.close()
+    return "\n".join(" ".join(str(v) for v in row if v is not None) for row in rows)
 
 
 def test_thirty_kills_lose_nothing_and_mail_nobody_twice(pristine, tmp_path, smtp):
@@ -136,7 +145,7 @@ def test_thirty_kills_lose_nothing_and_mail_nobody_twice(pristine, tmp_path, smt
         received = Counter(m["To"] for m in inbox.messages)
         assert all(n == 1 for n in received.values()), (round_, received)
         missing = {to for to, _, _ in mails.values()} - set(received)
-        for to in missing:  # only where a send was cut at the very moment, and then said so
-            assert to in out, (round_, to, out)
+        for to in missing:  # only where a send was cut at the very moment, and then said so (and on the dashboard)
+            assert to in out and to in in_doubt(root), (round_, to, out)
     print(f"{killed_while_running} of {ROUNDS * KILLS_PER_ROUND} kills hit a live run")
     assert killed_while_running >= ROUNDS * KILLS_PER_ROUND // 2  # most kills hit a live run

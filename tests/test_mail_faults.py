@@ -14,6 +14,7 @@ import os
 import re
 import shlex
 import socket
+import sqlite3
 import ssl
 
 import pytest
@@ -24,6 +25,7 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.deliver import director_address
+from pipeline.publish import DASHBOARD_TABS
 from pipeline.workbook.local import LocalWorkbook
 from tests import hand_area
 from tests.conftest import free_port
@@ -216,6 +218,14 @@ class DropsTheLine(CountingServer):
         return await super().handle_DATA(server, session, envelope)
 
 
+def advised(text: str) -> dict[str, list[list[str]]]:
+    """The commands the advice on a message in doubt names in ``text``, split as a shell would:
+    the one that records it arrived, and the one that sends it again."""
+    confirm = re.findall(r"ด้วยคำสั่ง (devplan confirm-sent .*?) \(ไม่ส่งอีเมลใด ๆ\)", text)
+    resend = re.findall(r"ด้วยคำสั่ง (devplan sync .*)$", text, re.M)
+    return {"confirm": [shlex.split(c) for c in confirm], "resend": [shlex.split(c) for c in resend]}
+
+
 def test_a_dropped_connection_advises_a_resend_of_that_unit_only(area, config_file):
     handler = DropsTheLine("b@school.test")
     with serving(handler):
@@ -231,13 +241,13 @@ def test_a_dropped_connection_advises_a_resend_of_that_unit_only(area, config_fi
         assert second.exit_code == 1, second.output
         assert sorted(handler.recipients()) == sorted(DIRECTORS.values())  # b's one copy is the first run's
         assert "ส่งแล้ว 1 ฉบับ, ไม่ส่งซ้ำ 1 ฉบับ" in second.stdout
-        advice = re.search(r"ให้ส่งเฉพาะฉบับเหล่านี้ด้วย: (devplan sync .*)", second.stdout)
-        assert advice, second.stdout
+        advice = advised(second.stdout)["resend"]
+        assert len(advice) == 1, second.stdout
         for text in (first.output, second.output):  # no advice anywhere resends to everyone
             assert all(f"--unit {b}" in line for line in text.splitlines() if "--resend" in line), text
 
         # The person checked: b never got it. The printed command, as printed, sends b alone.
-        command = shlex.split(advice.group(1))
+        command = advice[0]
         assert command[:2] == ["devplan", "sync"]
         third = CliRunner().invoke(cli, command[1:])
         assert third.exit_code == 1, third.output
@@ -247,6 +257,101 @@ def test_a_dropped_connection_advises_a_resend_of_that_unit_only(area, config_fi
 
         fourth = sync(config_file, "--send")
         assert "ส่งแล้ว 0 ฉบับ, ไม่ส่งซ้ำ 3 ฉบับ" in fourth.stdout and len(handler.messages) == 4
+
+
+def in_doubt_rows(settings) -> list[list]:
+    """The dashboard's rows naming a message in doubt (its first tab, below the last mailing)."""
+    tab = next(iter(DASHBOARD_TABS))
+    rows = LocalWorkbook(settings.storage.path).read(settings.output.dashboard, [tab])[tab]
+    return [row for row in rows if row and row[0] == "อีเมลที่ไม่แน่ใจว่าถึงผู้รับหรือไม่"]
+
+
+def send_log(settings) -> tuple[list[tuple], list[tuple]]:
+    """The state file's send log with its confirmations, and the sends in doubt, read with sqlite3."""
+    with sqlite3.connect(settings.storage.state) as db:
+        log = db.execute("SELECT unit, recipient, content_hash, sent_at, answer, test, confirmed_at FROM sent "
+                         "ORDER BY id").fetchall()
+        return log, db.execute("SELECT unit, recipient, content_hash, started_at FROM sending").fetchall()
+
+
+def confirm(config_file, *flags: str):
+    return CliRunner().invoke(cli, ["confirm-sent", "--config", str(config_file), *flags])
+
+
+def test_a_message_in_doubt_the_school_received_is_confirmed_and_never_sent_again(area, config_file):
+    office = hand_area.OFFICE
+    handler = DropsTheLine("office@area.test")  # the run's last message
+    with serving(handler):
+        first = sync(config_file, "--send")
+        assert first.exit_code == 5, first.output
+        advice = advised(first.stderr)  # both ways out, for that unit alone
+        assert [c[:2] + c[-2:] for c in advice["confirm"]] == [["devplan", "confirm-sent", "--unit", office]]
+        assert [c[:2] + c[-4:] for c in advice["resend"]] == [["devplan", "sync", "--send", "--resend", "--unit", office]]
+        log, (pending,) = send_log(area)
+        assert pending[:2] == (office, "office@area.test") and len(log) == 2
+
+        second = sync(config_file, "--send")  # the next night: still in doubt, sent to nobody, the same advice
+        assert second.exit_code == 1, second.output
+        assert len(handler.messages) == 3  # a, b and the office's one copy
+        assert f"ไม่ได้ส่งถึง {office}: ไม่แน่ใจว่าอีเมลถึง office@area.test ส่งสำเร็จหรือไม่" in second.stdout
+        assert "หน่วยงานที่ตกหล่น (ไม่ได้รับอีเมลสรุปผล) 1 แห่ง" in second.stdout
+        assert advised(second.stdout) == advice
+        (row,) = in_doubt_rows(area)  # the dashboard says the same
+        assert row[1] == office and advised(row[2]) == advice
+
+        # The school says it arrived: the printed command, as printed.
+        done = CliRunner().invoke(cli, advice["confirm"][0][1:])
+        assert done.exit_code == 0, done.output
+        assert f"บันทึกแล้ว: อีเมลสรุปผลถึง {office} (office@area.test) ที่ส่งเมื่อ " in done.stdout
+        assert "ไม่ได้ส่งอีเมลใด ๆ" in done.stdout
+        assert len(handler.messages) == 3
+        log, doubts = send_log(area)
+        assert doubts == []
+        # in the send log as a confirmation: the message in doubt, when it went out, no server answer
+        *_, (unit, recipient, content_hash, sent_at, answer, test, confirmed_at) = log
+        assert (unit, recipient, content_hash, sent_at, answer, test) == (*pending, "", 0)
+        assert dt.datetime.fromisoformat(confirmed_at) >= dt.datetime.fromisoformat(sent_at)
+
+        again = confirm(config_file, "--unit", office)  # twice: nothing is in doubt any more
+        assert again.exit_code == 2, again.output
+        assert f"หน่วยงาน {office} ไม่มีอีเมลที่ไม่แน่ใจว่าถึงผู้รับหรือไม่" in again.stderr
+        assert "บันทึกไว้แล้วว่าถึงผู้รับเมื่อ" in again.stderr
+
+        third = sync(config_file, "--send")  # the night after: nobody mailed, nothing in doubt
+        assert len(handler.messages) == 3
+        assert "ส่งแล้ว 0 ฉบับ, ไม่ส่งซ้ำ 3 ฉบับ" in third.stdout
+        assert "ไม่แน่ใจ" not in third.stdout and "ไม่ได้ส่งถึง" not in third.stdout
+        # what is left is the hand area's own rows to fix (exit 1), no unit and no other problem
+        assert "หน่วยงานที่ตกหล่น (ไม่ได้รับอีเมลสรุปผล) 0 แห่ง" in third.stdout and "ปัญหา" not in third.stdout
+        assert third.exit_code == 1, third.output
+        assert in_doubt_rows(area) == []
+        assert send_log(area)[0] == log
+
+
+def test_confirm_sent_refuses_a_unit_with_nothing_in_doubt(area, config_file, inbox):
+    handler, port = inbox
+    missing = CliRunner().invoke(cli, ["confirm-sent", "--config", str(config_file)])
+    assert missing.exit_code == 2 and "Missing option '--unit'" in missing.output
+    before_any = confirm(config_file, "--unit", hand_area.SCHOOL_A)
+    assert before_any.exit_code == 2, before_any.output
+    assert f"ไม่พบไฟล์สถานะ {area.storage.state}" in before_any.stderr
+    assert not area.storage.state.exists()  # not made by asking
+
+    smtp_env(port)
+    assert sync(config_file, "--send").exit_code == 1
+    log = send_log(area)
+    sent_a = next(row for row in log[0] if row[0] == hand_area.SCHOOL_A)
+    refused = confirm(config_file, "--unit", hand_area.SCHOOL_A)
+    assert refused.exit_code == 2, refused.output
+    assert (f"ข้อผิดพลาด: หน่วยงาน {hand_area.SCHOOL_A} ไม่มีอีเมลที่ไม่แน่ใจว่าถึงผู้รับหรือไม่ จึงไม่มีอะไรให้ยืนยัน "
+            f"(ฉบับล่าสุดถึง a@school.test เซิร์ฟเวอร์อีเมลรับไปแล้วเมื่อ "
+            f"{dt.datetime.fromisoformat(sent_a[3]):%Y-%m-%d %H:%M}) ไม่ได้บันทึกสิ่งใด") in refused.stderr
+    assert "วิธีแก้: confirm-sent ใช้เฉพาะกับหน่วยงานที่ devplan แจ้งว่าไม่แน่ใจ" in refused.stderr
+    unknown = confirm(config_file, "--unit", "1067009999")
+    assert unknown.exit_code == 2
+    # no send log row names it, so it may be anything typed: masked as any long number
+    assert "หน่วยงาน xxxxxxx999 ไม่มีอีเมลที่ไม่แน่ใจ" in unknown.stderr and "ไม่มีบันทึกการส่งอีเมลถึงหน่วยงานนี้เลย" in unknown.stderr
+    assert send_log(area) == log and len(handler.messages) == 3  # nothing recorded, nothing sent
 
 
 def test_unit_needs_send_and_a_code_the_roster_has(area, config_file, inbox):
