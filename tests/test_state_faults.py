@@ -183,3 +183,26 @@ def test_a_damaged_state_file_is_refused_and_its_advice_mails_nobody_twice(maile
     aside = sync(config_file, "--send")
     assert aside.exit_code == 5 and "--new-state" in aside.stderr
     assert len(server.messages) == 3
+
+
+def test_a_state_file_from_before_confirmations_gains_the_column_and_keeps_its_send_log(tmp_path):
+    from pipeline.state import SentMail, State
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:  # the send log as devplan wrote it before confirm-sent
+        db.executescript(
+            "CREATE TABLE sent (id INTEGER PRIMARY KEY AUTOINCREMENT, unit TEXT NOT NULL, recipient TEXT NOT NULL, "
+            "content_hash TEXT NOT NULL, sent_at TEXT NOT NULL, answer TEXT NOT NULL, test INTEGER NOT NULL DEFAULT 0);"
+            "INSERT INTO sent (unit, recipient, content_hash, sent_at, answer) "
+            "VALUES ('1067000001', 'a@school.test', 'abc', '2019-10-01T14:05:00', '250 queued');"
+        )
+    db.close()
+    with State(path) as state:
+        assert state.last_sent("1067000001") == SentMail(
+            "1067000001", "a@school.test", "abc", datetime(2019, 10, 1, 14, 5), "250 queued", False, None)
+        state.mark_sending("1067000002", "b@school.test", "def")
+        confirmed = state.confirm_sent("1067000002", datetime(2019, 10, 2, 9, 0))
+        assert confirmed is not None and confirmed.confirmed_at == datetime(2019, 10, 2, 9, 0)
+        assert state.unconfirmed("1067000002") is None and state.confirm_sent("1067000002") is None
+    with State(path) as state:  # opened again: the column is there once
+        assert state.last_sent("1067000002") == confirmed
