@@ -1,108 +1,55 @@
 """Command line: parses options, calls the library, prints what it returns, turns its errors into clear messages.
 
 The only module that imports click. What is printed is written by ``pipeline.present``
-(reports) and ``pipeline.progress`` (progress on stderr). Heavy libraries are imported
-inside commands so ``devplan --help`` stays instant.
+(reports), ``pipeline.terminal`` (masking, failures) and ``pipeline.progress`` (progress on
+stderr). Heavy libraries are imported inside commands so ``devplan --help`` stays instant.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import click
 
 from pipeline import __version__
 from pipeline.defaults import DEMO_CONFIG
-
-#: exit code when the reader of our output went away (`devplan indicators | head -1`), as for SIGPIPE
-EXIT_BROKEN_PIPE = 141
+from pipeline.terminal import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, INTERRUPTED, masked, quiet_stdout
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
-def masked(text: str, keep: Iterable[Any] = ()) -> str:
-    """Text for a person: any number that could be a national ID masked (``keep``: unit codes, not IDs)."""
-    from pipeline.thai import mask_ids_in_text, normalize_national_id
-
-    return mask_ids_in_text(text, {normalize_national_id(code) for code in keep})
-
-
-class MaskingFormatter(logging.Formatter):
-    """Log lines as a person reads them: any number that could be a national ID masked."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return masked(super().format(record))
-
-
-def _quiet_stdout() -> None:
-    """The reader of stdout has gone: send the rest nowhere, so nothing complains at exit."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
-
 class Devplan(click.Group):
-    """The command group: a PipelineError from any command becomes its Thai message and exit code.
+    """The command group: an error from any command becomes its Thai message and exit code.
 
     Exit codes: 2 config, 3 source, 4 writing results, 5 sending mail, 75 another run holds
     the state file, 70 anything unforeseen (with the hint to rerun with --debug); a traceback
-    only with --debug.
+    only with --debug (``pipeline.terminal.failure``).
     """
 
     def invoke(self, ctx: click.Context) -> Any:
-        from pipeline.errors import WRITE_ERRNOS, PipelineError, write_failed
-
         try:
             return super().invoke(ctx)
-        except PipelineError as exc:
-            _fail(ctx, exc, exc.exit_code)
         except click.ClickException as exc:
             vars(exc)["message"] = masked(exc.message)  # click prints usage errors itself, with exit code 2
             raise
         except (click.exceptions.Exit, click.exceptions.Abort):
             raise  # a prompt left with Ctrl-D or Ctrl-C (exit 1)
         except BrokenPipeError:
-            _quiet_stdout()
+            quiet_stdout()
             sys.exit(EXIT_BROKEN_PIPE)
         except KeyboardInterrupt:
-            _say("หยุดทำงานตามคำสั่งผู้ใช้")
-            sys.exit(130)
-        except OSError as exc:
-            if exc.errno not in WRITE_ERRNOS:  # a write whatever wrote: the disk is full, read-only ...
-                _unexpected(ctx, exc)
-            error = write_failed(exc.filename or Path.cwd(), exc)
-            _fail(ctx, error, error.exit_code)
-        except Exception as exc:  # the last line of defence: say what to do, not a traceback
-            _unexpected(ctx, exc)
-        return None  # pragma: no cover - every branch above exits
+            _say(INTERRUPTED)
+            sys.exit(EXIT_INTERRUPTED)
+        except Exception as exc:  # a PipelineError, or the last line of defence: what to do, not a traceback
+            import traceback
 
+            from pipeline.terminal import failure
 
-def _fail(ctx: click.Context, error: Any, exit_code: int) -> None:
-    """Print ``error``'s Thai message and hint (IDs masked; with --debug after the traceback) and exit."""
-    if ctx.obj:  # --debug: the traceback as well, and the same exit code
-        import traceback
-
-        _say(masked(traceback.format_exc().rstrip()))
-    _say(masked(f"ข้อผิดพลาด: {error.message}" + (f"\nวิธีแก้: {error.hint}" if error.hint else ""), error.codes))
-    sys.exit(exit_code)
-
-
-def _unexpected(ctx: click.Context, exc: BaseException) -> None:
-    from pipeline.errors import EXIT_UNEXPECTED
-
-    if ctx.obj:
-        import traceback
-
-        _say(masked(traceback.format_exc().rstrip()))
-    _say(masked(f"ข้อผิดพลาดที่ไม่คาดคิด: {exc.__class__.__name__}: {exc}") + "\n"
-         "วิธีแก้: สั่งรันอีกครั้งพร้อม --debug (devplan --debug ...) แล้วส่งข้อความทั้งหมดให้ผู้ดูแลระบบ")
-    sys.exit(EXIT_UNEXPECTED)
+            text, exit_code = failure(exc, traceback.format_exc() if ctx.obj else "")
+            _say(text)
+            sys.exit(exit_code)
 
 
 def config_option(default: Path | None = None, required: bool = False) -> Decorator:
@@ -156,12 +103,10 @@ def _say(text: str) -> None:
 def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     """devplan: รวบรวมแบบสำรวจและ ID Plan จาก Google Sheets คำนวณตัวชี้วัดตามแผนพัฒนาครู
     และบุคลากร แล้วเขียนสรุปผลกลับลงชีตและส่งอีเมลถึงทุกโรงเรียน"""
+    from pipeline.terminal import log_to_stderr
+
     ctx.obj = debug
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING, handlers=[handler], force=True,
-    )
+    log_to_stderr(debug, verbose)
 
 
 @cli.command()
@@ -388,10 +333,7 @@ def _ask(question: Any) -> Any:
 
 
 @cli.command()
-@click.option(
-    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), default=Path("devplan.toml"),
-    show_default=True, help="ไฟล์ตั้งค่า TOML ของเขตพื้นที่",
-)
+@config_option(Path("devplan.toml"))
 @click.option("--last", type=click.IntRange(1, 1000), default=10, show_default=True, help="จำนวนครั้งล่าสุดที่จะแสดง")
 def status(config_path: Path, last: int) -> None:
     """แสดงการทำงานครั้งล่าสุดจากไฟล์สถานะ: เมื่อไร ใช้เวลาเท่าไร คำขอถึง Google อ่านใหม่หรือใช้ข้อมูลเดิม
@@ -409,5 +351,5 @@ def main() -> None:
         finally:
             sys.stdout.flush()  # here, not at exit, where a closed pipe would print a complaint
     except BrokenPipeError:
-        _quiet_stdout()
+        quiet_stdout()
         sys.exit(EXIT_BROKEN_PIPE)

@@ -1,0 +1,75 @@
+"""What the command line does around every command, without click: it masks what a person reads and
+words a failure (the Thai message and hint, the exit code; the traceback under ``--debug``).
+
+``pipeline.cli`` prints what these return. Nothing heavy is imported here, so ``devplan --help``
+stays instant; what a command reports is written by ``pipeline.present``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+#: exit code when the reader of our output went away (`devplan indicators | head -1`), as for SIGPIPE
+EXIT_BROKEN_PIPE = 141
+#: exit code after Ctrl-C, as a shell gives it
+EXIT_INTERRUPTED = 130
+INTERRUPTED = "หยุดทำงานตามคำสั่งผู้ใช้"
+
+
+def masked(text: str, keep: Iterable[Any] = ()) -> str:
+    """Text for a person: any number that could be a national ID masked (``keep``: unit codes, not IDs)."""
+    from pipeline.thai import mask_ids_in_text, normalize_national_id
+
+    return mask_ids_in_text(text, {normalize_national_id(code) for code in keep})
+
+
+class MaskingFormatter(logging.Formatter):
+    """Log lines as a person reads them: any number that could be a national ID masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return masked(super().format(record))
+
+
+def log_to_stderr(debug: bool, verbose: bool) -> None:
+    """Log to stderr, masked: warnings only, every step with ``--verbose``, everything with ``--debug``."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def quiet_stdout() -> None:
+    """The reader of stdout has gone: send the rest nowhere, so nothing complains at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def failure(exc: Exception, trace: str = "") -> tuple[str, int]:
+    """What to print for an error a command raised, and the exit code it means.
+
+    A ``PipelineError``: its Thai message and hint, with its exit code (the unit codes it names are shown
+    as they are, other long numbers masked). An ``OSError`` from writing anything (the disk full, no
+    permission, a read-only file system): a write problem (exit 4) naming the path and the real cause.
+    Anything else is unforeseen (exit 70): what it was, and to rerun with ``--debug``. ``trace``: the
+    traceback (``--debug`` only), printed first; the exit code is the same with or without it.
+    """
+    from pipeline.errors import EXIT_UNEXPECTED, WRITE_ERRNOS, PipelineError, write_failed
+
+    error: Exception = exc
+    if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+        error = write_failed(exc.filename or Path.cwd(), exc)
+    lines = [masked(trace.rstrip())] if trace else []
+    if isinstance(error, PipelineError):
+        lines.append(masked(f"ข้อผิดพลาด: {error.message}" + (f"\nวิธีแก้: {error.hint}" if error.hint else ""),
+                            error.codes))
+        return "\n".join(lines), error.exit_code
+    lines.append(masked(f"ข้อผิดพลาดที่ไม่คาดคิด: {exc.__class__.__name__}: {exc}") + "\n"
+                 "วิธีแก้: สั่งรันอีกครั้งพร้อม --debug (devplan --debug ...) แล้วส่งข้อความทั้งหมดให้ผู้ดูแลระบบ")
+    return "\n".join(lines), EXIT_UNEXPECTED
