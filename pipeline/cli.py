@@ -84,10 +84,9 @@ def sample_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _load(config_path: Path, overrides: dict[str, Any] | None = None, year: int | None = None) -> Any:
+    """The settings of ``config_path``, ``--year`` (when given) over the file's fiscal year, errors naming the flag."""
     from pipeline.config import load_settings
 
-    if year is None:
-        return load_settings(config_path, overrides)
     return load_settings(config_path, {**(overrides or {}), "area.fiscal_year": year}, flags={"area.fiscal_year": "--year"})
 
 
@@ -294,10 +293,7 @@ def import_file(file: Path, kind: str, config_path: Path) -> None:
 @click.option("--sender", help="ผู้ส่งอีเมล เช่น \"กลุ่มพัฒนาครู <hrd@example.go.th>\"")
 @click.option("--yes", "-y", "assume_yes", is_flag=True, help="ไม่ถามใด ๆ ใช้ค่าจากตัวเลือกและค่าเริ่มต้น")
 @click.option("--force", is_flag=True, help="เขียนทับ devplan.toml ที่มีอยู่แล้ว")
-def init(
-    folder: Path, name: str | None, office_code: str | None, year: int | None, local_path: Path | None,
-    drive_folder: str | None, credentials: Path | None, sender: str | None, assume_yes: bool, force: bool,
-) -> None:
+def init(folder: Path, assume_yes: bool, force: bool, **given: Any) -> None:
     """เริ่มต้นเขตพื้นที่ใหม่: ถามข้อมูลไม่กี่ข้อ เขียนไฟล์ตั้งค่า FOLDER/devplan.toml (มีคำอธิบายทุกส่วน)
     แล้วตรวจว่า devplan เข้าถึงสเปรดชีตทุกไฟล์ที่ต้องอ่านหรือเขียนได้หรือไม่
 
@@ -311,10 +307,9 @@ def init(
     from pipeline.init import DEFAULT_SENDER, interview, write_config
     from pipeline.present import format_access, init_next_steps
 
-    answers = interview(
-        _ask, folder=folder, force=force, assume_yes=assume_yes, today=date.today(), name=name, office_code=office_code, year=year,
-        local_path=local_path, drive_folder=drive_folder, credentials=credentials, sender=sender,
-        checks=AnswerChecks(), tell=lambda problem: _say(f"ใช้ไม่ได้: {problem}\nลองใหม่อีกครั้ง"),
+    answers = interview(  # ``given``: the answers given as flags (--name, --office-code, --year, ...)
+        _ask, folder=folder, force=force, assume_yes=assume_yes, today=date.today(), checks=AnswerChecks(),
+        tell=lambda problem: _say(f"ใช้ไม่ได้: {problem}\nลองใหม่อีกครั้ง"), **given,
     )
     path = write_config(folder, answers, force=force)
     click.echo(f"เขียนไฟล์ตั้งค่าแล้ว: {path}")
