@@ -13,9 +13,9 @@ from typing import Any, Callable
 
 import click
 
-from pipeline import __version__
+from pipeline import __version__, commands  # commands imports what it needs when a command runs
 from pipeline.defaults import DEMO_CONFIG
-from pipeline.terminal import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, INTERRUPTED, masked, quiet_stdout
+from pipeline.terminal import log_to_stderr, masked
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -36,19 +36,14 @@ class Devplan(click.Group):
             raise
         except (click.exceptions.Exit, click.exceptions.Abort):
             raise  # a prompt left with Ctrl-D or Ctrl-C (exit 1)
-        except BrokenPipeError:
-            quiet_stdout()
-            sys.exit(EXIT_BROKEN_PIPE)
-        except KeyboardInterrupt:
-            _say(INTERRUPTED)
-            sys.exit(EXIT_INTERRUPTED)
-        except Exception as exc:  # a PipelineError, or the last line of defence: what to do, not a traceback
+        except (Exception, KeyboardInterrupt) as exc:  # a PipelineError, Ctrl-C, a closed pipe, the unforeseen
             import traceback
 
             from pipeline.terminal import failure
 
             text, exit_code = failure(exc, traceback.format_exc() if ctx.obj else "")
-            _say(text)
+            if text:
+                _say(text)
             sys.exit(exit_code)
 
 
@@ -66,8 +61,10 @@ def year_option(what: str = "") -> Decorator:
     return click.option("--year", type=int, default=None, help=f"ปีงบประมาณ พ.ศ. {what}(แทนค่าในไฟล์ตั้งค่า)")
 
 
-wait_option = click.option("--wait", is_flag=True,
-                           help="ถ้ามี devplan อีกชุดกำลังทำงานกับไฟล์สถานะเดียวกัน ให้รอจนเสร็จ (ค่าเริ่มต้น: เลิกทันที)")
+wait_option = click.option(
+    "--wait", is_flag=True,
+    help="ถ้ามี devplan อีกชุดกำลังทำงานกับไฟล์สถานะเดียวกัน ให้รอจนเสร็จ (ค่าเริ่มต้น: เลิกทันที)",
+)
 
 
 def run_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -83,15 +80,21 @@ def sample_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def _load(config_path: Path, overrides: dict[str, Any] | None = None, year: int | None = None) -> Any:
+def _load(config_path: Path, year: int | None = None) -> Any:
     """The settings of ``config_path``, ``--year`` (when given) over the file's fiscal year, errors naming the flag."""
     from pipeline.config import load_settings
 
-    return load_settings(config_path, {**(overrides or {}), "area.fiscal_year": year}, flags={"area.fiscal_year": "--year"})
+    return load_settings(config_path, {"area.fiscal_year": year}, flags={"area.fiscal_year": "--year"})
 
 
 def _say(text: str) -> None:
     click.echo(text, err=True)
+
+
+def _show(shown: Any) -> None:
+    """Print what a command returned (``commands.Shown``), masked but its unit codes, and exit with its code."""
+    click.echo(masked(shown.text, keep=shown.codes) if shown.mask else shown.text)
+    sys.exit(shown.exit_code)
 
 
 @click.group(cls=Devplan, context_settings={"help_option_names": ["-h", "--help"]})
@@ -102,8 +105,6 @@ def _say(text: str) -> None:
 def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
     """devplan: รวบรวมแบบสำรวจและ ID Plan จาก Google Sheets คำนวณตัวชี้วัดตามแผนพัฒนาครู
     และบุคลากร แล้วเขียนสรุปผลกลับลงชีตและส่งอีเมลถึงทุกโรงเรียน"""
-    from pipeline.terminal import log_to_stderr
-
     ctx.obj = debug
     log_to_stderr(debug, verbose)
 
@@ -114,11 +115,7 @@ def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
 @config_option(DEMO_CONFIG)
 def sample(out: Path, schools: int | None, seed: int, config_path: Path) -> None:
     """สร้างข้อมูลเขตพื้นที่ตัวอย่าง (ทะเบียน แบบสำรวจ และ ID Plan ทุกโรงเรียน) เป็นไฟล์ .xlsx"""
-    from pipeline.sample import demo_paths, make_sample
-
-    manifest = make_sample(out, _load(config_path, demo_paths(out)), schools, seed)
-    click.echo(f"สร้างเขตตัวอย่างแล้วที่ {out / 'sheets'}")
-    click.echo(f"รายการข้อมูลที่จงใจทำให้ผิด: {manifest}")
+    _show(commands.sample(out, config_path, schools, seed))
 
 
 @cli.command()
@@ -126,12 +123,7 @@ def sample(out: Path, schools: int | None, seed: int, config_path: Path) -> None
 @sample_options
 def demo(out: Path, schools: int | None, seed: int) -> None:
     """สร้างเขตตัวอย่างแล้วประมวลผลทั้งหมดในโฟลเดอร์เดียว (ไม่ส่งอีเมลจริง)"""
-    from pipeline.sample import demo_paths, make_sample
-
-    settings = _load(DEMO_CONFIG, demo_paths(out))
-    manifest = make_sample(out, settings, schools, seed)
-    _say(f"สร้างเขตตัวอย่างแล้วที่ {out / 'sheets'} (รายการข้อมูลที่จงใจทำให้ผิด: {manifest})")
-    _run(settings)  # the sample's spoiled rows are the point: exit 0 after a demo
+    _show(commands.demo(out, schools, seed, say=_say))
 
 
 @cli.command()
@@ -142,7 +134,8 @@ def demo(out: Path, schools: int | None, seed: int) -> None:
               "(ทุกหน่วยงาน เว้นแต่ระบุ --unit)")
 @click.option("--unit", "units", metavar="CODE", multiple=True,
               help="ใช้กับ --send: ส่งเฉพาะหน่วยงานรหัสนี้ (ระบุได้หลายครั้ง) เช่น --send --resend --unit 1067020001 "
-                   "ส่งฉบับที่ไม่แน่ใจว่าถึงแล้วหรือไม่อีกครั้งถึงผู้อำนวยการคนนั้นคนเดียว")
+                   "ส่งฉบับที่ไม่แน่ใจว่าถึงแล้วหรือไม่อีกครั้งถึงผู้อำนวยการคนนั้นคนเดียว "
+                   "(ถ้าโรงเรียนได้รับฉบับนั้นแล้ว ให้บันทึกด้วย devplan confirm-sent แทน)")
 @click.option("--to", "test_to", metavar="ADDRESS", default=None, help="ใช้กับ --send: ส่งทุกฉบับไปที่อีเมลทดสอบนี้แทน (ไม่นับว่าส่งถึงผู้อำนวยการแล้ว)")
 @click.option("--new-state", is_flag=True,
               help="ใช้กับ --send: ยืนยันว่าตั้งใจใช้ไฟล์สถานะนี้ แม้แดชบอร์ดบันทึกการส่งอีเมลที่ไฟล์สถานะไม่มี "
@@ -165,31 +158,9 @@ def sync(
         raise click.UsageError(f"{needs_send[0]} ใช้ได้เฉพาะคู่กับ --send")
     if test_to is not None and "@" not in test_to:
         raise click.BadParameter(f"'{test_to}' ไม่ใช่ที่อยู่อีเมล", param_hint="--to")
-    from pipeline.deliver import SendPolicy, smtp_for_send
-    from pipeline.history import recording
-    from pipeline.thai import normalize_code
-
     settings = _load(config_path, year=year)
-    with recording("sync", settings) as run:  # one row in the run history (devplan status), even if it fails
-        smtp = smtp_for_send() if send else None
-        policy = SendPolicy(resend=resend, cadence_days=settings.mail.cadence, test_to=test_to,
-                            units=frozenset(normalize_code(u) for u in units), new_state=new_state)
-        sys.exit(_run(settings, run, smtp=smtp, send_policy=policy, full=full, wait=wait))
-
-
-def _run(settings: Any, run: Any = None, *, dry_run: bool = False, **options: Any) -> int:
-    """A sync (or, ``dry_run``, a check), then its report; the exit code (0 nothing needs a person,
-    1 something does). ``run``: the run history's record, if kept."""
-    from pipeline.present import format_check, format_report, needs_a_person, unit_codes
-    from pipeline.sync import run_alone
-
-    result = run_alone(settings, say=_say, dry_run=dry_run, reads=run.reads if run else None, **options)
-    if run:
-        run.result = result
-    attention = needs_a_person(result)  # the same rule for a check as for a sync
-    report = format_check(result, attention) if dry_run else format_report(result, attention)
-    click.echo(masked(report, keep=unit_codes(result)))
-    return attention.exit_code
+    _show(commands.sync_area(settings, say=_say, send=send, resend=resend, units=units, test_to=test_to,
+                             new_state=new_state, full=full, wait=wait))
 
 
 @cli.command()
@@ -204,11 +175,7 @@ def check(config_path: Path, year: int | None, full: bool, wait: bool) -> None:
     รหัสออก: 0 พร้อม sync, 1 มีแถวหรือหน่วยงานที่ต้องมีคนแก้ไข (กติกาเดียวกับ sync), 2 ไฟล์ตั้งค่า,
     3 สเปรดชีตต้นทาง, 70 ข้อผิดพลาดที่ไม่คาดคิด, 75 มี devplan อีกชุดกำลังทำงานกับไฟล์สถานะเดียวกัน
     """
-    from pipeline.history import recording
-
-    settings = _load(config_path, year=year)
-    with recording("check", settings) as run:  # a check is in the run history too, marked as one
-        sys.exit(_run(settings, run, full=full, wait=wait, dry_run=True))
+    _show(commands.check_area(_load(config_path, year=year), say=_say, full=full, wait=wait))
 
 
 @cli.command("confirm-sent")
@@ -226,13 +193,7 @@ def confirm_sent(config_path: Path, unit: str, wait: bool) -> None:
     รหัสออก: 0 บันทึกแล้ว, 2 หน่วยงานนี้ไม่มีอีเมลที่ไม่แน่ใจ (ไม่ได้บันทึกสิ่งใด) หรือไฟล์ตั้งค่าผิด,
     75 มี devplan อีกชุดกำลังทำงานกับไฟล์สถานะเดียวกัน
     """
-    from pipeline.deliver import confirm_arrival
-    from pipeline.present import format_confirmed
-    from pipeline.thai import normalize_code
-
-    state = _load(config_path).storage.state
-    confirmed = confirm_arrival(state, normalize_code(unit), wait=wait, say=_say)
-    click.echo(masked(format_confirmed(confirmed), keep=[confirmed.unit]))
+    _show(commands.confirm_sent(_load(config_path), unit, say=_say, wait=wait))
 
 
 @cli.command()
@@ -258,11 +219,7 @@ def indicators(config_path: Path | None, year: int | None, fmt: str) -> None:
               help="ไฟล์ที่จะเขียน (ค่าเริ่มต้น: devplan-report-<ปี>.<pdf|html>)")
 def report(config_path: Path, year: int | None, fmt: str, engine: str | None, out: Path | None) -> None:
     """เขียนรายงานความก้าวหน้าตามแผน: ตารางของแผนพร้อมผลปีนี้ ทั้งเขตและรายอำเภอ (PDF หรือ HTML)"""
-    from pipeline.report import write_report
-
-    settings = _load(config_path, year=year)
-    _say(f"ทำรายงาน ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location}")
-    click.echo(f"เขียนรายงานแล้ว: {write_report(settings, fmt, out, engine=engine)}")
+    _show(commands.write_area_report(_load(config_path, year=year), fmt, out, engine, say=_say))
 
 
 @cli.command("import")
@@ -301,22 +258,8 @@ def init(folder: Path, assume_yes: bool, force: bool, **given: Any) -> None:
     รหัสออก: 0 เข้าถึงได้ครบ, 1 มีสเปรดชีตที่ต้องแชร์หรือแก้ไข (ตารางบอกว่าไฟล์ใด แชร์ให้ใคร สิทธิ์ใด),
     2 ตัวเลือกหรือไฟล์ตั้งค่าผิด
     """
-    from datetime import date
-
-    from pipeline.access import AnswerChecks, check_access
-    from pipeline.init import DEFAULT_SENDER, interview, write_config
-    from pipeline.present import format_access, init_next_steps
-
-    answers = interview(  # ``given``: the answers given as flags (--name, --office-code, --year, ...)
-        _ask, folder=folder, force=force, assume_yes=assume_yes, today=date.today(), checks=AnswerChecks(),
-        tell=lambda problem: _say(f"ใช้ไม่ได้: {problem}\nลองใหม่อีกครั้ง"), **given,
-    )
-    path = write_config(folder, answers, force=force)
-    click.echo(f"เขียนไฟล์ตั้งค่าแล้ว: {path}")
-    _say("ตรวจการเข้าถึงสเปรดชีต ...")
-    access = check_access(_load(path))
-    click.echo(format_access(access) + "\n\n" + init_next_steps(path, access.ok, answers.sender == DEFAULT_SENDER))
-    sys.exit(0 if access.ok else 1)
+    # ``given``: the answers given as flags (--name, --office-code, --year, ...); the others are asked
+    _show(commands.init_area(folder, _ask, say=_say, force=force, assume_yes=assume_yes, **given))
 
 
 def _ask(question: Any) -> Any:
@@ -340,11 +283,6 @@ def status(config_path: Path, last: int) -> None:
 
 
 def main() -> None:
-    try:
-        try:
-            cli(prog_name="devplan")
-        finally:
-            sys.stdout.flush()  # here, not at exit, where a closed pipe would print a complaint
-    except BrokenPipeError:
-        quiet_stdout()
-        sys.exit(EXIT_BROKEN_PIPE)
+    from pipeline.terminal import run_command_line
+
+    run_command_line(lambda: cli(prog_name="devplan"))

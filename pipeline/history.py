@@ -39,6 +39,8 @@ class RunLog:
     reads: ReadLog = field(default_factory=ReadLog)
     #: the finished run, when it finished
     result: SyncResult | None = None
+    #: the exit code of a run that finished (its report says why); one that raised is recorded by what it raised
+    exit_code: int = 0
 
 
 def exit_code_of(exc: BaseException | None) -> int:
@@ -66,7 +68,7 @@ def recording(kind: str, settings: Settings) -> Iterator[RunLog]:
         failure = exc
         raise
     finally:
-        code = exit_code_of(failure)
+        code = exit_code_of(failure) if failure is not None else run.exit_code
         keep = unit_codes(run) | (set(failure.codes) if isinstance(failure, PipelineError) else set())
         details = masked(describe(run, failure, settings), keep)
         record = RunRecord(kind, run.started, round(time.monotonic() - run.clock, 3), code, details)

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 #: exit code when the reader of our output went away (`devplan indicators | head -1`), as for SIGPIPE
 EXIT_BROKEN_PIPE = 141
@@ -51,17 +51,36 @@ def quiet_stdout() -> None:
         pass
 
 
-def failure(exc: Exception, trace: str = "") -> tuple[str, int]:
-    """What to print for an error a command raised, and the exit code it means.
+def run_command_line(command: Callable[[], Any]) -> None:
+    """Run ``command`` (the command line), its output flushed here, not at exit, where a reader that went
+    away (a closed pipe) would print a complaint: then the rest goes nowhere, and the exit code says so."""
+    try:
+        try:
+            command()
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        quiet_stdout()
+        sys.exit(EXIT_BROKEN_PIPE)
+
+
+def failure(exc: Exception | KeyboardInterrupt, trace: str = "") -> tuple[str, int]:
+    """What to print for an error a command raised ("" for nothing), and the exit code it means.
 
     A ``PipelineError``: its Thai message and hint, with its exit code (the unit codes it names are shown
     as they are, other long numbers masked). An ``OSError`` from writing anything (the disk full, no
     permission, a read-only file system): a write problem (exit 4) naming the path and the real cause.
+    Ctrl-C: that the person stopped it (130); the reader of stdout gone: nothing more on stdout (141).
     Anything else is unforeseen (exit 70): what it was, and to rerun with ``--debug``. ``trace``: the
     traceback (``--debug`` only), printed first; the exit code is the same with or without it.
     """
     from pipeline.errors import EXIT_UNEXPECTED, WRITE_ERRNOS, PipelineError, write_failed
 
+    if isinstance(exc, KeyboardInterrupt):
+        return INTERRUPTED, EXIT_INTERRUPTED
+    if isinstance(exc, BrokenPipeError):
+        quiet_stdout()
+        return "", EXIT_BROKEN_PIPE
     error: Exception = exc
     if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
         error = write_failed(exc.filename or Path.cwd(), exc)
