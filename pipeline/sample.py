@@ -44,7 +44,8 @@ from pipeline.workbook import Workbook
 
 SAMPLE_MANIFEST = "sample-manifest.json"
 DEFAULT_SCHOOLS = 165
-MAX_SCHOOLS = 500  # enough village names for this many unique school names
+#: the most schools a user's sample has (``devplan sample``/``demo``); the bench passes ``limit=None`` to grow past it
+MAX_SCHOOLS = 500
 # The plan's 2560 student table, for DEFAULT_SCHOOLS schools.
 PLAN_CLASSROOMS, PLAN_STUDENTS = 1453, 20018
 
@@ -289,7 +290,8 @@ class Person:
 
 
 def generate_area(
-    workbook: Workbook, settings: Settings, schools: int | None = None, seed: int = 2562
+    workbook: Workbook, settings: Settings, schools: int | None = None, seed: int = 2562,
+    limit: int | None = MAX_SCHOOLS,
 ) -> dict:
     """Write a sample area into ``workbook`` and return its manifest.
 
@@ -306,8 +308,13 @@ def generate_area(
     spoiled cell, or None for a whole row; ``national_id`` the person's true
     roster ID, None for a person not in the roster. A ``no_id_plan`` entry has
     ``row`` None, or the person's only (previous-year) plan row.
+    ``limit`` caps ``schools`` (None: no cap, for ``bench/local_bench.py``'s growth to 10,000 schools;
+    past about 500 schools village names are reused with a number, ``บ้านนาดี 2``).
     """
-    return _AreaBuilder(settings, DEFAULT_SCHOOLS if schools is None else schools, seed).write(workbook)
+    count = DEFAULT_SCHOOLS if schools is None else schools
+    if not 1 <= count <= (limit or count):
+        raise ValueError(f"schools must be between 1 and {limit}")
+    return _AreaBuilder(settings, count, seed).write(workbook)
 
 
 def demo_paths(out: Path) -> dict[str, str]:
@@ -400,8 +407,6 @@ class _AreaBuilder:
     """Builds the area in memory (units, people, rows), spoils it, then writes it."""
 
     def __init__(self, settings: Settings, schools: int, seed: int) -> None:
-        if not 1 <= schools <= MAX_SCHOOLS:
-            raise ValueError(f"schools must be between 1 and {MAX_SCHOOLS}")
         self.s, self.n, self.seed = settings, schools, seed
         self.rng = random.Random(seed)
         self.w = Words.from_settings(settings)
@@ -444,6 +449,7 @@ class _AreaBuilder:
             counts[i] += 1
         villages = list(VILLAGES) + [h + t for h in VILLAGE_HEADS for t in VILLAGE_TAILS]
         rng.shuffle(villages)
+        reused = 1  # past MAX_SCHOOLS-odd schools (the bench only), names come round again numbered
         names: set[str] = set()
         seq = rng.randint(1, 40)
         schools: list[Unit] = []
@@ -451,10 +457,14 @@ class _AreaBuilder:
         for district, count in zip(districts, counts):
             shapes, mine = shapes[count:], sorted(shapes[:count], key=lambda s: -s[1])
             for i, (classrooms, students) in enumerate(mine):
-                code = f"106702{seq:04d}"
+                code = f"1067{2 + seq // 10000:02d}{seq % 10000:04d}"  # 106702xxxx up to 9,999
                 seq += rng.randint(1, 4)
                 name = f"อนุบาล{district}" if i == 0 and count >= 3 else ""
                 while not name or name in names:
+                    if not villages:
+                        reused += 1
+                        villages = [f"{v} {reused}" for v in [*VILLAGES, *(h + t for h in VILLAGE_HEADS for t in VILLAGE_TAILS)]]
+                        rng.shuffle(villages)
                     village = villages.pop()
                     r = rng.random()
                     name = (f"ชุมชนบ้าน{village}" if r < 0.05 else f"วัด{village}" if r < 0.09
