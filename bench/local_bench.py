@@ -177,10 +177,10 @@ STAGES: dict[str, list[tuple[str, str]]] = {
 }
 #: parts shown under their stage: (stage, part) -> functions
 PARTS: dict[tuple[str, str], list[tuple[str, str]]] = {
-    ("publish", "render"): [("pipeline.publish", "render_tab")],
+    ("publish", "render"): [("pipeline.publish", "unit_tabs"), ("pipeline.publish", "render_dashboard")],
     ("publish", "storage write"): [("pipeline.workbook.local", "LocalWorkbook.write")],
+    ("deliver", "render"): [("pipeline.deliver", "letter")],
     ("deliver", "message build"): [("pipeline.deliver", "build_message")],
-    ("deliver", "content hash"): [("pipeline.deliver", "content_hash")],
     ("deliver", "outbox write"): [("pipeline.deliver", "Postbox.keep")],
     ("collect", "storage read"): [("pipeline.workbook.local", "LocalWorkbook.read")],
 }
@@ -203,8 +203,8 @@ class StageClock:
         for part in path:
             owner = getattr(owner, part)
         original = owner.__dict__.get(leaf) if isinstance(owner, type) else getattr(owner, leaf, None)
-        if original is None:
-            return
+        if original is None:  # renamed in pipeline/: the table would quietly lose a stage
+            raise SystemExit(f"bench: {module}.{attr} (stage {name!r}) is gone; update STAGES or PARTS")
 
         def timed_call(*args: Any, **kwargs: Any) -> Any:
             if self.depth.get(name):

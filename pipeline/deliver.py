@@ -35,7 +35,6 @@ says so (``--new-state``), since its send log no longer says who has been sent w
 
 from __future__ import annotations
 
-import dataclasses
 import email
 import hashlib
 import logging
@@ -57,7 +56,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 from jinja2 import Environment
 
 from pipeline.errors import ConfigError, DeliveryError, write_failed
-from pipeline.render import render_text
+from pipeline.render import render_dated
 from pipeline.state import SentMail, State
 from pipeline.thai import THAI_MONTHS, BE_OFFSET
 
@@ -278,14 +277,25 @@ class DryRun(Postbox):
         pass
 
 
-def content_hash(env: Environment, summary: UnitSummary) -> str:
-    """The fingerprint of a unit's e-mail as its director reads it, leaving out the run's date."""
-    undated = dataclasses.replace(summary, run=dataclasses.replace(summary.run, generated_on=date(2000, 1, 1)))
+@dataclass(frozen=True)
+class Letter:
+    """A unit's e-mail, each template rendered once: as sent, and its fingerprint (without the run's date)."""
+
+    subject: str
+    text: str
+    html: str
+    fingerprint: str
+
+
+def letter(env: Environment, summary: UnitSummary) -> Letter:
+    """Subject, text and HTML of ``summary``'s e-mail, and the hash of them on ``UNDATED`` (the send log's)."""
+    parts = [render_dated(env, name, summary) for name in (SUBJECT, TEXT, HTML)]
     digest = hashlib.sha256()
-    for name in (SUBJECT, TEXT, HTML):
-        digest.update(render_text(env, name, undated).encode("utf-8"))
+    for part in parts:
+        digest.update(part.undated.encode("utf-8"))
         digest.update(b"\0")
-    return digest.hexdigest()
+    subject, text, html = (part.shown for part in parts)
+    return Letter(subject, text, html, digest.hexdigest())
 
 
 def director_address(cell: str) -> tuple[str, str]:
@@ -316,17 +326,21 @@ def director_address(cell: str) -> tuple[str, str]:
     return "", f"ไม่มีอีเมลผู้อำนวยการที่ใช้ได้ ('{cell}')"
 
 
-def build_message(env: Environment, summary: UnitSummary, sender: str, to: str = "") -> EmailMessage:
-    """The e-mail for one unit, addressed to ``to`` (its director's one address)."""
+def build_message(
+    env: Environment, summary: UnitSummary, sender: str, to: str = "", written: Letter | None = None
+) -> EmailMessage:
+    """The e-mail for one unit, addressed to ``to`` (its director's one address); ``written``: its
+    templates already rendered (``letter``)."""
+    written = written or letter(env, summary)
     message = EmailMessage(policy=SMTP)
-    message["Subject"] = render_text(env, SUBJECT, summary).strip()
+    message["Subject"] = written.subject.strip()
     message["From"] = sender
     message["To"] = to or summary.unit.director_email
     message["Date"] = formatdate(localtime=True)
     domain = parseaddr(sender)[1].partition("@")[2] or "devplan.local"
     message["Message-ID"] = make_msgid(domain=domain)
-    message.set_content(render_text(env, TEXT, summary))
-    message.add_alternative(render_text(env, HTML, summary), subtype="html")
+    message.set_content(written.text)
+    message.add_alternative(written.html, subtype="html")
     return message
 
 
@@ -367,9 +381,10 @@ def plan_mail(
         if problem:
             result.skipped[code] = problem
             continue
-        message = build_message(env, summary, sender, address)
+        written = letter(env, summary)
+        message = build_message(env, summary, sender, address, written)
         result.recipients[code] = address
-        fingerprint = content_hash(env, summary)
+        fingerprint = written.fingerprint
         letters[code] = (message, fingerprint)
         if policy.units and code not in policy.units:
             result.not_chosen.append(code)

@@ -7,12 +7,14 @@ that was repaired or superseded is kept and explained in ``notes``.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 import pandas as pd
+from rapidfuzz.distance import OSA
 
 from pipeline.collect import Collected
 from pipeline.config import Settings
@@ -390,30 +392,21 @@ def _shown_id(value: Any) -> str:
 NAME_SLIP_EDITS = 1
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def name_form(key: str) -> str:
     """A name key as compared for slips: NFKC (one form of สระอำ and friends), no spaces, no case."""
     return unicodedata.normalize("NFKC", key).replace(" ", "").casefold()
 
 
 def edit_distance(a: str, b: str, limit: int = 3) -> int:
-    """Optimal-string-alignment distance of ``a`` and ``b``, capped at ``limit``."""
-    if abs(len(a) - len(b)) >= limit:
-        return limit
-    before, prev = None, list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, start=1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-            if before is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cur[j] = min(cur[j], before[j - 2] + 1)
-        if min(cur) >= limit:
-            return limit
-        before, prev = prev, cur
-    return min(prev[-1], limit)
+    """Optimal-string-alignment distance of ``a`` and ``b``, capped at ``limit`` (rapidfuzz's OSA, in C)."""
+    return min(OSA.distance(a, b, score_cutoff=limit), limit)
 
 
 def same_name(a: str, b: str) -> bool:
     """True when two name keys are one name, allowing one slip (see ``NAME_SLIP_EDITS``)."""
+    if a == b:
+        return True
     return edit_distance(name_form(a), name_form(b)) <= NAME_SLIP_EDITS
 
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, field, replace
-from datetime import date
-from typing import Callable, Iterable, Mapping, Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping, Protocol
 
 from jinja2 import Environment
 
 from pipeline.deliver import mailed_row
 from pipeline.errors import NotFinished, PipelineError, PublishError, SourceError, StateWriteError
-from pipeline.render import render_tab
+from pipeline.render import parse_tab, render_dated
 from pipeline.state import State
 from pipeline.summaries import AreaSummary, UnitSummary
 from pipeline.workbook import Need, Workbook
@@ -45,7 +44,6 @@ SPENDING_TABS = {
     "ค่าใช้จ่ายการพัฒนา": "dashboard_spending.tsv",
     "วงเงินพัฒนารายบุคคล": "dashboard_allocation.tsv",
 }
-FIXED_DATE = date(2000, 1, 1)
 
 log = logging.getLogger(__name__)
 
@@ -141,23 +139,15 @@ def dashboard_tabs(summary: AreaSummary) -> dict[str, str]:
     return {**DASHBOARD_TABS, **(SPENDING_TABS if summary.spending is not None else {})}
 
 
-def unit_tabs(env: Environment, summary: UnitSummary, summary_tab: str) -> tuple[dict[str, FormattedTab], str]:
-    """A unit's summary tab, and the fingerprint of its content (run date aside)."""
-    tabs = {summary_tab: render_tab(env, SCHOOL_SHEET, summary)}
-    return tabs, fingerprint({summary_tab: render_tab(env, SCHOOL_SHEET, without_run_date(summary))})
-
-
 def up_to_date(state: State, workbook: Workbook, key: str, print_: str) -> bool:
     """True if devplan's last write to ``key`` had this fingerprint and nobody has touched it since."""
     last = state.published(key)
     return last is not None and last[0] == print_ and last[1] is not None and last[1] == workbook.version(key)
 
 
-def render_dashboard(env: Environment, summary: AreaSummary) -> dict[str, FormattedTab]:
-    """The dashboard's tabs (the spending ones only when there is spending); the first ends with when the
-    directors were last mailed (whatever the templates say: devplan reads it back before it sends, see
-    ``pipeline.deliver.check_send_log``)."""
-    tabs = {tab: render_tab(env, template, summary) for tab, template in dashboard_tabs(summary).items()}
+def _parsed(summary: AreaSummary, rendered: Mapping[str, str]) -> dict[str, FormattedTab]:
+    """The dashboard's tabs from their rendered templates, the last mailing added to the first."""
+    tabs = {tab: parse_tab(text) for tab, text in rendered.items()}
     first = tabs[next(iter(DASHBOARD_TABS))]
     first.rows.extend(mailed_row(summary.mailed, summary.mail_in_doubt))
     return tabs
@@ -170,12 +160,20 @@ def fingerprint(tabs: Mapping[str, AnyTab]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-Summary = TypeVar("Summary", UnitSummary, AreaSummary)
+def unit_tabs(env: Environment, summary: UnitSummary, summary_tab: str) -> tuple[dict[str, FormattedTab], str]:
+    """A unit's summary tab and the fingerprint of its content (taken on ``UNDATED``: run date aside), its
+    template rendered once."""
+    dated = render_dated(env, SCHOOL_SHEET, summary)
+    return {summary_tab: parse_tab(dated.shown)}, fingerprint({summary_tab: parse_tab(dated.undated)})
 
 
-def without_run_date(summary: Summary) -> Summary:
-    """The same summary on a fixed date, so the date alone never makes a tab look changed."""
-    return replace(summary, run=replace(summary.run, generated_on=FIXED_DATE))
+def render_dashboard(env: Environment, area: AreaSummary) -> tuple[dict[str, FormattedTab], str]:
+    """The dashboard's tabs (the spending ones only when there is spending) and their fingerprint (taken on
+    ``UNDATED``), each template rendered once. The first tab ends with when the directors were last mailed
+    (whatever the templates say: devplan reads it back before it sends, see ``pipeline.deliver.check_send_log``)."""
+    dated = {tab: render_dated(env, template, area) for tab, template in dashboard_tabs(area).items()}
+    return (_parsed(area, {tab: d.shown for tab, d in dated.items()}),
+            fingerprint(_parsed(area, {tab: d.undated for tab, d in dated.items()})))
 
 
 def publish(
@@ -204,10 +202,8 @@ def publish(
     done = Published()
     jobs: list[tuple[str | None, str, dict[str, FormattedTab], str]] = []
     for code, summary in unit_summaries.items():
-        tabs, print_ = unit_tabs(env, summary, summary_tab)
-        jobs.append((code, unit_keys[code], tabs, print_))
-    jobs.append((None, dashboard_key, render_dashboard(env, area),
-                 fingerprint(render_dashboard(env, without_run_date(area)))))
+        jobs.append((code, unit_keys[code], *unit_tabs(env, summary, summary_tab)))
+    jobs.append((None, dashboard_key, *render_dashboard(env, area)))
     try:
         for number, (unit, key, tabs, print_) in enumerate(jobs, start=1):
             if writer.wrote.get(key) == print_:

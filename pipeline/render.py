@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -41,6 +43,10 @@ CELL_FLAG = "\x1f"  # + a flag after a cell's value: text, status, note=...
 NOTE_BREAK = "\x1c"  # a line break inside a note (a template line is one row)
 _MARKS = re.compile("[\x1c-\x1f]")
 TITLE, HEADER, ASIDE = "t", "h", "a"
+#: the date an output's fingerprint is taken on, so the run's date alone never makes it look changed
+UNDATED = date(2000, 1, 1)
+#: what ``thai_date`` prints for the run's own date (``RunDate``) until ``Dated`` puts a date in
+_RUN_DATE = "\ue0d0devplan-run-date\ue0d1"
 
 
 def percent(value: Any) -> str:
@@ -97,8 +103,17 @@ def bar(value: Any) -> str:
     return f"{clipped:.1f}".removesuffix(".0")
 
 
+class RunDate(date):
+    """The run's date in a summary rendered by ``render_dated``: ``thai_date`` prints a mark in its place."""
+
+
+def thai_date_filter(day: date) -> str:
+    """``thai_date``, with the run's own date left as a mark for ``Dated`` to fill in."""
+    return _RUN_DATE if isinstance(day, RunDate) else thai_date(day)
+
+
 FILTERS: dict[str, Callable[..., str]] = {
-    "percent": percent, "cell": cell, "thai_date": thai_date, "mask_id": mask_national_id, "bar": bar, "baht": baht,
+    "percent": percent, "cell": cell, "thai_date": thai_date_filter, "mask_id": mask_national_id, "bar": bar, "baht": baht,
     "text": text, "number": number, "status": status, "note": note,
 }
 #: row markers, written at the start of a line of a ``.tsv`` template
@@ -175,6 +190,31 @@ def render_text(env: Environment, name: str, context: object) -> str:
         ) from exc
 
 
+@dataclass(frozen=True)
+class Dated:
+    """An output rendered once, the run's date still a mark: as people see it, and as it is fingerprinted."""
+
+    text: str
+    day: date
+
+    @property
+    def shown(self) -> str:
+        """With the run's date, as written and mailed."""
+        return self.text.replace(_RUN_DATE, thai_date(self.day))
+
+    @property
+    def undated(self) -> str:
+        """With ``UNDATED`` in its place, so the date alone never makes an output look changed."""
+        return self.text.replace(_RUN_DATE, thai_date(UNDATED))
+
+
+def render_dated(env: Environment, name: str, summary: Any) -> Dated:
+    """Render ``name`` once for a summary (a dataclass with ``run.generated_on``), the run's date a mark."""
+    day = summary.run.generated_on
+    marked = dataclasses.replace(summary, run=dataclasses.replace(summary.run, generated_on=RunDate(day.year, day.month, day.day)))
+    return Dated(render_text(env, name, marked), day)
+
+
 def render_sheet(env: Environment, name: str, context: object) -> Table:
     """Render a ``.tsv`` template into rows for a sheet tab (the look left out)."""
     return render_tab(env, name, context).rows
@@ -182,11 +222,16 @@ def render_sheet(env: Environment, name: str, context: object) -> Table:
 
 def render_tab(env: Environment, name: str, context: object) -> FormattedTab:
     """Render a ``.tsv`` template into a tab: its rows and how it looks."""
+    return parse_tab(render_text(env, name, context))
+
+
+def parse_tab(rendered: str) -> FormattedTab:
+    """A rendered ``.tsv`` template as a tab: its rows and how it looks (see the module's docstring)."""
     rows: Table = []
     kinds: list[str] = []
     notes: dict[tuple[int, int], str] = {}
     statuses: list[tuple[int, int]] = []
-    for line in render_text(env, name, context).split("\n"):
+    for line in rendered.split("\n"):
         kind = ""
         if line.startswith(ROW_MARK):
             kind, line = line[1:2], line[2:]

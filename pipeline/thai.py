@@ -89,16 +89,33 @@ def clean_text(value: object) -> str:
     """Text of a cell: Thai normalized, spaces collapsed and stripped; empty for None/NaN/NaT."""
     if value is None:
         return ""
+    if type(value) is str:
+        return _clean(value)
     if isinstance(value, (float, datetime)) and value != value:  # NaN, pandas' NaT
         return ""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         value = int(value)
-    return _SPACES.sub(" ", normalize_thai(str(value))).strip()
+    return _clean(str(value))
+
+
+#: distinct texts remembered by the cleaners: a run meets each unit name, position, topic, status and
+#: kind thousands of times, and cleans it once
+_REMEMBERED = 1 << 18
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _clean(text: str) -> str:
+    return _SPACES.sub(" ", normalize_thai(text)).strip()
 
 
 def compare_key(value: object) -> str:
     """Text for comparing two spellings: clean, arabic digits, no case."""
-    return to_arabic_digits(clean_text(value)).casefold()
+    return _compare_key(clean_text(value))
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _compare_key(text: str) -> str:
+    return to_arabic_digits(text).casefold()
 
 
 # --- national IDs --------------------------------------------------------------

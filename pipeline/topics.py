@@ -31,6 +31,7 @@ and add it as an alias. Pure: no I/O; the config's own checks call ``TopicVocabu
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -70,8 +71,13 @@ def _word(char: str) -> bool:
 
 def topic_key(text: object) -> str:
     """How topic texts are compared (see the module's docstring); empty for an empty cell."""
+    return _topic_key(compare_key(text))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _topic_key(text: str) -> str:
     chars: list[str] = []
-    for char in compare_key(text):
+    for char in text:
         if char in _JOINERS:
             continue
         kind = unicodedata.category(char)
