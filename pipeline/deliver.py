@@ -54,14 +54,13 @@ from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from jinja2 import Environment
-
 from pipeline.errors import ConfigError, DeliveryError, write_failed
-from pipeline.render import render_dated
 from pipeline.state import SentMail, State
 from pipeline.thai import THAI_MONTHS, BE_OFFSET
 
 if TYPE_CHECKING:
+    from jinja2 import Environment
+
     from pipeline.summaries import UnitSummary
 
 log = logging.getLogger(__name__)
@@ -290,6 +289,8 @@ class Letter:
 
 def letter(env: Environment, summary: UnitSummary) -> Letter:
     """Subject, text and HTML of ``summary``'s e-mail, and the hash of them on ``UNDATED`` (the send log's)."""
+    from pipeline.render import render_dated  # jinja2 and pandas: not for a night that renders nothing
+
     parts = [render_dated(env, name, summary) for name in (SUBJECT, TEXT, HTML)]
     digest = hashlib.sha256()
     for part in parts:

@@ -47,13 +47,14 @@ on open and only ever grows.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from pipeline.errors import ConfigError, PipelineError, StateWriteError, write_failed
 from pipeline.workbook import CellError, Table
@@ -181,6 +182,9 @@ class State:
             if existed:
                 self._refuse_if_damaged()
             self.db.execute("PRAGMA journal_mode=WAL" if self.path else "PRAGMA journal_mode=MEMORY")
+            # Each commit survives a killed run; only the send log's also waits for the disk (``_durable``),
+            # so a power cut may cost cached reads or write records (read or written again), never a send.
+            self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
             self._grow()
         except BaseException:
@@ -303,7 +307,7 @@ class State:
     ) -> None:
         """Log one message the server accepted; committed at once, so a killed run loses none."""
         moment = (when or datetime.now()).isoformat(timespec="seconds")
-        with self._transaction():
+        with self._durable(), self._transaction():
             self.db.execute(
                 "INSERT INTO sent (unit, recipient, content_hash, sent_at, answer, test) VALUES (?, ?, ?, ?, ?, ?)",
                 (unit, recipient, content_hash, moment, answer, int(test)),
@@ -318,10 +322,11 @@ class State:
         this mark and does not send the same message again blindly: it may have
         arrived. Mail is sent at most once; the doubt is reported to a person.
         """
-        self.db.execute(
-            "INSERT OR REPLACE INTO sending (unit, recipient, content_hash, started_at) VALUES (?, ?, ?, ?)",
-            (unit, recipient, content_hash, datetime.now().isoformat(timespec="seconds")),
-        )
+        with self._durable():
+            self.db.execute(
+                "INSERT OR REPLACE INTO sending (unit, recipient, content_hash, started_at) VALUES (?, ?, ?, ?)",
+                (unit, recipient, content_hash, datetime.now().isoformat(timespec="seconds")),
+            )
 
     def unconfirmed(self, unit: str) -> tuple[str, str, str] | None:
         """(recipient, content hash, when) of a send to ``unit`` that was never confirmed."""
@@ -381,7 +386,8 @@ class State:
         """Before mail goes out: this state file's send log accounts for the area's mail up to ``when``."""
         last = self.last_mailing()
         if last is None or when > last:
-            self._set_meta("last_mailing", when.isoformat(timespec="seconds"))
+            with self._durable():
+                self._set_meta("last_mailing", when.isoformat(timespec="seconds"))
 
     def dashboard_read(self) -> bool:
         """Whether this state file has read the dashboard's record of the last mailing."""
@@ -431,6 +437,15 @@ class State:
 
     def _transaction(self) -> Any:
         return _Transaction(self.db)
+
+    @contextlib.contextmanager
+    def _durable(self) -> Iterator[None]:
+        """Commits here wait until the disk has them (the send log: a power cut must not hide a send)."""
+        self.db.execute("PRAGMA synchronous=FULL")
+        try:
+            yield
+        finally:
+            self.db.execute("PRAGMA synchronous=NORMAL")
 
 
 class _Connection(sqlite3.Connection):

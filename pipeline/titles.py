@@ -20,6 +20,7 @@ How people type a title, all read as the same title:
 
 from __future__ import annotations
 
+import functools
 import re
 
 #: (full title, standard abbreviation or "") of every rank of the army, navy, air force
@@ -127,13 +128,15 @@ def _pattern(glued: bool, civil: bool) -> re.Pattern[str]:
     return re.compile(f"^(?:{civil_part}(?:{non_civil})){end}(?= ?\\S)")
 
 
-#: (glued, civil allowed) → the compiled pattern; built once.
-PATTERNS = {(g, c): _pattern(g, c) for g in (True, False) for c in (True, False)}
+@functools.cache
+def pattern(glued: bool, civil: bool) -> re.Pattern[str]:
+    """``_pattern``, compiled on first use (once a run: not at import, for a run that reads no name)."""
+    return _pattern(glued, civil)
 
 
 def title_at_start(text: str, glued: bool, civil: bool) -> tuple[str, str, bool] | None:
     """(title as typed without spaces, the rest, is it civil) for a title at the start of ``text``."""
-    match = PATTERNS[glued, civil].match(text)
+    match = pattern(glued, civil).match(text)
     if match is None:
         return None
     is_civil = civil and match.group("civil") is not None

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Sequence, Union
 
 import wcwidth
-from openpyxl.utils.cell import get_column_letter
 
 Table = list[list[Any]]
 
@@ -171,8 +170,17 @@ def status_rules(cells: Iterable[tuple[int, int]], passed: str, not_passed: str)
     ]
 
 
+def column_letter(number: int) -> str:
+    """The letters of column ``number`` (1 → ``A``, 27 → ``AA``), as Excel and Sheets name it."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 def a1_range(block: CellRange) -> str:
     """``C5:C12`` (or ``C5`` for one cell) for a block."""
-    start = f"{get_column_letter(block.first_column + 1)}{block.first_row + 1}"
-    end = f"{get_column_letter(block.end_column)}{block.end_row}"
+    start = f"{column_letter(block.first_column + 1)}{block.first_row + 1}"
+    end = f"{column_letter(block.end_column)}{block.end_row}"
     return start if start == end else f"{start}:{end}"

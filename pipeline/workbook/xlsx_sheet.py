@@ -16,9 +16,8 @@ import re
 from datetime import date, datetime, time, timedelta
 from typing import Any, Mapping, Sequence
 
-from openpyxl.utils.cell import get_column_letter
 
-from pipeline.workbook.layout import FormattedTab, Table, a1_range, as_tab
+from pipeline.workbook.layout import FormattedTab, Table, a1_range, as_tab, column_letter
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -125,7 +124,7 @@ def sheet_xml(
         cells = []
         bold = (r - 1) in look.bold_rows
         for c, value in enumerate(row):
-            ref = f"{get_column_letter(c + 1)}{r}"
+            ref = f"{column_letter(c + 1)}{r}"
             if value is None:
                 continue
             if isinstance(value, bool):
@@ -147,7 +146,7 @@ def sheet_xml(
         if cells:
             width = max(width, len(row))
             out.append(f'<row r="{r}">{"".join(cells)}</row>')
-    used = f"A1:{get_column_letter(width)}{len(rows)}" if out else "A1"
+    used = f"A1:{column_letter(width)}{len(rows)}" if out else "A1"
     if look.frozen_rows:
         below = f"A{look.frozen_rows + 1}"
         view = (
@@ -185,7 +184,7 @@ def sheet_xml(
 def comments_xml(notes: Mapping[tuple[int, int], str], main_ns: str = MAIN_NS) -> bytes:
     """A comments part holding devplan's notes, in row order."""
     entries = "".join(
-        f'<comment ref="{get_column_letter(c + 1)}{r + 1}" authorId="0"><text><t xml:space="preserve">{xml_text(text)}</t>'
+        f'<comment ref="{column_letter(c + 1)}{r + 1}" authorId="0"><text><t xml:space="preserve">{xml_text(text)}</t>'
         "</text></comment>"
         for (r, c), text in sorted(notes.items())
     )
