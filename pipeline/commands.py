@@ -48,7 +48,24 @@ def sync_area(
         smtp = smtp_for_send() if send else None
         policy = SendPolicy(resend=resend, cadence_days=settings.mail.cadence, test_to=test_to,
                             units=frozenset(normalize_code(u) for u in units), new_state=new_state)
-        return run_and_report(settings, run, say=say, smtp=smtp, send_policy=policy, full=full, wait=wait)
+        return sync_night(settings, run, say=say, smtp=smtp, send_policy=policy, full=full, wait=wait)
+
+
+def sync_night(settings: Settings, run: RunLog, *, say: Say, **options: Any) -> Shown:
+    """A sync, or an idle night when nothing changed since the last one (``pipeline.idle``), then its report:
+    the same report, and the same exit code, as the full run would give."""
+    from pipeline.idle import run_night
+
+    night = run_night(settings, say=say, reads=run.reads, **options)
+    if night.quiet is not None:
+        run.quiet, run.exit_code = night.quiet, night.quiet.exit_code
+        return Shown(night.quiet.report, night.quiet.exit_code, night.quiet.codes)
+    from pipeline.present import format_report, needs_a_person, unit_codes
+
+    assert night.result is not None
+    attention = needs_a_person(night.result)
+    run.result, run.exit_code = night.result, attention.exit_code
+    return Shown(format_report(night.result, attention), attention.exit_code, unit_codes(night.result))
 
 
 def check_area(settings: Settings, *, say: Say, full: bool, wait: bool) -> Shown:

@@ -215,6 +215,8 @@ class Delivery:
     refusal: str = ""
     #: the commands the advice names (the run's config file and year)
     commands: MailCommands = field(default_factory=MailCommands)
+    #: unit code -> the content hash of its message (the send log's, run date left out)
+    hashes: dict[str, str] = field(default_factory=dict)
 
 
 class Postbox:
@@ -405,10 +407,11 @@ def plan_mail(
         message = build_message(env, summary, sender, address, written)
         result.recipients[code] = address
         fingerprint = written.fingerprint
+        result.hashes[code] = fingerprint
         letters[code] = (message, fingerprint)
         if policy.units and code not in policy.units:
             result.not_chosen.append(code)
-        elif policy.test_to or _due(code, address, fingerprint, state, policy, today, result, postbox):
+        elif policy.test_to or mail_due(code, address, fingerprint, state, policy, today, result, postbox):
             result.due.append(code)
     return result, letters
 
@@ -457,7 +460,7 @@ def deliver(
     return post_mail(result, letters, postbox, progress, state=state, policy=policy)
 
 
-def _due(
+def mail_due(
     code: str, address: str, fingerprint: str, state: State | None, policy: SendPolicy, today: date,
     result: Delivery, postbox: Postbox,
 ) -> bool:

@@ -25,6 +25,7 @@ from pipeline.thai import mask_ids_in_text, normalize_national_id
 from pipeline.workbook.reads import ReadLog
 
 if TYPE_CHECKING:
+    from pipeline.idle import QuietNight
     from pipeline.sync import SyncResult
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class RunLog:
     result: SyncResult | None = None
     #: the exit code of a run that finished (its report says why); one that raised is recorded by what it raised
     exit_code: int = 0
+    #: an idle night instead (nothing changed since the last sync: ``pipeline.idle``)
+    quiet: QuietNight | None = None
 
 
 def exit_code_of(exc: BaseException | None) -> int:
@@ -84,7 +87,7 @@ def unit_codes(run: RunLog) -> set[str]:
     """The roster's unit codes a run knows (codes, not IDs: the history keeps them as they are)."""
     result = run.result
     if result is None:
-        return set()
+        return {normalize_national_id(code) for code in run.quiet.codes} if run.quiet else set()
     return {normalize_national_id(code) for code in [*result.data.units["code"], *result.unit_problems]}
 
 
@@ -121,6 +124,8 @@ def describe(run: RunLog, failure: BaseException | None, settings: Settings) -> 
         details["cached"] = list(run.reads.cached)
         if counts.total:  # a service was asked (Google); local files take no requests
             details["requests"] = counts.as_dict()
+    if run.quiet is not None:
+        details.update(run.quiet.details)
     result = run.result
     if result is not None:
         details["written"] = sorted(result.published.written)

@@ -12,14 +12,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pipeline.access import AccessReport
+from typing import TYPE_CHECKING
+
 from pipeline.deliver import Delivery
-from pipeline.errors import EXIT_NEEDS_PERSON
-from pipeline.publish import COHORTS_TAB, NEEDS_TAB, UNMATCHED_TAB
-from pipeline.render import percent
+from pipeline.errors import EXIT_NEEDS_PERSON, PipelineError
 from pipeline.state import SentMail
-from pipeline.sync import SyncResult
+from pipeline.workbook import RequestCounts
 from pipeline.workbook.layout import text_cells
+
+if TYPE_CHECKING:  # not imported by an idle night, which prints its report without pandas (pipeline.idle)
+    from pipeline.access import AccessReport
+    from pipeline.config import Settings
+    from pipeline.sync import SyncResult
 
 REPORT_HEADERS = ("ตัวชี้วัด", "ผ่าน/นับ", "ร้อยละ", "เป้าหมาย", "ผล", "ชื่อ")
 REPORT_WIDTHS = (20, 12, 8, 10, 14, 0)
@@ -102,6 +106,20 @@ def unit_codes(result: SyncResult) -> list[str]:
 
 def format_report(result: SyncResult, attention: Attention | None = None) -> str:
     """The short table printed after a run: counts, indicators against targets, outputs, what needs a person."""
+    return "\n".join(findings(result) + outcome(
+        result.settings, Outcome(result.published.written, len(result.published.unchanged), result.requests,
+                                 result.delivery, result.unit_problems),
+        attention or needs_a_person(result),
+    ))
+
+
+def findings(result: SyncResult) -> list[str]:
+    """The report's first part, what the area's data says: counts, needs, indicators against targets.
+
+    It depends on the data alone, so an idle night (``pipeline.idle``) prints the last run's again.
+    """
+    from pipeline.render import percent
+
     counts = result.area.counts
     lines = [
         f"ปีงบประมาณ {result.settings.area.fiscal_year}: โรงเรียน {counts.schools} แห่ง, "
@@ -118,33 +136,50 @@ def format_report(result: SyncResult, attention: Attention | None = None) -> str
         cells = (ind.id, f"{ind.met}/{ind.population}", percent(ind.percent), target,
                  ind.status, ind.short_name)
         lines.append("".join(pad(c, w) for c, w in zip(cells, REPORT_WIDTHS)).rstrip())
-    dashboard = result.settings.output.dashboard
-    units_written = len([k for k in result.published.written if k != dashboard])
-    lines += [
+    return lines
+
+
+@dataclass
+class Outcome:
+    """What one night did: written, left as it was, asked of the storage's service, mailed, left out."""
+
+    written: dict[str, list[str]]
+    unchanged: int
+    requests: RequestCounts
+    delivery: Delivery
+    unit_problems: dict[str, PipelineError]
+
+
+def outcome(settings: Settings, night: Outcome, attention: Attention) -> list[str]:
+    """The report's second part: what this night wrote and mailed, units left out, what needs a person."""
+    dashboard = settings.output.dashboard
+    units_written = len([k for k in night.written if k != dashboard])
+    lines = [
         "",
         f"เขียนแท็บสรุปผลลง {units_written} สเปรดชีต"
-        + (f" และแดชบอร์ด '{dashboard}'" if dashboard in result.published.written else "")
-        + f" ใน {result.settings.storage.location}",
+        + (f" และแดชบอร์ด '{dashboard}'" if dashboard in night.written else "")
+        + f" ใน {settings.storage.location}",
     ]
-    if result.published.unchanged:
-        lines.append(f"ไม่ต้องเขียนใหม่ {len(result.published.unchanged)} สเปรดชีต (ข้อมูลเหมือนครั้งก่อน)")
-    if result.requests.total:
-        r = result.requests
+    if night.unchanged:
+        lines.append(f"ไม่ต้องเขียนใหม่ {night.unchanged} สเปรดชีต (ข้อมูลเหมือนครั้งก่อน)")
+    if night.requests.total:
+        r = night.requests
         lines.append(
             f"คำขอถึง Google: อ่าน {r.sheets_read}, เขียน {r.sheets_write}, Drive {r.drive}"
             + (f", ลองใหม่ {r.retries}" if r.retries else "")
         )
-    lines += mail_lines(result.delivery)
-    for code, problem in result.unit_problems.items():
+    lines += mail_lines(night.delivery)
+    for code, problem in night.unit_problems.items():
         lines.append(f"หน่วยงาน {code} ตกหล่น (ไม่ได้เขียนแท็บสรุปผลและไม่ได้ส่งอีเมล): {problem.message}")
         if problem.hint:
             lines.append(f"    วิธีแก้: {problem.hint}")
-    lines += ["", *(attention or needs_a_person(result)).lines()]
-    return "\n".join(lines)
+    return lines + ["", *attention.lines()]
 
 
 def needs_lines(result: SyncResult) -> list[str]:
     """The year's development needs in two lines: who is still waiting, and topic texts no topic covers."""
+    from pipeline.publish import COHORTS_TAB, NEEDS_TAB, UNMATCHED_TAB
+
     needs = result.area.needs
     waiting = [t for t in needs.topics if t.unmet]
     lines = [

@@ -367,6 +367,17 @@ class State:
 
     # -- what the state file knows of the area's mailings ------------------------
 
+    def meta(self, key: str) -> str | None:
+        """A small fact the state file keeps (``meta`` table), or None."""
+        return self._meta(key)
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Keep (or, None, drop) a small fact."""
+        if value is None:
+            self.db.execute("DELETE FROM meta WHERE key=?", (key,))
+        else:
+            self._set_meta(key, value)
+
     def _meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None

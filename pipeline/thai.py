@@ -594,6 +594,20 @@ def fiscal_year_bounds(fy: int) -> tuple[date, date]:
     return date(end_year - 1, 10, 1), date(end_year, 9, 30)
 
 
+#: where a day falls in a fiscal year: what is judged differs (``pipeline.idle`` compares it between nights)
+BEFORE, FIRST_HALF, SECOND_HALF, ENDED = "before", "first half", "second half", "ended"
+
+
+def fiscal_phase(fy: int, day: date) -> str:
+    """``day`` in fiscal year ``fy``: before it, before its midpoint (1 April), from the midpoint, after it."""
+    start, end = fiscal_year_bounds(fy)
+    if day < start:
+        return BEFORE
+    if day < date(end.year, 4, 1):
+        return FIRST_HALF
+    return SECOND_HALF if day <= end else ENDED
+
+
 THAI_MONTHS = [
     "มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน",
     "กรกฎาคม", "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม",

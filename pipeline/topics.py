@@ -35,11 +35,12 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
 
 from pipeline.thai import clean_text, compare_key
+
+if TYPE_CHECKING:  # the config's checks build a vocabulary: pandas only where columns are read
+    import pandas as pd
 
 
 class TopicSettings(Protocol):
@@ -248,6 +249,8 @@ class TopicVocabulary:
 
     def topics_of(self, values: Iterable[Any]) -> pd.Series:
         """``topics_in`` over a column (each distinct value worked out once); keeps a Series' index."""
+        import pandas as pd
+
         series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
         if series.empty:
             return pd.Series([], index=series.index, dtype=object)
@@ -256,6 +259,8 @@ class TopicVocabulary:
 
     def canonical_of(self, values: Iterable[Any]) -> pd.Series:
         """``canonical`` over a column; None where a value names no topic."""
+        import pandas as pd
+
         found = self.topics_of(values)
         return pd.Series([topics[0] if topics else None for topics in found], index=found.index, dtype=object)
 

@@ -86,10 +86,11 @@ def test_with_wait_the_second_sync_runs_after_the_first_lets_go(area, config_fil
 def test_two_syncs_started_together_never_overlap(area, config_file, tmp_path):
     """Both with --wait, their stderr appended to one file, so its lines are in the order they were
     written. Each says "เริ่มประมวลผล" once it holds the lock and writes its last summary tab before
-    letting go: the second start must come after the first run's last write."""
+    letting go: the second start must come after the first run's last write. Both ``--full``: else the
+    second, finding nothing changed, would be an idle night (tests/test_idle.py) that writes nothing."""
     log = tmp_path / "both.log"
     with log.open("a", encoding="utf-8") as shared:
-        runs = [_sync(config_file, "--wait", stdout=subprocess.DEVNULL, stderr=shared) for _ in range(2)]
+        runs = [_sync(config_file, "--wait", "--full", stdout=subprocess.DEVNULL, stderr=shared) for _ in range(2)]
         for process in runs:
             process.wait(timeout=300)
             assert process.returncode == 1

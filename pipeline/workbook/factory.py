@@ -39,6 +39,14 @@ def open_workbook(
     return LocalWorkbook(storage.path, Limits(part=storage.max_part_mb * MB, file=storage.max_file_mb * MB))
 
 
+def local_files(storage: StorageSettings, keys: list[str]) -> list[Path]:
+    """The files of spreadsheets ``keys`` in a local storage folder, named as ``LocalWorkbook.path`` names them."""
+    from pipeline.workbook.local import SUFFIX
+
+    assert storage.path is not None  # a local backend's folder, checked by StorageSettings
+    return [Path(storage.path) / f"{key}{SUFFIX}" for key in keys]
+
+
 def service_account(credentials: Path | None) -> str:
     """The e-mail of the service account whose key is ``credentials`` (None: ``GOOGLE_APPLICATION_CREDENTIALS``),
     or "" when there is none and an emulator is set; a ConfigError saying what is wrong with the key."""
