@@ -32,10 +32,9 @@ from typing import Iterable
 import pandas as pd
 
 from pipeline.normalize import Normalized
-from pipeline.thai import clean_text, fiscal_year_bounds, mask_national_id, thai_date
+from pipeline.thai import BEFORE, ENDED, FIRST_HALF, SECOND_HALF, clean_text, fiscal_phase, fiscal_year_bounds, mask_national_id, thai_date
 from pipeline.topics import TopicVocabulary
 
-BEFORE, FIRST_HALF, SECOND_HALF, ENDED = "before", "first_half", "second_half", "ended"
 NO_DEVELOPMENT, UNDER_HALF = "no_development", "under_half"
 
 
@@ -63,14 +62,7 @@ def checkpoint(fiscal_year: int, today: date) -> Checkpoint:
     """The phase of ``fiscal_year`` on ``today`` (1 Oct – 31 Mar, 1 Apr – 30 Sep, before or after)."""
     start, end = fiscal_year_bounds(fiscal_year)
     midpoint = date(end.year, 4, 1)
-    if today < start:
-        phase = BEFORE
-    elif today < midpoint:
-        phase = FIRST_HALF
-    elif today <= end:
-        phase = SECOND_HALF
-    else:
-        phase = ENDED
+    phase = fiscal_phase(fiscal_year, today)  # the one rule, which an idle night compares too (pipeline.idle)
     return Checkpoint(fiscal_year, start, midpoint, end, phase, _rule(fiscal_year, phase, start, midpoint, end))
 
 

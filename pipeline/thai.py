@@ -595,7 +595,7 @@ def fiscal_year_bounds(fy: int) -> tuple[date, date]:
 
 
 #: where a day falls in a fiscal year: what is judged differs (``pipeline.idle`` compares it between nights)
-BEFORE, FIRST_HALF, SECOND_HALF, ENDED = "before", "first half", "second half", "ended"
+BEFORE, FIRST_HALF, SECOND_HALF, ENDED = "before", "first_half", "second_half", "ended"
 
 
 def fiscal_phase(fy: int, day: date) -> str:
