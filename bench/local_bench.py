@@ -170,8 +170,9 @@ STAGES: dict[str, list[tuple[str, str]]] = {
                   ("pipeline.sync", "office_code_problem"), ("pipeline.sync", "unit_codes")],
     "measure (indicators)": [("pipeline.sync", "measure")],
     "needs": [("pipeline.sync", "measure_needs")],
-    "summaries": [("pipeline.sync", "unit_summaries"), ("pipeline.sync", "area_summary"),
-                  ("pipeline.sync", "plan_progress"), ("pipeline.sync", "spending")],
+    "own plans": [("pipeline.sync", "own_plans")],
+    "spending": [("pipeline.sync", "measure_spending")],
+    "summaries": [("pipeline.sync", "unit_summaries"), ("pipeline.sync", "area_summary")],
     "publish": [("pipeline.sync", "publish")],
     "deliver": [("pipeline.sync", "plan_mail"), ("pipeline.sync", "post_mail"), ("pipeline.sync", "check_send_log")],
 }

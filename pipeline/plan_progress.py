@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable
+from typing import Any, Iterable
 
 import pandas as pd
 
@@ -166,33 +166,35 @@ def person_plans(data: Normalized, point: Checkpoint, topics: TopicVocabulary) -
     "สะเต็มศึกษา (STEM Education)" in a plan; texts that name no known topic meet when one stands in the other.
     """
     year = point.fiscal_year
-    plans = data.plans[data.plans["fiscal_year"] == year]
-    records = data.records[data.records["fiscal_year"] == year]
-    staff = data.staff.set_index("staff_id")
-    planned_rows = dict(tuple(plans.groupby("staff_id"))) if len(plans) else {}
-    record_rows = dict(tuple(records.groupby("staff_id"))) if len(records) else {}
-    found: dict[str, PersonPlan] = {}
-    for sid, rows in planned_rows.items():
-        if sid not in staff.index:
-            continue
-        person = staff.loc[sid]
-        mine = record_rows.get(sid, records.iloc[0:0])
-        found[sid] = _person_plan(sid, person, rows, mine, point, topics)
+    staff = {p["staff_id"]: p for p in data.staff[["staff_id", "display_name", "position", "work_group"]].to_dict("records")}
+    planned_rows = _by_person(data.plans[data.plans["fiscal_year"] == year])
+    record_rows = _by_person(data.records[data.records["fiscal_year"] == year])
+    return {
+        sid: _person_plan(sid, staff[sid], rows, record_rows.get(sid, []), point, topics)
+        for sid, rows in sorted(planned_rows.items()) if sid in staff
+    }
+
+
+def _by_person(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Each person's rows of ``frame``, in the frame's order (one pass, no frame per person)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in frame.to_dict("records"):
+        found.setdefault(row["staff_id"], []).append(row)
     return found
 
 
 def _person_plan(
-    sid: str, person: pd.Series, plans: pd.DataFrame, records: pd.DataFrame, point: Checkpoint, vocabulary: TopicVocabulary
+    sid: str, person: dict[str, Any], plans: list[dict[str, Any]], records: list[dict[str, Any]], point: Checkpoint,
+    vocabulary: TopicVocabulary,
 ) -> PersonPlan:
-    done = records[records["done"].astype(bool)]
-    planned = _number(sum(float(h) for h in plans["hours"]))
+    done = [r for r in records if bool(r["done"])]
+    planned = _number(sum(float(r["hours"]) for r in plans))
     planned_hours = planned if planned else None
-    done_hours = _number(sum(float(h) for h in done["hours"]))
+    done_hours = _number(sum(float(r["hours"]) for r in done))
 
-    def named(rows: pd.DataFrame) -> list[str]:
+    def named(rows: list[dict[str, Any]]) -> list[str]:
         """Each topic the rows name, once (a record's kind counts as ``topic_names`` says)."""
-        kinds = rows["kind"] if "kind" in rows.columns else [""] * len(rows)
-        found = (topic_names(text, kind, vocabulary) for text, kind in zip(rows["topic"], kinds))
+        found = (topic_names(row["topic"], row.get("kind", ""), vocabulary) for row in rows)
         return list(dict.fromkeys(name for names in found for name in names))
 
     def among(topic: str, others: list[str]) -> bool:
@@ -204,7 +206,7 @@ def _person_plan(
     unplanned = [t for t in named(done) if not among(t, topics)]
     percent = None if planned_hours is None else done_hours / planned_hours * 100
     behind = ""
-    if point.phase != BEFORE and done.empty:
+    if point.phase != BEFORE and not done:
         behind = NO_DEVELOPMENT
     elif point.hours_count and planned_hours is not None and done_hours < planned_hours / 2:
         behind = UNDER_HALF

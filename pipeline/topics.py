@@ -269,10 +269,7 @@ class TopicVocabulary:
         the kind is itself a topic's name or alias ("STEM", "วิจัยในชั้นเรียน"), so a record of kind
         วิจัยในชั้นเรียน titled with its research's name counts for that topic. ``kinds`` and
         ``topics`` are two columns of the same records."""
-        return [
-            tuple(dict.fromkeys((*named, *kind)))
-            for named, kind in zip(self.topics_of(topics), self.topics_of(kinds))
-        ]
+        return [tuple(dict.fromkeys((*self.topics_in(text), *self.topics_in(kind)))) for text, kind in zip(topics, kinds)]
 
     def kind_names(self, kind: object, need: object) -> bool:
         """Whether a development's kind ("STEM", "วิจัยในชั้นเรียน") is itself a topic ``need`` names.
