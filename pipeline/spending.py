@@ -17,8 +17,8 @@ Pure: frames and settings in, dataclasses out; national IDs are masked here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 
@@ -128,6 +128,28 @@ class Spending:
     allocation: float
     #: everyone who receives the allocation (staff_id, display_name, position, unit_code), in reading order
     teachers: pd.DataFrame
+    #: worked out once, on first use: what was charged to the allocation per person, each unit's rows
+    _cut: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def cut(self, name: str, make: Callable[[], Any]) -> Any:
+        """``make()``, remembered under ``name``: every unit's row reads the same grouping, made once."""
+        if name not in self._cut:
+            self._cut[name] = make()
+        return self._cut[name]
+
+    def costs_of(self, codes: list[str]) -> pd.DataFrame:
+        """The cost rows of the units ``codes``, in their order in ``costs`` (one unit: from a grouping made once)."""
+        if len(codes) == 1:
+            by_unit = self.cut("costs", lambda: dict(tuple(self.costs.groupby("unit_code", sort=False))))
+            return by_unit.get(codes[0], self.costs.iloc[0:0])
+        return self.costs[self.costs["unit_code"].isin(codes)]
+
+    def teachers_of(self, codes: list[str]) -> pd.DataFrame:
+        """The teachers of the units ``codes``, in reading order (one unit: from a grouping made once)."""
+        if len(codes) == 1:
+            by_unit = self.cut("teachers", lambda: dict(tuple(self.teachers.groupby("unit_code", sort=False))))
+            return by_unit.get(codes[0], self.teachers.iloc[0:0])
+        return self.teachers[self.teachers["unit_code"].isin(codes)]
 
 
 def measure_spending(
@@ -179,10 +201,14 @@ def _sources(spent: Spending, costs: pd.DataFrame) -> list[SourceAmount]:
 def _teachers(spent: Spending, codes: Iterable[str], unit_names: dict[str, str]) -> list[TeacherAllocation]:
     """The teachers of ``codes`` (unit by unit, each in reading order), with what they used of their allocation."""
     place = {code: i for i, code in enumerate(codes)}
-    costs = spent.costs
-    charged = costs[costs["funding"].isin(spent.allocation_sources) & (costs["cost"] > 0)].groupby("staff_id")["cost"]
-    used, count = charged.sum(), charged.size()
-    teachers = spent.teachers[spent.teachers["unit_code"].isin(place)]
+
+    def charged_to_allocation() -> tuple[pd.Series, pd.Series]:
+        costs = spent.costs
+        charged = costs[costs["funding"].isin(spent.allocation_sources) & (costs["cost"] > 0)].groupby("staff_id")["cost"]
+        return charged.sum(), charged.size()
+
+    used, count = spent.cut("charged", charged_to_allocation)
+    teachers = spent.teachers_of(list(place))
     teachers = teachers.assign(_place=teachers["unit_code"].map(place)).sort_values("_place", kind="stable")
     found = []
     for t in teachers.itertuples():
@@ -201,7 +227,7 @@ def spending_row(
     """The spending of the units ``codes`` (those recording costs count)."""
     codes = list(codes)
     counted = [c for c in codes if c in spent.recording]
-    costs = spent.costs[spent.costs["unit_code"].isin(counted)]
+    costs = spent.costs_of(counted)
     by_source = costs.groupby("funding")["cost"].sum()
     teachers = _teachers(spent, counted, unit_names)
     allocation = spent.allocation * len(teachers)
@@ -220,7 +246,7 @@ def unit_spending(spent: Spending | None, code: str, name: str) -> UnitSpending 
     """A unit's own spending; None when its record tab has no cost column (or nobody's has)."""
     if spent is None or code not in spent.recording:
         return None
-    costs = spent.costs[spent.costs["unit_code"] == code]
+    costs = spent.costs_of([code])
     return UnitSpending(
         sources=_sources(spent, costs), totals=spending_row(spent, name, [code], {code: name}, code=code),
         teachers=_teachers(spent, [code], {code: name}), allocation=spent.allocation,

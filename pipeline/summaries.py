@@ -198,10 +198,10 @@ class AreaSummary:
 
 def indicator_rows(scores: Scores, level: str, key: str) -> list[IndicatorRow]:
     """The indicator table of one unit, district or the area, in the plan's order."""
-    table = scores.for_level(level, key).set_index("indicator")
+    table = scores.totals_of(level, key)
     rows = []
     for ind in scores.indicators:
-        total = table.loc[ind.id]
+        total = table[ind.id]
         rows.append(
             IndicatorRow(
                 id=ind.id, strategy=ind.strategy, name=ind.name, short_name=ind.short_name,
@@ -216,39 +216,36 @@ def indicator_rows(scores: Scores, level: str, key: str) -> list[IndicatorRow]:
 def unit_summaries(
     data: Normalized, scores: Scores, facts: RunFacts, own: OwnPlans, spent: Spending | None
 ) -> dict[str, UnitSummary]:
-    """One summary per unit, keyed by unit code; per-person figures are worked out once."""
+    """One summary per unit, keyed by unit code; per-person figures and rows to fix are worked out once."""
     people = _people(data, scores, facts.fiscal_year)
-    by_unit = dict(tuple(people.groupby("unit_code"))) if not people.empty else {}
-    empty = people.iloc[0:0]
+    issues, notes = _issues_by_unit(data.quarantine), _issues_by_unit(data.notes)
     return {
-        unit["code"]: unit_summary(unit, by_unit.get(unit["code"], empty), data, scores, facts, own, spent)
+        unit["code"]: unit_summary(unit, people.get(unit["code"], []), scores, facts, own, spent,
+                                   issues.get(unit["code"], []), notes.get(unit["code"], []))
         for unit in data.units.to_dict("records")
     }
 
 
-def _people(data: Normalized, scores: Scores, fiscal_year: int) -> pd.DataFrame:
-    """Every person with the figures their director sees, in reading order within a unit."""
+def _people(data: Normalized, scores: Scores, fiscal_year: int) -> dict[str, list[dict[str, Any]]]:
+    """Every person with the figures their director sees, by unit code, in reading order within a unit."""
     plans = set(data.plans.loc[data.plans["fiscal_year"] == fiscal_year, "staff_id"])
     done = data.records[(data.records["fiscal_year"] == fiscal_year) & data.records["done"].astype(bool)]
-    done_count = done.groupby("staff_id").size()
-    hours = done.groupby("staff_id")["hours"].sum()
+    done_count = done.groupby("staff_id").size().to_dict()
+    hours = done.groupby("staff_id")["hours"].sum().to_dict()
     surveyed = set(data.survey["staff_id"])
     short = {i.id: i.short_name for i in scores.indicators}
     unmet = scores.people[~scores.people["met"].astype(bool)]
-    missing = unmet.groupby("staff_id")["indicator"].agg(list)
-    rows = [
-        {
-            "staff_id": p.staff_id, "unit_code": p.unit_code, "name": p.display_name, "masked_id": mask_national_id(p.staff_id),
+    missing = unmet.groupby("staff_id")["indicator"].agg(list).to_dict()
+    found: dict[str, list[dict[str, Any]]] = {}
+    for p in reading_order(data.staff).itertuples():
+        found.setdefault(p.unit_code, []).append({
+            "staff_id": p.staff_id, "name": p.display_name, "masked_id": mask_national_id(p.staff_id),
             "position": p.position, "standing": p.standing, "work_group": p.work_group,
             "has_plan": p.staff_id in plans, "done_count": int(done_count.get(p.staff_id, 0)),
             "hours": _hours(hours.get(p.staff_id, 0)), "surveyed": p.staff_id in surveyed,
             "missing": [short[i] for i in missing.get(p.staff_id, [])],
-        }
-        for p in reading_order(data.staff).itertuples()
-    ]
-    columns = ["staff_id", "unit_code", "name", "masked_id", "position", "standing", "work_group", "has_plan",
-               "done_count", "hours", "surveyed", "missing"]
-    return pd.DataFrame(rows, columns=columns)
+        })
+    return found
 
 
 #: How a school's name is sometimes shortened in front of the village name.
@@ -272,13 +269,13 @@ def addressee(name: str, kind: str) -> str:
 
 
 def unit_summary(
-    unit: dict[str, Any], people: pd.DataFrame, data: Normalized, scores: Scores, facts: RunFacts,
-    own: OwnPlans, spent: Spending | None,
+    unit: dict[str, Any], people: list[dict[str, Any]], scores: Scores, facts: RunFacts,
+    own: OwnPlans, spent: Spending | None, issues: list[Issue], notes: list[Issue],
 ) -> UnitSummary:
-    """Everything one unit's director sees: its indicators, its own staff, its rows to fix."""
+    """Everything one unit's director sees: its indicators, its own staff (``people``), its rows to fix."""
     code = unit["code"]
     indicators = indicator_rows(scores, "unit", code)
-    plans = [own.people[sid] for sid in people["staff_id"] if sid in own.people]
+    plans = [own.people[p["staff_id"]] for p in people if p["staff_id"] in own.people]
     return UnitSummary(
         run=facts,
         unit=Unit(
@@ -290,9 +287,9 @@ def unit_summary(
         ),
         indicators=indicators,
         indicators_counted=[row for row in indicators if row.population > 0],
-        staff=[Person(**person) for person in people.drop(columns=["staff_id", "unit_code"]).to_dict("records")],
-        issues=_issues(data.quarantine, code),
-        notes=_issues(data.notes, code),
+        staff=[Person(**{k: v for k, v in person.items() if k != "staff_id"}) for person in people],
+        issues=issues,
+        notes=notes,
         plan=unit_progress(own.checkpoint, unit["name"], plans, len(people)),
         spending=unit_spending(spent, code, unit["name"]),
     )
@@ -354,13 +351,21 @@ def area_summary(
     )
 
 
-def _issues(frame: pd.DataFrame, code: str | None = None) -> list[Issue]:
-    rows = frame if code is None else frame[frame["unit_code"] == code]
+def _issues(frame: pd.DataFrame) -> list[Issue]:
+    """Every row of a quarantine or notes frame, by sheet, tab and row."""
     return [
         Issue(sheet=r["_sheet"], tab=r["_tab"], row=int(r["_row"]), unit_code=r["unit_code"],
               reason=mask_ids_in_text(r["reason"]), value=clip(mask_ids_in_text(clean_text(r["value"])), QUOTED))
-        for r in rows.sort_values(["_sheet", "_tab", "_row"]).to_dict("records")
+        for r in frame.sort_values(["_sheet", "_tab", "_row"]).to_dict("records")
     ]
+
+
+def _issues_by_unit(frame: pd.DataFrame) -> dict[str, list[Issue]]:
+    """``_issues`` of each unit code, sorted once for all units."""
+    found: dict[str, list[Issue]] = {}
+    for issue in _issues(frame):
+        found.setdefault(issue.unit_code, []).append(issue)
+    return found
 
 
 def _maybe(value: Any) -> float | None:

@@ -5,7 +5,8 @@ Pure: takes the normalized frames, the definitions and a fiscal year; returns fr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -34,10 +35,19 @@ class Scores:
     units: pd.DataFrame
     #: totals: level ("unit" | "district" | "area"), key, indicator, population, met, percent, target, status
     table: pd.DataFrame
+    _totals: dict[tuple[str, str], dict[str, dict[str, Any]]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def for_level(self, level: str, key: str | None = None) -> pd.DataFrame:
         rows = self.table[self.table["level"] == level]
         return rows if key is None else rows[rows["key"] == key]
+
+    def totals_of(self, level: str, key: str) -> dict[str, dict[str, Any]]:
+        """Indicator ID -> its totals row for one unit, district or the area (the table grouped once)."""
+        if self._totals is None:
+            self._totals = {}
+            for row in self.table.to_dict("records"):
+                self._totals.setdefault((row["level"], row["key"]), {})[row["indicator"]] = row
+        return self._totals.get((level, key), {})
 
 
 def measure(
