@@ -152,15 +152,17 @@ def errors_as_missing(frame: pd.DataFrame, bad: Issues) -> pd.DataFrame:
     found = frame.map(lambda v: isinstance(v, CellError)) if len(frame) else None
     if found is None or not found.to_numpy().any():
         return frame.assign(_errors=[()] * len(frame))
-    errors = []
-    for index, row in frame.iterrows():
-        fields = tuple(f for f in frame.columns if found.at[index, f])
+    hits = found.to_numpy(dtype=bool)
+    errors: list[tuple[str, ...]] = [()] * len(frame)
+    at = hits.any(axis=1).nonzero()[0]  # only the rows with an error are looked at, as plain dicts
+    for position, row in zip(at, frame.iloc[at].to_dict("records")):
+        fields = tuple(f for f, hit in zip(frame.columns, hits[position]) if hit)
         for field in fields:
             error = row[field]
             bad.add(row, f"สูตรในช่อง {error.cell} ให้ค่าผิดพลาด ({error.code}) จึงนับเป็นช่องว่าง: "
                          "แก้สูตรในช่องนี้ หรือพิมพ์ค่าลงไปแทนสูตร", error.code, clean_text(_get(row, "unit_code")))
-        errors.append(fields)
-    return frame.mask(found.astype(bool), None).assign(_errors=errors)
+        errors[position] = fields
+    return frame.mask(hits, None).assign(_errors=errors)
 
 
 def read_overrides(raw: Collected, staff: pd.DataFrame, conflicts: dict[str, IdConflict], bad: Issues) -> Overrides:
@@ -185,7 +187,7 @@ def office_code_problem(raw: Collected, settings: Settings) -> tuple[str, str] |
     staff_codes = {normalize_code(c) for c in raw.staff["unit_code"]}
     if code in {normalize_code(c) for c in raw.units["code"]} or code in staff_codes:
         return None
-    offices = [f"{normalize_code(row['code'])} ({clean_text(row['name'])})" for _, row in raw.units.iterrows()
+    offices = [f"{normalize_code(row['code'])} ({clean_text(row['name'])})" for row in raw.units.to_dict("records")
                if UNIT_KINDS.get(clean_text(row["kind"])) == "office" and normalize_code(row["code"]) in staff_codes]
     if not offices:
         return None
@@ -207,7 +209,7 @@ def unit_codes(raw_units: pd.DataFrame, office_code: str) -> list[str]:
 def normalize_units(raw: pd.DataFrame, office_code: str, bad: Issues, notes: Issues | None = None) -> pd.DataFrame:
     """One row per unit (school or the office), keyed by its code; odd yes/no answers are noted."""
     rows, seen = [], set()
-    for _, row in raw.iterrows():
+    for row in raw.to_dict("records"):  # plain dicts: a Series per row costs more than the row's work
         code = normalize_code(row["code"])
         kind = UNIT_KINDS.get(clean_text(row["kind"]), "office" if code == office_code else "")
         if not code:
@@ -266,7 +268,7 @@ def normalize_staff(
     smis_to_code = _smis_map(units)
     table = position_table() if positions is None else positions
     parsed = []
-    for _, row in raw.iterrows():
+    for row in raw.to_dict("records"):  # plain dicts: a Series per row costs more than the row's work
         nid = normalize_national_id(row["national_id"])
         unit = normalize_code(row["unit_code"])
         prefix = clean_text(_get(row, "prefix"))
@@ -650,7 +652,7 @@ def normalize_survey(
     has_id = bool(settings.sources.survey.columns.national_id)
     order = date_order(raw["timestamp"]) if "timestamp" in raw.columns else DAY_FIRST
     rows = []
-    for _, row in raw.iterrows():
+    for row in raw.to_dict("records"):  # plain dicts: a Series per row costs more than the row's work
         typed_unit = clean_text(_get(row, "unit_name"))
         found = locate(row, matcher, code_of_name.get(school_name_key(typed_unit), "") if typed_unit else "")
         sid = found.staff_id
@@ -675,7 +677,7 @@ def normalize_survey(
     order = frame.assign(_when=frame["submitted_at"].map(lambda t: float("-inf") if pd.isna(t) else t.timestamp()))
     order = order.sort_values(["_when", "_row"], kind="stable")
     superseded = order.duplicated("staff_id", keep="last")
-    for _, row in order[superseded].iterrows():
+    for row in order[superseded].to_dict("records"):
         notes.add(row, "ส่งแบบสำรวจซ้ำ ใช้คำตอบครั้งล่าสุดแทน", "", row["_unit"])
     return order[~superseded].drop(columns="_when").sort_values("_row").reset_index(drop=True)
 
@@ -691,7 +693,7 @@ def _timestamp(row: Any, order: str, unit: str, notes: Issues) -> Any:
 def normalize_plans(raw: pd.DataFrame, matcher: PersonMatcher, bad: Issues, notes: Issues) -> pd.DataFrame:
     """ID Plan rows matched to staff, with their fiscal year."""
     rows = []
-    for _, row in raw.iterrows():
+    for row in raw.to_dict("records"):  # plain dicts: a Series per row costs more than the row's work
         found = locate(row, matcher, row["_unit"])
         sid = found.staff_id
         year = _number(row["fiscal_year"])
@@ -727,7 +729,7 @@ def normalize_records(
     # Each unit's spreadsheet has its own locale: day/month order is worked out per spreadsheet.
     orders = {sheet: date_order(group["date"]) for sheet, group in raw.groupby("_sheet")} if len(raw) else {}
     rows = []
-    for _, row in raw.iterrows():
+    for row in raw.to_dict("records"):  # plain dicts: a Series per row costs more than the row's work
         found = locate(row, matcher, row["_unit"])
         sid = found.staff_id
         order = orders.get(row["_sheet"], DAY_FIRST)
@@ -814,7 +816,8 @@ def status_note(status: str, done_statuses: list[str]) -> str:
 
 
 def _get(row: Any, field: str) -> Any:
-    return row[field] if field in row.index else None
+    """A row's field (a dict's or a Series'), None where the source has no such column."""
+    return row.get(field)
 
 
 def _number(value: Any) -> float | None:
