@@ -18,13 +18,13 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Collection
 
 import pandas as pd
-from openpyxl.utils.cell import get_column_letter
 from pydantic import BaseModel
 
 from pipeline.config import OPTIONAL_RECORD_COLUMNS, Settings
 from pipeline.errors import SourceError
 from pipeline.thai import clean_text
 from pipeline.workbook import CellError, Table, Workbook
+from pipeline.workbook.layout import column_letter
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,19 @@ def table_to_frame(
 ) -> pd.DataFrame:
     """Map a tab's header to config field names; every configured column must exist, but ``optional`` ones
     (a tab without one gets an empty column)."""
+    return pd.DataFrame(table_records(rows, columns, sheet, tab, config_key, optional), columns=frame_columns(columns),
+                        dtype=object)
+
+
+def frame_columns(columns: BaseModel, *more: str) -> list[str]:
+    """The columns of a source's frame: its configured fields, then where each row came from (and ``more``)."""
+    return [*(f for f, h in columns.model_dump().items() if h), *ORIGIN, *more]
+
+
+def table_records(
+    rows: Table, columns: BaseModel, sheet: str, tab: str, config_key: str, optional: Collection[str] = ()
+) -> list[dict[str, Any]]:
+    """``table_to_frame``'s rows as plain dicts (so many units' tabs make one frame, not one each)."""
     wanted = {field: header for field, header in columns.model_dump().items() if header}
     header = [clean_text(h) for h in rows[0]] if rows else []
     positions: dict[str, int] = {}
@@ -87,13 +100,13 @@ def table_to_frame(
                   for f in wanted}
         values.update(_sheet=sheet, _tab=tab, _row=number)
         records.append(values)
-    return pd.DataFrame(records, columns=[*wanted, *ORIGIN], dtype=object)
+    return records
 
 
 def _placed(value: Any, column: int, row: int) -> Any:
     """A cell's value; a formula's error with the cell a person finds it in ("F12")."""
     if isinstance(value, CellError):
-        return replace(value, cell=f"{get_column_letter(column + 1)}{row}")
+        return replace(value, cell=f"{column_letter(column + 1)}{row}")
     return value
 
 
@@ -123,8 +136,8 @@ def read_sources(workbook: Workbook, settings: Settings) -> Collected:
         units=frame(src.units, "sources.units.columns"),
         staff=frame(src.staff, "sources.staff.columns"),
         survey=frame(src.survey, "sources.survey.columns"),
-        plans=_concat([], src.idplan.plan_columns),
-        records=_concat([], src.idplan.record_columns),
+        plans=pd.DataFrame(columns=frame_columns(src.idplan.plan_columns, "_unit"), dtype=object),
+        records=pd.DataFrame(columns=frame_columns(src.idplan.record_columns, "_unit"), dtype=object),
         idplan_keys={},
         read_calls=len(by_sheet) + retries,
         **overrides_frame(tables, overrides_at, settings),
@@ -194,14 +207,16 @@ def read_idplans(
     """
     src = settings.sources
     keys = {code: src.idplan.key_for(code) for code in unit_codes}
-    plans: list[pd.DataFrame] = []
-    records: list[pd.DataFrame] = []
+    plans: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
     problems: dict[str, SourceError] = {}
     extras: dict[str, frozenset[str]] = {}
 
     def so_far() -> Collected:
         return replace(
-            raw, plans=_concat(plans, src.idplan.plan_columns), records=_concat(records, src.idplan.record_columns),
+            raw,
+            plans=pd.DataFrame(plans, columns=frame_columns(src.idplan.plan_columns, "_unit"), dtype=object),
+            records=pd.DataFrame(records, columns=frame_columns(src.idplan.record_columns, "_unit"), dtype=object),
             idplan_keys={c: k for c, k in keys.items() if c in read and c not in problems},
             unit_problems=dict(problems),
             record_extras={c: extras[c] for c in keys if c in read and c not in problems},
@@ -218,26 +233,18 @@ def read_idplans(
             log.warning("unit %s left out: %s", code, exc.message)
             problems[code] = exc
         else:
-            plans.append(plan.assign(_unit=code))
-            records.append(record.assign(_unit=code))
+            plans += ({**row, "_unit": code} for row in plan)
+            records += ({**row, "_unit": code} for row in record)
         if progress:
             progress("collect", done, len(keys))
     log.info("collected %d units, %d staff rows, %d survey rows, %d ID Plan spreadsheets (%d left out)",
              len(raw.units), len(raw.staff), len(raw.survey), len(keys), len(problems))
-    return replace(
-        raw,
-        plans=_concat(plans, src.idplan.plan_columns),
-        records=_concat(records, src.idplan.record_columns),
-        idplan_keys={code: key for code, key in keys.items() if code not in problems},
-        read_calls=raw.read_calls + len(keys),
-        unit_problems=problems,
-        record_extras={code: extras[code] for code in keys if code not in problems},
-    )
+    return replace(so_far(), read_calls=raw.read_calls + len(keys))
 
 
 def _read_idplan(
     workbook: Workbook, settings: Settings, key: str
-) -> tuple[pd.DataFrame, pd.DataFrame, frozenset[str]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], frozenset[str]]:
     """The plan and record tabs of one unit, and which optional record columns the record tab has."""
     src = settings.sources.idplan
     if not workbook.exists(key):
@@ -252,19 +259,12 @@ def _read_idplan(
             "หรือแก้รหัสหน่วยงานในทะเบียนหน่วยงานให้ถูกต้อง".strip(),
         )
     tabs = workbook.read(key, [src.plan_tab, src.record_tab])
-    plan = table_to_frame(tabs[src.plan_tab], src.plan_columns, key, src.plan_tab, "sources.idplan.plan_columns")
+    plan = table_records(tabs[src.plan_tab], src.plan_columns, key, src.plan_tab, "sources.idplan.plan_columns")
     rows = tabs[src.record_tab]
-    record = table_to_frame(
+    record = table_records(
         rows, src.record_columns, key, src.record_tab, "sources.idplan.record_columns", OPTIONAL_RECORD_COLUMNS
     )
     header = {clean_text(h) for h in rows[0]} if rows else set()
     named = src.record_columns.model_dump()
     present = frozenset(f for f in OPTIONAL_RECORD_COLUMNS if named[f] and clean_text(named[f]) in header)
     return plan, record, present
-
-
-def _concat(frames: list[pd.DataFrame], columns: BaseModel) -> pd.DataFrame:
-    if frames:
-        return pd.concat(frames, ignore_index=True)
-    names = [f for f, h in columns.model_dump().items() if h]
-    return pd.DataFrame(columns=[*names, *ORIGIN, "_unit"], dtype=object)
