@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -182,3 +184,13 @@ def test_changed_settings_are_not_idle(area, config_file):
     assert text != config_file.read_text(encoding="utf-8")
     config_file.write_text(text, encoding="utf-8")
     assert IDLE not in sync(config_file).stderr
+
+
+def test_an_idle_night_decides_before_pandas_is_imported(area, config_file):
+    assert sync(config_file).exit_code == 1
+    probe = ("import atexit, sys; atexit.register(lambda: print('pandas' in sys.modules, file=sys.stderr)); "
+             f"sys.argv = ['devplan', 'sync', '--config', {str(config_file)!r}]; from pipeline.cli import main; main()")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=os.environ.copy())
+    assert done.returncode == 1, done.stderr
+    assert IDLE in done.stderr
+    assert done.stderr.strip().endswith("False")  # pandas never loaded
