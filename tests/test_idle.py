@@ -2,7 +2,9 @@
 
 Behaviour, not timings: an idle night writes nothing and prints what the full path would; a file
 touched but not changed is still idle; an edit, a date across 1 April, a failed or partial last run,
-mail due under --send and ``--full`` all take the full path. Real files, the real state file, the CLI.
+mail due under --send and ``--full`` all take the full path; a school's tab of devplan's name (issue 13's
+own-tab marks) keeps every night full until it is renamed, and formula errors (``CellError``) are
+reported the same on an idle night. Real files, the real state file, the CLI.
 """
 
 from __future__ import annotations
@@ -194,3 +196,71 @@ def test_an_idle_night_decides_before_pandas_is_imported(area, config_file):
     assert done.returncode == 1, done.stderr
     assert IDLE in done.stderr
     assert done.stderr.strip().endswith("False")  # pandas never loaded
+
+
+def test_a_staff_tab_of_devplans_name_keeps_every_night_full_until_renamed(area, config_file):
+    """issue 13's own-tab rule on the local backend: the school's file is refused, untouched, and the
+    refusal is a unit left out, so no night after it is idle until the person renames their tab."""
+    from openpyxl import load_workbook
+
+    summary = area.output.summary_tab
+    book = LocalWorkbook(area.storage.path)
+    key = area.sources.idplan.key_for(hand_area.SCHOOL_A)
+    assert sync(config_file).exit_code == 1
+    assert IDLE in sync(config_file).stderr
+    opened = load_workbook(book.path(key))
+    del opened[summary]
+    opened.create_sheet(summary).append(["บันทึกของครู", 1])  # a person's tab of devplan's name, no mark
+    opened.save(book.path(key))
+    assert book.own_tabs(key) == []
+    refused = f"หน่วยงาน {hand_area.SCHOOL_A} ตกหล่น"
+    before = book.path(key).read_bytes()
+    for _ in range(2):  # the night it is found, and the one after: both in full, the file never written
+        night_ = sync(config_file)
+        assert IDLE not in night_.stderr and night_.exit_code == 1
+        assert refused in night_.stdout and "ไม่ใช่แท็บที่ devplan สร้าง" in night_.stdout
+        assert book.path(key).read_bytes() == before
+        with State(area.storage.state) as state:
+            assert state.meta(NIGHT) is None
+    opened = load_workbook(book.path(key))
+    opened[summary].title = f"{summary} เดิม"  # the advice, followed
+    opened.save(book.path(key))
+    fixed = sync(config_file)
+    assert IDLE not in fixed.stderr and refused not in fixed.stdout
+    assert book.own_tabs(key) == [summary]
+    assert IDLE in sync(config_file).stderr
+
+
+def test_formula_errors_are_reported_the_same_on_an_idle_night(area, config_file):
+    """issue 13's CellError on the local backend: error cells count as missing, listed to be fixed; an idle
+    night repeats that report as the full path gives it, and fixing the cell ends the idle streak."""
+    from openpyxl import load_workbook
+
+    baseline = sync(config_file)
+    rows_line = next(x for x in baseline.stdout.splitlines() if x.startswith("แถวที่ใช้ไม่ได้ (ต้องแก้ไข) "))
+    before = int(rows_line.split()[2].rstrip(","))
+    book = LocalWorkbook(area.storage.path)
+    key = area.sources.idplan.key_for(hand_area.SCHOOL_B)
+    tab, columns = area.sources.idplan.record_tab, area.sources.idplan.record_columns
+    header = book.read(key, [tab])[tab][0]
+    opened = load_workbook(book.path(key))
+    cell = opened[tab].cell(2, header.index(columns.hours) + 1)
+    kept = cell.value
+    cell.value = "#DIV/0!"  # saved as an error result (t="e"), as Excel saves =1/0
+    opened.save(book.path(key))
+
+    full = sync(config_file)
+    assert IDLE not in full.stderr
+    assert f"แถวที่ใช้ไม่ได้ (ต้องแก้ไข) {before + 1}," in full.stdout
+    issues = book.read(area.output.dashboard, ["ข้อมูลที่ต้องแก้ไข"])["ข้อมูลที่ต้องแก้ไข"]
+    assert any("#DIV/0!" in str(value) for row in issues for value in row)  # listed to be fixed, with its value
+    idle = sync(config_file)
+    assert IDLE in idle.stderr and f"แถวที่ใช้ไม่ได้ (ต้องแก้ไข) {before + 1}," in idle.stdout
+    again = sync(config_file, "--full")  # the full path on the same files: the same report, the same exit code
+    assert idle.stdout == again.stdout and idle.exit_code == again.exit_code == 1
+
+    opened = load_workbook(book.path(key))
+    opened[tab].cell(2, header.index(columns.hours) + 1).value = kept
+    opened.save(book.path(key))
+    mended = sync(config_file)
+    assert IDLE not in mended.stderr and f"แถวที่ใช้ไม่ได้ (ต้องแก้ไข) {before}," in mended.stdout
