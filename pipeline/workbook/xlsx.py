@@ -580,9 +580,9 @@ def put_tabs(package: Package, tabs: Mapping[str, AnyTab]) -> None:
         dxf_ids = [dxf_map[Dxf(rule.fill, rule.color)] for rule in look.rules]
         package.set(part, sheet_xml(look, styles_map, book.date1904, dxf_ids, drawing, flavour.main, flavour.rel))
         written[name] = part
-    _well_formed(package)
+    parsed = _well_formed(package)
     _update_app_titles(package, wb_part, before)
-    _verify(package, wb_part, before, written)
+    _verify(package, wb_part, before, written, parsed)
 
 
 def _put_notes(package: Package, sheet_part: str, look: FormattedTab, sheet_id: int, flavour: Flavour) -> str:
@@ -764,27 +764,35 @@ def _override_faults(package: Package) -> tuple[set[str], set[str]]:
     return {n for n in seen if not package.has(n)}, doubled
 
 
-def _well_formed(package: Package) -> None:
-    """Every XML part devplan changed parses, prefixes bound (ElementTree is namespace-aware)."""
+def _well_formed(package: Package, parsed: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
+    """Every XML part devplan changed parses, prefixes bound (ElementTree is namespace-aware); the parts
+    checked. A part whose bytes are the very ones of ``parsed`` (a check a moment ago) is not parsed again."""
+    checked: dict[str, bytes] = {}
     for name, data in package.changed.items():
         if name in package.deleted or not name.endswith((".xml", ".rels", ".vml")):
             continue
-        try:
-            ElementTree.fromstring(data)
-        except ElementTree.ParseError as exc:
-            raise UnsafeEdit(name, f"not well-formed XML after the edit ({exc})") from exc
+        if parsed is None or parsed.get(name) is not data:
+            try:
+                ElementTree.fromstring(data)
+            except ElementTree.ParseError as exc:
+                raise UnsafeEdit(name, f"not well-formed XML after the edit ({exc})") from exc
+        checked[name] = data
+    return checked
 
 
-def _verify(package: Package, wb_part: str, before: _Before, written: Mapping[str, str]) -> None:
+def _verify(
+    package: Package, wb_part: str, before: _Before, written: Mapping[str, str], parsed: Mapping[str, bytes] | None = None,
+) -> None:
     """Check the edited package as a reader would see it; ``UnsafeEdit`` names the first fault.
 
     Every part devplan changed must be well-formed, namespace-correct XML;
     each written tab must be listed once and lead to its part; devplan's new
     parts must have a content type; no part name may clash with another in
     case; nothing devplan did may add a dangling or doubled override, a
-    second style table, or make consistent sheet titles inconsistent.
+    second style table, or make consistent sheet titles inconsistent. ``parsed``: parts already found
+    well-formed, as they still are.
     """
-    _well_formed(package)
+    _well_formed(package, parsed)
     names = package.names
     if len({fold(n) for n in names}) != len(names):
         raise UnsafeEdit(wb_part, "two parts whose names differ only in case")
