@@ -540,12 +540,19 @@ class _AreaBuilder:
         """A foreign teacher on contract: a romanised name, a Latin title, no ก.ค.ศ. position or standing."""
         rng = self.rng
         male = rng.random() < 0.5
+        # 80 names a sex: in the bench's areas of thousands of schools they run out, and then come round
+        # again numbered ("Smith 2"), as village names do; the draws of a smaller area are as they were
+        saturated = 4 * len(FOREIGN_MEN) * len(FOREIGN_SURNAMES)
+        tries = 0
         while True:
             first = rng.choice(FOREIGN_MEN if male else FOREIGN_WOMEN)
             last = rng.choice(FOREIGN_SURNAMES)
+            if tries >= saturated:
+                last += f" {tries // saturated + 1}"
             if f"{first} {last}" not in self.names:
                 self.names.add(f"{first} {last}")
                 break
+            tries += 1
         self.emails += 1
         prefix = "Mr." if male else rng.choice(("Ms.", "Mrs."))
         return Person(self._new_id(), prefix, first, last, FOREIGN_TEACHER, "", unit,
