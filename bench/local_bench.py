@@ -93,18 +93,38 @@ def fresh_copy(pristine: Path, work: Path) -> Path:
 # --- measuring ----------------------------------------------------------------------------
 
 
+#: ``devplan`` started as its console script does, telling at exit its own peak resident memory (VmHWM).
+#: Not the rusage of wait4: a child forked from this process inherits its size, and Linux keeps that peak
+#: across exec, so a small night would show the bench's own memory.
+LAUNCH = ("import atexit, os, sys\n"
+          "def peak():\n"
+          "    with open('/proc/self/status') as status, open(os.environ['DEVPLAN_BENCH_PEAK'], 'w') as out:\n"
+          "        out.write(next(line.split()[1] for line in status if line.startswith('VmHWM:')))\n"
+          "atexit.register(peak)\n"
+          "sys.argv = ['devplan', *sys.argv[1:]]\n"
+          "from pipeline.cli import main\n"
+          "main()\n")
+
+
 def child(command: list[str], env: dict[str, str] | None = None) -> Timing:
-    """Run ``command``; its wall time, CPU time and largest resident memory (from wait4's rusage)."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert process.stderr is not None
-    errors = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):  # 1: the sample's spoiled rows need a person, as they should
-        raise SystemExit(f"{' '.join(command)} exited {code}:\n{errors.decode('utf-8', 'replace')[-2000:]}")
-    return Timing(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    """Run ``command``; its wall time and CPU time (from wait4's rusage), and for a ``devplan`` command its
+    largest resident memory (its own VmHWM, see ``LAUNCH``)."""
+    with tempfile.NamedTemporaryFile(prefix="devplan-bench-peak-") as peak:
+        devplan = command[0] == str(DEVPLAN)
+        if devplan:
+            command = [sys.executable, "-c", LAUNCH, *command[1:]]
+            env = {**(env or os.environ), "DEVPLAN_BENCH_PEAK": peak.name}
+        start = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert process.stderr is not None
+        errors = process.stderr.read()
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        if code not in (0, 1):  # 1: the sample's spoiled rows need a person, as they should
+            raise SystemExit(f"{' '.join(command)} exited {code}:\n{errors.decode('utf-8', 'replace')[-2000:]}")
+        kb = Path(peak.name).read_text().strip() if devplan else ""
+    return Timing(wall, usage.ru_utime + usage.ru_stime, int(kb) / 1024 if kb else 0.0)
 
 
 def sync(folder: Path, *flags: str) -> Timing:
