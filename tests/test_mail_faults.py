@@ -317,7 +317,8 @@ def test_a_message_in_doubt_the_school_received_is_confirmed_and_never_sent_agai
         assert f"หน่วยงาน {office} ไม่มีอีเมลที่ไม่แน่ใจว่าถึงผู้รับหรือไม่" in again.stderr
         assert "บันทึกไว้แล้วว่าถึงผู้รับเมื่อ" in again.stderr
 
-        third = sync(config_file, "--send")  # the night after: nobody mailed, nothing in doubt
+        third = sync(config_file, "--send")  # the night after: run in full (the send log changed), nobody mailed
+        assert "ไม่มีสิ่งใดเปลี่ยนตั้งแต่ครั้งก่อน" not in third.stderr
         assert len(handler.messages) == 3
         assert "ส่งแล้ว 0 ฉบับ, ไม่ส่งซ้ำ 3 ฉบับ" in third.stdout
         assert "ไม่แน่ใจ" not in third.stdout and "ไม่ได้ส่งถึง" not in third.stdout
@@ -326,6 +327,11 @@ def test_a_message_in_doubt_the_school_received_is_confirmed_and_never_sent_agai
         assert third.exit_code == 1, third.output
         assert in_doubt_rows(area) == []
         assert send_log(area)[0] == log
+
+        fourth = sync(config_file, "--send")  # and then an idle night (pipeline.idle) that says the same
+        assert "ไม่มีสิ่งใดเปลี่ยนตั้งแต่ครั้งก่อน" in fourth.stderr
+        assert (fourth.exit_code, len(handler.messages)) == (third.exit_code, 3)
+        assert "ส่งแล้ว 0 ฉบับ, ไม่ส่งซ้ำ 3 ฉบับ" in fourth.stdout and "ไม่แน่ใจ" not in fourth.stdout
 
 
 def test_confirm_sent_refuses_a_unit_with_nothing_in_doubt(area, config_file, inbox):
