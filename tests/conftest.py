@@ -122,6 +122,22 @@ def write_config(tmp_path: Path, **replace: str) -> Path:
     return path
 
 
+def _import_ahead() -> None:
+    """Import, while still root, every module a run may import late: devplan imports heavy modules where they
+    are first needed (start-up time), and the child as 'nobody' cannot read an interpreter under /root."""
+    import codecs
+    import importlib
+    import pkgutil
+
+    import pipeline
+
+    for module in pkgutil.walk_packages(pipeline.__path__, "pipeline."):
+        if not module.name.endswith("__main__"):  # that one runs the command line
+            importlib.import_module(module.name)
+    for name in ("ascii", "latin-1", "idna", "utf-8", "utf-16", "cp874", "tis-620"):
+        codecs.lookup(name)
+
+
 def as_nobody(call):
     """``call()`` in a forked child that has become 'nobody' (as root every file may be read and written;
     the interpreter may live where 'nobody' cannot run it, so the child is a fork, not a new process).
@@ -129,6 +145,7 @@ def as_nobody(call):
     import json
     import pwd
 
+    _import_ahead()
     nobody = pwd.getpwnam("nobody")
     reader, writer = os.pipe()
     child = os.fork()
