@@ -126,6 +126,7 @@ def _import_ahead() -> None:
     """Import, while still root, every module a run may import late: devplan imports heavy modules where they
     are first needed (start-up time), and the child as 'nobody' cannot read an interpreter under /root."""
     import codecs
+    import encodings
     import importlib
     import pkgutil
 
@@ -134,8 +135,11 @@ def _import_ahead() -> None:
     for module in pkgutil.walk_packages(pipeline.__path__, "pipeline."):
         if not module.name.endswith("__main__"):  # that one runs the command line
             importlib.import_module(module.name)
-    for name in ("ascii", "latin-1", "idna", "utf-8", "utf-16", "cp874", "tis-620"):
-        codecs.lookup(name)
+    for codec in pkgutil.iter_modules(encodings.__path__):  # zipfile's cp437, jinja's unicode_escape, ...
+        try:
+            codecs.lookup(codec.name)
+        except LookupError:  # a module of the package that is not a codec (aliases) or one this system lacks
+            pass
 
 
 def as_nobody(call):
