@@ -24,7 +24,7 @@ from openpyxl import load_workbook
 from pipeline.config import load_settings
 from pipeline.workbook.local import LocalWorkbook
 from tests import hand_area
-from tests.conftest import as_nobody, free_port, write_config
+from tests.conftest import REPO, as_nobody, free_port, write_config
 from tests.smtp_server import CountingServer, every_director_once, sent_rows, serving
 from tests.test_send_log import sync
 
@@ -179,6 +179,19 @@ def test_an_outbox_devplan_may_not_write_names_the_folder_and_the_account(tmp_pa
         # No server yet: the run must stop before it connects (a fork must not share the server's thread).
         os.environ.update(DEVPLAN_SMTP_HOST="127.0.0.1", DEVPLAN_SMTP_PORT=str(free_port()), DEVPLAN_SMTP_STARTTLS="0")
         if os.geteuid() == 0:  # 'nobody' owns the area, all but the outbox
+            # and reads its own copy of the templates and indicators: a fresh clone may sit in a folder
+            # only root may enter (mktemp -d), where the child could not read the repository's
+            text = config.read_text(encoding="utf-8")
+            shutil.copytree(REPO / "templates", root / "templates")
+            shutil.copy(REPO / "config" / "indicators.toml", root / "indicators.toml")
+            text = text.replace("[output]\n", f'[output]\ntemplates = "{root / "templates"}"\n', 1)
+            text += f'\n[indicators]\nfile = "{root / "indicators.toml"}"\n'
+            config.write_text(text, encoding="utf-8")
+            warm = Path(tempfile.mkdtemp(prefix="devplan-warm-"))
+            try:  # a whole run first, in this process, so the child imports nothing late (see as_nobody)
+                assert sync(area_with(warm)[0]).exit_code in (0, 1)
+            finally:
+                shutil.rmtree(warm)
             for place in [root, *root.rglob("*")]:
                 if place != root / "outbox":
                     os.chown(place, 65534, 65534)
