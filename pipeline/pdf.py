@@ -10,12 +10,16 @@ drawn glyph to. WeasyPrint maps a glyph to the text of the shaping cluster it be
 to, once per glyph: a cluster of two glyphs leaves one of them with no text, and a glyph
 used in two clusters keeps the first one's text. Thai sara am (ำ) is such a cluster: the
 shaper splits it into nikhahit and sara aa, so copying "การ" gave "กำร" and "ทำ" gave
-junk. The copy of Sarabun prepared here (``thai_pdf_font``) draws every sara am, with or
-without a tone mark before it, as one glyph of its own, so every glyph maps to exactly
-the text it stands for. That copy also gives each upper mark's outline a point on the
-baseline (an invisible one-point contour): a mark raised above another (the tone in
-ทั้ง) then still overlaps its line, so PDF readers do not read it as a line of its own.
-Neither change moves a single pixel of what is drawn.
+junk. And a mark that positioning moves up or down (a tone mark stacked over an upper
+vowel, ทั้ง) WeasyPrint draws with a text rise, as a text object of its own, which PDF
+readers read apart from its word (on a line of its own, after the next letter, with a
+space). The copy of Sarabun prepared here (``thai_pdf_font``) draws every sara am, with
+or without a tone mark before it, as one glyph of its own; draws every tone mark stacked
+over an upper vowel as a copy already moved into place, so nothing is moved by the PDF;
+and gives each upper mark's outline an invisible point on the baseline, so its box
+reaches its line. Sara am and the marks' boxes draw exactly as before; a stacked tone mark
+lands where the font's positioning puts it, as Chromium draws it (WeasyPrint's own text
+rise left it 10-30 font units off).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from pipeline.errors import ConfigError, PublishError
 
@@ -53,6 +57,9 @@ SVG_FAMILY = "Sarabun"
 #: (file stem in fontpkg-sarabun, CSS weight, CSS style): the faces the report uses
 FONT_FACES = (("Regular", 400, "normal"), ("Bold", 700, "normal"))
 NIKHAHIT, SARA_AA = 0x0E4D, 0x0E32
+THAI_CONSONANTS = range(0x0E01, 0x0E2F)  # ก … ฮ
+TONE_MARKS = (0x0E48, 0x0E49, 0x0E4A, 0x0E4B, 0x0E4C)  # ่ ้ ๊ ๋ and thanthakhat ์
+UPPER_VOWELS = (0x0E31, 0x0E34, 0x0E35, 0x0E36, 0x0E37, 0x0E47)  # ั ิ ี ึ ื ็
 GDEF_BASE, GDEF_MARK = 1, 3
 
 
@@ -94,7 +101,7 @@ def print_pdf(html: str, pdf: Path, engine: str) -> None:
 # --- WeasyPrint ----------------------------------------------------------------------------
 
 
-def _weasyprint():  # type: ignore[no-untyped-def]
+def _weasyprint() -> Any:
     try:
         import weasyprint
     except (ImportError, OSError) as exc:  # OSError: the Pango library is missing
@@ -143,13 +150,14 @@ def _sarabun(stem: str) -> Path:
 def thai_pdf_font(source: Path, target: Path) -> Path:
     """Write to ``target`` a copy of the Thai font ``source`` whose PDF text layer reads right.
 
-    Two changes, neither of which moves what is drawn:
+    Three changes (see the module's docstring for why):
 
     - a ligature, applied after the font's own substitutions, joins every form of nikhahit
       (alone, narrow, or with a tone mark) with the sara aa that follows into one glyph of
-      its own, the mark placed where the font's positioning puts it after the base before:
-      the sara am that the shaper split (ำ → ํ + า) is one glyph again, so each glyph stands
-      for exactly one cluster's text (see the module's docstring);
+      its own, the mark placed where the font's positioning puts it after the consonant
+      before: the sara am that the shaper split (ำ → ํ + า) is one glyph again, so each glyph
+      stands for exactly one cluster's text;
+    - a tone mark over an upper vowel becomes a copy drawn where the positioning moves it;
     - every upper mark gets a one-point contour on the baseline, so its box reaches its line.
     """
     target.write_bytes(_prepared_font(source))
@@ -162,6 +170,7 @@ def _prepared_font(source: Path) -> bytes:
 
     font = TTFont(source)
     _join_sara_am(font, TTFont(source))
+    _place_stacked_marks(font)
     _ground_upper_marks(font)
     if "DSIG" in font:
         del font["DSIG"]  # the signature of the original no longer holds
@@ -179,27 +188,36 @@ def _subtables(gsub: Any) -> Iterator[tuple[int, Any]]:  # fontTools tables: unt
                 yield lookup.LookupType, sub
 
 
-def nikhahit_forms(font) -> list[str]:  # type: ignore[no-untyped-def]
-    """Nikhahit's glyph and every mark glyph the font's own substitutions make of it."""
+def glyph_forms(font: Any, codepoints: Iterable[int], kind: int = GDEF_MARK,
+                with_ligatures: bool = False) -> list[str]:
+    """The glyphs of ``codepoints`` and every glyph of the same GDEF ``kind`` the font's own
+    substitutions make of them (a narrow, small or short form; with ``with_ligatures``, a mark
+    joined with another, as nikhahit with a tone mark)."""
     gsub = font["GSUB"].table
     classes = font["GDEF"].table.GlyphClassDef.classDefs
-    forms = {font.getBestCmap()[NIKHAHIT]}
+    cmap = font.getBestCmap()
+    forms = {cmap[c] for c in codepoints if c in cmap and classes.get(cmap[c]) == kind}
     while True:
         found = set(forms)
-        for kind, sub in _subtables(gsub):
-            if kind == 1:  # single: a narrow or small form
+        for lookup_type, sub in _subtables(gsub):
+            if lookup_type == 1:
                 found |= {out for glyph, out in sub.mapping.items() if glyph in forms}
-            elif kind == 4:  # ligature: nikhahit with a tone mark, in either order
+            elif lookup_type == 4 and with_ligatures:
                 found |= {lig.LigGlyph for first, ligatures in sub.ligatures.items() for lig in ligatures
                           if first in forms or forms & set(lig.Component)}
-        found = {glyph for glyph in found if classes.get(glyph) == GDEF_MARK}
+        found = {glyph for glyph in found if classes.get(glyph) == kind}
         if found == forms:
             return sorted(forms, key=font.getGlyphID)
         forms = found
 
 
-def _mark_offsets(font, marks: list[str]) -> dict[str, tuple[tuple[int, int], ...]]:  # type: ignore[no-untyped-def]
-    """Base glyph -> where the font's mark-to-base positioning puts each of ``marks`` after it.
+def nikhahit_forms(font: Any) -> list[str]:
+    """Nikhahit's glyph and every mark glyph the font makes of it, alone or with a tone mark."""
+    return glyph_forms(font, (NIKHAHIT,), with_ligatures=True)
+
+
+def _mark_offsets(font: Any, marks: list[str], bases: set[str]) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Each of ``bases`` -> where the font's mark-to-base positioning puts each of ``marks`` after it.
 
     An offset is relative to the pen after the base (where a mark of zero advance stands before
     positioning); a base no lookup covers leaves every mark at (0, 0). As in the shaper, a later
@@ -220,7 +238,7 @@ def _mark_offsets(font, marks: list[str]) -> dict[str, tuple[tuple[int, int], ..
                 record = sub.MarkArray.MarkRecord[covered.index(mark)]
                 for base, base_record in zip(sub.BaseCoverage.glyphs, sub.BaseArray.BaseRecord):
                     anchor = base_record.BaseAnchor[record.Class]
-                    if anchor is not None:
+                    if anchor is not None and base in bases:
                         found.setdefault(base, {})[mark] = (
                             anchor.XCoordinate - record.MarkAnchor.XCoordinate - hmtx[base][0],
                             anchor.YCoordinate - record.MarkAnchor.YCoordinate,
@@ -228,7 +246,7 @@ def _mark_offsets(font, marks: list[str]) -> dict[str, tuple[tuple[int, int], ..
     return {base: tuple(by_mark.get(mark, (0, 0)) for mark in marks) for base, by_mark in found.items()}
 
 
-def _join_sara_am(font, original) -> None:  # type: ignore[no-untyped-def]
+def _join_sara_am(font: Any, original: Any) -> None:
     """Ligatures (mark form of nikhahit + sara aa) -> one composite glyph, the mark placed where
     the font's positioning would have put it after the base before it.
 
@@ -243,7 +261,8 @@ def _join_sara_am(font, original) -> None:  # type: ignore[no-untyped-def]
     aa = font.getBestCmap()[SARA_AA]
     marks = nikhahit_forms(font)
     by_offsets: dict[tuple[tuple[int, int], ...], list[str]] = {}
-    for base, offsets in _mark_offsets(original, marks).items():
+    consonants = set(glyph_forms(original, THAI_CONSONANTS, kind=GDEF_BASE))  # what a sara am follows
+    for base, offsets in _mark_offsets(original, marks, consonants).items():
         by_offsets.setdefault(offsets, []).append(base)
     unplaced = tuple((0, 0) for _ in marks)  # after a base the positioning does not know
     order = list(font.getGlyphOrder())
@@ -265,7 +284,7 @@ def _join_sara_am(font, original) -> None:  # type: ignore[no-untyped-def]
         classes[name] = GDEF_BASE
         return name
 
-    def ligatures(offsets: tuple[tuple[int, int], ...]):  # type: ignore[no-untyped-def]
+    def ligatures(offsets: tuple[tuple[int, int], ...]) -> Any:
         subtable = otTables.LigatureSubst()
         subtable.Format, subtable.ligatures = 1, {}
         for mark, offset in zip(marks, offsets):
@@ -273,11 +292,6 @@ def _join_sara_am(font, original) -> None:  # type: ignore[no-untyped-def]
             ligature.Component, ligature.LigGlyph = [aa], composite(mark, offset)
             subtable.ligatures[mark] = [ligature]
         return _lookup(otTables, 4, [subtable])
-
-    def coverage(glyphs: list[str]):  # type: ignore[no-untyped-def]
-        table = otTables.Coverage()
-        table.glyphs = sorted(set(glyphs), key=font.getGlyphID)
-        return table
 
     gsub = font["GSUB"].table
     lookups = gsub.LookupList.Lookup
@@ -288,8 +302,8 @@ def _join_sara_am(font, original) -> None:  # type: ignore[no-untyped-def]
         lookups.append(ligatures(offsets))
         rule = otTables.ChainContextSubst()
         rule.Format = 3
-        rule.BacktrackGlyphCount, rule.BacktrackCoverage = 1, [coverage(bases)]
-        rule.InputGlyphCount, rule.InputCoverage = 2, [coverage(marks), coverage([aa])]
+        rule.BacktrackGlyphCount, rule.BacktrackCoverage = 1, [_coverage(otTables, font, bases)]
+        rule.InputGlyphCount, rule.InputCoverage = 2, [_coverage(otTables, font, marks), _coverage(otTables, font, [aa])]
         rule.LookAheadGlyphCount, rule.LookAheadCoverage = 0, []
         record = otTables.SubstLookupRecord()
         record.SequenceIndex, record.LookupListIndex = 0, len(lookups) - 1
@@ -315,13 +329,132 @@ def _join_sara_am(font, original) -> None:  # type: ignore[no-untyped-def]
             record.Feature.LookupCount = len(record.Feature.LookupListIndex)
 
 
-def _lookup(otTables, kind: int, subtables: list):  # type: ignore[no-untyped-def]
+def _lookup(otTables: Any, kind: int, subtables: list[Any]) -> Any:
     lookup = otTables.Lookup()
     lookup.LookupType, lookup.LookupFlag, lookup.SubTable, lookup.SubTableCount = kind, 0, subtables, len(subtables)
     return lookup
 
 
-def _ground_upper_marks(font) -> None:  # type: ignore[no-untyped-def]
+def _place_stacked_marks(font: Any) -> None:
+    """Tone marks over an upper vowel drawn where they go, not moved there by positioning.
+
+    The font's mark-to-mark positioning moves a tone mark that follows an upper vowel (ทั้ง, and
+    far to the left after ป ฝ ฟ). WeasyPrint shows a glyph moved up or down with a text rise, as a
+    text object of its own, and a glyph moved sideways with spacing around it; PDF readers then
+    read the mark apart from its word (on a line of its own, after the next letter, or with a
+    space). For every (tone mark, move) the positioning gives, a copy of the mark drawn moved so
+    takes its place after the vowels that move it so (a contextual substitution), and the same
+    positioning places the copy with its anchor moved as much: the same pixels, nothing moved.
+    """
+    from fontTools.ttLib.tables import otTables
+    from fontTools.ttLib.tables._g_l_y_f import Glyph, GlyphComponent
+
+    tones, vowels = set(glyph_forms(font, TONE_MARKS)), set(glyph_forms(font, UPPER_VOWELS))
+    glyf, hmtx, gdef = font["glyf"], font["hmtx"], font["GDEF"].table
+    attach = gdef.MarkAttachClassDef.classDefs if gdef.MarkAttachClassDef else {}
+    order = list(font.getGlyphOrder())
+    placed: dict[tuple[str, tuple[int, int]], str] = {}
+
+    def copy_placed(mark: str, move: tuple[int, int]) -> str:
+        if (mark, move) not in placed:
+            name = placed[(mark, move)] = f"{mark}.devplan{_signed(move[0])}_{_signed(move[1])}"
+            glyph = Glyph()
+            glyph.numberOfContours = -1
+            component = GlyphComponent()
+            component.glyphName, (component.x, component.y), component.flags = mark, move, 0
+            glyph.components = [component]
+            glyf[name] = glyph
+            order.append(name)
+            hmtx[name] = hmtx[mark]
+            gdef.GlyphClassDef.classDefs[name] = GDEF_MARK
+            if mark in attach:
+                attach[name] = attach[mark]
+        return placed[(mark, move)]
+
+    # (lookup flag, move, vowels) -> {tone mark: its placed copy}
+    rules: dict[tuple[int, tuple[int, int], frozenset[str]], dict[str, str]] = {}
+    for lookup in font["GPOS"].table.LookupList.Lookup:
+        for sub in lookup.SubTable:
+            sub = sub.ExtSubTable if lookup.LookupType == 9 else sub
+            if getattr(sub, "LookupType", lookup.LookupType) != 6:
+                continue
+            moves: dict[tuple[str, tuple[int, int]], set[str]] = {}
+            for mark, record in zip(sub.Mark1Coverage.glyphs, sub.Mark1Array.MarkRecord):
+                if mark not in tones:
+                    continue
+                for vowel, vowel_record in zip(sub.Mark2Coverage.glyphs, sub.Mark2Array.Mark2Record):
+                    anchor = vowel_record.Mark2Anchor[record.Class]
+                    if vowel not in vowels or anchor is None:
+                        continue
+                    move = (anchor.XCoordinate - record.MarkAnchor.XCoordinate,
+                            anchor.YCoordinate - record.MarkAnchor.YCoordinate)
+                    if move != (0, 0):
+                        moves.setdefault((mark, move), set()).add(vowel)
+            added = []
+            for (mark, move), after in moves.items():
+                copy = copy_placed(mark, move)
+                rules.setdefault((lookup.LookupFlag, move, frozenset(after)), {})[mark] = copy
+                record = sub.Mark1Array.MarkRecord[sub.Mark1Coverage.glyphs.index(mark)]
+                anchor = otTables.Anchor()
+                anchor.Format = 1
+                anchor.XCoordinate = record.MarkAnchor.XCoordinate + move[0]
+                anchor.YCoordinate = record.MarkAnchor.YCoordinate + move[1]
+                placed_record = otTables.MarkRecord()
+                placed_record.Class, placed_record.MarkAnchor = record.Class, anchor
+                added.append((copy, placed_record))
+            for copy, placed_record in sorted(added, key=lambda item: order.index(item[0])):
+                if copy not in sub.Mark1Coverage.glyphs:  # glyph ids grow, so the coverage stays sorted
+                    sub.Mark1Coverage.glyphs.append(copy)
+                    sub.Mark1Array.MarkRecord.append(placed_record)
+            sub.Mark1Array.MarkCount = len(sub.Mark1Array.MarkRecord)
+    font.setGlyphOrder(order)
+    glyf.glyphOrder = order
+    for name in placed.values():
+        glyph = glyf[name]
+        glyph.recalcBounds(glyf)
+        hmtx[name] = (hmtx[name][0], glyph.xMin)
+
+    gsub = font["GSUB"].table
+    lookups = gsub.LookupList.Lookup
+    contextual: dict[int, list] = {}
+    for (flag, _, after), copies in sorted(rules.items(), key=lambda item: (item[0][0], item[0][1], sorted(item[0][2]))):
+        single = otTables.SingleSubst()
+        single.Format, single.mapping = 2, dict(copies)
+        lookups.append(_lookup(otTables, 1, [single]))
+        rule = otTables.ChainContextSubst()
+        rule.Format = 3
+        rule.BacktrackGlyphCount, rule.BacktrackCoverage = 1, [_coverage(otTables, font, after)]
+        rule.InputGlyphCount, rule.InputCoverage = 1, [_coverage(otTables, font, copies)]
+        rule.LookAheadGlyphCount, rule.LookAheadCoverage = 0, []
+        record = otTables.SubstLookupRecord()
+        record.SequenceIndex, record.LookupListIndex = 0, len(lookups) - 1
+        rule.SubstCount, rule.SubstLookupRecord = 1, [record]
+        contextual.setdefault(flag, []).append(rule)
+    applied = []
+    for flag, subtables in sorted(contextual.items()):
+        lookup = _lookup(otTables, 6, subtables)
+        lookup.LookupFlag = flag  # the marks the positioning looks through are the ones skipped here
+        lookups.append(lookup)
+        applied.append(len(lookups) - 1)
+    gsub.LookupList.LookupCount = len(lookups)
+    for feature in gsub.FeatureList.FeatureRecord:
+        if feature.FeatureTag == "ccmp":
+            feature.Feature.LookupListIndex.extend(applied)
+            feature.Feature.LookupCount = len(feature.Feature.LookupListIndex)
+
+
+def _signed(number: int) -> str:
+    """A number as a glyph name may carry it (letters, digits, dots and underscores only)."""
+    return f"m{-number}" if number < 0 else str(number)
+
+
+def _coverage(otTables: Any, font: Any, glyphs: Iterable[str]) -> Any:
+    table = otTables.Coverage()
+    table.glyphs = sorted(set(glyphs), key=font.getGlyphID)
+    return table
+
+
+def _ground_upper_marks(font: Any) -> None:
     glyf = font["glyf"]
     classes = font["GDEF"].table.GlyphClassDef.classDefs
     for name, kind in classes.items():

@@ -97,6 +97,13 @@ def test_a_district_and_the_area_at_exactly_their_target_are_met():
         STATUS_NOT_MET}
 
 
+def test_a_unit_a_fraction_of_a_percent_under_its_target_is_not_met():
+    # 75 of 101 = 74.26 % against 75: shown as 74.3, not met (75 of 100 would be)
+    data = area(teachers(S1, 101), [(f"{S1}-{n}", "อบรม", "") for n in range(75)])
+    found = row(measure(data, [indicator()], YEAR), "unit", S1)
+    assert (found["population"], found["met"], found["percent"], found["status"]) == (101, 75, 74.3, STATUS_NOT_MET)
+
+
 def test_a_hundred_percent_target_needs_everyone():
     data = area(teachers(S1, 3), [(f"{S1}-{n}", "อบรม", "") for n in range(3)])
     assert row(measure(data, [indicator(targets={YEAR: 100})], YEAR), "unit", S1)["status"] == STATUS_MET
