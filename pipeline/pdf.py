@@ -416,14 +416,14 @@ def _place_stacked_marks(font: Any) -> None:
 
     gsub = font["GSUB"].table
     lookups = gsub.LookupList.Lookup
-    contextual: dict[int, list] = {}
-    for (flag, _, after), copies in sorted(rules.items(), key=lambda item: (item[0][0], item[0][1], sorted(item[0][2]))):
+    contextual: dict[int, list[Any]] = {}
+    for (flag, _, lifted_by), copies in sorted(rules.items(), key=lambda item: (item[0][0], item[0][1], sorted(item[0][2]))):
         single = otTables.SingleSubst()
         single.Format, single.mapping = 2, dict(copies)
         lookups.append(_lookup(otTables, 1, [single]))
         rule = otTables.ChainContextSubst()
         rule.Format = 3
-        rule.BacktrackGlyphCount, rule.BacktrackCoverage = 1, [_coverage(otTables, font, after)]
+        rule.BacktrackGlyphCount, rule.BacktrackCoverage = 1, [_coverage(otTables, font, lifted_by)]
         rule.InputGlyphCount, rule.InputCoverage = 1, [_coverage(otTables, font, copies)]
         rule.LookAheadGlyphCount, rule.LookAheadCoverage = 0, []
         record = otTables.SubstLookupRecord()
