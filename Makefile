@@ -28,7 +28,7 @@ lint: $(STAMP)
 # Mutation testing (not part of `make test`): mutmut changes the indicator rules and the matching
 # rules one small edit at a time and runs the tests that reach each edit; a surviving mutant is a
 # change no test notices. Scope and tests: [tool.mutmut] in pyproject.toml and MUTANTS here.
-MUTANTS := 'pipeline.indicators.*' \
+MUTANTS := 'pipeline.indicators.*' 'pipeline.topics.*' \
 	'pipeline.normalize.x_name_form__mutmut_*' 'pipeline.normalize.x_edit_distance__mutmut_*' \
 	'pipeline.normalize.x_same_name__mutmut_*' 'pipeline.normalize.x_id_conflicts__mutmut_*' \
 	'pipeline.normalize.x*PersonMatcher*' 'pipeline.normalize.x_split_choices__mutmut_*' \

@@ -6,7 +6,8 @@
 Reads the verdicts mutmut keeps in ``mutants/`` (``mutmut results --all true``) for the
 mutants the run was given (listed in ``mutation.log``). Exits 1 when a mutant of the rules
 that must never drift survives: whether a unit meets its target (``_row``'s comparison) and
-whether a development's topic matches a survey need (``topic_matches``).
+whether a development's topic matches a survey need (``topic_matches`` and the containment it
+rests on, ``pipeline.topics``' ``contains_either``, ``phrase_in`` and ``same_topic``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 #: functions whose every mutant a test must kill
-MUST_KILL = ("pipeline.indicators.compute.x__row__", "pipeline.indicators.compute.x_topic_matches__")
+MUST_KILL = (
+    "pipeline.indicators.compute.x__row__", "pipeline.indicators.compute.x_topic_matches__",
+    "pipeline.topics.x_contains_either__", "pipeline.topics.x_phrase_in__", "pipeline.topics.xǁTopicVocabularyǁsame_topic__",
+)
 KILLED = {"killed", "timeout"}
 
 

@@ -22,6 +22,7 @@ from pipeline.indicators.compute import (
     topic_matches,
 )
 from pipeline.normalize import Normalized
+from pipeline.topics import TopicVocabulary
 
 S1, S2, OFFICE = "1067000001", "1067000002", "1067000000"
 YEAR = 2562
@@ -168,6 +169,20 @@ def test_the_survey_rule_counts_a_person_whose_development_names_their_own_need(
     rule = indicator(evidence={"rule": "matches_survey_need"}, targets={YEAR: 50})
     found = row(measure(area(staff, records, survey), [rule], YEAR), "unit", S1)
     assert (found["population"], found["met"], found["status"]) == (4, 2, STATUS_MET)
+
+
+def test_a_known_topic_matches_a_need_typed_as_free_text_inside_it():
+    # The survey offers "การจัดการเรียนรู้เชิงรุก (Active Learning)"; one person typed the need as
+    # free text that names no topic, another typed a topic the development is not.
+    topics = TopicVocabulary.build(["การจัดการเรียนรู้เชิงรุก (Active Learning)", "สะเต็มศึกษา"])
+    assert topics.same_topic("การจัดการเรียนรู้เชิงรุก (Active Learning)", "การจัดการเรียนรู้")
+    assert not topics.same_topic("การจัดการเรียนรู้เชิงรุก (Active Learning)", "สะเต็มศึกษา")
+    staff = teachers(S1, 2)
+    survey = {f"{S1}-0": ["การจัดการเรียนรู้"], f"{S1}-1": ["สะเต็มศึกษา"]}
+    records = [(f"{S1}-0", "อบรม", "การจัดการเรียนรู้เชิงรุก"), (f"{S1}-1", "อบรม", "การจัดการเรียนรู้เชิงรุก")]
+    rule = indicator(evidence={"rule": "matches_survey_need"}, targets={YEAR: 50})
+    found = row(measure(area(staff, records, survey), [rule], YEAR, topics), "unit", S1)
+    assert (found["met"], found["status"]) == (1, STATUS_MET)
 
 
 def test_the_id_plan_rule_counts_people_with_plan_rows_for_the_year():
