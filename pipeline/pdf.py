@@ -376,7 +376,7 @@ def _place_stacked_marks(font: Any) -> None:
     for lookup in font["GPOS"].table.LookupList.Lookup:
         for sub in lookup.SubTable:
             sub = sub.ExtSubTable if lookup.LookupType == 9 else sub
-            if getattr(sub, "LookupType", lookup.LookupType) != 6:
+            if sub.LookupType != 6:
                 continue
             moves: dict[tuple[str, tuple[int, int]], set[str]] = {}
             for mark, record in zip(sub.Mark1Coverage.glyphs, sub.Mark1Array.MarkRecord):
