@@ -126,6 +126,28 @@ def test_units_counted_at_exactly_their_target():
         1, STATUS_NOT_MET)  # 1 of the office's 2 groups = 50 %
 
 
+def test_a_unit_population_counts_only_the_units_it_names():
+    # 2 schools (S1 runs STEM) and 2 office work groups; research done in S1, S2 and one group
+    staff = [(f"{S1}-0", S1, thai.TEACHER), (f"{S2}-0", S2, thai.TEACHER),
+             ("o-1", OFFICE, thai.SUPERVISOR), ("o-2", OFFICE, thai.SUPERVISOR)]
+    data = area(staff, [(f"{S1}-0", "วิจัย", ""), (f"{S2}-0", "วิจัย", ""), ("o-1", "วิจัย", "")])
+    data.staff.loc[data.staff["staff_id"] == "o-2", "unit_id"] = f"{OFFICE}:กลุ่มนโยบายและแผน"
+    data.units.loc[data.units["code"] == S1, "stem"] = True
+    evidence = {"rule": "unit_has_kinds", "kinds": ["วิจัย"]}
+    counted = {
+        "everyone": {},
+        "schools": {"unit_kind": "school"},
+        "office": {"unit_kind": "office"},
+        "stem": {"unit_flag": "stem"},
+    }
+    found = {}
+    for name, population in counted.items():
+        scores = measure(data, [indicator(unit="unit", population=population, evidence=evidence)], YEAR)
+        total = row(scores, AREA, AREA)
+        found[name] = (total["population"], total["met"])
+    assert found == {"everyone": (4, 3), "schools": (2, 2), "office": (2, 1), "stem": (1, 1)}
+
+
 def test_nobody_counted_and_no_target_have_their_own_status():
     data = area(teachers(S1, 2), [(f"{S1}-0", "อบรม", "")])
     scores = measure(data, [indicator(targets={2561: 75})], YEAR)  # no target for 2562
