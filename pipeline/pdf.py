@@ -315,7 +315,6 @@ def _join_sara_am(font: Any, original: Any) -> None:
         applied.append(len(lookups) - 1)
     lookups.append(ligatures(unplaced))  # every other sara am
     applied.append(len(lookups) - 1)
-    gsub.LookupList.LookupCount = len(lookups)
     font.setGlyphOrder(order)
     glyf.glyphOrder = order
     for name in order:
@@ -323,10 +322,17 @@ def _join_sara_am(font: Any, original: Any) -> None:
             glyph = glyf[name]
             glyph.recalcBounds(glyf)
             hmtx[name] = (hmtx[aa][0], glyph.xMin)
-    for record in gsub.FeatureList.FeatureRecord:
-        if record.FeatureTag == "ccmp":  # the last lookups: after the font's own sara am forms
-            record.Feature.LookupListIndex.extend(applied)
-            record.Feature.LookupCount = len(record.Feature.LookupListIndex)
+    _apply_last(gsub, applied)  # after the font's own sara am forms
+
+
+def _apply_last(gsub: Any, indices: list[int]) -> None:
+    """Apply the lookups at ``indices`` (just appended) with the font's own ``ccmp`` substitutions;
+    the shaper applies lookups in the order of their indices, so these come after them."""
+    gsub.LookupList.LookupCount = len(gsub.LookupList.Lookup)
+    for feature in gsub.FeatureList.FeatureRecord:
+        if feature.FeatureTag == "ccmp":
+            feature.Feature.LookupListIndex.extend(indices)
+            feature.Feature.LookupCount = len(feature.Feature.LookupListIndex)
 
 
 def _lookup(otTables: Any, kind: int, subtables: list[Any]) -> Any:
@@ -344,7 +350,8 @@ def _place_stacked_marks(font: Any) -> None:
     read the mark apart from its word (on a line of its own, after the next letter, or with a
     space). For every (tone mark, move) the positioning gives, a copy of the mark drawn moved so
     takes its place after the vowels that move it so (a contextual substitution), and the same
-    positioning places the copy with its anchor moved as much: the same pixels, nothing moved.
+    positioning places the copy with its anchor moved as much: the mark lands where the font puts
+    it (where Chromium draws it), and the PDF moves nothing.
     """
     from fontTools.ttLib.tables import otTables
     from fontTools.ttLib.tables._g_l_y_f import Glyph, GlyphComponent
@@ -436,11 +443,7 @@ def _place_stacked_marks(font: Any) -> None:
         lookup.LookupFlag = flag  # the marks the positioning looks through are the ones skipped here
         lookups.append(lookup)
         applied.append(len(lookups) - 1)
-    gsub.LookupList.LookupCount = len(lookups)
-    for feature in gsub.FeatureList.FeatureRecord:
-        if feature.FeatureTag == "ccmp":
-            feature.Feature.LookupListIndex.extend(applied)
-            feature.Feature.LookupCount = len(feature.Feature.LookupListIndex)
+    _apply_last(gsub, applied)  # after the font's own tone mark forms
 
 
 def _signed(number: int) -> str:
