@@ -194,7 +194,7 @@ def _person_plan(
 
     def named(rows: list[dict[str, Any]]) -> list[str]:
         """Each topic the rows name, once (a record's kind counts as ``topic_names`` says)."""
-        found = (topic_names(row["topic"], row.get("kind", ""), vocabulary) for row in rows)
+        found = (topic_names(row["topic"], row.get("kind"), vocabulary) for row in rows)  # a plan row has no kind
         return list(dict.fromkeys(name for names in found for name in names))
 
     def among(topic: str, others: list[str]) -> bool:

@@ -12,6 +12,7 @@ import pytest
 
 from pipeline import thai
 from pipeline.indicators import Indicator, measure
+from pipeline.indicators.definitions import Evidence
 from pipeline.indicators.compute import (
     AREA,
     OFFICE_GROUP,
@@ -146,6 +147,39 @@ def test_a_unit_population_counts_only_the_units_it_names():
         total = row(scores, AREA, AREA)
         found[name] = (total["population"], total["met"])
     assert found == {"everyone": (4, 3), "schools": (2, 2), "office": (2, 1), "stem": (1, 1)}
+
+
+def test_a_staff_population_counts_the_positions_and_units_it_names():
+    # S1 runs STEM: a teacher and its director; S2: a teacher; the office: a supervisor.
+    # Trained: S1's teacher and director, the supervisor (S2's teacher is not).
+    staff = [(f"{S1}-0", S1, thai.TEACHER), (f"{S1}-1", S1, thai.SCHOOL_DIRECTOR), (f"{S2}-0", S2, thai.TEACHER),
+             ("o-1", OFFICE, thai.SUPERVISOR)]
+    data = area(staff, [(f"{S1}-0", "อบรม", ""), (f"{S1}-1", "อบรม", ""), ("o-1", "อบรม", "")])
+    data.units.loc[data.units["code"] == S1, "stem"] = True
+    counted = {
+        "everyone": {},
+        "teachers": {"positions": [thai.TEACHER]},
+        "schools": {"unit_kind": "school"},
+        "office": {"unit_kind": "office"},
+        "stem": {"unit_flag": "stem"},
+        "teachers in schools": {"positions": [thai.TEACHER], "unit_kind": "school"},
+        "teachers in STEM schools": {"positions": [thai.TEACHER], "unit_flag": "stem"},
+    }
+    found = {}
+    for name, population in counted.items():
+        total = row(measure(data, [indicator(population=population)], YEAR), AREA, AREA)
+        found[name] = (total["population"], total["met"])
+    assert found == {"everyone": (4, 3), "teachers": (2, 1), "schools": (3, 2), "office": (1, 1), "stem": (2, 2),
+                     "teachers in schools": (2, 1), "teachers in STEM schools": (1, 1)}
+
+
+def test_a_staff_indicator_given_a_rule_that_measures_units_is_refused_by_name():
+    # The definitions refuse this pairing when read (tests/test_config.py); measure refuses it too,
+    # so a rule added to the definitions but not to compute stops with its name.
+    unit_rule = Evidence.model_construct(rule="unit_has_kinds", kinds=["อบรม"])
+    wrong = indicator().model_copy(update={"evidence": unit_rule})
+    with pytest.raises(ValueError, match="^rule 'unit_has_kinds' does not measure staff$"):
+        measure(area(teachers(S1, 1)), [wrong], YEAR)
 
 
 def test_nobody_counted_and_no_target_have_their_own_status():

@@ -22,11 +22,13 @@ Per person (planned hours from the FY 2562 plan rows; done = records with a done
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import re
 from datetime import date
 from email.policy import default as default_policy
 
+import pandas as pd
 import pytest
 
 from pipeline.config import load_settings
@@ -83,6 +85,15 @@ def test_the_phase_of_fy_2562_on_each_date(day, phase):
     assert point.hours_count == (phase in (SECOND_HALF, ENDED))
 
 
+def test_each_phase_states_its_rule_with_the_years_own_dates():
+    # FY 2562: begins 1 Oct 2018 (2561 BE), midpoint 1 Apr 2019 (2562 BE), ends 30 Sep 2019 (2562 BE)
+    rules = {day: checkpoint(2562, day).rule for day in (date(2018, 9, 30), BEFORE_MIDPOINT, MIDPOINT, date(2019, 10, 1))}
+    assert rules[date(2018, 9, 30)].startswith("ปีงบประมาณ 2562 ยังไม่เริ่ม (เริ่ม 1 ตุลาคม 2561) ")
+    assert rules[BEFORE_MIDPOINT].startswith("ก่อนกลางปีงบประมาณ (1 เมษายน 2562) ")
+    assert rules[MIDPOINT].startswith("ตั้งแต่กลางปีงบประมาณ (1 เมษายน 2562) ")
+    assert rules[date(2019, 10, 1)].startswith("ปีงบประมาณ 2562 สิ้นสุดแล้ว (30 กันยายน 2562) ")
+
+
 def test_the_midpoint_of_another_year_is_its_own_1_april():
     assert checkpoint(2563, date(2020, 1, 1)).midpoint == date(2020, 4, 1)  # FY 2563: Oct 2019 – Sep 2020
 
@@ -106,6 +117,26 @@ def test_hours_planned_and_done_per_person(ready):
     assert people[nid("A1")].planned_topics == [ACTIVE, plan_area.ADMIN]
     assert people[nid("A1")].not_started == [] and people[nid("A1")].unplanned == []  # "...ต้นแบบ AL" is planned
     assert people[nid("B3")].not_started == [] and people[nid("B3")].unplanned == []  # "อบรม STEM รุ่นที่ 2" too
+
+
+def test_each_plan_names_the_person_as_the_staff_list_does(ready):
+    people = plans_on(ready, MIDPOINT)
+    got = {k: (people[nid(k)].position, people[nid(k)].work_group, people[nid(k)].behind) for k in ("A1", "O1", "O2")}
+    assert got == {
+        "A1": ("ผู้อำนวยการสถานศึกษา", "", ""),                         # on track: "" (no reason)
+        "O1": ("ศึกษานิเทศก์", "กลุ่มนิเทศ", ""),
+        "O2": (plan_area.OTHER_EDUCATION, "กลุ่มอำนวยการ", UNDER_HALF),  # 2 of 6 hours
+    }
+
+
+def test_a_plan_row_without_a_topic_counts_its_hours_and_names_no_topic(ready):
+    # A1 adds a row of 5 hours with the topic left blank: 30 + 5 = 35 planned, 18 done ≥ 17.5, on track
+    plans = ready.data.plans
+    blank = plans[plans["staff_id"] == nid("A1")].head(1).assign(topic="", hours=5)
+    data = dataclasses.replace(ready.data, plans=pd.concat([plans, blank], ignore_index=True))
+    a1 = own_plans(data, 2562, MIDPOINT, ready.topics).people[nid("A1")]
+    assert (a1.planned_hours, a1.done_hours, a1.behind) == (35, 18, "")
+    assert a1.planned_topics == [ACTIVE, plan_area.ADMIN] and a1.not_started == []
 
 
 def test_without_the_vocabulary_only_texts_that_contain_each_other_meet(ready):

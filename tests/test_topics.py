@@ -127,6 +127,34 @@ def test_a_thai_alias_of_exactly_the_minimum_length_is_found_inside_text():
     assert words.topics_in("ครู") == ("ครู",)
 
 
+FIVE_S, RANK = "ห้องเรียนคุณภาพตามแนว 5ส", "การประเมินวิทยฐานะ"
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    # Short aliases with one Latin end: "5ส" starts with a digit, "วฐ.2" (key วฐ2) ends with one; both are
+    # under MIN_THAI_INSIDE letters, yet found inside text, and only their Latin end is checked.
+    ("กิจกรรม 5ส ในห้องเรียน", (FIVE_S,)),
+    ("อบรม5ส", (FIVE_S,)),
+    ("รุ่น 15ส", ()),                 # a digit right before its leading digit
+    ("15ส", ()),                      # ... the text's first character
+    ("5สประจำเดือน", (FIVE_S,)),       # Thai right after its Thai end
+    ("เตรียมเอกสาร วฐ.2", (RANK,)),
+    ("ติวONETวฐ.2", (RANK,)),          # a Latin letter right before its Thai start
+    ("วฐ.25", ()),                    # a digit right after its trailing digit
+    ("แบบวฐ.21", ()),
+    ("ส่งวฐ.2ให้ผอ.", (RANK,)),
+])
+def test_a_short_alias_with_a_latin_end_is_found_inside_text_bounded_at_that_end(text, found):
+    words = TopicVocabulary.build([], {FIVE_S: ["5ส"], RANK: ["วฐ.2"]})
+    assert words.topics_in(text) == found
+
+
+def test_an_alias_is_found_after_an_earlier_occurrence_that_is_part_of_a_word(vocabulary):
+    # "al" stands in ALTV and in Digital as part of a word; the AL between them is the topic.
+    assert vocabulary.topics_in("สื่อ ALTV และ AL ใน Digital classroom") == (ACTIVE,)
+    assert vocabulary.topics_in("สื่อ ALTV และ Digital classroom") == ()
+
+
 def test_a_text_may_name_several_topics_in_the_order_written(vocabulary):
     assert vocabulary.topics_in("อบรม AL และ STEM") == (ACTIVE, STEM)
     assert vocabulary.topics_in("STEM, AL, STEM อีกครั้ง") == (STEM, ACTIVE)
@@ -138,6 +166,19 @@ def test_the_longest_alias_wins_where_two_overlap():
     assert general.topics_in("อบรมการจัดการเรียนรู้") == ("การจัดการเรียนรู้",)
     # Two separate mentions are two topics, even when one alias is a part of the other.
     assert general.topics_in("การจัดการเรียนรู้ และการจัดการเรียนรู้เชิงรุก") == ("การจัดการเรียนรู้", ACTIVE)
+
+
+def test_the_longest_alias_wins_over_a_shorter_one_that_starts_earlier():
+    # "การอ่าน" starts 3 letters before "อ่านออกเขียนได้" and they share "อ่าน": the longer is the topic
+    reading = TopicVocabulary.build(["การอ่าน", "อ่านออกเขียนได้"])
+    assert reading.topics_in("ส่งเสริมการอ่านออกเขียนได้") == ("อ่านออกเขียนได้",)
+    assert reading.topics_in("ส่งเสริมการอ่านและอ่านออกเขียนได้") == ("การอ่าน", "อ่านออกเขียนได้")
+
+
+def test_two_aliases_that_touch_are_two_topics(vocabulary):
+    # one alias ends exactly where the other begins (nothing typed between them)
+    assert vocabulary.topics_in("STEMการวิจัยในชั้นเรียน") == (STEM, RESEARCH)
+    assert vocabulary.topics_in("การวิจัยในชั้นเรียนSTEM") == (RESEARCH, STEM)
 
 
 def test_without_a_vocabulary_nothing_is_a_topic():
@@ -152,7 +193,9 @@ def test_a_column_is_read_value_by_value_keeping_its_index(vocabulary):
     found = vocabulary.topics_of(column)
     assert list(found.index) == [10, 11, 12, 13, 14]
     assert list(found) == [(STEM,), (), (STEM,), (), (ACTIVE, STEM)]
-    assert list(vocabulary.canonical_of(column)) == [STEM, None, STEM, None, ACTIVE]
+    canonical = vocabulary.canonical_of(column)
+    assert list(canonical.index) == [10, 11, 12, 13, 14]
+    assert list(canonical) == [STEM, None, STEM, None, ACTIVE]
     assert list(vocabulary.topics_of([])) == []
 
 
@@ -181,6 +224,20 @@ def test_an_alias_that_is_another_topic_s_name_is_refused():
 def test_an_empty_alias_is_refused(alias):
     with pytest.raises(TopicVocabularyError, match="ต้องมีตัวอักษร"):
         TopicVocabulary.build(OPTIONS, {STEM: [alias]})
+
+
+def test_a_blank_or_repeated_survey_option_is_one_topic_or_none():
+    assert TopicVocabulary.build([STEM, "", "  ", STEM]).topics == (STEM,)
+
+
+@pytest.mark.parametrize(("options", "named"), [
+    ([STEM, "สะเต็ม-ศึกษา (STEM Education)"], "'สะเต็ม-ศึกษา (STEM Education)' เป็นของทั้งหัวข้อ"),  # one key
+    ([STEM, "-"], "ต้องมีตัวอักษร"),
+])
+def test_survey_options_that_are_one_topic_or_no_text_are_refused_where_they_are_set(options, named):
+    with pytest.raises(TopicVocabularyError) as refused:
+        TopicVocabulary.build(options)
+    assert str(refused.value).startswith("vocabulary.survey_topics: ") and named in str(refused.value)
 
 
 def test_a_bracket_part_two_options_share_names_neither():

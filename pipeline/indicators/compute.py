@@ -81,18 +81,15 @@ def measure(
 
 
 def _staff_population(data: Normalized, ind: Indicator) -> pd.DataFrame:
-    staff = data.staff.merge(
-        data.units[["code", "kind", "stem"]], left_on="unit_code", right_on="code", how="left"
-    )
-    keep = pd.Series(True, index=staff.index)
-    pop = ind.population
+    """The people an indicator counts: of its positions, in units of its kind and flag (all when unset)."""
+    staff, pop, units = data.staff, ind.population, data.units
     if pop.positions:
-        keep &= staff["position"].isin(pop.positions)
+        staff = staff[staff["position"].isin(pop.positions)]
     if pop.unit_kind:
-        keep &= staff["kind"] == pop.unit_kind
+        staff = staff[staff["unit_code"].isin(units.loc[units["kind"] == pop.unit_kind, "code"])]
     if pop.unit_flag == "stem":
-        keep &= staff["stem"].fillna(False).astype(bool)
-    return staff[keep]
+        staff = staff[staff["unit_code"].isin(units.loc[units["stem"].astype(bool), "code"])]
+    return staff
 
 
 def _done_in_year(data: Normalized, fiscal_year: int) -> pd.DataFrame:
@@ -109,9 +106,8 @@ def _staff_evidence(data: Normalized, ind: Indicator, fiscal_year: int, topics: 
         return set(done.loc[done["kind"].isin(ind.evidence.kinds), "staff_id"])
     if rule == "matches_survey_need":
         needs = {sid: answers for sid, answers in zip(data.survey["staff_id"], data.survey["topics"])}
-        kinds = done["kind"] if "kind" in done.columns else [""] * len(done)
         return {
-            sid for sid, topic, kind in zip(done["staff_id"], done["topic"], kinds)
+            sid for sid, topic, kind in zip(done["staff_id"], done["topic"], done["kind"])
             if any(topics.same_topic(topic, need) or topics.kind_names(kind, need) for need in needs.get(sid, ()))
         }
     raise ValueError(f"rule {rule!r} does not measure staff")
@@ -135,12 +131,13 @@ def _unit_ids(data: Normalized) -> pd.DataFrame:
 
 
 def _unit_population(unit_ids: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
-    keep = pd.Series(True, index=unit_ids.index)
-    if ind.population.unit_kind:
-        keep &= unit_ids["kind"] == ind.population.unit_kind
-    if ind.population.unit_flag == "stem":
-        keep &= unit_ids["stem"].astype(bool)
-    return unit_ids.loc[keep, ["unit_id", "unit_code"]]
+    """The units an indicator counts: of its kind and flag (all when unset)."""
+    units, pop = unit_ids, ind.population
+    if pop.unit_kind:
+        units = units[units["kind"] == pop.unit_kind]
+    if pop.unit_flag == "stem":
+        units = units[units["stem"].astype(bool)]
+    return units[["unit_id", "unit_code"]]
 
 
 def _unit_evidence(data: Normalized, ind: Indicator, fiscal_year: int) -> set[str]:
