@@ -82,7 +82,7 @@ def _topic_key(text: str) -> str:
         if char in _JOINERS:
             continue
         kind = unicodedata.category(char)
-        if char.isspace() or kind[0] in "PS" or kind == "Zs":
+        if char.isspace() or kind[0] in ("P", "S"):  # every space separator (Zs) is a space
             chars.append(" ")
         else:
             chars.append(char)
@@ -178,15 +178,15 @@ class TopicVocabulary:
                     f"{where}: ชื่อ '{alias}' เป็นของทั้งหัวข้อ '{owner}' และ '{topic}' (ให้อยู่ได้หัวข้อเดียว)"
                 )
 
-        def add_topic(name: str, where: str) -> None:
+        def add_topic(name: str) -> None:
             topics.append(name)
-            claim(name, name, where)
             for part in option_parts(name):
                 parts.setdefault(topic_key(part), set()).add(name)
 
         for option in options:
             if option and option not in topics:
-                add_topic(option, "vocabulary.survey_topics")
+                claim(option, option, "vocabulary.survey_topics")
+                add_topic(option)
         for raw, aliases in (extra or {}).items():
             name = clean_text(raw)
             key = topic_key(name)
@@ -203,9 +203,9 @@ class TopicVocabulary:
                     f"{where}: '{name}' เป็นส่วนของหลายหัวข้อ ({', '.join(owners)}): "
                     "ใช้ชื่อตัวเลือกเต็มของหัวข้อที่ต้องการเป็นคีย์"
                 )
-            else:
-                topic = name
-                add_topic(name, where)
+            else:  # a new topic: no text names it yet
+                topic = given[key] = name
+                add_topic(name)
             for alias in aliases:
                 claim(str(alias), topic, where)
         table = {key: next(iter(owners)) for key, owners in parts.items() if len(owners) == 1 and key not in given}

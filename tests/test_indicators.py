@@ -12,7 +12,6 @@ import pytest
 
 from pipeline import thai
 from pipeline.indicators import Indicator, measure
-from pipeline.indicators.definitions import Evidence
 from pipeline.indicators.compute import (
     AREA,
     OFFICE_GROUP,
@@ -20,8 +19,10 @@ from pipeline.indicators.compute import (
     STATUS_MET,
     STATUS_NO_TARGET,
     STATUS_NOT_MET,
+    TABLE_COLUMNS,
     topic_matches,
 )
+from pipeline.indicators.definitions import Evidence
 from pipeline.normalize import Normalized
 from pipeline.topics import TopicVocabulary
 
@@ -180,6 +181,71 @@ def test_a_staff_indicator_given_a_rule_that_measures_units_is_refused_by_name()
     wrong = indicator().model_copy(update={"evidence": unit_rule})
     with pytest.raises(ValueError, match="^rule 'unit_has_kinds' does not measure staff$"):
         measure(area(teachers(S1, 1)), [wrong], YEAR)
+
+
+def test_the_scores_keep_each_person_and_unit_counted_numbered_row_by_row():
+    # Two schools, two office work groups; research by S1's and S2's teachers and o-1 (group บริหารงานบุคคล)
+    staff = [(f"{S1}-0", S1, thai.TEACHER), (f"{S2}-0", S2, thai.TEACHER),
+             ("o-1", OFFICE, thai.SUPERVISOR), ("o-2", OFFICE, thai.SUPERVISOR)]
+    data = area(staff, [(f"{S1}-0", "วิจัย", ""), (f"{S2}-0", "วิจัย", ""), ("o-1", "วิจัย", "")])
+    data.staff.loc[data.staff["staff_id"] == "o-2", "unit_id"] = f"{OFFICE}:กลุ่มนโยบายและแผน"
+    teachers_trained = indicator(id="t", population={"positions": [thai.TEACHER]}, evidence={
+        "rule": "completed_kinds", "kinds": ["วิจัย"]})
+    everyone_trained = indicator(id="e", evidence={"rule": "completed_kinds", "kinds": ["วิจัย"]})
+    units_researching = indicator(id="u", unit="unit", evidence={"rule": "unit_has_kinds", "kinds": ["วิจัย"]})
+    scores = measure(data, [teachers_trained, everyone_trained, units_researching], YEAR)
+    assert scores.fiscal_year == YEAR
+    people = set(zip(scores.people["staff_id"], scores.people["indicator"], scores.people["met"]))
+    assert people == {(f"{S1}-0", "t", True), (f"{S2}-0", "t", True), (f"{S1}-0", "e", True), (f"{S2}-0", "e", True),
+                      ("o-1", "e", True), ("o-2", "e", False)}
+    units = set(zip(scores.units["unit_id"], scores.units["unit_code"], scores.units["met"]))
+    assert units == {(S1, S1, True), (S2, S2, True), (f"{OFFICE}:กลุ่มบริหารงานบุคคล", OFFICE, True),
+                     (f"{OFFICE}:กลุ่มนโยบายและแผน", OFFICE, False)}
+    assert list(scores.people.index) == list(range(6)) and list(scores.units.index) == list(range(4))
+
+
+def test_a_unit_nobody_is_counted_in_has_nothing_met_and_adds_nothing_to_its_district():
+    # S2 has only its director: no teacher counted there, none met; S2's district (หล่มเก่า) has no one either
+    data = area(teachers(S1, 2) + [(f"{S2}-0", S2, thai.SCHOOL_DIRECTOR)],
+                [(f"{S1}-0", "อบรม", ""), (f"{S2}-0", "อบรม", "")])
+    scores = measure(data, [indicator(population={"positions": [thai.TEACHER]}, targets={YEAR: 50})], YEAR)
+    figures = {(level, key): (found["population"], found["met"], found["status"])
+               for level, key in (("unit", S1), ("unit", S2), ("district", "หล่มสัก"), ("district", "หล่มเก่า"),
+                                  (AREA, AREA))
+               for found in [row(scores, level, key)]}
+    assert figures == {
+        ("unit", S1): (2, 1, STATUS_MET), ("unit", S2): (0, 0, STATUS_EMPTY),
+        ("district", "หล่มสัก"): (2, 1, STATUS_MET), ("district", "หล่มเก่า"): (0, 0, STATUS_EMPTY),
+        (AREA, AREA): (2, 1, STATUS_MET),
+    }
+
+
+def test_a_district_adds_up_every_school_in_it():
+    # S1 (3 of 4) and S2 (1 of 2) both in หล่มสัก: the district is 4 of 6 = 66.7 % against 60
+    data = area(teachers(S1, 4) + teachers(S2, 2),
+                [(f"{S1}-{n}", "อบรม", "") for n in range(3)] + [(f"{S2}-0", "อบรม", "")])
+    data.units.loc[data.units["code"] == S2, "district"] = "หล่มสัก"
+    found = row(measure(data, [indicator(targets={YEAR: 60})], YEAR), "district", "หล่มสัก")
+    assert (found["population"], found["met"], found["percent"], found["status"]) == (6, 4, 66.7, STATUS_MET)
+
+
+def test_an_indicator_nobody_is_counted_in_still_gives_every_row():
+    # no assistant teacher anywhere: every unit, district and the area have nobody counted
+    scores = measure(area(teachers(S1, 2)), [indicator(population={"positions": [thai.ASSISTANT_TEACHER]})], YEAR)
+    assert list(scores.people.columns) == ["staff_id", "unit_code", "indicator", "met"] and scores.people.empty
+    assert len(scores.table) == 3 + 3 + 1  # 3 units, 3 groups (2 districts and the office), the area
+    assert set(scores.table["status"]) == {STATUS_EMPTY}
+
+
+def test_an_empty_area_or_no_indicators_measure_to_tables_with_their_columns():
+    empty = area([])
+    empty.units = empty.units.iloc[0:0]
+    unit_indicator = indicator(unit="unit", evidence={"rule": "unit_has_kinds", "kinds": ["วิจัย"]})
+    scores = measure(empty, [unit_indicator], YEAR)
+    assert list(scores.units.columns) == ["unit_id", "unit_code", "indicator", "met"] and scores.units.empty
+    assert scores.table[["level", "population", "status"]].values.tolist() == [[AREA, 0, STATUS_EMPTY]]
+    none = measure(area(teachers(S1, 1)), [], YEAR)
+    assert list(none.table.columns) == TABLE_COLUMNS and none.table.empty and none.for_level(AREA).empty
 
 
 def test_nobody_counted_and_no_target_have_their_own_status():

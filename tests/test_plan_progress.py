@@ -139,6 +139,15 @@ def test_a_plan_row_without_a_topic_counts_its_hours_and_names_no_topic(ready):
     assert a1.planned_topics == [ACTIVE, plan_area.ADMIN] and a1.not_started == []
 
 
+def test_plan_rows_of_someone_not_in_the_staff_list_are_left_out_and_nobody_else(ready):
+    # an ID that sorts before everyone's, as a person taken off the staff list after the plans were read
+    plans = ready.data.plans
+    gone = plans.head(1).assign(staff_id="0000000000000")
+    data = dataclasses.replace(ready.data, plans=pd.concat([gone, plans], ignore_index=True))
+    listed = own_plans(data, 2562, MIDPOINT, ready.topics).people
+    assert set(listed) == {nid(k) for k in ("A1", "A2", "A3", "A4", "A6", "B1", "B2", "B3", "O1", "O2")}
+
+
 def test_without_the_vocabulary_only_texts_that_contain_each_other_meet(ready):
     """The topic comparison is the vocabulary's: with none, "อบรม STEM รุ่นที่ 2" is not the STEM option."""
     bare = own_plans(ready.data, 2562, MIDPOINT).people

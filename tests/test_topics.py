@@ -44,6 +44,11 @@ def vocabulary() -> TopicVocabulary:
     ("O-NET", "onet"), ("o.net", "onet"), ("ป.๖", "ป6"),  # dots and dashes joined; Thai digits
     ("สะเต็มศึกษา (STEM Education)", "สะเต็มศึกษาstem education"),  # brackets are spaces
     ("Coaching,Mentoring", "coaching mentoring"),        # a comma between two words is a space
+    ("STEM+Coding", "stem coding"),                      # ... and a symbol
+    ("A\u00a0B", "a b"),                                  # a no-break space
+    ("ภาษา C ขั้นพื้นฐาน", "ภาษาcขั้นพื้นฐาน"),             # a Latin letter between Thai: no space kept
+    ("กิจกรรม 5ส Big Cleaning Day", "กิจกรรม5สbig cleaning day"),  # only the spaces between Latin words
+    ("Plan Bแผนสำรอง", "plan bแผนสำรอง"),
     ("การนิเทศภายใน\u200b", "การนิเทศภายใน"),           # zero-width space
     ("การนํา", "การนำ"),                                 # sara am typed as nikhahit + sara aa
     ("", ""), (None, ""), (float("nan"), ""),
@@ -211,8 +216,16 @@ def test_each_distinct_text_is_worked_out_once(vocabulary, monkeypatch):
 
 
 def test_an_alias_given_to_two_topics_is_refused():
-    with pytest.raises(TopicVocabularyError, match="STEM"):
+    with pytest.raises(TopicVocabularyError) as refused:
         TopicVocabulary.build(OPTIONS, {STEM: ["STEM"], ACTIVE: ["stem"]})
+    assert str(refused.value) == (
+        f"vocabulary.topics '{ACTIVE}': ชื่อ 'stem' เป็นของทั้งหัวข้อ '{STEM}' และ '{ACTIVE}' (ให้อยู่ได้หัวข้อเดียว)")
+
+
+def test_a_config_topic_without_text_is_refused():
+    with pytest.raises(TopicVocabularyError) as refused:
+        TopicVocabulary.build(OPTIONS, {"-": ["ลูกเสือ"]})
+    assert str(refused.value) == "vocabulary.topics: ชื่อหัวข้อต้องมีตัวอักษร (ได้ '-')"
 
 
 def test_an_alias_that_is_another_topic_s_name_is_refused():
@@ -244,8 +257,11 @@ def test_a_bracket_part_two_options_share_names_neither():
     both = TopicVocabulary.build(["ภาษาอังกฤษ (English)", "การสอนภาษาอังกฤษ (English)"])
     assert both.topics_in("English") == ()
     assert both.topics_in("ภาษาอังกฤษ") == ("ภาษาอังกฤษ (English)",)
-    with pytest.raises(TopicVocabularyError, match="หลายหัวข้อ"):
+    with pytest.raises(TopicVocabularyError) as refused:
         TopicVocabulary.build(["ภาษาอังกฤษ (English)", "การสอนภาษาอังกฤษ (English)"], {"English": ["Eng"]})
+    assert str(refused.value) == (
+        "vocabulary.topics 'English': 'English' เป็นส่วนของหลายหัวข้อ (การสอนภาษาอังกฤษ (English), "
+        "ภาษาอังกฤษ (English)): ใช้ชื่อตัวเลือกเต็มของหัวข้อที่ต้องการเป็นคีย์")
     # The config may still give the shared part to one of them.
     chosen = TopicVocabulary.build(["ภาษาอังกฤษ (English)", "การสอนภาษาอังกฤษ (English)"],
                                    {"ภาษาอังกฤษ (English)": ["English"]})

@@ -94,7 +94,7 @@ def _staff_population(data: Normalized, ind: Indicator) -> pd.DataFrame:
 
 def _done_in_year(data: Normalized, fiscal_year: int) -> pd.DataFrame:
     records = data.records
-    return records[(records["fiscal_year"] == fiscal_year) & records["done"].astype(bool)]
+    return records[(records["fiscal_year"] == fiscal_year) & records["done"]]
 
 
 def _staff_evidence(data: Normalized, ind: Indicator, fiscal_year: int, topics: TopicVocabulary) -> set[str]:
