@@ -32,7 +32,8 @@ lint: $(STAMP)
 MUTANTS ?= 'pipeline.indicators.compute.*' 'pipeline.indicators.definitions.x*target__mutmut_*' 'pipeline.topics.*' \
 	'pipeline.plan_progress.x_checkpoint__mutmut_*' 'pipeline.plan_progress.x__person_plan__mutmut_*' \
 	'pipeline.plan_progress.x_person_plans__mutmut_*' 'pipeline.plan_progress.x_topic_names__mutmut_*' \
-	'pipeline.thai.x_fiscal_year__mutmut_*' 'pipeline.thai.x_fiscal_year_bounds__mutmut_*'
+	'pipeline.thai.x_fiscal_year__mutmut_*' 'pipeline.thai.x_fiscal_year_bounds__mutmut_*' \
+	'pipeline.thai.x_fiscal_phase__mutmut_*'
 
 mutation: $(STAMP)
 	$(BIN)/python -m pip install --quiet 'mutmut==3.8.1'

@@ -166,7 +166,8 @@ def person_plans(data: Normalized, point: Checkpoint, topics: TopicVocabulary) -
     "สะเต็มศึกษา (STEM Education)" in a plan; texts that name no known topic meet when one stands in the other.
     """
     year = point.fiscal_year
-    staff = {p["staff_id"]: p for p in data.staff[["staff_id", "display_name", "position", "work_group"]].to_dict("records")}
+    roster = data.staff[["staff_id", "display_name", "position", "work_group"]]
+    staff = {p["staff_id"]: p for p in roster.to_dict("records")}  # pragma: no mutate (pandas reads "RECORDS" too)
     planned_rows = _by_person(data.plans[data.plans["fiscal_year"] == year])
     record_rows = _by_person(data.records[data.records["fiscal_year"] == year])
     return {

@@ -246,6 +246,17 @@ def test_an_empty_area_or_no_indicators_measure_to_tables_with_their_columns():
     assert scores.table[["level", "population", "status"]].values.tolist() == [[AREA, 0, STATUS_EMPTY]]
     none = measure(area(teachers(S1, 1)), [], YEAR)
     assert list(none.table.columns) == TABLE_COLUMNS and none.table.empty and none.for_level(AREA).empty
+    assert none.totals_of(AREA, AREA) == {}
+
+
+def test_a_units_totals_are_its_rows_of_the_table_by_indicator():
+    # S1: 1 of 2 teachers trained (50 % against 75); research nowhere
+    data = area(teachers(S1, 2), [(f"{S1}-0", "อบรม", "")])
+    research = indicator(id="r", evidence={"rule": "completed_kinds", "kinds": ["วิจัย"]})
+    scores = measure(data, [indicator(), research], YEAR)
+    found = {ind: (r["population"], r["met"], r["status"]) for ind, r in scores.totals_of("unit", S1).items()}
+    assert found == {"x": (2, 1, STATUS_NOT_MET), "r": (2, 0, STATUS_NOT_MET)}
+    assert scores.totals_of("unit", "1067009999") == {}  # a code the area does not have
 
 
 def test_nobody_counted_and_no_target_have_their_own_status():

@@ -202,6 +202,7 @@ def test_a_column_is_read_value_by_value_keeping_its_index(vocabulary):
     assert list(canonical.index) == [10, 11, 12, 13, 14]
     assert list(canonical) == [STEM, None, STEM, None, ACTIVE]
     assert list(vocabulary.topics_of([])) == []
+    assert list(vocabulary.topics_of(["AL", "Digital"])) == [(ACTIVE,), ()]  # a plain list too
 
 
 def test_each_distinct_text_is_worked_out_once(vocabulary, monkeypatch):

@@ -45,7 +45,7 @@ class Scores:
         """Indicator ID -> its totals row for one unit, district or the area (the table grouped once)."""
         if self._totals is None:
             self._totals = {}
-            for row in self.table.to_dict("records"):
+            for row in self.table.to_dict("records"):  # pragma: no mutate (pandas reads "RECORDS" as "records")
                 self._totals.setdefault((row["level"], row["key"]), {})[row["indicator"]] = row
         return self._totals.get((level, key), {})
 
