@@ -122,26 +122,6 @@ def write_config(tmp_path: Path, **replace: str) -> Path:
     return path
 
 
-def _import_ahead() -> None:
-    """Import, while still root, every module a run may import late: devplan imports heavy modules where they
-    are first needed (start-up time), and the child as 'nobody' cannot read an interpreter under /root."""
-    import codecs
-    import encodings
-    import importlib
-    import pkgutil
-
-    import pipeline
-
-    for module in pkgutil.walk_packages(pipeline.__path__, "pipeline."):
-        if not module.name.endswith("__main__"):  # that one runs the command line
-            importlib.import_module(module.name)
-    for codec in pkgutil.iter_modules(encodings.__path__):  # zipfile's cp437, jinja's unicode_escape, ...
-        try:
-            codecs.lookup(codec.name)
-        except LookupError:  # a module of the package that is not a codec (aliases) or one this system lacks
-            pass
-
-
 def as_nobody(call):
     """``call()`` in a forked child that has become 'nobody' (as root every file may be read and written;
     the interpreter may live where 'nobody' cannot run it, so the child is a fork, not a new process).
@@ -149,7 +129,6 @@ def as_nobody(call):
     import json
     import pwd
 
-    _import_ahead()
     nobody = pwd.getpwnam("nobody")
     reader, writer = os.pipe()
     child = os.fork()

@@ -188,7 +188,7 @@ def test_an_outbox_devplan_may_not_write_names_the_folder_and_the_account(tmp_pa
             text += f'\n[indicators]\nfile = "{root / "indicators.toml"}"\n'
             config.write_text(text, encoding="utf-8")
             warm = Path(tempfile.mkdtemp(prefix="devplan-warm-"))
-            try:  # a whole run first, in this process, so the child imports nothing late (see as_nobody)
+            try:  # a whole run first, in this process: the child, as nobody, cannot import late from /root
                 assert sync(area_with(warm)[0]).exit_code in (0, 1)
             finally:
                 shutil.rmtree(warm)
