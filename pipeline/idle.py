@@ -90,15 +90,11 @@ def run_night(
                     f"{settings.storage.location} (ไม่ต้องอ่าน คำนวณ หรือเขียนใหม่)")
                 return Night(quiet=quiet)
         from pipeline.present import findings, needs_a_person
-        from pipeline.progress import SYNC_STAGES, Progress
-        from pipeline.sync import run_sync
+        from pipeline.sync import run_shown
 
         with State(settings.storage.state) as state:
             forget(state)  # a run that fails from here on leaves no record: the next night runs in full
-        progress = Progress(SYNC_STAGES)
-        say(f"เริ่มประมวลผล ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location}")
-        result = run_sync(settings, smtp=smtp, today=day, progress=progress.show, on_wait=progress.waiting,
-                          full=full, send_policy=send_policy, reads=reads)
+        result = run_shown(settings, say=say, smtp=smtp, today=day, full=full, send_policy=send_policy, reads=reads)
         with State(settings.storage.state) as state:
             remember(state, settings, result, findings(result), needs_a_person(result), send_policy, smtp, day)
         return Night(result=result)

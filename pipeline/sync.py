@@ -223,14 +223,21 @@ def run_alone(
     A check takes the lock too: it may cache what it reads in the state file.
     """
     from pipeline.lock import RunLock
+
+    assert settings.storage.state is not None  # load_settings puts it beside the config file
+    with RunLock(settings.storage.state, wait=wait, on_wait=say):
+        return run_shown(settings, say=say, dry_run=dry_run, **options)
+
+
+def run_shown(settings: Settings, *, say: Callable[[str], None], dry_run: bool = False, **options: Any) -> SyncResult:
+    """``run_sync`` (``options``) with what it works on said first and its progress shown on stderr.
+    The caller holds the state file's lock."""
     from pipeline.progress import CHECK_STAGES, SYNC_STAGES, Progress
 
     progress = Progress(CHECK_STAGES if dry_run else SYNC_STAGES)
-    assert settings.storage.state is not None  # load_settings puts it beside the config file
-    with RunLock(settings.storage.state, wait=wait, on_wait=say):
-        where = f"ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location}"
-        say(f"ตรวจ {where} (ไม่เขียนสิ่งใด)" if dry_run else f"เริ่มประมวลผล {where}")
-        return run_sync(settings, progress=progress.show, on_wait=progress.waiting, dry_run=dry_run, **options)
+    where = f"ปีงบประมาณ {settings.area.fiscal_year} จาก {settings.storage.location}"
+    say(f"ตรวจ {where} (ไม่เขียนสิ่งใด)" if dry_run else f"เริ่มประมวลผล {where}")
+    return run_sync(settings, progress=progress.show, on_wait=progress.waiting, dry_run=dry_run, **options)
 
 
 def run_sync(
