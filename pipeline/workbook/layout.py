@@ -15,6 +15,7 @@ A ``Table`` is a tab's rows, the first being the header row. Cell values are
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Iterable, Sequence, Union
 
 import wcwidth
@@ -123,10 +124,21 @@ def text_cells(value: Any) -> int:
     if value is None:
         return 0
     text = str(value)
+    return _text_width(text) if len(text) <= _REMEMBERED_TEXT else _width_of(text)
+
+
+#: Texts up to this length have their width remembered (a column's cells repeat the same few values).
+_REMEMBERED_TEXT = 200
+
+
+def _width_of(text: str) -> int:
     width = wcwidth.wcswidth(text)
     if width >= 0:
         return int(width)
     return sum(1 if (cells := wcwidth.wcwidth(ch)) < 0 else cells for ch in text)
+
+
+_text_width = lru_cache(maxsize=16384)(_width_of)
 
 
 def column_widths(rows: Table, only: Iterable[int] | None = None) -> list[int]:

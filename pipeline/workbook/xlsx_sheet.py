@@ -14,6 +14,7 @@ import math
 import numbers
 import re
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 
@@ -39,12 +40,25 @@ def clean_text(value: str) -> str:
     return ILLEGAL_XML.sub("", value)
 
 
+#: Texts up to this length have their inline string remembered (most cells repeat a label or a name).
+_REMEMBERED_TEXT = 200
+
+
 def _text_cell(ref: str, value: str, style: str = "") -> str:
     """An inline-string cell: always text, never a formula, whatever the text starts with."""
+    inline = _remembered_inline(value) if len(value) <= _REMEMBERED_TEXT else _inline(value)
+    return f'<c r="{ref}"{style} t="inlineStr">{inline}</c>'
+
+
+def _inline(value: str) -> str:
+    """The ``<is>`` element of an inline-string cell holding ``value``."""
     value = OOXML_ESCAPE.sub(r"_x005F_\1", clean_text(value))
     body = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
     space = ' xml:space="preserve"' if body != body.strip() or "\n" in body else ""
-    return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{body}</t></is></c>'
+    return f"<is><t{space}>{body}</t></is>"
+
+
+_remembered_inline = lru_cache(maxsize=16384)(_inline)
 
 
 def _number(value: float) -> str:
@@ -120,14 +134,21 @@ def sheet_xml(
 
     out = []
     width = 0
+    letters = [column_letter(c) for c in range(1, look.width + 1)]
     for r, row in enumerate(rows, start=1):
         cells = []
         bold = (r - 1) in look.bold_rows
+        plain: str | None = None  # the row's style for a cell with no number format, once one asks
         for c, value in enumerate(row):
-            ref = f"{column_letter(c + 1)}{r}"
             if value is None:
                 continue
-            if isinstance(value, bool):
+            ref = f"{letters[c]}{r}"
+            if type(value) is str:
+                if plain is None:
+                    plain = style(None, bold)
+                cells.append(f'<c r="{ref}"{plain} t="inlineStr">'
+                             f'{_remembered_inline(value) if len(value) <= _REMEMBERED_TEXT else _inline(value)}</c>')
+            elif isinstance(value, bool):
                 cells.append(f'<c r="{ref}"{style(None, bold)} t="b"><v>{int(value)}</v></c>')
             elif isinstance(value, str):
                 cells.append(_text_cell(ref, value, style(None, bold)))

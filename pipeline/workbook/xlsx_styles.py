@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _P = r"(?:[A-Za-z_][\w.-]*:)?"
 #: A tag, comment, processing instruction or CDATA section; attribute values may hold '>'.
@@ -65,7 +66,9 @@ class _Root:
     order: list[tuple[str, int]] = field(default_factory=list)  # (local name, start) in document order
 
 
+@lru_cache(maxsize=4)
 def _root(text: str) -> _Root:
+    """The root's spans and its children (cached: one edit asks of the same text several times; read only)."""
     depth = 0
     root: _Root | None = None
     child: tuple[str, str, int] | None = None  # local name, prefix, start
@@ -220,6 +223,16 @@ def ensure_styles(
     font with ``<b/>``. An existing entry is reused only if it is exactly the
     one devplan would append; no existing entry is changed or moved.
     """
+    new, xf_map, dxf_map = _ensured(styles, frozenset(cell_styles), tuple(dxfs or ()))
+    return new, dict(xf_map), dict(dxf_map)
+
+
+@lru_cache(maxsize=4)
+def _ensured(
+    styles: bytes, cell_styles: frozenset[tuple[int, bool]], dxfs: tuple[Dxf, ...]
+) -> tuple[bytes, dict[tuple[int, bool], int], dict[Dxf, int]]:
+    """``ensure_styles``, remembered: files made from one template share their style table, so each
+    distinct table is edited once a run (callers get copies of the maps)."""
     text = styles.decode("utf-8")
     wanted = sorted(s for s in cell_styles if s != (0, False))
     xf_map: dict[tuple[int, bool], int] = {}
