@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+import numpy as np
 import pandas as pd
 
 from pipeline.config import SpendingSettings
@@ -138,18 +139,85 @@ class Spending:
         return self._cut[name]
 
     def costs_of(self, codes: list[str]) -> pd.DataFrame:
-        """The cost rows of the units ``codes``, in their order in ``costs`` (one unit: from a grouping made once)."""
-        if len(codes) == 1:
-            by_unit = self.cut("costs", lambda: dict(tuple(self.costs.groupby("unit_code", sort=False))))
-            return by_unit.get(codes[0], self.costs.iloc[0:0])
+        """The cost rows of the units ``codes``, in their order in ``costs``."""
         return self.costs[self.costs["unit_code"].isin(codes)]
 
-    def teachers_of(self, codes: list[str]) -> pd.DataFrame:
-        """The teachers of the units ``codes``, in reading order (one unit: from a grouping made once)."""
-        if len(codes) == 1:
-            by_unit = self.cut("teachers", lambda: dict(tuple(self.teachers.groupby("unit_code", sort=False))))
-            return by_unit.get(codes[0], self.teachers.iloc[0:0])
-        return self.teachers[self.teachers["unit_code"].isin(codes)]
+    def unit_costs(self) -> dict[str, _Costs]:
+        """What each recording unit's cost rows add up to (units with no cost row have none), grouped once:
+        the same reductions ``_Costs.of`` makes on one unit's rows, so the same figures to the last bit."""
+        return self.cut("unit costs", lambda: _unit_costs(self.costs))
+
+    def teachers_by_unit(self) -> dict[str, list[tuple[str, str, str]]]:
+        """Each unit's teachers (staff_id, display_name, position), in reading order."""
+
+        def make() -> dict[str, list[tuple[str, str, str]]]:
+            found: dict[str, list[tuple[str, str, str]]] = {}
+            t = self.teachers
+            for staff_id, name, position, code in zip(t["staff_id"], t["display_name"], t["position"], t["unit_code"]):
+                found.setdefault(code, []).append((staff_id, name, position))
+            return found
+
+        return self.cut("teachers", make)
+
+
+@dataclass(frozen=True)
+class _Costs:
+    """What some cost rows add up to."""
+
+    #: rows with a cost above 0, rows that say nothing was spent, the sum of every cost
+    records: int
+    free: int
+    total: float
+    #: funding source -> the sum of its costs (0 included)
+    by_source: dict[str, float]
+    #: funding source -> rows with a cost above 0, and their sum
+    paid_records: dict[str, int]
+    paid: dict[str, float]
+
+    @classmethod
+    def of(cls, costs: pd.DataFrame) -> _Costs:
+        positive = costs[costs["cost"] > 0].groupby("funding")["cost"]
+        return cls(
+            records=int((costs["cost"] > 0).sum()), free=int((costs["cost"] == 0).sum()), total=float(costs["cost"].sum()),
+            by_source={s: float(v) for s, v in costs.groupby("funding")["cost"].sum().items()},
+            paid_records={s: int(v) for s, v in positive.size().items()},
+            paid={s: float(v) for s, v in positive.sum().items()},
+        )
+
+
+#: what the cost rows of units with none add up to
+NO_COSTS = _Costs(records=0, free=0, total=0.0, by_source={}, paid_records={}, paid={})
+
+
+def _unit_costs(costs: pd.DataFrame) -> dict[str, _Costs]:
+    """``_Costs.of`` each unit's rows, for every unit at once: a group's sum adds the same values in the same
+    order as the unit's own grouping would, and a unit's total is numpy's sum of its costs in their order, as
+    ``Series.sum`` is."""
+    if costs.empty:
+        return {}
+    values = costs["cost"].to_numpy()
+    totals = {code: float(np.sum(values[at])) for code, at in costs.groupby("unit_code", sort=False).indices.items()}
+    positive = costs[costs["cost"] > 0].groupby(["unit_code", "funding"], sort=False)["cost"]
+    by_source, paid_records, paid = (
+        _nested(costs.groupby(["unit_code", "funding"], sort=False)["cost"].sum(), float),
+        _nested(positive.size(), int), _nested(positive.sum(), float),
+    )
+    cost, unit = costs["cost"], costs["unit_code"]
+    records = (cost > 0).groupby(unit, sort=False).sum()
+    free = (cost == 0).groupby(unit, sort=False).sum()
+    return {
+        code: _Costs(records=int(records[code]), free=int(free[code]), total=total, by_source=by_source.get(code, {}),
+                     paid_records=paid_records.get(code, {}), paid=paid.get(code, {}))
+        for code, total in totals.items()
+    }
+
+
+def _nested(series: pd.Series, kind: Callable[[Any], Any]) -> dict[str, dict[str, Any]]:
+    """A series indexed by (unit code, source) as unit code -> source -> value."""
+    found: dict[str, dict[str, Any]] = {}
+    for (code, source), value in series.items():
+        found.setdefault(code, {})[source] = kind(value)
+    return found
 
 
 def measure_spending(
@@ -189,12 +257,10 @@ def _order(costs: pd.DataFrame, known: list[str]) -> list[str]:
     return named + typed + ([NO_SOURCE] if NO_SOURCE in amounts.index else [])
 
 
-def _sources(spent: Spending, costs: pd.DataFrame) -> list[SourceAmount]:
-    groups = costs[costs["cost"] > 0].groupby("funding")["cost"]
-    count, total = groups.size(), groups.sum()
+def _sources(spent: Spending, costs: _Costs) -> list[SourceAmount]:
     return [
-        SourceAmount(source=s, records=int(count[s]), amount=float(total[s]), allocation=s in spent.allocation_sources)
-        for s in spent.order if s in count.index
+        SourceAmount(source=s, records=costs.paid_records[s], amount=costs.paid[s], allocation=s in spent.allocation_sources)
+        for s in spent.order if s in costs.paid_records
     ]
 
 
@@ -202,23 +268,30 @@ def _teachers(spent: Spending, codes: Iterable[str], unit_names: dict[str, str])
     """The teachers of ``codes`` (unit by unit, each in reading order), with what they used of their allocation."""
     place = {code: i for i, code in enumerate(codes)}
 
-    def charged_to_allocation() -> tuple[pd.Series, pd.Series]:
+    def charged_to_allocation() -> tuple[dict[str, float], dict[str, int]]:
         costs = spent.costs
         charged = costs[costs["funding"].isin(spent.allocation_sources) & (costs["cost"] > 0)].groupby("staff_id")["cost"]
-        return charged.sum(), charged.size()
+        return charged.sum().to_dict(), charged.size().to_dict()
 
     used, count = spent.cut("charged", charged_to_allocation)
-    teachers = spent.teachers_of(list(place))
-    teachers = teachers.assign(_place=teachers["unit_code"].map(place)).sort_values("_place", kind="stable")
+    by_unit = spent.teachers_by_unit()
     found = []
-    for t in teachers.itertuples():
-        spent_here = float(used.get(t.staff_id, 0.0))
-        found.append(TeacherAllocation(
-            name=t.display_name, masked_id=mask_national_id(t.staff_id), position=t.position,
-            unit_code=t.unit_code, unit_name=unit_names.get(t.unit_code, ""), allocation=spent.allocation,
-            used=spent_here, balance=spent.allocation - spent_here, records=int(count.get(t.staff_id, 0)),
-        ))
+    for code in sorted(place, key=place.__getitem__):
+        for staff_id, name, position in by_unit.get(code, []):
+            spent_here = float(used.get(staff_id, 0.0))
+            found.append(TeacherAllocation(
+                name=name, masked_id=mask_national_id(staff_id), position=position,
+                unit_code=code, unit_name=unit_names.get(code, ""), allocation=spent.allocation,
+                used=spent_here, balance=spent.allocation - spent_here, records=int(count.get(staff_id, 0)),
+            ))
     return found
+
+
+def _costs_of(spent: Spending, codes: list[str]) -> _Costs:
+    """What the cost rows of the units ``codes`` add up to (one unit's: from the grouping made once)."""
+    if len(codes) == 1:
+        return spent.unit_costs().get(codes[0], NO_COSTS)
+    return _Costs.of(spent.costs_of(codes)) if codes else NO_COSTS
 
 
 def spending_row(
@@ -227,15 +300,14 @@ def spending_row(
     """The spending of the units ``codes`` (those recording costs count)."""
     codes = list(codes)
     counted = [c for c in codes if c in spent.recording]
-    costs = spent.costs_of(counted)
-    by_source = costs.groupby("funding")["cost"].sum()
+    costs = _costs_of(spent, counted)
     teachers = _teachers(spent, counted, unit_names)
     allocation = spent.allocation * len(teachers)
     used = sum(t.used for t in teachers)
     return SpendingRow(
-        name=name, units_recording=len(counted), units=len(codes), records=int((costs["cost"] > 0).sum()),
-        free=int((costs["cost"] == 0).sum()), total=float(costs["cost"].sum()),
-        by_source=[float(by_source.get(s, 0.0)) for s in spent.order], teachers=len(teachers),
+        name=name, units_recording=len(counted), units=len(codes), records=costs.records,
+        free=costs.free, total=costs.total,
+        by_source=[costs.by_source.get(s, 0.0) for s in spent.order], teachers=len(teachers),
         allocation=allocation, used=used, balance=allocation - used,
         used_percent=used / allocation * 100 if allocation else None, over=sum(t.over for t in teachers),
         code=code, district=district,
@@ -246,9 +318,8 @@ def unit_spending(spent: Spending | None, code: str, name: str) -> UnitSpending 
     """A unit's own spending; None when its record tab has no cost column (or nobody's has)."""
     if spent is None or code not in spent.recording:
         return None
-    costs = spent.costs_of([code])
     return UnitSpending(
-        sources=_sources(spent, costs), totals=spending_row(spent, name, [code], {code: name}, code=code),
+        sources=_sources(spent, _costs_of(spent, [code])), totals=spending_row(spent, name, [code], {code: name}, code=code),
         teachers=_teachers(spent, [code], {code: name}), allocation=spent.allocation,
         allocation_sources=spent.allocation_sources,
     )
@@ -263,7 +334,7 @@ def area_spending(
     names = dict(zip(units["code"], units["name"]))
     every = list(units["code"])
     return AreaSpending(
-        sources=_sources(spent, spent.costs),
+        sources=_sources(spent, _Costs.of(spent.costs)),
         area=spending_row(spent, area_name, every, names),
         districts=[spending_row(spent, group, codes, names) for group, codes in groups.items()],
         units=[spending_row(spent, names[c], [c], names, code=c, district=district_of.get(c, "")) for c in every],

@@ -298,3 +298,30 @@ def test_the_commented_spending_section_init_writes_loads_as_it_says(tmp_path):
     table = funding_table(spending.sources)
     assert read_funding("เงินบริจาคศิษย์เก่า", table) == ("เงินบริจาค", True)
     assert read_funding("คูปองพัฒนาครูครบวงจร", table) == (OBEC, True)
+
+
+# --- every unit's figures grouped at once are those of the unit's own rows ----------------------------------
+
+
+def test_each_units_figures_grouped_once_equal_those_of_its_own_rows():
+    """``Spending.unit_costs`` groups every unit's cost rows at once; a unit's row must add up exactly as the
+    unit's own rows alone do (``_Costs.of``), to the last bit: amounts whose float sums depend on the order
+    and the method of adding (0.1, 1e16 + 1), zeros among them, units interleaved and sources shared."""
+    import random
+
+    import pandas as pd
+
+    from pipeline.spending import NO_COSTS, Spending, _Costs, _costs_of
+
+    chance = random.Random(15)
+    amounts = [0.1, 0.2, 0.3, 1e16, 1.0, 0.0, 1234.56, 1e-3, 7.77, 0.0]
+    rows = [(f"p{i}", chance.choice("abc"), chance.choice(["x", "y", NO_SOURCE]), chance.choice(amounts))
+            for i in range(300)]
+    costs = pd.DataFrame(rows, columns=["staff_id", "unit_code", "funding", "cost"])
+    spent = Spending(costs=costs, recording=frozenset("abcd"), order=["x", "y", NO_SOURCE], allocation_sources=["x"],
+                     allocation=10000.0, teachers=pd.DataFrame(columns=["staff_id", "display_name", "position", "unit_code"]))
+    for code in "abc":
+        alone = _Costs.of(costs[costs["unit_code"] == code].reset_index(drop=True))
+        assert _costs_of(spent, [code]) == alone
+        assert alone.total != sum(costs.loc[costs["unit_code"] == code, "cost"])  # the test's sums do depend on the method
+    assert _costs_of(spent, ["d"]) == NO_COSTS == _Costs.of(costs.iloc[0:0])
