@@ -266,16 +266,17 @@ _PERSON_FIELDS = ["name", "position", "standing", "role", "unit_code", "unit_nam
 
 def _people(data: Normalized) -> dict[str, dict[str, str]]:
     """staff_id -> what the outputs show of a person: no ID."""
-    units = data.units.set_index("code")
+    units = {code: (kind, name, district) for code, kind, name, district
+             in zip(data.units["code"], data.units["kind"], data.units["name"], data.units["district"])}
     people = {}
     for p in data.staff.to_dict("records"):
         code = p["unit_code"]
-        kind = units.at[code, "kind"] if code in units.index else ""
+        kind, name, district = units.get(code, ("", code, ""))
         people[p["staff_id"]] = {
             "name": p["display_name"], "position": p["position"], "standing": p["standing"] or "",
             "role": clean_text(f"{p['position']} {p['standing'] or ''}"),
-            "unit_code": code, "unit_name": units.at[code, "name"] if code in units.index else code,
-            "district": OFFICE_GROUP if kind == "office" else (units.at[code, "district"] if kind else ""),
+            "unit_code": code, "unit_name": name,
+            "district": OFFICE_GROUP if kind == "office" else (district if kind else ""),
             "work_group": p.get("work_group") or "", "email": p.get("email") or "",
         }
     return people
@@ -324,27 +325,34 @@ def _topic_demand(needs: pd.DataFrame, topic: str, rank: int, districts: list[st
     )
 
 
+def _counts(needs: pd.DataFrame, by: list[str]) -> dict[Any, Count]:
+    """Asked and met per group of ``needs`` by the columns ``by`` (a group's key: a tuple when ``by`` has two
+    columns or more), in the order of the keys."""
+    grouped = needs.groupby(by)["met"].agg(["size", "sum"])
+    return {key: Count(asked=int(size), met=int(met)) for key, size, met in zip(grouped.index, grouped["size"], grouped["sum"])}
+
+
 def _groups(needs: pd.DataFrame, ranked: list[str], districts: list[str]) -> list[GroupDemand]:
     """Asked/met/unmet per district, position/standing and unit, for each topic someone there asked for."""
     topic_rank = {t: n for n, t in enumerate(ranked)}
     district_rank = {d: n for n, d in enumerate(districts)}
     role_size = needs.groupby("role").size()
 
-    def counted(by: str, group: str, code: str, district: str, topic: str, part: pd.DataFrame) -> GroupDemand:
-        count = _count(part)
+    def counted(by: str, group: str, code: str, district: str, topic: str, count: Count) -> GroupDemand:
         return GroupDemand(by=by, group=group, code=code, district=district, topic=topic,
                            asked=count.asked, met=count.met, unmet=count.unmet)
 
     by_district = [
-        counted(BY_DISTRICT, district, "", "", topic, part)
-        for (district, topic), part in needs.groupby(["district", "topic"])
+        counted(BY_DISTRICT, district, "", "", topic, count)
+        for (district, topic), count in _counts(needs, ["district", "topic"]).items()
     ]
     by_district.sort(key=lambda g: (district_rank.get(g.group, len(districts)), g.group, topic_rank[g.topic]))
-    by_role = [counted(BY_POSITION, role, "", "", topic, part) for (role, topic), part in needs.groupby(["role", "topic"])]
+    by_role = [counted(BY_POSITION, role, "", "", topic, count)
+               for (role, topic), count in _counts(needs, ["role", "topic"]).items()]
     by_role.sort(key=lambda g: (-int(role_size[g.group]), g.group, topic_rank[g.topic]))  # most common first
     by_unit = [
-        counted(BY_UNIT, name, code, district, topic, part)
-        for (district, name, code, topic), part in needs.groupby(["district", "unit_name", "unit_code", "topic"])
+        counted(BY_UNIT, name, code, district, topic, count)
+        for (district, name, code, topic), count in _counts(needs, ["district", "unit_name", "unit_code", "topic"]).items()
     ]
     by_unit.sort(key=lambda g: (district_rank.get(g.district, len(districts)), g.group, g.code, topic_rank[g.topic]))
     return by_district + by_role + by_unit
