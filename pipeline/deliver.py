@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import email
 import hashlib
+import functools
 import logging
 import os
 import re
@@ -47,7 +48,7 @@ import ssl
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.header import Header
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
@@ -336,13 +337,14 @@ def build_message(
     """The e-mail for one unit, addressed to ``to`` (its director's one address); ``written``: its
     templates already rendered (``letter``)."""
     written = written or letter(env, summary)
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=_POLICY)
     _encoded_header(message, "Subject", written.subject.strip())
     _encoded_header(message, "From", sender, address=True)
     _encoded_header(message, "To", to or summary.unit.director_email, address=True)
-    message["Date"] = formatdate(localtime=True)
+    # Both written as they are (the email package would parse them only to write them back the same)
+    message.set_raw("Date", formatdate(localtime=True))
     domain = parseaddr(sender)[1].partition("@")[2] or "devplan.local"
-    message["Message-ID"] = make_msgid(domain=domain)
+    message.set_raw("Message-ID", make_msgid(domain=domain))
     message.set_content(written.text)
     message.add_alternative(written.html, subtype="html")
     return message
@@ -352,18 +354,48 @@ def _encoded_header(message: EmailMessage, name: str, value: str, address: bool 
     """Set a header, Thai text already encoded and folded (RFC 2047) so that writing the message does not
     refold it: the email package's refolding of a long Thai header is most of the cost of a message.
     ``address``: the value is one address with a display name (``ชื่อ <a@b>``); only the name is encoded."""
-    if value.isascii():
+    encoded = _encoded(name, value, address)
+    if encoded is None:
         message[name] = value
-        return
+    else:
+        message.set_raw(name, encoded)
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded(name: str, value: str, address: bool) -> str | None:
+    """``value`` encoded for header ``name`` (see ``_encoded_header``); None: for the email package to set.
+    Remembered: the sender is the same in every message."""
+    if value.isascii():
+        return None
     if address:
         shown, where = parseaddr(value)
         if not where or not where.isascii():
-            message[name] = value
-            return
-        encoded = f"{Header(shown, 'utf-8', header_name=name).encode()} <{where}>"
-    else:
-        encoded = Header(value, "utf-8", header_name=name).encode()
-    message.set_raw(name, encoded)
+            return None
+        return f"{Header(shown, 'utf-8', header_name=name).encode()} <{where}>"
+    return Header(value, "utf-8", header_name=name).encode()
+
+
+class _RememberedHeaders(HeaderRegistry):
+    """The email package's headers, each (name, value) parsed once: every message repeats the same
+    Content-Type, Content-Transfer-Encoding and MIME-Version, and parsing them is most of building one.
+    A header is an immutable string, so one can stand in every message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._known: dict[tuple[str, str], BaseHeader] = {}
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        key = (name, value)
+        header = self._known.get(key)
+        if header is None:
+            if len(self._known) >= 1024:
+                self._known.clear()  # the unique ones (a multipart's boundary) would pile up
+            header = self._known[key] = super().__call__(name, value)
+        return header
+
+
+#: the SMTP policy (CRLF, 8-bit clean), its headers remembered (``_RememberedHeaders``)
+_POLICY = SMTP.clone(header_factory=_RememberedHeaders())
 
 
 #: unit code -> (the message, its content hash)

@@ -18,7 +18,7 @@ from jinja2 import Environment
 
 from pipeline.deliver import mailed_row
 from pipeline.errors import NotFinished, PipelineError, PublishError, SourceError, StateWriteError
-from pipeline.render import parse_tab, render_dated
+from pipeline.render import parse_dated, render_dated
 from pipeline.state import State
 from pipeline.summaries import AreaSummary, UnitSummary
 from pipeline.workbook import Need, Workbook
@@ -145,11 +145,9 @@ def up_to_date(state: State, workbook: Workbook, key: str, print_: str) -> bool:
     return last is not None and last[0] == print_ and last[1] is not None and last[1] == workbook.version(key)
 
 
-def _parsed(summary: AreaSummary, rendered: Mapping[str, str]) -> dict[str, FormattedTab]:
-    """The dashboard's tabs from their rendered templates, the last mailing added to the first."""
-    tabs = {tab: parse_tab(text) for tab, text in rendered.items()}
-    first = tabs[next(iter(DASHBOARD_TABS))]
-    first.rows.extend(mailed_row(summary.mailed, summary.mail_in_doubt))
+def _with_mailed(summary: AreaSummary, tabs: dict[str, FormattedTab]) -> dict[str, FormattedTab]:
+    """The dashboard's tabs with the last mailing added to the first."""
+    tabs[next(iter(DASHBOARD_TABS))].rows.extend(mailed_row(summary.mailed, summary.mail_in_doubt))
     return tabs
 
 
@@ -163,17 +161,17 @@ def fingerprint(tabs: Mapping[str, AnyTab]) -> str:
 def unit_tabs(env: Environment, summary: UnitSummary, summary_tab: str) -> tuple[dict[str, FormattedTab], str]:
     """A unit's summary tab and the fingerprint of its content (taken on ``UNDATED``: run date aside), its
     template rendered once."""
-    dated = render_dated(env, SCHOOL_SHEET, summary)
-    return {summary_tab: parse_tab(dated.shown)}, fingerprint({summary_tab: parse_tab(dated.undated)})
+    shown, undated = parse_dated(render_dated(env, SCHOOL_SHEET, summary))
+    return {summary_tab: shown}, fingerprint({summary_tab: undated})
 
 
 def render_dashboard(env: Environment, area: AreaSummary) -> tuple[dict[str, FormattedTab], str]:
     """The dashboard's tabs (the spending ones only when there is spending) and their fingerprint (taken on
     ``UNDATED``), each template rendered once. The first tab ends with when the directors were last mailed
     (whatever the templates say: devplan reads it back before it sends, see ``pipeline.deliver.check_send_log``)."""
-    dated = {tab: render_dated(env, template, area) for tab, template in dashboard_tabs(area).items()}
-    return (_parsed(area, {tab: d.shown for tab, d in dated.items()}),
-            fingerprint(_parsed(area, {tab: d.undated for tab, d in dated.items()})))
+    parsed = {tab: parse_dated(render_dated(env, template, area)) for tab, template in dashboard_tabs(area).items()}
+    return (_with_mailed(area, {tab: shown for tab, (shown, _) in parsed.items()}),
+            fingerprint(_with_mailed(area, {tab: undated for tab, (_, undated) in parsed.items()})))
 
 
 def publish(

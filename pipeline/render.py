@@ -20,6 +20,7 @@ reach a cell (see ``render_tab``):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -34,6 +35,8 @@ from pipeline.indicators.compute import STATUS_MET, STATUS_NOT_MET
 from pipeline.thai import mask_ids_in_text, mask_national_id, normalize_national_id, thai_date
 from pipeline.workbook.layout import FormattedTab, Table, column_widths, frozen_rows, status_rules
 
+#: the smallest number with nine digits: the shortest run of digits masked as a possible ID
+_NINE_DIGITS = 100_000_000
 # Only short plain numbers become numbers in a sheet; codes and IDs stay text.
 _NUMBER = re.compile(r"^-?\d{1,9}(\.\d+)?$")
 
@@ -42,6 +45,7 @@ ROW_MARK = "\x1e"  # + one letter at the start of a line: the row's kind
 CELL_FLAG = "\x1f"  # + a flag after a cell's value: text, status, note=...
 NOTE_BREAK = "\x1c"  # a line break inside a note (a template line is one row)
 _MARKS = re.compile("[\x1c-\x1f]")
+_BREAKS = re.compile(r"[\t\r\n]+")
 TITLE, HEADER, ASIDE = "t", "h", "a"
 #: the date an output's fingerprint is taken on, so the run's date alone never makes it look changed
 UNDATED = date(2000, 1, 1)
@@ -58,7 +62,7 @@ def cell(value: Any) -> str:
     """A value as one TSV cell: tabs and line breaks become spaces."""
     if value is None:
         return ""
-    return re.sub(r"[\t\r\n]+", " ", _MARKS.sub("", str(value)))
+    return _BREAKS.sub(" ", _MARKS.sub("", str(value)))
 
 
 def text(value: Any) -> str:
@@ -128,13 +132,32 @@ class MaskIds:
     """
 
     def __init__(self) -> None:
-        self.keep: frozenset[str] = frozenset()
+        self._keep: frozenset[str] = frozenset()
+        #: text printed -> as shown (most values are printed many times: a run's yes / no, names, codes)
+        self._shown: dict[str, str] = {}
+
+    @property
+    def keep(self) -> frozenset[str]:
+        return self._keep
+
+    @keep.setter
+    def keep(self, codes: frozenset[str]) -> None:
+        self._keep = codes
+        self._shown = {}
 
     def __call__(self, value: Any) -> Any:
+        kind = value.__class__
+        if kind is str:
+            shown = self._shown.get(value)
+            if shown is None:
+                shown = self._shown[value] = mask_ids_in_text(value, self._keep)
+            return shown
+        if kind is int and -_NINE_DIGITS < value < _NINE_DIGITS:
+            return value  # too short to be an ID
         if value is None or isinstance(value, bool):
             return value
         text = str(value)
-        masked = mask_ids_in_text(text, self.keep)
+        masked = mask_ids_in_text(text, self._keep)
         if masked == text:
             return value
         return Markup(masked) if isinstance(value, Markup) else masked
@@ -227,48 +250,112 @@ def render_tab(env: Environment, name: str, context: object) -> FormattedTab:
 
 def parse_tab(rendered: str) -> FormattedTab:
     """A rendered ``.tsv`` template as a tab: its rows and how it looks (see the module's docstring)."""
-    rows: Table = []
-    kinds: list[str] = []
-    notes: dict[tuple[int, int], str] = {}
-    statuses: list[tuple[int, int]] = []
-    for line in rendered.split("\n"):
-        kind = ""
-        if line.startswith(ROW_MARK):
-            kind, line = line[1:2], line[2:]
-        r = len(rows)
-        cells: list[Any] = []
-        for c, raw in enumerate(line.split("\t")):
-            value, *flags = raw.split(CELL_FLAG)
-            cells.append(value.strip() if "text" in flags else _typed(value))
-            for flag in flags:
-                if flag.startswith("note="):
-                    notes[(r, c)] = flag[5:].replace(NOTE_BREAK, "\n")
-                elif flag == "status":
-                    statuses.append((r, c))
-        while cells and cells[-1] == "":
-            cells.pop()
-        rows.append([None if v == "" else v for v in cells])
-        kinds.append(kind)
-    while rows and not rows[-1]:
-        rows.pop()
-        kinds.pop()
-    width_of = {r: len(row) for r, row in enumerate(rows)}
-    notes = {(r, c): t for (r, c), t in notes.items() if r < len(rows) and c < width_of[r]}
-    statuses = [(r, c) for r, c in statuses if r < len(rows) and c < width_of[r] and rows[r][c] is not None]
-    titles = [i for i, k in enumerate(kinds) if k == TITLE]
-    headers = [i for i, k in enumerate(kinds) if k == HEADER]
-    fitted = [i for i, k in enumerate(kinds) if k in ("", HEADER) and rows[i]]
-    return FormattedTab(
-        rows=rows,
-        bold_rows=frozenset(titles + headers),
-        frozen_rows=frozen_rows(len(rows), titles, headers),
-        widths=column_widths(rows, only=fitted),
-        notes=notes,
-        rules=status_rules(statuses, STATUS_MET, STATUS_NOT_MET),
-    )
+    return _Parsed.of(rendered).tab()
 
 
+def parse_dated(dated: Dated) -> tuple[FormattedTab, FormattedTab]:
+    """A rendered ``.tsv`` template as its tab with the run's date (``Dated.shown``) and with ``UNDATED``
+    (``Dated.undated``, to be fingerprinted): the same as ``parse_tab`` of each, parsed once.
+
+    The date mark is never a number nor a marker, so only the text cells and notes holding it differ; the
+    widths are fitted again only when a row that fits them holds it."""
+    parsed = _Parsed.of(dated.text)
+    shown = parsed.on(thai_date(dated.day)).tab()
+    undated = parsed.on(thai_date(UNDATED))
+    if not set(parsed.dated) & set(parsed.fitted):
+        return shown, undated.tab(widths=list(shown.widths))
+    return shown, undated.tab()
+
+
+@dataclass
+class _Parsed:
+    """A rendered ``.tsv`` template split into rows, before its look is worked out (``tab``)."""
+
+    rows: Table
+    kinds: list[str]
+    notes: dict[tuple[int, int], str]
+    statuses: list[tuple[int, int]]
+    #: the rows holding the run's date mark (``RunDate``)
+    dated: list[int]
+
+    @classmethod
+    def of(cls, rendered: str) -> _Parsed:
+        rows: Table = []
+        kinds: list[str] = []
+        notes: dict[tuple[int, int], str] = {}
+        statuses: list[tuple[int, int]] = []
+        dated: list[int] = []
+        for line in rendered.split("\n"):
+            kind = ""
+            if line.startswith(ROW_MARK):
+                kind, line = line[1:2], line[2:]
+            if _RUN_DATE in line:
+                dated.append(len(rows))
+            if CELL_FLAG in line:
+                cells = _flagged_cells(line, len(rows), notes, statuses)
+            else:
+                cells = [_typed(raw) for raw in line.split("\t")]
+            while cells and cells[-1] == "":
+                cells.pop()
+            rows.append([None if v == "" else v for v in cells])
+            kinds.append(kind)
+        while rows and not rows[-1]:
+            rows.pop()
+            kinds.pop()
+        width_of = [len(row) for row in rows]
+        notes = {(r, c): t for (r, c), t in notes.items() if r < len(rows) and c < width_of[r]}
+        statuses = [(r, c) for r, c in statuses if r < len(rows) and c < width_of[r] and rows[r][c] is not None]
+        return cls(rows, kinds, notes, statuses, [r for r in dated if r < len(rows)])
+
+    @property
+    def fitted(self) -> list[int]:
+        """The rows column widths are fitted to: table rows and headers, not titles or asides."""
+        return [i for i, k in enumerate(self.kinds) if k in ("", HEADER) and self.rows[i]]
+
+    def on(self, day: str) -> _Parsed:
+        """With the run's date mark replaced by ``day`` (rows without it are shared)."""
+        rows = list(self.rows)
+        for r in self.dated:
+            rows[r] = [v.replace(_RUN_DATE, day) if isinstance(v, str) else v for v in rows[r]]
+        notes = {at: t.replace(_RUN_DATE, day) if at[0] in self.dated else t for at, t in self.notes.items()}
+        return _Parsed(rows, self.kinds, notes, self.statuses, [])
+
+    def tab(self, widths: list[int] | None = None) -> FormattedTab:
+        """The tab: its rows (a list of its own) and its look; ``widths`` when already known."""
+        titles = [i for i, k in enumerate(self.kinds) if k == TITLE]
+        headers = [i for i, k in enumerate(self.kinds) if k == HEADER]
+        return FormattedTab(
+            rows=list(self.rows),
+            bold_rows=frozenset(titles + headers),
+            frozen_rows=frozen_rows(len(self.rows), titles, headers),
+            widths=column_widths(self.rows, only=self.fitted) if widths is None else widths,
+            notes=dict(self.notes),
+            rules=status_rules(self.statuses, STATUS_MET, STATUS_NOT_MET),
+        )
+
+
+def _flagged_cells(line: str, r: int, notes: dict[tuple[int, int], str], statuses: list[tuple[int, int]]) -> list[Any]:
+    """The cells of row ``r``, some with flags after their value; the notes and status cells go to
+    ``notes`` and ``statuses``."""
+    cells: list[Any] = []
+    for c, raw in enumerate(line.split("\t")):
+        if CELL_FLAG not in raw:
+            cells.append(_typed(raw))
+            continue
+        value, *flags = raw.split(CELL_FLAG)
+        cells.append(value.strip() if "text" in flags else _typed(value))
+        for flag in flags:
+            if flag.startswith("note="):
+                notes[(r, c)] = flag[5:].replace(NOTE_BREAK, "\n")
+            elif flag == "status":
+                statuses.append((r, c))
+    return cells
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def _typed(text: str) -> Any:
+    """A cell's value: a short plain number as a number, anything else as its text (stripped).
+    Remembered: most cells of a run's tabs repeat (yes / no, counts, names)."""
     text = text.strip()
     if _NUMBER.match(text):
         number_ = float(text)

@@ -107,3 +107,42 @@ def test_password_file_is_read_and_never_written(tmp_path, smtp_server, area, co
     assert area.storage.state.exists()  # the send log is there, and holds no secret either
     for path in [*area.output.outbox.glob("*.eml"), *area.storage.path.glob("*.xlsx"), area.storage.state]:
         assert PASSWORD.encode() not in path.read_bytes()
+
+
+@pytest.mark.parametrize("subject, text, html", [
+    ("สรุปผลการพัฒนา ปีงบประมาณ 2569 — " * 3, "เรียน ผู้อำนวยการ\n" + "ยาวมาก" * 40 + "\n", "<p>สวัสดี</p>\n"),
+    ("Plain subject", "hello\nworld\n", "<p>hi</p>"),
+    ("S " * 60, ("word " * 40 + "\n") * 3, "<p>" + "x" * 300 + "</p>"),
+    ("Café", "café au lait\r\nบรรทัดสอง\r\n", ""),
+])
+@pytest.mark.parametrize("sender, to", [
+    ("กลุ่มงานพัฒนาครู <hrd@school.go.th>", "ผอ.สมชาย ใจดี <dir@school.go.th>"),
+    ("hrd@" + "a" * 75 + ".go.th", "a@b.c"),
+])
+def test_a_message_is_what_the_email_package_makes_of_it(monkeypatch, subject, text, html, sender, to):
+    """``build_message`` takes shortcuts (headers parsed once, date and ID written raw); the bytes must be
+    what the email package writes when every header is set the plain way."""
+    import random
+    from email.message import EmailMessage
+    from email.policy import SMTP
+    from email.utils import parseaddr
+
+    from pipeline import deliver
+
+    monkeypatch.setattr(deliver, "formatdate", lambda localtime=False: "Mon, 07 Dec 2026 08:38:24 +0700")
+    monkeypatch.setattr(deliver, "make_msgid", lambda domain=None: f"<179663270425.17727.556778299049@{domain}>")
+    built = deliver.build_message(None, None, sender, to, deliver.Letter(subject, text, html, "-"))
+    plain = EmailMessage(policy=SMTP)
+    for name, value in built.raw_items():  # Thai names as devplan encodes them (RFC 2047, folded once)
+        if name in ("Subject", "From", "To"):
+            plain.set_raw(name, value)
+    plain["Date"] = "Mon, 07 Dec 2026 08:38:24 +0700"
+    plain["Message-ID"] = f"<179663270425.17727.556778299049@{sender.rpartition('@')[2].rstrip('>')}>"
+    plain.set_content(text)
+    plain.add_alternative(html, subtype="html")
+    random.seed(15)  # the multipart boundary
+    built_bytes = built.as_bytes()
+    random.seed(15)
+    assert built_bytes == plain.as_bytes()
+    again = email.message_from_bytes(built_bytes, policy=default_policy)
+    assert again["Subject"] == subject.strip() and parseaddr(str(again["To"])) == parseaddr(to)

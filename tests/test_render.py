@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 import pytest
 
 from pipeline.errors import ConfigError
-from pipeline.render import build_environment, cell, keep_unit_codes, percent, render_sheet, render_tab, render_text
+from pipeline.render import (
+    build_environment, cell, keep_unit_codes, parse_dated, parse_tab, percent, render_dated, render_sheet, render_tab,
+    render_text,
+)
 
 
 def test_percent_for_people():
@@ -94,3 +100,51 @@ def test_a_plain_template_gets_widths_and_nothing_else(env):
     assert tab.bold_rows == set() and tab.frozen_rows == 0 and tab.notes == {} and tab.rules == []
     # the 10-digit code; "จำนวน" and "ร้อยละ" are 5 cells each; "ชื่อ" (2 cells) gets the minimum, 48
     assert tab.widths == [10 * 7 + 16, 5 * 7 + 16, 5 * 7 + 16, 48]
+
+
+def test_a_dated_tab_parsed_once_equals_each_date_parsed_on_its_own(tmp_path):
+    """``parse_dated`` parses the marked text once; it must give what parsing each dated text gives,
+    wherever the date sits: a fitted row (widths change with it), a note, an aside, a cell with spaces."""
+    (tmp_path / "d.tsv").write_text(
+        "{{ TITLE }}สรุป\t{{ run.generated_on|thai_date }}\n"
+        "{{ ASIDE }}ปรับปรุง {{ run.generated_on|thai_date }} โดย devplan\n"
+        "{{ HEADER }}วัน\tจำนวน\tหมายเหตุ\n"
+        "  {{ run.generated_on|thai_date }}  \t{{ n }}\t{{ 'ดู'|note('ข้อมูล ณ ' ~ (run.generated_on|thai_date) ~ '\n' ~ 'บรรทัดสอง') }}\n"
+        "{{ run.generated_on|thai_date|text }}\t{{ code|text }}\t\n"
+        "\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "aside.tsv").write_text(  # the date only where widths are not fitted: they are shared
+        "{{ TITLE }}สรุป {{ run.generated_on|thai_date }}\n{{ HEADER }}รหัส\tจำนวน\n{{ code }}\t{{ n }}\n"
+        "{{ ASIDE }}{{ run.generated_on|thai_date }}\n",
+        encoding="utf-8",
+    )
+    env = build_environment(tmp_path)
+
+    @dataclass
+    class Run:
+        generated_on: date
+
+    @dataclass
+    class Summary:
+        run: Run
+        n: int
+        code: str
+
+    for template in ("aside.tsv", "d.tsv"):
+        dated = render_dated(env, template, Summary(Run(date(2026, 11, 24)), 12, "0123"))
+        shown, undated = parse_dated(dated)
+        for tab, text in ((shown, dated.shown), (undated, dated.undated)):
+            assert tab.describe() == parse_tab(text).describe()
+    assert shown.rows[3] == ["24 พฤศจิกายน 2569", 12, "ดู"] and undated.rows[3][0] == "1 มกราคม 2543"
+    assert shown.notes[(3, 2)] == "ข้อมูล ณ 24 พฤศจิกายน 2569\nบรรทัดสอง"
+    assert (shown.widths[0], undated.widths[0]) == (16 * 7 + 16, 13 * 7 + 16)  # a Thai vowel mark takes no cell
+
+
+def test_masking_follows_the_unit_codes_named_after_values_were_printed(env):
+    """The masking remembers what it printed; naming the unit codes later must still let them show."""
+    row = {"code": "1067020001", "n": 123456789, "p": 12345678, "name": "๑๒๓๔๕๖๗๘๙๐"}
+    before = render_sheet(env, "t.tsv", {"rows": [row]})[1]
+    assert before == ["xxxxxxx001", "xxxxxx789", 12345678, "xxxxxxx890"]  # 8 digits are not a possible ID
+    keep_unit_codes(env, ["1067020001"])
+    assert render_sheet(env, "t.tsv", {"rows": [row]})[1] == ["1067020001", "xxxxxx789", 12345678, "xxxxxxx890"]
