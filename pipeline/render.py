@@ -21,13 +21,19 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+import pickle
 import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2 import (
+    BytecodeCache, Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, TemplateError,
+    select_autoescape,
+)
+from jinja2.bccache import Bucket
 from markupsafe import Markup
 
 from pipeline.errors import ConfigError
@@ -62,7 +68,10 @@ def cell(value: Any) -> str:
     """A value as one TSV cell: tabs and line breaks become spaces."""
     if value is None:
         return ""
-    return _BREAKS.sub(" ", _MARKS.sub("", str(value)))
+    text = str(value)
+    if text.isprintable():  # no tab, line break or marker (all control characters): most values
+        return text
+    return _BREAKS.sub(" ", _MARKS.sub("", text))
 
 
 def text(value: Any) -> str:
@@ -170,8 +179,44 @@ def keep_unit_codes(env: Environment, codes: Iterable[Any]) -> None:
     finalize.keep = frozenset(normalize_national_id(c) for c in codes)
 
 
-def build_environment(templates: str | Path) -> Environment:
-    """The run's one Jinja environment; every printed value is masked (``MaskIds``)."""
+class CompiledTemplates(FileSystemBytecodeCache):
+    """Templates compiled once and kept between runs (compiling them all is a tenth of a second each run).
+
+    Kept where Jinja keeps them by default: a folder of the user's own, readable by nobody else, in the
+    system's temporary folder; a template changed since is compiled again (Jinja checks its text). A
+    cache that cannot be made, read or written only makes the run compile, never fails it."""
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError):  # unreadable, or not Jinja's
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:  # a full or read-only disk: compiled again next time
+            pass
+
+
+def compiled_templates() -> BytecodeCache | None:
+    """The cache of compiled templates, or None where the user has no safe folder for it."""
+    try:
+        return CompiledTemplates(pattern=f"__devplan_{_options()}_%s.cache")
+    except (OSError, RuntimeError):  # Jinja refuses a folder another user owns or can read
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def _options() -> str:
+    """What the compiled code depends on besides a template's text (this module: the environment's
+    options), so a devplan that compiles differently never loads what an older one kept."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
+def build_environment(templates: str | Path, cache: BytecodeCache | None = None) -> Environment:
+    """The run's one Jinja environment; every printed value is masked (``MaskIds``). ``cache``: where compiled
+    templates are kept (default ``compiled_templates``)."""
     folder = Path(templates)
     if not folder.is_dir():
         raise ConfigError(
@@ -186,6 +231,7 @@ def build_environment(templates: str | Path) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         finalize=MaskIds(),
+        bytecode_cache=cache or compiled_templates(),
     )
     env.filters.update(FILTERS)
     env.globals.update(MARKERS)
@@ -342,7 +388,11 @@ def _flagged_cells(line: str, r: int, notes: dict[tuple[int, int], str], statuse
         if CELL_FLAG not in raw:
             cells.append(_typed(raw))
             continue
-        value, *flags = raw.split(CELL_FLAG)
+        value, _, flagged = raw.partition(CELL_FLAG)
+        if flagged == "text":  # most flags
+            cells.append(value.strip())
+            continue
+        flags = flagged.split(CELL_FLAG)
         cells.append(value.strip() if "text" in flags else _typed(value))
         for flag in flags:
             if flag.startswith("note="):

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.errors import ConfigError
 from pipeline.render import (
-    build_environment, cell, keep_unit_codes, parse_dated, parse_tab, percent, render_dated, render_sheet, render_tab,
+    CompiledTemplates, build_environment, cell, keep_unit_codes, parse_dated, parse_tab, percent, render_dated, render_sheet, render_tab,
     render_text,
 )
 
@@ -148,3 +148,20 @@ def test_masking_follows_the_unit_codes_named_after_values_were_printed(env):
     assert before == ["xxxxxxx001", "xxxxxx789", 12345678, "xxxxxxx890"]  # 8 digits are not a possible ID
     keep_unit_codes(env, ["1067020001"])
     assert render_sheet(env, "t.tsv", {"rows": [row]})[1] == ["1067020001", "xxxxxx789", 12345678, "xxxxxxx890"]
+
+
+def test_a_broken_or_unwritable_cache_of_compiled_templates_only_compiles_again(tmp_path):
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "a.txt").write_text("{{ name }} มี {{ n }} คน", encoding="utf-8")
+    kept = tmp_path / "cache"
+    kept.mkdir()
+    assert render_text(build_environment(tmp_path / "t", CompiledTemplates(str(kept))), "a.txt", {"name": "ก", "n": 3}) == "ก มี 3 คน"
+    files = list(kept.iterdir())
+    assert len(files) == 1  # kept for the next run
+    whole = files[0].read_bytes()
+    for broken in (whole[:40] + b"\x00junk", whole[:-25]):  # a cut header; the code cut short
+        files[0].write_bytes(broken)
+        again = build_environment(tmp_path / "t", CompiledTemplates(str(kept)))
+        assert render_text(again, "a.txt", {"name": "ข", "n": 4}) == "ข มี 4 คน"
+    nowhere = build_environment(tmp_path / "t", CompiledTemplates(str(tmp_path / "missing")))
+    assert render_text(nowhere, "a.txt", {"name": "ค", "n": 5}) == "ค มี 5 คน"
