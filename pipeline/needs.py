@@ -24,7 +24,7 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 from pipeline.indicators.compute import OFFICE_GROUP
-from pipeline.normalize import Normalized
+from pipeline.normalize import Normalized, frame_rows
 from pipeline.thai import clean_text, compare_key
 from pipeline.topics import TopicVocabulary, topic_key
 
@@ -206,7 +206,7 @@ def measure_needs(
 
     asked: dict[tuple[str, str], set[str]] = {}
     preferred: dict[str, list[str]] = {}
-    for row in data.survey.to_dict("records"):
+    for row in frame_rows(data.survey):
         sid = row["staff_id"]
         for answer in row["topics"]:
             found = topics.topics_in(answer)
@@ -219,7 +219,7 @@ def measure_needs(
     known_forms = {compare_key(f): clean_text(f) for f in forms}
     planned_forms: dict[tuple[str, str], list[str]] = {}
     plans = data.plans[data.plans["fiscal_year"] == fiscal_year]
-    for row, found in zip(plans.to_dict("records"), topics.topics_of(plans["topic"])):
+    for row, found in zip(frame_rows(plans), topics.topics_of(plans["topic"])):
         if not found:
             unknown(row["topic"], "plans", row)
         form = known_forms.get(compare_key(row.get("method")))
@@ -230,16 +230,17 @@ def measure_needs(
 
     records = data.records[data.records["fiscal_year"] == fiscal_year]
     done: set[tuple[str, str]] = set()
-    for row, found in zip(records.to_dict("records"), topics.record_topics(records["topic"], records["kind"])):
+    for row, found in zip(frame_rows(records), topics.record_topics(records["topic"], records["kind"])):
         if not found:
             unknown(row["topic"], "records", row)
         if row["done"]:
             done.update((row["staff_id"], topic) for topic in found)
 
+    option_place = {clean_text(o): n for n, o in enumerate(forms)}
     needs = pd.DataFrame(
         [
             {"staff_id": sid, "topic": topic, "met": (sid, topic) in done, "sources": sources,
-             "forms": _forms(preferred.get(sid, []), planned_forms.get((sid, topic), []), forms),
+             "forms": _forms(preferred.get(sid, []), planned_forms.get((sid, topic), []), option_place),
              **people[sid]}
             for (sid, topic), sources in asked.items() if sid in people
         ],
@@ -252,7 +253,7 @@ def measure_needs(
         fiscal_year=fiscal_year,
         people=needs["staff_id"].nunique(),
         people_waiting=needs.loc[~needs["met"], "staff_id"].nunique(),
-        topics=[_topic_demand(needs, topic, rank, order, form_columns) for rank, topic in enumerate(ranked, start=1)],
+        topics=_topic_demands(needs, ranked, order, form_columns),
         districts=order,
         forms=form_columns,
         groups=_groups(needs, ranked, order),
@@ -269,7 +270,7 @@ def _people(data: Normalized) -> dict[str, dict[str, str]]:
     units = {code: (kind, name, district) for code, kind, name, district
              in zip(data.units["code"], data.units["kind"], data.units["name"], data.units["district"])}
     people = {}
-    for p in data.staff.to_dict("records"):
+    for p in frame_rows(data.staff):
         code = p["unit_code"]
         kind, name, district = units.get(code, ("", code, ""))
         people[p["staff_id"]] = {
@@ -282,10 +283,10 @@ def _people(data: Normalized) -> dict[str, dict[str, str]]:
     return people
 
 
-def _forms(survey: list[str], planned: list[str], options: Sequence[str]) -> tuple[str, ...]:
-    """A person's preferred forms for one topic: the survey's answer and their plan's methods, options first."""
+def _forms(survey: list[str], planned: list[str], position: dict[str, int]) -> tuple[str, ...]:
+    """A person's preferred forms for one topic: the survey's answer and their plan's methods, options first
+    (``position``: each option's place among the survey's options)."""
     chosen = list(dict.fromkeys([*survey, *planned]))
-    position = {clean_text(o): n for n, o in enumerate(options)}
     return tuple(sorted(chosen, key=lambda f: (position.get(f, len(position)), chosen.index(f))))
 
 
@@ -307,22 +308,26 @@ def _rank(needs: pd.DataFrame, vocabulary: Iterable[str]) -> list[str]:
     return sorted(topics, key=lambda t: (-int(unmet.get(t, 0)), -int(asked.get(t, 0)), topics.index(t)))
 
 
-def _count(rows: pd.DataFrame) -> Count:
-    return Count(asked=len(rows), met=int(rows["met"].sum()))
-
-
-def _topic_demand(needs: pd.DataFrame, topic: str, rank: int, districts: list[str], forms: list[str]) -> TopicDemand:
-    mine = needs[needs["topic"] == topic]
-    waiting = mine[~mine["met"]]
-    per_form = Counter(  # a form that is no column (an "Other" answer) counts under OTHER_FORM, once a person
-        column for chosen in waiting["forms"]
-        for column in dict.fromkeys(f if f in forms else OTHER_FORM for f in chosen or (NO_FORM,))
-    )
-    return TopicDemand(
-        topic=topic, rank=rank, total=_count(mine),
-        by_district=[_count(mine[mine["district"] == d]) for d in districts],
-        waiting_by_form=[per_form.get(f, 0) for f in forms],
-    )
+def _topic_demands(needs: pd.DataFrame, ranked: list[str], districts: list[str], forms: list[str]) -> list[TopicDemand]:
+    """Every topic of ``ranked``, in that order: asked and met over the area and per district, and the forms
+    the people still waiting want."""
+    total, by_district = _counts(needs, ["topic"]), _counts(needs, ["topic", "district"])
+    per_form: dict[str, Counter[str]] = {}
+    waiting = needs[~needs["met"]]
+    for topic, chosen in zip(waiting["topic"], waiting["forms"]):
+        # a form that is no column (an "Other" answer) counts under OTHER_FORM, once a person
+        per_form.setdefault(topic, Counter()).update(
+            dict.fromkeys((f if f in forms else OTHER_FORM for f in chosen or (NO_FORM,)), 1)
+        )
+    none = Count(asked=0, met=0)
+    return [
+        TopicDemand(
+            topic=topic, rank=rank, total=total.get(topic, none),
+            by_district=[by_district.get((topic, d), none) for d in districts],
+            waiting_by_form=[per_form.get(topic, Counter()).get(f, 0) for f in forms],
+        )
+        for rank, topic in enumerate(ranked, start=1)
+    ]
 
 
 def _counts(needs: pd.DataFrame, by: list[str]) -> dict[Any, Count]:
@@ -361,7 +366,7 @@ def _groups(needs: pd.DataFrame, ranked: list[str], districts: list[str]) -> lis
 def _waiting(needs: pd.DataFrame, ranked: list[str], districts: list[str]) -> list[Waiting]:
     topic_rank = {t: n for n, t in enumerate(ranked)}
     district_rank = {d: n for n, d in enumerate(districts)}
-    waiting = needs[~needs["met"]].to_dict("records")
+    waiting = frame_rows(needs[~needs["met"]])
     waiting.sort(key=lambda w: (topic_rank[w["topic"]], district_rank.get(w["district"], len(districts)),
                                 w["unit_name"], w["unit_code"], w["work_group"], w["name"]))
     return [

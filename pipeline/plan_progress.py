@@ -31,7 +31,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from pipeline.normalize import Normalized
+from pipeline.normalize import Normalized, frame_rows
 from pipeline.thai import BEFORE, ENDED, FIRST_HALF, SECOND_HALF, clean_text, fiscal_phase, fiscal_year_bounds, mask_national_id, thai_date
 from pipeline.topics import TopicVocabulary
 
@@ -159,6 +159,33 @@ def topic_names(text: object, kind: object, topics: TopicVocabulary) -> tuple[st
     return named or ((clean_text(text),) if clean_text(text) else ())
 
 
+class _Remembered:
+    """``topic_names`` and ``TopicVocabulary.same_topic`` of one vocabulary, each text or pair worked out once
+    (a run meets each plan topic and record kind many times)."""
+
+    def __init__(self, vocabulary: TopicVocabulary) -> None:
+        self.vocabulary = vocabulary
+        self._names: dict[tuple[object, object], tuple[str, ...]] = {}
+        self._same: dict[tuple[object, object], bool] = {}
+
+    def names(self, text: object, kind: object) -> tuple[str, ...]:
+        key = (_typed(text), _typed(kind))
+        if key not in self._names:
+            self._names[key] = topic_names(text, kind, self.vocabulary)
+        return self._names[key]
+
+    def same_topic(self, a: object, b: object) -> bool:
+        key = (_typed(a), _typed(b))
+        if key not in self._same:
+            self._same[key] = self.vocabulary.same_topic(a, b)
+        return self._same[key]
+
+
+def _typed(value: object) -> object:
+    """A cache key that tells apart values Python holds equal (1, 1.0, True) and keeps NaN one key."""
+    return (type(value), "nan" if isinstance(value, float) and value != value else value)
+
+
 def person_plans(data: Normalized, point: Checkpoint, topics: TopicVocabulary) -> dict[str, PersonPlan]:
     """Staff ID -> own plan, for every person in the staff roster with plan rows for the fiscal year.
 
@@ -167,11 +194,12 @@ def person_plans(data: Normalized, point: Checkpoint, topics: TopicVocabulary) -
     """
     year = point.fiscal_year
     roster = data.staff[["staff_id", "display_name", "position", "work_group"]]
-    staff = {p["staff_id"]: p for p in roster.to_dict("records")}  # pragma: no mutate (pandas reads "RECORDS" too)
+    staff = {p["staff_id"]: p for p in frame_rows(roster)}
     planned_rows = _by_person(data.plans[data.plans["fiscal_year"] == year])
     record_rows = _by_person(data.records[data.records["fiscal_year"] == year])
+    remembered = _Remembered(topics)
     return {
-        sid: _person_plan(sid, staff[sid], rows, record_rows.get(sid, []), point, topics)
+        sid: _person_plan(sid, staff[sid], rows, record_rows.get(sid, []), point, remembered)
         for sid, rows in sorted(planned_rows.items()) if sid in staff
     }
 
@@ -179,14 +207,14 @@ def person_plans(data: Normalized, point: Checkpoint, topics: TopicVocabulary) -
 def _by_person(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     """Each person's rows of ``frame``, in the frame's order (one pass, no frame per person)."""
     found: dict[str, list[dict[str, Any]]] = {}
-    for row in frame.to_dict("records"):
+    for row in frame_rows(frame):
         found.setdefault(row["staff_id"], []).append(row)
     return found
 
 
 def _person_plan(
     sid: str, person: dict[str, Any], plans: list[dict[str, Any]], records: list[dict[str, Any]], point: Checkpoint,
-    vocabulary: TopicVocabulary,
+    vocabulary: _Remembered,
 ) -> PersonPlan:
     done = [r for r in records if bool(r["done"])]
     planned = _number(sum(float(r["hours"]) for r in plans))
@@ -195,7 +223,7 @@ def _person_plan(
 
     def named(rows: list[dict[str, Any]]) -> list[str]:
         """Each topic the rows name, once (a record's kind counts as ``topic_names`` says)."""
-        found = (topic_names(row["topic"], row.get("kind"), vocabulary) for row in rows)  # a plan row has no kind
+        found = (vocabulary.names(row["topic"], row.get("kind")) for row in rows)  # a plan row has no kind
         return list(dict.fromkeys(name for names in found for name in names))
 
     def among(topic: str, others: list[str]) -> bool:

@@ -18,7 +18,7 @@ from pipeline.config import Settings
 from pipeline.indicators import Indicator, Scores
 from pipeline.indicators.compute import AREA, OFFICE_GROUP
 from pipeline.needs import Needs
-from pipeline.normalize import Normalized, reading_order
+from pipeline.normalize import Normalized, frame_rows, reading_order
 from pipeline.plan_progress import AreaProgress, OwnPlans, UnitProgress, area_progress, unit_progress
 from pipeline.spending import AreaSpending, Spending, UnitSpending, area_spending, unit_spending
 from pipeline.thai import clean_text, mask_ids_in_text, mask_national_id
@@ -222,7 +222,7 @@ def unit_summaries(
     return {
         unit["code"]: unit_summary(unit, people.get(unit["code"], []), scores, facts, own, spent,
                                    issues.get(unit["code"], []), notes.get(unit["code"], []))
-        for unit in data.units.to_dict("records")
+        for unit in frame_rows(data.units)
     }
 
 
@@ -356,7 +356,7 @@ def _issues(frame: pd.DataFrame) -> list[Issue]:
     return [
         Issue(sheet=r["_sheet"], tab=r["_tab"], row=int(r["_row"]), unit_code=r["unit_code"],
               reason=mask_ids_in_text(r["reason"]), value=clip(mask_ids_in_text(clean_text(r["value"])), QUOTED))
-        for r in frame.sort_values(["_sheet", "_tab", "_row"]).to_dict("records")
+        for r in frame_rows(frame.sort_values(["_sheet", "_tab", "_row"]))
     ]
 
 

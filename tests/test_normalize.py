@@ -194,3 +194,33 @@ def test_a_name_match_note_says_whether_the_id_was_blank_or_wrong():
     reasons = {r["_row"]: r["reason"] for r in notes.rows}
     assert "ไม่ได้กรอกเลขประจำตัวประชาชน" in reasons[2]
     assert "ไม่ตรงกับทะเบียน" in reasons[3]
+
+
+def test_frame_rows_are_pandas_records_on_odd_values():
+    """``frame_rows`` is ``to_dict("records")`` made faster: the same values of the same types, on what a
+    sheet or a normalizer leaves in a frame (numpy scalars inside object columns, pd.NA, NaN, NaT, dates,
+    tuples, a CellError) and on typed columns (int, float, bool, datetime, pandas' str, nullable, categorical,
+    timedelta), and on no rows at all."""
+    from datetime import date, datetime
+
+    import numpy as np
+
+    from pipeline.normalize import frame_rows
+    from pipeline.workbook import CellError
+
+    odd = [
+        "ครู", 3, 2.5, True, None, float("nan"), np.int64(7), np.float64(1.5), np.bool_(False), pd.NA, pd.NaT,
+        np.datetime64("2019-01-02"), datetime(2019, 1, 2, 3, 4), date(2019, 1, 2), ("a", "b"), CellError("#N/A", "A1"),
+    ]
+    frame = pd.DataFrame({
+        "mixed": pd.Series(odd, dtype=object), "text": [f"r{i}" for i in range(len(odd))], "n": range(len(odd)),
+        "x": np.linspace(0, 1, len(odd)), "flag": [i % 2 == 0 for i in range(len(odd))],
+        "when": pd.date_range("2019-01-01", periods=len(odd)),
+        "str": pd.Series(["ครู", None, "a", float("nan"), pd.NA, ""] * 3)[:len(odd)].astype("str"),
+        "maybe": pd.array([1, None] * 8, dtype="Int64"), "kind": pd.Categorical(["a", "b"] * 8),
+        "span": pd.to_timedelta(range(len(odd)), unit="h"), "flags": pd.array([True, None] * 8, dtype="boolean"),
+    })
+    for part in (frame, frame.iloc[3:9], frame.iloc[0:0], frame[["mixed"]]):
+        expected, got = part.to_dict("records"), frame_rows(part)
+        assert [{k: repr(v) for k, v in row.items()} for row in got] == [{k: repr(v) for k, v in row.items()} for row in expected]
+        assert [{k: type(v) for k, v in row.items()} for row in got] == [{k: type(v) for k, v in row.items()} for row in expected]
