@@ -644,10 +644,9 @@ def split_choices(text: Any, options: Iterable[str]) -> tuple[str, ...]:
         return ()
     # A separator left at either end of an answer or doubled ("ศึกษาดูงาน, ") separates nothing.
     parts = [p.strip(" ,") for p in rest.split(", ")]
-    known = {compare_key(o): clean_text(o) for o in options if clean_text(o)}
+    known, longest = _options(tuple(options))
     if not known:
         return tuple(p for p in parts if p)
-    longest = max(o.count(", ") for o in known.values()) + 1
     chosen: list[str] = []
     other: list[str] = []
     other_at = -1
@@ -668,6 +667,13 @@ def split_choices(text: Any, options: Iterable[str]) -> tuple[str, ...]:
     if answer:
         chosen.insert(other_at, answer)
     return tuple(chosen)
+
+
+@functools.lru_cache(maxsize=64)
+def _options(options: tuple[str, ...]) -> tuple[dict[str, str], int]:
+    """``split_choices``' options by how they are compared, and the most parts (", ") one of them has."""
+    known = {compare_key(o): clean_text(o) for o in options if clean_text(o)}
+    return known, max((o.count(", ") for o in known.values()), default=0) + 1
 
 
 def normalize_survey(

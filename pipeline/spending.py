@@ -18,7 +18,7 @@ Pure: frames and settings in, dataclasses out; national IDs are masked here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Hashable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -130,9 +130,9 @@ class Spending:
     #: everyone who receives the allocation (staff_id, display_name, position, unit_code), in reading order
     teachers: pd.DataFrame
     #: worked out once, on first use: what was charged to the allocation per person, each unit's rows
-    _cut: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _cut: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def cut(self, name: str, make: Callable[[], Any]) -> Any:
+    def cut(self, name: Hashable, make: Callable[[], Any]) -> Any:
         """``make()``, remembered under ``name``: every unit's row reads the same grouping, made once."""
         if name not in self._cut:
             self._cut[name] = make()
@@ -275,15 +275,22 @@ def _teachers(spent: Spending, codes: Iterable[str], unit_names: dict[str, str])
 
     used, count = spent.cut("charged", charged_to_allocation)
     by_unit = spent.teachers_by_unit()
-    found = []
-    for code in sorted(place, key=place.__getitem__):
+
+    def of_unit(code: str, unit_name: str) -> list[TeacherAllocation]:
+        found = []
         for staff_id, name, position in by_unit.get(code, []):
             spent_here = float(used.get(staff_id, 0.0))
             found.append(TeacherAllocation(
                 name=name, masked_id=mask_national_id(staff_id), position=position,
-                unit_code=code, unit_name=unit_names.get(code, ""), allocation=spent.allocation,
+                unit_code=code, unit_name=unit_name, allocation=spent.allocation,
                 used=spent_here, balance=spent.allocation - spent_here, records=int(count.get(staff_id, 0)),
             ))
+        return found
+
+    found: list[TeacherAllocation] = []
+    for code in sorted(place, key=place.__getitem__):
+        name = unit_names.get(code, "")  # each unit's teachers made once (a unit's rows, tabs and the dashboard share them)
+        found += spent.cut(("teachers of", code, name), lambda: of_unit(code, name))  # noqa: B023 (called at once)
     return found
 
 

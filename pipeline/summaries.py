@@ -237,13 +237,14 @@ def _people(data: Normalized, scores: Scores, fiscal_year: int) -> dict[str, lis
     unmet = scores.people[~scores.people["met"].astype(bool)]
     missing = unmet.groupby("staff_id")["indicator"].agg(list).to_dict()
     found: dict[str, list[dict[str, Any]]] = {}
-    for p in reading_order(data.staff).itertuples():
-        found.setdefault(p.unit_code, []).append({
-            "staff_id": p.staff_id, "name": p.display_name, "masked_id": mask_national_id(p.staff_id),
-            "position": p.position, "standing": p.standing, "work_group": p.work_group,
-            "has_plan": p.staff_id in plans, "done_count": int(done_count.get(p.staff_id, 0)),
-            "hours": _hours(hours.get(p.staff_id, 0)), "surveyed": p.staff_id in surveyed,
-            "missing": [short[i] for i in missing.get(p.staff_id, [])],
+    for p in frame_rows(reading_order(data.staff)):
+        sid = p["staff_id"]
+        found.setdefault(p["unit_code"], []).append({
+            "staff_id": sid, "name": p["display_name"], "masked_id": mask_national_id(sid),
+            "position": p["position"], "standing": p["standing"], "work_group": p["work_group"],
+            "has_plan": sid in plans, "done_count": int(done_count.get(sid, 0)),
+            "hours": _hours(hours.get(sid, 0)), "surveyed": sid in surveyed,
+            "missing": [short[i] for i in missing.get(sid, [])],
         })
     return found
 

@@ -154,6 +154,17 @@ def normalize_national_id(value: object) -> str:
     """
     if isinstance(value, float) and value == value and value.is_integer() and abs(value) < 1e16:
         value = int(value)
+    if type(value) is str or type(value) is int:  # the shapes of an ID cell: worked out once per ID (and type)
+        return _national_id_digits(value)
+    return _national_id_of(value)
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _national_id_digits(value: str | int) -> str:
+    return _national_id_of(value)
+
+
+def _national_id_of(value: object) -> str:
     text = _sheet_number_text(value)
     match = _SCIENTIFIC.match(text.replace(" ", ""))
     if match:
@@ -343,9 +354,14 @@ def name_forms(full_name: object) -> list[str]:
     still matches. Readings that hit different people are ambiguous and are
     reported, never guessed.
     """
-    text = to_arabic_digits(clean_text(full_name))
+    return list(_name_forms(to_arabic_digits(clean_text(full_name))))
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _name_forms(text: str) -> tuple[str, ...]:
+    """``name_forms`` of a cleaned name (a roster name is typed again on every row of that person)."""
     forms = [text, *(rest for _, rest in _stages(text, protect=False))]
-    return list(dict.fromkeys(reversed(forms)))
+    return tuple(dict.fromkeys(reversed(forms)))
 
 
 # --- positions and standing (ก.ค.ศ.) -------------------------------------------
