@@ -38,6 +38,7 @@ from __future__ import annotations
 import email
 import hashlib
 import functools
+import io
 import logging
 import os
 import re
@@ -47,6 +48,7 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from email.generator import BytesGenerator
 from email.header import Header
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
@@ -244,7 +246,7 @@ class Postbox:
         path = self.outbox / f"{code}.eml"
         partial = self.outbox / f".{code}.eml.part"
         try:
-            partial.write_bytes(message.as_bytes())
+            partial.write_bytes(message_bytes(message))
             os.replace(partial, path)
         except OSError as exc:
             partial.unlink(missing_ok=True)
@@ -397,6 +399,25 @@ class _RememberedHeaders(HeaderRegistry):
 #: the SMTP policy (CRLF, 8-bit clean), its headers remembered (``_RememberedHeaders``)
 _POLICY = SMTP.clone(header_factory=_RememberedHeaders())
 
+
+def message_bytes(message: EmailMessage) -> bytes:
+    """``message.as_bytes()``, written by ``MessageWriter``."""
+    out = io.BytesIO()
+    MessageWriter(out, mangle_from_=False).flatten(message)
+    return out.getvalue()
+
+
+class MessageWriter(BytesGenerator):
+    """The generator ``as_bytes`` uses, a body written in one piece: it writes one line at a time (two
+    calls a line, a fifth of the cost of writing one of devplan's messages)."""
+
+    def _write_lines(self, lines: str) -> None:
+        # the line break the policy writes, set by ``flatten`` (not in the type stubs)
+        self.write(_LINE_BREAK.sub(self._NL, lines))  # type: ignore[attr-defined]
+
+
+#: what the email package takes for a line break in a body (``email.generator.NLCRE``)
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 #: unit code -> (the message, its content hash)
 Letters = dict[str, tuple[EmailMessage, str]]

@@ -146,3 +146,24 @@ def test_a_message_is_what_the_email_package_makes_of_it(monkeypatch, subject, t
     assert built_bytes == plain.as_bytes()
     again = email.message_from_bytes(built_bytes, policy=default_policy)
     assert again["Subject"] == subject.strip() and parseaddr(str(again["To"])) == parseaddr(to)
+
+
+def test_a_message_written_by_devplan_is_its_as_bytes():
+    """``message_bytes`` writes a body in one piece; whatever its line breaks, the bytes are ``as_bytes``'."""
+    from email.message import EmailMessage
+    from email.policy import SMTP
+
+    from pipeline.deliver import message_bytes
+
+    for body in ("a\rb\r\nc\nd", "no break at the end", "\n\nblank lines first\n\n", "", "ไทย\r\n" * 3):
+        if body.isascii():  # a body as it is, its line breaks untouched
+            message = EmailMessage(policy=SMTP)
+            message["Subject"] = "x"
+            message.set_payload(body)
+            assert message_bytes(message) == message.as_bytes()
+        multipart = EmailMessage(policy=SMTP)
+        multipart.set_content(body + "\n")
+        multipart.add_alternative("<p>" + body + "</p>", subtype="html")
+        if body.isascii():
+            multipart.preamble = multipart.epilogue = body
+        assert message_bytes(multipart) == multipart.as_bytes()
