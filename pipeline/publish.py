@@ -12,16 +12,17 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Protocol
+from typing import Callable, Iterable, Generator, Mapping, Protocol, Sequence
 
 from jinja2 import Environment
 
 from pipeline.deliver import mailed_row
-from pipeline.errors import NotFinished, PipelineError, PublishError, SourceError, StateWriteError
+from pipeline.errors import NotFinished, PipelineError, PublishError
 from pipeline.render import parse_dated, render_dated
 from pipeline.state import State
 from pipeline.summaries import AreaSummary, UnitSummary
 from pipeline.workbook import Need, Workbook
+from pipeline.workbook.forked import Outcome, attempt, one_by_one
 from pipeline.workbook.layout import AnyTab, FormattedTab, as_tab
 
 SCHOOL_SHEET = "school_sheet.tsv"
@@ -78,6 +79,11 @@ class Writer(Protocol):
         """Write ``tabs`` into spreadsheet ``key`` and remember their fingerprint; ``PublishError`` if refused."""
         ...
 
+    def write_many(self, writes: Sequence[tuple[str, Mapping[str, AnyTab], str]]) -> Generator[Outcome, None, None]:
+        """``write`` each (key, tabs, fingerprint), yielding each one's outcome in order: None, or the
+        ``PublishError``/``SourceError`` that stopped it."""
+        ...
+
     def settle(self, written: Iterable[str]) -> None:
         """After the run's writes (even a failed run's): remember the version each written spreadsheet now has."""
         ...
@@ -96,6 +102,19 @@ class WorkbookWriter:
 
     def write(self, key: str, tabs: Mapping[str, AnyTab], fingerprint: str) -> None:
         self.workbook.write(key, tabs, own=True)
+        self._wrote(key, fingerprint)
+
+    def write_many(self, writes: Sequence[tuple[str, Mapping[str, AnyTab], str]]) -> Generator[Outcome, None, None]:
+        outcomes = self.workbook.write_many([(key, tabs) for key, tabs, _ in writes], own=True)
+        try:
+            for (key, _, fingerprint), outcome in zip(writes, outcomes):
+                if outcome is None:
+                    self._wrote(key, fingerprint)
+                yield outcome
+        finally:
+            outcomes.close()
+
+    def _wrote(self, key: str, fingerprint: str) -> None:
         self.state.record_published(key, fingerprint)
         self.wrote[key] = fingerprint
         self.where[key] = self.workbook.address(key)
@@ -129,6 +148,9 @@ class NoWriter:
         if not access.ok:
             raise PublishError(f"sync จะเขียน '{key}' ไม่ได้: {access.status}", access.hint)
         self.where[key] = self.workbook.address(key)
+
+    def write_many(self, writes: Sequence[tuple[str, Mapping[str, AnyTab], str]]) -> Generator[Outcome, None, None]:
+        return one_by_one(lambda write: self.write(*write), writes)
 
     def settle(self, written: Iterable[str]) -> None:
         pass
@@ -202,32 +224,41 @@ def publish(
     for code, summary in unit_summaries.items():
         jobs.append((code, unit_keys[code], *unit_tabs(env, summary, summary_tab)))
     jobs.append((None, dashboard_key, *render_dashboard(env, area)))
+    # What each spreadsheet needs is decided first, so the units' writes can go together (``write_many``).
+    needs = [EARLY if writer.wrote.get(key) == print_ else UNCHANGED if up_to_date(state, workbook, key, print_)
+             else WRITE for _, key, _, print_ in jobs]
+    units = writer.write_many([(key, tabs, print_) for (unit, key, tabs, print_), need in zip(jobs, needs)
+                               if unit is not None and need is WRITE])
     try:
-        for number, (unit, key, tabs, print_) in enumerate(jobs, start=1):
-            if writer.wrote.get(key) == print_:
+        for number, ((unit, key, tabs, print_), need) in enumerate(zip(jobs, needs), start=1):
+            if need is EARLY:
                 done.written[key] = list(tabs)  # written early this run, and still what it should be
-            elif up_to_date(state, workbook, key, print_):
+            elif need is UNCHANGED:
                 done.unchanged.append(key)
             else:
-                try:
-                    writer.write(key, tabs, print_)
-                except StateWriteError:
-                    raise  # the state file is the whole run's, not this unit's
-                except (PublishError, SourceError) as exc:
-                    if unit is not None:
-                        done.failed[unit] = exc
-                    elif isinstance(exc, NotFinished) or not writer.writes:
-                        done.dashboard = exc
-                    else:
-                        raise _partly_done(exc, done) from exc
+                # A unit's failure is its own; the state file's (StateWriteError) is the whole run's and raised.
+                outcome = next(units) if unit is not None else attempt(writer.write, key, tabs, print_)
+                if outcome is None:
+                    done.written[key] = list(tabs)
+                elif unit is not None:
+                    done.failed[unit] = outcome
                     continue
-                done.written[key] = list(tabs)
+                elif isinstance(outcome, NotFinished) or not writer.writes:
+                    done.dashboard = outcome
+                    continue
+                else:
+                    raise _partly_done(outcome, done) from outcome
             if progress and unit is not None:
                 progress("publish", number, len(jobs) - 1)
     finally:
+        units.close()  # a run stopped early: the writes under way end before what was written is remembered
         # Even after a failure: what was written is remembered, so a rerun writes only the rest.
         writer.settle(done.written)
     return done
+
+
+#: what a spreadsheet needs this run: nothing (written early this run, or unchanged since), or a write
+EARLY, UNCHANGED, WRITE = "early", "unchanged", "write"
 
 
 def _partly_done(exc: PipelineError, done: Published) -> PipelineError:

@@ -19,8 +19,9 @@ backends write the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping, Protocol, Sequence
+from typing import Callable, Generator, Mapping, Protocol, Sequence
 
+from pipeline.errors import PublishError, SourceError
 from pipeline.workbook.layout import AnyTab, Table
 
 __all__ = ["Access", "AnyTab", "CellError", "ERROR_CODES", "Need", "Place", "RequestCounts", "Table", "WaitHook",
@@ -161,6 +162,17 @@ class Workbook(Protocol):
         name; a tab of that name without the mark is never replaced
         (``PublishError`` naming it). Without ``own`` (the sample area, an import
         a person asked for) the named tabs are replaced by their names.
+        """
+        ...
+
+    def write_many(
+        self, writes: Sequence[tuple[str, Mapping[str, AnyTab]]], *, own: bool = False
+    ) -> Generator[PublishError | SourceError | None, None, None]:
+        """``write`` each (key, tabs), yielding each one's outcome in order: None, or the ``PublishError`` or
+        ``SourceError`` that stopped it (that spreadsheet's problem alone: the others are still written).
+
+        Anything else a write raises is raised here. A backend may write several spreadsheets at once
+        (local files: in a few processes); the outcomes still come in order, each once that write is done.
         """
         ...
 

@@ -37,7 +37,7 @@ import zlib
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Generator, Mapping, Sequence
 
 import requests
 from gspread.exceptions import APIError
@@ -48,6 +48,7 @@ from pipeline.errors import ConfigError, NotFinished, PipelineError, PublishErro
 from pipeline.state import State
 from pipeline.thai import duration
 from pipeline.workbook import ERROR_CODES, Access, CellError, Need, Place, RequestCounts, Table, WaitHook
+from pipeline.workbook.forked import one_by_one
 from pipeline.workbook.google_http import (
     DRIVE_BASE, SHEETS_BASE, OutOfTime, PacedClient, Pacing, SignInFailed, Unreachable,
 )
@@ -201,6 +202,12 @@ class GoogleWorkbook:
             # state file), or a tab of its name is there: look the tabs up once and write again.
             self._update(file_id, looks, self._sheet_meta(file_id), own)
         self._written.add(file_id)
+
+    def write_many(
+        self, writes: Sequence[tuple[str, Mapping[str, AnyTab]]], *, own: bool = False
+    ) -> Generator[PublishError | SourceError | None, None, None]:
+        """One spreadsheet after another: the requests are what takes the time, paced by the quota."""
+        return one_by_one(lambda write: self.write(*write, own=own), writes)
 
     def own_tabs(self, key: str) -> list[str]:
         """The tabs of spreadsheet ``key`` that carry devplan's mark, in order (one read; none if it is missing)."""

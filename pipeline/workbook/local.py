@@ -28,12 +28,13 @@ import time
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Mapping, Sequence
+from typing import Any, BinaryIO, Generator, Mapping, Sequence
 
 from python_calamine import CalamineError, CalamineWorkbook
 
 from pipeline.errors import PipelineError, PublishError, SourceError, write_failed
 from pipeline.workbook import Access, CellError, Need, Place, RequestCounts, Table
+from pipeline.workbook.forked import in_order
 from pipeline.workbook.layout import EXCEL_CELL_LIMIT, AnyTab, as_tab, fit_cells
 from pipeline.workbook.local_files import account, locate, open_by, open_regular, refuse_open, too_large, unusable
 from pipeline.workbook.xlsx import DamagedPackage, Limits, Package, TabConflict, TooLarge, UnsafeEdit, put_tabs
@@ -62,11 +63,13 @@ READ, READ_WRITE = "อ่าน", "อ่านและเขียน"
 class LocalWorkbook:
     """Spreadsheets as ``<folder>/<key>.xlsx``."""
 
-    def __init__(self, folder: str | Path, limits: Limits | None = None) -> None:
+    def __init__(self, folder: str | Path, limits: Limits | None = None, processes: int | None = None) -> None:
         self.folder = Path(folder)
         self.location = str(self.folder)
         self.account = ""  # the files are read and written as the user running devplan
         self.limits = limits or Limits()
+        #: how many processes ``write_many`` may write in (default: the CPUs here, at most a few)
+        self.processes = processes
         self._swept = False
 
     def path(self, key: str) -> Path:
@@ -126,9 +129,24 @@ class LocalWorkbook:
 
         ``own``: devplan's tabs, marked as such (``xlsx_marks``); a person's tab of one of their names stops it.
         """
+        self._sweep()
+        self._write(key, tabs, own)
+
+    def write_many(
+        self, writes: Sequence[tuple[str, Mapping[str, AnyTab]]], *, own: bool = False
+    ) -> Generator[PublishError | SourceError | None, None, None]:
+        """Each file written as ``write`` writes it, several at once in a few forked processes
+        (``forked.in_order``): the files share nothing, and each write is CPU work and an fsync."""
+        self._sweep()  # here, before any worker: a worker's note that it swept would not come back
+        return in_order(lambda write: self._write(*write, own), writes, self.processes)
+
+    def _sweep(self) -> None:
+        """Remove what killed runs left in the folder, once, before the first write."""
         if not self._swept:
             self._swept = True
             sweep_stale_temp_files(self.folder)
+
+    def _write(self, key: str, tabs: Mapping[str, AnyTab], own: bool) -> None:
         for name in tabs:
             _check_tab_name(name)
         tabs = {name: fit_cells(tab, EXCEL_CELL_LIMIT) for name, tab in tabs.items()}

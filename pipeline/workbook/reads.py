@@ -9,8 +9,9 @@ the workbook had sent when the run ended.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Generator, Mapping, Sequence
 
+from pipeline.errors import PublishError, SourceError
 from pipeline.workbook import Access, AnyTab, Need, Place, RequestCounts, Table, Workbook
 
 
@@ -57,6 +58,11 @@ class LoggedWorkbook:
 
     def write(self, key: str, tabs: Mapping[str, AnyTab], *, own: bool = False) -> None:
         self.inner.write(key, tabs, own=own)
+
+    def write_many(
+        self, writes: Sequence[tuple[str, Mapping[str, AnyTab]]], *, own: bool = False
+    ) -> Generator[PublishError | SourceError | None, None, None]:
+        return self.inner.write_many(writes, own=own)
 
     def version(self, key: str) -> str | None:
         return self.inner.version(key)
