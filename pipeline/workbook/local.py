@@ -338,7 +338,7 @@ def _refuse_staff_tabs(package: Package, path: Path, names: list[str]) -> None:
     def read(part: str) -> bytes | None:
         return package.get(part) if package.has(part) else None
 
-    marks = own_marks(read)
+    marks = own_marks(read, among=names)
     for name, _part in sheet_parts(read):
         wanted = next((n for n in names if n.casefold() == name.casefold()), None)
         if wanted is not None and marks.get(name) != wanted:

@@ -41,7 +41,7 @@ import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Mapping
+from typing import Any, BinaryIO, Callable, Mapping, TypeVar
 from urllib.parse import unquote
 from xml.etree import ElementTree
 from xml.parsers import expat
@@ -179,6 +179,30 @@ def _parse_rels(xml: bytes, owner: str) -> list[_Rel]:
     return rels
 
 
+@dataclass(frozen=True)
+class _ContentTypes:
+    """What ``[Content_Types].xml`` says."""
+
+    overrides: tuple[tuple[str, str], ...]  # (part name without the leading slash, content type), in order
+    defaults: dict[str, str]  # extension (lower case) -> content type
+    by_folded: dict[str, str]  # folded part name -> content type of the first Override naming it
+
+    @classmethod
+    def of(cls, xml: bytes) -> "_ContentTypes":
+        root = ElementTree.fromstring(xml)
+        overrides = tuple((el.get("PartName", "").lstrip("/"), el.get("ContentType", ""))
+                          for el in root if _local(el.tag) == "Override")
+        defaults = {el.get("Extension", "").lower(): el.get("ContentType", "")
+                    for el in root if _local(el.tag) == "Default"}
+        by_folded: dict[str, str] = {}
+        for name, content_type in overrides:
+            by_folded.setdefault(fold(name), content_type)
+        return cls(overrides, defaults, by_folded)
+
+
+_Parsed = TypeVar("_Parsed")
+
+
 @dataclass
 class _Sheet:
     name: str
@@ -205,6 +229,8 @@ class Package:
     _spelling: dict[str, str] = field(default_factory=dict)
     #: folded names of the source's parts devplan may replace: the shared tables and its own tab's parts
     _replaceable: set[str] = field(default_factory=set)
+    #: parsed XML parts (content types, relationships) by name, with the very bytes they were parsed from
+    _parsed: dict[str, tuple[bytes, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in self.order:
@@ -314,7 +340,17 @@ class Package:
     def rels(self, part: str) -> list[_Rel]:
         """Relationships of ``part`` (none if it has no relationships part)."""
         path = _rels_path(part)
-        return _parse_rels(self.get(path), part) if self.has(path) else []
+        if not self.has(path):
+            return []
+        return list(self._parse(path, lambda data: tuple(_parse_rels(data, part))))
+
+    def _parse(self, name: str, parse: Callable[[bytes], _Parsed]) -> _Parsed:
+        """``parse`` of part ``name``'s current bytes, parsed once while they stay the same (read only)."""
+        data = self.get(name)
+        known = self._parsed.get(name)
+        if known is None or known[0] is not data:
+            known = self._parsed[name] = (data, parse(data))
+        return known[1]
 
     def free(self, pattern: str, *, with_rels: bool = False) -> str:
         """The first part name ``pattern.format(n)`` (n = 1, 2, ...) that nothing in the package claims.
@@ -335,23 +371,23 @@ class Package:
 
     def _overrides(self) -> list[tuple[str, str]]:
         """(part name, content type) of each Override, part names without the leading slash."""
-        root = ElementTree.fromstring(self.get(CONTENT_TYPES))
-        return [(el.get("PartName", "").lstrip("/"), el.get("ContentType", ""))
-                for el in root if _local(el.tag) == "Override"]
+        return list(self._types().overrides)
 
     def _defaults(self) -> dict[str, str]:
         """Extension (lower case) -> content type, from the Default entries."""
-        root = ElementTree.fromstring(self.get(CONTENT_TYPES))
-        return {el.get("Extension", "").lower(): el.get("ContentType", "")
-                for el in root if _local(el.tag) == "Default"}
+        return dict(self._types().defaults)
+
+    def _types(self) -> "_ContentTypes":
+        return self._parse(CONTENT_TYPES, _ContentTypes.of)
 
     def content_type(self, part: str) -> str | None:
         """The content type the package gives ``part`` (its Override, else its extension's Default)."""
-        for name, content_type in self._overrides():
-            if fold(name) == fold(part):
-                return content_type
+        types = self._types()
+        found = types.by_folded.get(fold(part))
+        if found is not None:
+            return found
         extension = posixpath.basename(part).rpartition(".")[2].lower()
-        return self._defaults().get(extension) if "." in posixpath.basename(part) else None
+        return types.defaults.get(extension) if "." in posixpath.basename(part) else None
 
     def declare(self, part: str, content_type: str, *, by_extension: bool = False) -> None:
         """Give a new part its content type: nothing if it already resolves to it, else an appended entry.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 from urllib.parse import unquote
 from xml.etree import ElementTree
 
@@ -66,10 +66,14 @@ def sheet_parts(read: Reader) -> list[tuple[str, str]]:
     return found
 
 
-def own_marks(read: Reader) -> dict[str, str]:
-    """Tab name -> devplan's name for it, for every tab that carries devplan's mark."""
+def own_marks(read: Reader, among: Iterable[str] | None = None) -> dict[str, str]:
+    """Tab name -> devplan's name for it, for every tab that carries devplan's mark (``among``: only the tabs
+    of these names, in any case: staff tabs' notes are then not read at all)."""
+    folded = None if among is None else {name.casefold() for name in among}
     marks = {}
     for name, part in sheet_parts(read):
+        if folded is not None and name.casefold() not in folded:
+            continue
         mark = _mark(read, part)
         if mark is not None:
             marks[name] = mark
