@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Generator, Mapping, Protocol, Sequence
+from typing import Callable, Generator, Iterable, Iterator, Mapping, Protocol, Sequence
 
 from jinja2 import Environment
 
@@ -22,7 +22,7 @@ from pipeline.render import parse_dated, render_dated
 from pipeline.state import State
 from pipeline.summaries import AreaSummary, UnitSummary
 from pipeline.workbook import Need, Workbook
-from pipeline.workbook.forked import Outcome, attempt, one_by_one
+from pipeline.workbook.forked import Outcome, Outcomes, attempt, one_by_one
 from pipeline.workbook.layout import AnyTab, FormattedTab, as_tab
 
 SCHOOL_SHEET = "school_sheet.tsv"
@@ -79,9 +79,10 @@ class Writer(Protocol):
         """Write ``tabs`` into spreadsheet ``key`` and remember their fingerprint; ``PublishError`` if refused."""
         ...
 
-    def write_many(self, writes: Sequence[tuple[str, Mapping[str, AnyTab], str]]) -> Generator[Outcome, None, None]:
-        """``write`` each (key, tabs, fingerprint), yielding each one's outcome in order: None, or the
-        ``PublishError``/``SourceError`` that stopped it."""
+    def write_many(self, writes: Sequence[tuple[str, Mapping[str, AnyTab], str]]) -> Outcomes:
+        """``write`` each (key, tabs, fingerprint), as ``Workbook.write_many`` (perhaps started at once);
+        each outcome read is None (written and remembered) or the ``PublishError``/``SourceError`` that
+        stopped it."""
         ...
 
     def settle(self, written: Iterable[str]) -> None:
@@ -104,15 +105,16 @@ class WorkbookWriter:
         self.workbook.write(key, tabs, own=True)
         self._wrote(key, fingerprint)
 
-    def write_many(self, writes: Sequence[tuple[str, Mapping[str, AnyTab], str]]) -> Generator[Outcome, None, None]:
+    def write_many(self, writes: Sequence[tuple[str, Mapping[str, AnyTab], str]]) -> Outcomes:
         outcomes = self.workbook.write_many([(key, tabs) for key, tabs, _ in writes], own=True)
-        try:
-            for (key, _, fingerprint), outcome in zip(writes, outcomes):
-                if outcome is None:
-                    self._wrote(key, fingerprint)
-                yield outcome
-        finally:
-            outcomes.close()
+        return Outcomes(self._remembered(writes, outcomes), outcomes.close)
+
+    def _remembered(self, writes: Sequence[tuple[str, Mapping[str, AnyTab], str]],
+                    outcomes: Iterator[Outcome]) -> Generator[Outcome, None, None]:
+        for (key, _, fingerprint), outcome in zip(writes, outcomes):
+            if outcome is None:
+                self._wrote(key, fingerprint)
+            yield outcome
 
     def _wrote(self, key: str, fingerprint: str) -> None:
         self.state.record_published(key, fingerprint)
@@ -149,7 +151,7 @@ class NoWriter:
             raise PublishError(f"sync จะเขียน '{key}' ไม่ได้: {access.status}", access.hint)
         self.where[key] = self.workbook.address(key)
 
-    def write_many(self, writes: Sequence[tuple[str, Mapping[str, AnyTab], str]]) -> Generator[Outcome, None, None]:
+    def write_many(self, writes: Sequence[tuple[str, Mapping[str, AnyTab], str]]) -> Outcomes:
         return one_by_one(lambda write: self.write(*write), writes)
 
     def settle(self, written: Iterable[str]) -> None:
@@ -223,13 +225,14 @@ def publish(
     jobs: list[tuple[str | None, str, dict[str, FormattedTab], str]] = []
     for code, summary in unit_summaries.items():
         jobs.append((code, unit_keys[code], *unit_tabs(env, summary, summary_tab)))
-    jobs.append((None, dashboard_key, *render_dashboard(env, area)))
-    # What each spreadsheet needs is decided first, so the units' writes can go together (``write_many``).
-    needs = [EARLY if writer.wrote.get(key) == print_ else UNCHANGED if up_to_date(state, workbook, key, print_)
-             else WRITE for _, key, _, print_ in jobs]
-    units = writer.write_many([(key, tabs, print_) for (unit, key, tabs, print_), need in zip(jobs, needs)
-                               if unit is not None and need is WRITE])
+    # What each spreadsheet needs is decided first, so the units' writes can go together (``write_many``):
+    # local files are being written from here on, while the dashboard is rendered.
+    needs = [_need(writer, state, workbook, key, print_) for _, key, _, print_ in jobs]
+    units = writer.write_many([(key, tabs, print_) for (_, key, tabs, print_), need in zip(jobs, needs) if need is WRITE])
     try:
+        dashboard, dashboard_print = render_dashboard(env, area)
+        jobs.append((None, dashboard_key, dashboard, dashboard_print))
+        needs.append(_need(writer, state, workbook, dashboard_key, dashboard_print))
         for number, ((unit, key, tabs, print_), need) in enumerate(zip(jobs, needs), start=1):
             if need is EARLY:
                 done.written[key] = list(tabs)  # written early this run, and still what it should be
@@ -251,10 +254,19 @@ def publish(
             if progress and unit is not None:
                 progress("publish", number, len(jobs) - 1)
     finally:
-        units.close()  # a run stopped early: the writes under way end before what was written is remembered
+        # A run stopped early (a state file it cannot write, a bug): the writes under way end first. A unit
+        # written but not yet read out of ``units`` is not remembered: the next run writes it again, the same.
+        units.close()
         # Even after a failure: what was written is remembered, so a rerun writes only the rest.
         writer.settle(done.written)
     return done
+
+
+def _need(writer: Writer, state: State, workbook: Workbook, key: str, print_: str) -> str:
+    """What spreadsheet ``key`` needs this run: nothing (``EARLY``, ``UNCHANGED``) or a ``WRITE``."""
+    if writer.wrote.get(key) == print_:
+        return EARLY
+    return UNCHANGED if up_to_date(state, workbook, key, print_) else WRITE
 
 
 #: what a spreadsheet needs this run: nothing (written early this run, or unchanged since), or a write

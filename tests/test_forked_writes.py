@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -111,7 +112,9 @@ def test_a_worker_that_dies_leaves_its_items_to_the_parent(tmp_path):
 
     assert outcomes == [None] * 8
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{i}.done" for i in range(8))
-    assert int((tmp_path / "2.done").read_text()) == parent
+    # worker 0's share was 0, 2, 4, 6: after it died at 2, the parent did the rest of it
+    assert [int((tmp_path / f"{i}.done").read_text()) == parent for i in range(8)] == [
+        False, False, True, False, True, False, True, False]
     assert _no_children_left()
 
 
@@ -128,17 +131,27 @@ def test_anything_else_a_write_raises_is_raised_in_the_parent_and_the_workers_ar
     assert _no_children_left()
 
 
-def test_a_caller_that_stops_early_waits_for_the_workers(tmp_path):
+def test_a_caller_that_stops_early_waits_for_the_workers_and_no_item_starts_after(tmp_path):
+    release = tmp_path / "release"
+
     def work(item: int) -> None:
+        if item >= 4:  # the workers' third items wait (at most 30 s) until the test lets them go
+            for _ in range(3000):
+                if release.exists():
+                    break
+                time.sleep(0.01)
         (tmp_path / f"{item}.done").touch()
 
     outcomes = in_order(work, list(range(40)), workers=2)
     assert next(outcomes) is None
+    threading.Timer(1.0, release.touch).start()  # after the close below has cut the workers' lines
     outcomes.close()  # the caller's own failure (the state file) stops the run here
     assert _no_children_left()
-    # each worker finished what it had been handed (AHEAD at the start, one more for the one outcome the parent
-    # took from it before the first was reported) and took nothing more
-    assert len(list(tmp_path.iterdir())) <= 2 * (forked.AHEAD + 1)
+    done = {int(p.name.split(".")[0]) for p in tmp_path.glob("*.done")}
+    # worker 0 has items 0, 2, 4, ...; worker 1 items 1, 3, 5, ...: each finished the item in hand, no more
+    assert 0 in done and done <= {0, 1, 2, 3, 4, 5}
+    with pytest.raises(StopIteration):
+        next(outcomes)
 
 
 def test_with_another_thread_running_the_work_stays_in_this_process(tmp_path):

@@ -19,10 +19,12 @@ backends write the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Generator, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Protocol, Sequence
 
-from pipeline.errors import PublishError, SourceError
 from pipeline.workbook.layout import AnyTab, Table
+
+if TYPE_CHECKING:
+    from pipeline.workbook.forked import Outcomes
 
 __all__ = ["Access", "AnyTab", "CellError", "ERROR_CODES", "Need", "Place", "RequestCounts", "Table", "WaitHook",
            "Workbook"]
@@ -167,12 +169,14 @@ class Workbook(Protocol):
 
     def write_many(
         self, writes: Sequence[tuple[str, Mapping[str, AnyTab]]], *, own: bool = False
-    ) -> Generator[PublishError | SourceError | None, None, None]:
-        """``write`` each (key, tabs), yielding each one's outcome in order: None, or the ``PublishError`` or
-        ``SourceError`` that stopped it (that spreadsheet's problem alone: the others are still written).
+    ) -> Outcomes:
+        """``write`` each (key, tabs); the outcomes, read in order, are None or the ``PublishError`` or
+        ``SourceError`` that stopped that write (that spreadsheet's problem alone: the others are still
+        written). Anything else a write raises is raised as the outcomes are read.
 
-        Anything else a write raises is raised here. A backend may write several spreadsheets at once
-        (local files: in a few processes); the outcomes still come in order, each once that write is done.
+        A backend may start the writes at once, several side by side (local files: in a few forked
+        processes, while the caller goes on with other work); one that cannot writes each as its outcome
+        is read. ``close()`` the outcomes when done, even early.
         """
         ...
 

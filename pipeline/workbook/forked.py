@@ -2,10 +2,11 @@
 
 A local sync writes one ``.xlsx`` per school, and each write is CPU work
 (the lossless edit, deflating the new parts) ending in an ``fsync``: files
-that share nothing. ``in_order`` hands them to a few forked workers and
-yields each item's outcome in the items' order, as writing them one after
-another would, while the caller (the parent) keeps everything else: the
-state file, the progress shown, what is reported.
+that share nothing. ``in_order`` starts a few forked workers at once, each
+writing its share (every n-th item), and gives each item's outcome in the
+items' order, as writing them one after another would, while the caller
+(the parent) keeps everything else: the state file, the progress shown,
+what is reported, and any work of its own meanwhile.
 
 Fork safety: a worker is forked only from a parent with no other thread
 (a thread holding a lock at the fork would leave it held in the child; then
@@ -13,9 +14,9 @@ the work is done in-process, one item after another, as it is with one core
 or one item). Workers get the items by inheritance (nothing is pickled but an
 index and an outcome), never touch the parent's state file or streams, and
 leave with ``os._exit``: no buffered output flushed twice, no exit handler
-run twice. A worker that dies leaves its unfinished items to the parent, who
-does them itself; a parent that stops early (its own failure) lets each
-worker finish what it was handed (at most ``AHEAD`` items) and waits for it.
+run twice. A worker that dies leaves the rest of its share to the parent, who
+does it itself; a parent that stops early (its own failure) closes the
+workers' lines, and each finishes the item in hand and leaves.
 """
 
 from __future__ import annotations
@@ -24,9 +25,8 @@ import gc
 import os
 import threading
 import traceback
-from dataclasses import dataclass
-from multiprocessing.connection import Connection, Pipe, wait
-from typing import Any, Callable, Generator, Generic, Sequence, TypeVar
+from multiprocessing.connection import Connection, Pipe
+from typing import Any, Callable, Generator, Generic, Iterable, Sequence, TypeVar
 
 from pipeline.errors import PublishError, SourceError, StateWriteError
 
@@ -36,8 +36,25 @@ Outcome = PublishError | SourceError | None
 
 #: Never more workers than this, whatever the machine: a write is short, and each worker costs a fork.
 MAX_WORKERS = 4
-#: Items handed to a worker ahead of the one it is doing, so it never waits for the parent.
-AHEAD = 2
+
+
+class Outcomes:
+    """Each item's outcome, in the items' order, as they are done; ``close()`` when done with it (even
+    early): what is still to start is not started, what is under way ends, and no process is left."""
+
+    def __init__(self, each: Generator[Outcome, None, None], stop: Callable[[], None] = lambda: None) -> None:
+        self._each = each
+        self._stop = stop
+
+    def __iter__(self) -> "Outcomes":
+        return self
+
+    def __next__(self) -> Outcome:
+        return next(self._each)
+
+    def close(self) -> None:
+        self._each.close()
+        self._stop()
 
 
 def workers_here() -> int:
@@ -51,10 +68,9 @@ def workers_here() -> int:
     return max(1, min(cpus, MAX_WORKERS))
 
 
-def one_by_one(work: Callable[[T], None], items: Sequence[T]) -> Generator[Outcome, None, None]:
-    """Each item's outcome, done in this process one after another."""
-    for item in items:
-        yield attempt(work, item)
+def one_by_one(work: Callable[[T], None], items: Sequence[T]) -> Outcomes:
+    """Each item's outcome, done in this process one after another as the outcomes are read."""
+    return Outcomes(attempt(work, item) for item in items)
 
 
 def attempt(write: Callable[..., None], *args: Any) -> Outcome:
@@ -69,96 +85,84 @@ def attempt(write: Callable[..., None], *args: Any) -> Outcome:
     return None
 
 
-def in_order(work: Callable[[T], None], items: Sequence[T], workers: int | None = None) -> Generator[Outcome, None, None]:
-    """Each item's outcome in order, the items done by up to ``workers`` forked processes (default
-    ``workers_here``); in this process when one would do (one worker, one item) or forking is unsafe."""
+def in_order(work: Callable[[T], None], items: Sequence[T], workers: int | None = None) -> Outcomes:
+    """Each item's outcome in order, the items done from now on by up to ``workers`` forked processes
+    (default ``workers_here``); in this process, as they are read, when one would do (one worker, one
+    item) or forking is unsafe."""
     count = min(workers_here() if workers is None else workers, len(items))
     if count <= 1 or threading.active_count() > 1:
-        yield from one_by_one(work, items)
-        return
-    yield from _Pool(work, items, count).outcomes()
-
-
-@dataclass
-class _Worker:
-    pid: int
-    conn: Connection
-    #: indexes handed to it and not yet reported
-    given: list[int]
+        return one_by_one(work, items)
+    pool = _Pool(work, items, count)
+    return Outcomes(pool.outcomes(), pool.stop)
 
 
 class _Crash(Exception):
-    """What a worker reports when its item raised something other than an item's error."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
+    """What a worker reports when its item raised an exception that does not pickle: the traceback's text."""
 
 
 class _Pool(Generic[T]):
+    """Workers started at once, worker ``w`` doing items ``w``, ``w + n``, ``w + 2n``, ... in turn."""
+
     def __init__(self, work: Callable[[T], None], items: Sequence[T], count: int) -> None:
         self.work = work
         self.items = items
-        self.count = count
-        self.workers: list[_Worker] = []
-        self.next = 0  # the next item not yet handed out
-        self.results: dict[int, Outcome | BaseException] = {}
-        self.orphans: set[int] = set()  # items of a worker that died: done here
-
-    def outcomes(self) -> Generator[Outcome, None, None]:
-        try:
-            self._start()
-            reported = 0
-            while reported < len(self.items):
-                if reported not in self.results and reported not in self.orphans:
-                    self._collect()
-                    continue
-                if reported in self.orphans:
-                    outcome: Outcome | BaseException = attempt(self.work, self.items[reported])
-                else:
-                    outcome = self.results.pop(reported)
-                if isinstance(outcome, BaseException) and not isinstance(outcome, (PublishError, SourceError)):
-                    raise outcome
-                reported += 1
-                if reported == len(self.items):
-                    self._stop()  # nothing left for them: gone before the caller goes on
-                yield outcome
-        finally:
-            self._stop()
-
-    def _start(self) -> None:
+        #: worker number -> (pid, the parent's end of its line); None once it has left (its share is then ours)
+        self.workers: list[tuple[int, Connection] | None] = []
         gc.freeze()  # the parent's objects stay out of the workers' collections: their pages stay shared
         try:
-            for _ in range(self.count):
+            for number in range(count):
                 mine, theirs = Pipe()
                 try:
                     pid = os.fork()
-                except OSError:  # no more processes allowed: those started (or this one) do the work
+                except OSError:  # no more processes allowed: the shares of those not started are ours
                     mine.close()
                     theirs.close()
+                    self.workers += [None] * (count - number)
                     break
                 if pid == 0:  # pragma: no cover - runs in the worker (coverage is the parent's)
-                    self._serve(theirs, mine)
-                worker = _Worker(pid, mine, [])
+                    self._serve(number, count, theirs, mine)
                 theirs.close()
-                self.workers.append(worker)
-                for _ in range(AHEAD):
-                    self._hand(worker)
+                self.workers.append((pid, mine))
         finally:
             gc.unfreeze()
 
-    def _serve(self, conn: Connection, parent_end: Connection) -> None:  # pragma: no cover - in the worker
-        """A worker's life: do the items handed to it until the parent closes its end; never return."""
+    def outcomes(self) -> Generator[Outcome, None, None]:
+        try:
+            for index, item in enumerate(self.items):
+                outcome = self._outcome(index, item)
+                if index == len(self.items) - 1:
+                    self.stop()  # nothing left for them: gone before the caller goes on
+                yield outcome
+        finally:
+            self.stop()
+
+    def _outcome(self, index: int, item: T) -> Outcome:
+        number = index % len(self.workers)
+        worker = self.workers[number]
+        if worker is not None:
+            try:
+                reported, outcome = worker[1].recv()
+            except (EOFError, OSError):  # it died: the rest of its share is done here
+                self._leave(number)
+            else:
+                assert reported == index
+                if isinstance(outcome, BaseException) and not isinstance(outcome, (PublishError, SourceError)):
+                    raise outcome
+                return outcome
+        return attempt(self.work, item)
+
+    def _serve(self, number: int, count: int, conn: Connection, parent_end: Connection) -> None:  # pragma: no cover
+        """A worker's life (in the worker): its share, each outcome sent as it is done, until the share ends
+        or the parent closes the line; never returns."""
         code = 0
         try:
+            # A line stays open while any process holds a copy of the parent's end: the worker's own copy,
+            # and those of the siblings forked before it, are closed, so the parent's close is seen.
             parent_end.close()
-            for other in self.workers:  # else a sibling's end stays open and it never sees the parent stop
-                other.conn.close()
-            while True:
-                try:
-                    index = conn.recv()
-                except EOFError:
-                    break
+            for other in self.workers:
+                if other is not None:
+                    other[1].close()
+            for index in range(number, len(self.items), count):
                 try:
                     outcome: Outcome | BaseException = attempt(self.work, self.items[index])
                 except Exception as exc:  # the parent raises it, as doing the item itself would have
@@ -166,6 +170,8 @@ class _Pool(Generic[T]):
                     outcome = exc
                 try:
                     conn.send((index, outcome))
+                except (BrokenPipeError, ConnectionResetError):
+                    break  # the parent stopped early
                 except Exception:  # an exception that does not pickle: its text goes instead
                     conn.send((index, _Crash("".join(traceback.format_exception(outcome)))))
         except BaseException:
@@ -173,42 +179,22 @@ class _Pool(Generic[T]):
         finally:
             os._exit(code)
 
-    def _hand(self, worker: _Worker) -> None:
-        if self.next < len(self.items):
-            try:
-                worker.conn.send(self.next)
-            except OSError:  # it died: ``_collect`` finds out and takes back what it had
-                return
-            worker.given.append(self.next)
-            self.next += 1
+    def _leave(self, number: int) -> None:
+        self._cut([number])
 
-    def _collect(self) -> None:
-        """Wait for any worker's next outcome (or its death: its items are then the parent's)."""
-        if not self.workers:
-            self.orphans.update(range(self.next, len(self.items)))
-            self.next = len(self.items)
-            return
-        ready = wait([w.conn for w in self.workers])
-        for worker in [w for w in self.workers if w.conn in ready]:
-            try:
-                index, outcome = worker.conn.recv()
-            except (EOFError, OSError):
-                self.orphans.update(worker.given)
-                self._drop(worker)
-                continue
-            worker.given.remove(index)
-            self.results[index] = outcome
-            self._hand(worker)
-
-    def _drop(self, worker: _Worker) -> None:
-        self.workers.remove(worker)
-        worker.conn.close()
-        try:
-            os.waitpid(worker.pid, 0)
-        except ChildProcessError:  # pragma: no cover - already reaped
-            pass
-
-    def _stop(self) -> None:
+    def stop(self) -> None:
         """Close every worker's line (each finishes the item in hand, then leaves) and wait for them."""
-        for worker in list(self.workers):
-            self._drop(worker)
+        self._cut(range(len(self.workers)))
+
+    def _cut(self, numbers: Iterable[int]) -> None:
+        """Close these workers' lines, all before waiting for any (a worker waited for while another's line
+        is still open lets that one go on with its share)."""
+        leaving = [(number, worker) for number in numbers if (worker := self.workers[number]) is not None]
+        for number, (_, conn) in leaving:
+            self.workers[number] = None
+            conn.close()
+        for _, (pid, _) in leaving:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:  # pragma: no cover - already reaped
+                pass

@@ -37,7 +37,7 @@ import zlib
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Generator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import requests
 from gspread.exceptions import APIError
@@ -48,7 +48,7 @@ from pipeline.errors import ConfigError, NotFinished, PipelineError, PublishErro
 from pipeline.state import State
 from pipeline.thai import duration
 from pipeline.workbook import ERROR_CODES, Access, CellError, Need, Place, RequestCounts, Table, WaitHook
-from pipeline.workbook.forked import one_by_one
+from pipeline.workbook.forked import Outcomes, one_by_one
 from pipeline.workbook.google_http import (
     DRIVE_BASE, SHEETS_BASE, OutOfTime, PacedClient, Pacing, SignInFailed, Unreachable,
 )
@@ -205,7 +205,7 @@ class GoogleWorkbook:
 
     def write_many(
         self, writes: Sequence[tuple[str, Mapping[str, AnyTab]]], *, own: bool = False
-    ) -> Generator[PublishError | SourceError | None, None, None]:
+    ) -> Outcomes:
         """One spreadsheet after another: the requests are what takes the time, paced by the quota."""
         return one_by_one(lambda write: self.write(*write, own=own), writes)
 

@@ -28,13 +28,13 @@ import time
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Generator, Mapping, Sequence
+from typing import Any, BinaryIO, Mapping, Sequence
 
 from python_calamine import CalamineError, CalamineWorkbook
 
 from pipeline.errors import PipelineError, PublishError, SourceError, write_failed
 from pipeline.workbook import Access, CellError, Need, Place, RequestCounts, Table
-from pipeline.workbook.forked import in_order
+from pipeline.workbook.forked import Outcomes, in_order
 from pipeline.workbook.layout import EXCEL_CELL_LIMIT, AnyTab, as_tab, fit_cells
 from pipeline.workbook.local_files import account, locate, open_by, open_regular, refuse_open, too_large, unusable
 from pipeline.workbook.xlsx import DamagedPackage, Limits, Package, TabConflict, TooLarge, UnsafeEdit, put_tabs
@@ -134,7 +134,7 @@ class LocalWorkbook:
 
     def write_many(
         self, writes: Sequence[tuple[str, Mapping[str, AnyTab]]], *, own: bool = False
-    ) -> Generator[PublishError | SourceError | None, None, None]:
+    ) -> Outcomes:
         """Each file written as ``write`` writes it, several at once in a few forked processes
         (``forked.in_order``): the files share nothing, and each write is CPU work and an fsync."""
         self._sweep()  # here, before any worker: a worker's note that it swept would not come back

@@ -9,10 +9,10 @@ the workbook had sent when the run ended.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Generator, Mapping, Sequence
+from typing import Mapping, Sequence
 
-from pipeline.errors import PublishError, SourceError
 from pipeline.workbook import Access, AnyTab, Need, Place, RequestCounts, Table, Workbook
+from pipeline.workbook.forked import Outcomes
 
 
 @dataclass
@@ -61,7 +61,7 @@ class LoggedWorkbook:
 
     def write_many(
         self, writes: Sequence[tuple[str, Mapping[str, AnyTab]]], *, own: bool = False
-    ) -> Generator[PublishError | SourceError | None, None, None]:
+    ) -> Outcomes:
         return self.inner.write_many(writes, own=own)
 
     def version(self, key: str) -> str | None:
