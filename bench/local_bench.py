@@ -13,6 +13,8 @@ start and the end. It prints:
    (calamine read of every tab the night reads, the lossless rewrite of what it writes), and for the
    idle night ``python -c pass``, the least a run can cost.
 2. **Stages** of a full sync in this process (no start-up): CPU and wall per stage, and the share of CPU.
+   Here the schools' files are written one after another in this process (a real sync writes them in a
+   few forked processes, ``pipeline.workbook.forked``), so each stage's CPU is all counted.
 3. With ``--profile N``: the N functions with the most CPU of their own in one full sync (cProfile).
 4. **Growth** of a full night from 80 to 10,000 schools (the sample generator's cap lifted here only):
    wall, CPU, the largest resident memory, CPU per school, and the I/O floor at each size.
@@ -132,6 +134,19 @@ def sync(folder: Path, *flags: str) -> Timing:
 
 
 @contextlib.contextmanager
+def one_process() -> Iterator[None]:
+    """Every write in this process, where its CPU is counted (a sync writes in a few forked processes)."""
+    from pipeline.workbook import forked
+
+    side_by_side = forked.workers_here
+    forked.workers_here = lambda: 1
+    try:
+        yield
+    finally:
+        forked.workers_here = side_by_side
+
+
+@contextlib.contextmanager
 def timed(into: list[Timing]) -> Iterator[None]:
     wall, cpu = time.perf_counter(), time.process_time()
     yield
@@ -199,7 +214,7 @@ STAGES: dict[str, list[tuple[str, str]]] = {
 #: parts shown under their stage: (stage, part) -> functions
 PARTS: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("publish", "render"): [("pipeline.publish", "unit_tabs"), ("pipeline.publish", "render_dashboard")],
-    ("publish", "storage write"): [("pipeline.workbook.local", "LocalWorkbook.write")],
+    ("publish", "storage write"): [("pipeline.workbook.local", "LocalWorkbook._write")],
     ("deliver", "render"): [("pipeline.deliver", "letter")],
     ("deliver", "message build"): [("pipeline.deliver", "build_message")],
     ("deliver", "outbox write"): [("pipeline.deliver", "Postbox.keep")],
@@ -264,7 +279,7 @@ def stages(pristine: Path, work: Path, repeat: int) -> tuple[dict[str, Timing], 
     totals: list[Timing] = []
     for _ in range(repeat):
         settings = settings_for(fresh_copy(pristine, work))
-        with StageClock() as clock, timed(totals):
+        with one_process(), StageClock() as clock, timed(totals):
             run_sync(settings)
         runs.append(clock)
     ordered = [n for stage in STAGES for n in [stage, *(f"{s}/{p}" for s, p in PARTS if s == stage)]]
@@ -278,7 +293,8 @@ def profile(pristine: Path, work: Path, top: int) -> str:
 
     settings = settings_for(fresh_copy(pristine, work))
     profiler = cProfile.Profile()
-    profiler.runcall(run_sync, settings)
+    with one_process():
+        profiler.runcall(run_sync, settings)
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
     return out.getvalue()

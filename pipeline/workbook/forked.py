@@ -8,10 +8,11 @@ items' order, as writing them one after another would, while the caller
 (the parent) keeps everything else: the state file, the progress shown,
 what is reported, and any work of its own meanwhile.
 
-Fork safety: a worker is forked only from a parent with no other thread
-(a thread holding a lock at the fork would leave it held in the child; then
-the work is done in-process, one item after another, as it is with one core
-or one item). Workers get the items by inheritance (nothing is pickled but an
+Fork safety: a worker is forked only from a parent with no other Python
+thread (a thread holding a lock at the fork would leave it held in the child;
+then the work is done in-process, one item after another, as it is with one
+core or one item; the idle pool a native library may keep, as numpy's
+OpenBLAS does, readies itself for a fork, and workers do not use it). Workers get the items by inheritance (nothing is pickled but an
 index and an outcome), never touch the parent's state file or streams, and
 leave with ``os._exit``: no buffered output flushed twice, no exit handler
 run twice. A worker that dies leaves the rest of its share to the parent, who
