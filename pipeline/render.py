@@ -402,12 +402,22 @@ def _flagged_cells(line: str, r: int, notes: dict[tuple[int, int], str], statuse
     return cells
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _typed(text: str) -> Any:
     """A cell's value: a short plain number as a number, anything else as its text (stripped).
-    Remembered: most cells of a run's tabs repeat (yes / no, counts, names)."""
+    Remembered for a short text: most cells of a run's tabs repeat (yes / no, counts, names)."""
+    return _typed_short(text) if len(text) <= _REMEMBERED_TEXT else _value_of(text)
+
+
+#: cells up to this length have their typed value remembered (a pasted page is not kept)
+_REMEMBERED_TEXT = 200
+
+
+def _value_of(text: str) -> Any:
     text = text.strip()
     if _NUMBER.match(text):
         number_ = float(text)
         return int(number_) if number_.is_integer() and "." not in text else number_
     return text
+
+
+_typed_short = functools.lru_cache(maxsize=1 << 16)(_value_of)
