@@ -159,10 +159,11 @@ def _totals(
         counted = people if ind.unit == "staff" else units
         mine = counted[counted["indicator"] == ind.id]
         per_unit = mine.groupby("unit_code")["met"].agg(["size", "sum"])
+        pairs = {code: (int(size), int(met)) for code, size, met in zip(per_unit.index, per_unit["size"], per_unit["sum"])}
         target = ind.target(fiscal_year)
         groups: dict[str, list[int]] = {}
         for code in data.units["code"]:
-            pop, met = _pair(per_unit, code)
+            pop, met = pairs.get(code, (0, 0))
             rows.append(_row("unit", code, ind.id, pop, met, target))
             total = groups.setdefault(group_of[code], [0, 0])
             total[0] += pop
@@ -171,12 +172,6 @@ def _totals(
             rows.append(_row("district", group, ind.id, pop, met, target))
         rows.append(_row(AREA, AREA, ind.id, len(mine), int(mine["met"].sum()), target))
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
-
-
-def _pair(per_unit: pd.DataFrame, code: str) -> tuple[int, int]:
-    if code not in per_unit.index:
-        return 0, 0
-    return int(per_unit.at[code, "size"]), int(per_unit.at[code, "sum"])
 
 
 def _row(level: str, key: str, ind: str, population: int, met: int, target: float | None) -> dict:
