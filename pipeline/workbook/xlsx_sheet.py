@@ -148,6 +148,10 @@ def sheet_xml(
                     plain = style(None, bold)
                 cells.append(f'<c r="{ref}"{plain} t="inlineStr">'
                              f'{_remembered_inline(value) if len(value) <= _REMEMBERED_TEXT else _inline(value)}</c>')
+            elif type(value) is int:
+                if plain is None:
+                    plain = style(None, bold)
+                cells.append(f'<c r="{ref}"{plain}><v>{value}</v></c>')
             elif isinstance(value, bool):
                 cells.append(f'<c r="{ref}"{style(None, bold)} t="b"><v>{int(value)}</v></c>')
             elif isinstance(value, str):
