@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import threading
 import traceback
 from multiprocessing.connection import Connection, Pipe
@@ -59,14 +60,11 @@ class Outcomes:
 
 
 def workers_here() -> int:
-    """The processes writes may use here: the CPUs this process may run on, at most ``MAX_WORKERS``."""
-    if not hasattr(os, "fork"):
+    """The processes writes may use here: the CPUs this process may run on, at most ``MAX_WORKERS``; one
+    (this process) but on Linux (no fork on Windows; macOS's system libraries are not safe to fork)."""
+    if not sys.platform.startswith("linux"):
         return 1
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_WORKERS))
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
 
 
 def one_by_one(work: Callable[[T], None], items: Sequence[T]) -> Outcomes:
