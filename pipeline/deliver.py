@@ -36,8 +36,8 @@ says so (``--new-state``), since its send log no longer says who has been sent w
 from __future__ import annotations
 
 import email
-import hashlib
 import functools
+import hashlib
 import io
 import logging
 import os
