@@ -53,9 +53,16 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class Prepared:
-    """The area as one fiscal year sees it: read, matched, measured and summarised."""
+    """The area as one fiscal year sees it: read, matched, measured and summarised.
 
-    raw: Collected
+    Of what was read, only where each unit's spreadsheet is and how many reads it took are kept: the
+    rows themselves live on in ``data``, matched (a large area's raw rows would otherwise stay in memory
+    through publish and deliver, its peak).
+    """
+
+    #: unit code -> ID Plan spreadsheet key, for every unit whose spreadsheet was read
+    idplan_keys: dict[str, str]
+    read_calls: int
     data: Normalized
     indicators: list[Indicator]
     scores: Scores
@@ -128,7 +135,7 @@ def prepare(
         data, topics, settings.area.fiscal_year, districts=settings.area.districts, forms=settings.vocabulary.survey_methods
     )
     area = area_summary(data, scores, facts, settings, needs, own, spent)
-    return Prepared(raw, data, indicators, scores, facts, units, area, problems, env, topics)
+    return Prepared(raw.idplan_keys, raw.read_calls, data, indicators, scores, facts, units, area, problems, env, topics)
 
 
 def unit_figures(
@@ -301,13 +308,13 @@ def run_sync(
         area = dataclasses.replace(ready.area, mailed=mailing_marker(state),
                                    mail_in_doubt={code: mail.skipped[code] for code in mail.in_doubt})
         published = publish(
-            book, ready.env, ready.units, ready.raw.idplan_keys, area,
+            book, ready.env, ready.units, ready.idplan_keys, area,
             settings.output.summary_tab, settings.output.dashboard, state, writer, progress,
         )
         problems = {**ready.problems, **published.failed}
         delivery = post_mail(mail, letters, postbox, progress, state=state, policy=send_policy, left_out=published.failed)
         return SyncResult(
-            settings, ready.data, ready.scores, area, published, delivery, ready.raw.read_calls, reads,
+            settings, ready.data, ready.scores, area, published, delivery, ready.read_calls, reads,
             problems, book.requests(), writer.where,
         )
 

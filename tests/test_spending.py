@@ -170,7 +170,7 @@ def test_each_teachers_allocation_and_balance(ready):
 
 
 def test_a_bad_cost_is_a_row_to_fix_and_an_unknown_source_a_note(ready):
-    key = ready.raw.idplan_keys[SCHOOL_A]
+    key = ready.idplan_keys[SCHOOL_A]
     bad = ready.data.quarantine
     row = bad[(bad["_sheet"] == key) & (bad["_row"] == plan_area.A6_UNREADABLE_ROW)]
     assert len(row) == 1 and "'ประมาณพันห้า' ไม่ใช่จำนวนเงิน" in row.iloc[0]["reason"]
@@ -181,7 +181,7 @@ def test_a_bad_cost_is_a_row_to_fix_and_an_unknown_source_a_note(ready):
     notes = ready.data.notes
     unknown = notes[(notes["_sheet"] == key) & (notes["_row"] == plan_area.A6_UNKNOWN_SOURCE_ROW)]
     assert "[spending.sources]" in unknown.iloc[0]["reason"]
-    office = notes[(notes["_sheet"] == ready.raw.idplan_keys[OFFICE]) & (notes["_row"] == plan_area.O2_NO_SOURCE_ROW)]
+    office = notes[(notes["_sheet"] == ready.idplan_keys[OFFICE]) & (notes["_row"] == plan_area.O2_NO_SOURCE_ROW)]
     assert "ไม่ได้ระบุแหล่งงบประมาณ" in office.iloc[0]["reason"]
     assert len(bad) == 1  # nothing else in this area needs fixing; a sheet without cost columns is no problem
     assert ready.problems == {}
