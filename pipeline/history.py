@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Collection, Iterator
 
 from pipeline.config import Settings
 from pipeline.errors import EXIT_UNEXPECTED, PipelineError
@@ -77,8 +77,7 @@ def recording(kind: str, settings: Settings) -> Iterator[RunLog]:
         record = RunRecord(kind, run.started, round(time.monotonic() - run.clock, 3), code, details)
         try:
             with State(settings.storage.state) as state:
-                state.record_run(record)
-                _mask_older_runs(state, keep)
+                _mask_older_runs(state, keep, state.record_run(record))
         except Exception as exc:  # the history must never hide the run's own outcome
             log.warning("could not record the run in the state file: %s", exc)
 
@@ -91,24 +90,41 @@ def unit_codes(run: RunLog) -> set[str]:
     return {normalize_national_id(code) for code in [*result.data.units["code"], *result.unit_problems]}
 
 
-def masked(value: Any, keep: set[str]) -> Any:
-    """``value`` (plain JSON) with every number that could be a national ID masked, in keys and values."""
+def masked(value: Any, keep: Collection[str]) -> Any:
+    """``value`` (plain JSON) with every number that could be a national ID masked, in keys and values.
+
+    ``keep`` is frozen once for all of them: ``mask_ids_in_text`` remembers its results by text and codes,
+    so a set frozen anew for each of a large area's thousands of values would keep as many copies of its
+    thousands of codes (hundreds of megabytes at 3,000 schools)."""
+    return _masked(value, keep if isinstance(keep, frozenset) else frozenset(keep))
+
+
+def _masked(value: Any, keep: frozenset[str]) -> Any:
     if isinstance(value, str):
         return mask_ids_in_text(value, keep)
     if isinstance(value, dict):
-        return {masked(k, keep): masked(v, keep) for k, v in value.items()}
+        return {_masked(k, keep): _masked(v, keep) for k, v in value.items()}
     if isinstance(value, list):
-        return [masked(v, keep) for v in value]
+        return [_masked(v, keep) for v in value]
     return value
 
 
-def _mask_older_runs(state: State, keep: set[str]) -> None:
-    """Rows an older devplan stored unmasked are masked now (unit codes named as failed units stay)."""
-    for run in state.runs(last=1000):
+#: the state file's note of the last run whose row ``_mask_older_runs`` has seen
+MASKED_UP_TO = "history_masked_up_to"
+
+
+def _mask_older_runs(state: State, keep: set[str], newest: int) -> None:
+    """Rows an older devplan stored unmasked are masked now (unit codes named as failed units stay).
+
+    Each row is looked at once: the rows up to ``newest`` (this run's, masked as it was stored) are noted
+    as seen, so a long history is not read and masked again every night."""
+    seen = int(state.meta(MASKED_UP_TO) or 0)
+    for run in state.runs(last=1000, after=seen):
         codes = keep | {normalize_national_id(c) for c in run.details.get("failed") or {}}
         clean = masked(run.details, codes)
         if clean != run.details and run.number is not None:
             state.rewrite_run(run.number, clean)
+    state.set_meta(MASKED_UP_TO, str(newest))
 
 
 def describe(run: RunLog, failure: BaseException | None, settings: Settings) -> dict[str, Any]:

@@ -434,12 +434,12 @@ class State:
         self.db.execute("UPDATE runs SET details=? WHERE id=?",
                         (json.dumps(details, ensure_ascii=False, default=str), number))
 
-    def runs(self, last: int = 10) -> list["RunRecord"]:
-        """The last ``last`` runs, newest first."""
+    def runs(self, last: int = 10, after: int = 0) -> list["RunRecord"]:
+        """The last ``last`` runs (of those numbered above ``after``), newest first."""
         self.db.executescript(RUNS_SCHEMA)
         rows = self.db.execute(
-            "SELECT id, kind, started_at, seconds, exit_code, details FROM runs ORDER BY id DESC LIMIT ?",
-            (max(0, last),),
+            "SELECT id, kind, started_at, seconds, exit_code, details FROM runs WHERE id > ? ORDER BY id DESC LIMIT ?",
+            (after, max(0, last)),
         ).fetchall()
         return [
             RunRecord(kind, datetime.fromisoformat(started), seconds, code, json.loads(details), number)
