@@ -187,8 +187,9 @@ def test_check_status_and_the_run_history_keep_no_id(run, config_file):
 
 def test_an_older_history_row_with_a_raw_id_is_masked_by_the_next_run(run, config_file):
     settings, _ = run
-    with sqlite3.connect(settings.storage.state) as db:  # as a devplan before issue 17 stored it
-        db.execute("UPDATE runs SET details=? WHERE id=1", (f'{{"error": "ไม่พบ {ID_WIDE_TYPED}", "failed": {{}}}}',))
+    with sqlite3.connect(settings.storage.state) as db:  # a run of a devplan before issue 17, as it stored it
+        db.execute("INSERT INTO runs (kind, started_at, seconds, exit_code, details) VALUES (?, ?, ?, ?, ?)",
+                   ("sync", "2026-01-05T02:00:00", 3.0, 3, f'{{"error": "ไม่พบ {ID_WIDE_TYPED}", "failed": {{}}}}'))
     assert CliRunner().invoke(cli, ["check", "--config", str(config_file)]).exit_code == 1
     with sqlite3.connect(settings.storage.state) as db:
         history = "\n".join(details for (details,) in db.execute("SELECT details FROM runs"))
