@@ -5,7 +5,7 @@ loudly, autoescape on for ``.html``. Sheet tabs come from ``.tsv`` templates:
 each output line is a row, cells split at tabs.
 
 A sheet template also says how its tab looks, with small markers that never
-reach a cell (see ``render_tab``):
+reach a cell (see ``parse_tab``):
 
 - a line starting with ``{{ TITLE }}`` is a title row (bold, not used to fit
   column widths), ``{{ HEADER }}`` a table's header row (bold; the first one is
@@ -282,16 +282,6 @@ def render_dated(env: Environment, name: str, summary: Any) -> Dated:
     day = summary.run.generated_on
     marked = dataclasses.replace(summary, run=dataclasses.replace(summary.run, generated_on=RunDate(day.year, day.month, day.day)))
     return Dated(render_text(env, name, marked), day)
-
-
-def render_sheet(env: Environment, name: str, context: object) -> Table:
-    """Render a ``.tsv`` template into rows for a sheet tab (the look left out)."""
-    return render_tab(env, name, context).rows
-
-
-def render_tab(env: Environment, name: str, context: object) -> FormattedTab:
-    """Render a ``.tsv`` template into a tab: its rows and how it looks."""
-    return parse_tab(render_text(env, name, context))
 
 
 def parse_tab(rendered: str) -> FormattedTab:

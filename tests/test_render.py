@@ -9,8 +9,7 @@ import pytest
 
 from pipeline.errors import ConfigError
 from pipeline.render import (
-    CompiledTemplates, build_environment, cell, keep_unit_codes, parse_dated, parse_tab, percent, render_dated, render_sheet, render_tab,
-    render_text,
+    CompiledTemplates, build_environment, cell, keep_unit_codes, parse_dated, parse_tab, percent, render_dated, render_text,
 )
 
 
@@ -40,7 +39,7 @@ def env(tmp_path):
 
 def test_sheet_rows_keep_codes_as_text_and_counts_as_numbers(env):
     keep_unit_codes(env, ["1067020001"])  # a roster's unit code: not masked as a possible ID
-    rows = render_sheet(env, "t.tsv", {"rows": [{"code": "1067020001", "n": 12, "p": 66.7, "name": "<b>ก</b>\tข"}]})
+    rows = parse_tab(render_text(env, "t.tsv", {"rows": [{"code": "1067020001", "n": 12, "p": 66.7, "name": "<b>ก</b>\tข"}]})).rows
     assert rows == [["รหัส", "จำนวน", "ร้อยละ", "ชื่อ"], ["1067020001", 12, 66.7, "<b>ก</b> ข"]]
 
 
@@ -76,7 +75,7 @@ def test_sheet_markers_describe_the_look_and_never_reach_a_cell(tmp_path):
         {"name": "ก", "wording": "ร้อยละ ๘๐ ของ\nบรรทัดสอง", "code": "01234", "percent": None, "status": "ผ่าน"},
         {"name": "ข\x1fstatus", "wording": "", "code": "2562", "percent": 72.7, "status": "ยังไม่ผ่าน"},
     ]
-    tab = render_tab(env, "s.tsv", {"when": "วันนี้", "rows": rows})
+    tab = parse_tab(render_text(env, "s.tsv", {"when": "วันนี้", "rows": rows}))
     assert tab.rows == [
         ["สรุป", "วันนี้"],
         ["หมายเหตุที่ยาวมากจนไม่ควรกำหนดความกว้างของคอลัมน์"],
@@ -96,7 +95,7 @@ def test_sheet_markers_describe_the_look_and_never_reach_a_cell(tmp_path):
 
 
 def test_a_plain_template_gets_widths_and_nothing_else(env):
-    tab = render_tab(env, "t.tsv", {"rows": [{"code": "1067020001", "n": 12, "p": 66.7, "name": "ก"}]})
+    tab = parse_tab(render_text(env, "t.tsv", {"rows": [{"code": "1067020001", "n": 12, "p": 66.7, "name": "ก"}]}))
     assert tab.bold_rows == set() and tab.frozen_rows == 0 and tab.notes == {} and tab.rules == []
     # the 10-digit code; "จำนวน" and "ร้อยละ" are 5 cells each; "ชื่อ" (2 cells) gets the minimum, 48
     assert tab.widths == [10 * 7 + 16, 5 * 7 + 16, 5 * 7 + 16, 48]
@@ -144,10 +143,10 @@ def test_a_dated_tab_parsed_once_equals_each_date_parsed_on_its_own(tmp_path):
 def test_masking_follows_the_unit_codes_named_after_values_were_printed(env):
     """The masking remembers what it printed; naming the unit codes later must still let them show."""
     row = {"code": "1067020001", "n": 123456789, "p": 12345678, "name": "๑๒๓๔๕๖๗๘๙๐"}
-    before = render_sheet(env, "t.tsv", {"rows": [row]})[1]
+    before = parse_tab(render_text(env, "t.tsv", {"rows": [row]})).rows[1]
     assert before == ["xxxxxxx001", "xxxxxx789", 12345678, "xxxxxxx890"]  # 8 digits are not a possible ID
     keep_unit_codes(env, ["1067020001"])
-    assert render_sheet(env, "t.tsv", {"rows": [row]})[1] == ["1067020001", "xxxxxx789", 12345678, "xxxxxxx890"]
+    assert parse_tab(render_text(env, "t.tsv", {"rows": [row]})).rows[1] == ["1067020001", "xxxxxx789", 12345678, "xxxxxxx890"]
 
 
 def test_a_broken_or_unwritable_cache_of_compiled_templates_only_compiles_again(tmp_path):
