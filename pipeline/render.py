@@ -39,7 +39,7 @@ from markupsafe import Markup
 from pipeline.errors import ConfigError
 from pipeline.indicators.compute import STATUS_MET, STATUS_NOT_MET
 from pipeline.thai import mask_ids_in_text, mask_national_id, normalize_national_id, thai_date
-from pipeline.workbook.layout import FormattedTab, Table, column_widths, frozen_rows, status_rules
+from pipeline.workbook.layout import FormattedTab, Table, column_widths, frozen_rows, short_texts_remembered, status_rules
 
 #: the smallest number with nine digits: the shortest run of digits masked as a possible ID
 _NINE_DIGITS = 100_000_000
@@ -392,22 +392,11 @@ def _flagged_cells(line: str, r: int, notes: dict[tuple[int, int], str], statuse
     return cells
 
 
+@short_texts_remembered(1 << 16)  # most cells of a run's tabs repeat (yes / no, counts, names)
 def _typed(text: str) -> Any:
-    """A cell's value: a short plain number as a number, anything else as its text (stripped).
-    Remembered for a short text: most cells of a run's tabs repeat (yes / no, counts, names)."""
-    return _typed_short(text) if len(text) <= _REMEMBERED_TEXT else _value_of(text)
-
-
-#: cells up to this length have their typed value remembered (a pasted page is not kept)
-_REMEMBERED_TEXT = 200
-
-
-def _value_of(text: str) -> Any:
+    """A cell's value: a short plain number as a number, anything else as its text (stripped)."""
     text = text.strip()
     if _NUMBER.match(text):
         number_ = float(text)
         return int(number_) if number_.is_integer() and "." not in text else number_
     return text
-
-
-_typed_short = functools.lru_cache(maxsize=1 << 16)(_value_of)

@@ -15,8 +15,8 @@ A ``Table`` is a tab's rows, the first being the header row. Cell values are
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from typing import Any, Iterable, Sequence, Union
+from functools import lru_cache, wraps
+from typing import Any, Callable, Iterable, Sequence, TypeVar, Union
 
 import wcwidth
 
@@ -123,22 +123,37 @@ def text_cells(value: Any) -> int:
     (wcwidth); a control character, which no terminal shows, is counted as one."""
     if value is None:
         return 0
-    text = str(value)
-    return _text_width(text) if len(text) <= _REMEMBERED_TEXT else _width_of(text)
+    return _width_of(str(value))
 
 
-#: Texts up to this length have their width remembered (a column's cells repeat the same few values).
-_REMEMBERED_TEXT = 200
+#: Texts up to this length have what is worked out of them remembered (``short_texts_remembered``)
+SHORT_TEXT = 200
+_T = TypeVar("_T")
 
 
+def short_texts_remembered(maxsize: int) -> Callable[[Callable[[str], _T]], Callable[[str], _T]]:
+    """A function of a text, its result remembered for texts up to ``SHORT_TEXT`` characters: a run's cells
+    repeat the same labels, names and numbers, while a long one (a pasted page) is worked out each time and
+    never kept."""
+
+    def remember(work: Callable[[str], _T]) -> Callable[[str], _T]:
+        remembered = lru_cache(maxsize=maxsize)(work)
+
+        @wraps(work)
+        def either(text: str) -> _T:
+            return remembered(text) if len(text) <= SHORT_TEXT else work(text)
+
+        return either
+
+    return remember
+
+
+@short_texts_remembered(16384)
 def _width_of(text: str) -> int:
     width = wcwidth.wcswidth(text)
     if width >= 0:
         return int(width)
     return sum(1 if (cells := wcwidth.wcwidth(ch)) < 0 else cells for ch in text)
-
-
-_text_width = lru_cache(maxsize=16384)(_width_of)
 
 
 def column_widths(rows: Table, only: Iterable[int] | None = None) -> list[int]:

@@ -14,11 +14,10 @@ import math
 import numbers
 import re
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 
-from pipeline.workbook.layout import FormattedTab, Table, a1_range, as_tab, column_letter
+from pipeline.workbook.layout import FormattedTab, Table, a1_range, as_tab, column_letter, short_texts_remembered
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -40,25 +39,18 @@ def clean_text(value: str) -> str:
     return ILLEGAL_XML.sub("", value)
 
 
-#: Texts up to this length have their inline string remembered (most cells repeat a label or a name).
-_REMEMBERED_TEXT = 200
-
-
 def _text_cell(ref: str, value: str, style: str = "") -> str:
     """An inline-string cell: always text, never a formula, whatever the text starts with."""
-    inline = _remembered_inline(value) if len(value) <= _REMEMBERED_TEXT else _inline(value)
-    return f'<c r="{ref}"{style} t="inlineStr">{inline}</c>'
+    return f'<c r="{ref}"{style} t="inlineStr">{_inline(value)}</c>'
 
 
+@short_texts_remembered(16384)  # most cells repeat a label or a name
 def _inline(value: str) -> str:
     """The ``<is>`` element of an inline-string cell holding ``value``."""
     value = OOXML_ESCAPE.sub(r"_x005F_\1", clean_text(value))
     body = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
     space = ' xml:space="preserve"' if body != body.strip() or "\n" in body else ""
     return f"<is><t{space}>{body}</t></is>"
-
-
-_remembered_inline = lru_cache(maxsize=16384)(_inline)
 
 
 def _number(value: float) -> str:
@@ -146,8 +138,7 @@ def sheet_xml(
             if type(value) is str:
                 if plain is None:
                     plain = style(None, bold)
-                cells.append(f'<c r="{ref}"{plain} t="inlineStr">'
-                             f'{_remembered_inline(value) if len(value) <= _REMEMBERED_TEXT else _inline(value)}</c>')
+                cells.append(_text_cell(ref, value, plain))
             elif type(value) is int:
                 if plain is None:
                     plain = style(None, bold)
