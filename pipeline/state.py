@@ -367,10 +367,6 @@ class State:
 
     # -- what the state file knows of the area's mailings ------------------------
 
-    def meta(self, key: str) -> str | None:
-        """A small fact the state file keeps (``meta`` table), or None."""
-        return self._meta(key)
-
     def set_meta(self, key: str, value: str | None) -> None:
         """Keep (or, None, drop) a small fact."""
         if value is None:
@@ -378,7 +374,8 @@ class State:
         else:
             self._set_meta(key, value)
 
-    def _meta(self, key: str) -> str | None:
+    def meta(self, key: str) -> str | None:
+        """A small fact the state file keeps (``meta`` table), or None."""
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 
@@ -388,7 +385,7 @@ class State:
     def last_mailing(self) -> datetime | None:
         """When this state file last mailed the directors (or began to): its own note, or its send log's
         newest row (a state file from before the note was kept); None if it never did."""
-        noted = self._meta("last_mailing")
+        noted = self.meta("last_mailing")
         row = self.db.execute("SELECT MAX(sent_at) FROM sent WHERE test=0").fetchone()
         times = [datetime.fromisoformat(t) for t in (noted, row[0] if row else None) if t]
         return max(times) if times else None
@@ -402,11 +399,11 @@ class State:
 
     def dashboard_read(self) -> bool:
         """Whether this state file has read the dashboard's record of the last mailing."""
-        return self._meta("dashboard_read") is not None
+        return self.meta("dashboard_read") is not None
 
     def dashboard_mailing(self) -> datetime | None:
         """The latest mailing the dashboard was seen to record (None: none, or never read)."""
-        seen = self._meta("dashboard_mailing")
+        seen = self.meta("dashboard_mailing")
         return datetime.fromisoformat(seen) if seen else None
 
     def note_dashboard_mailing(self, when: datetime | None) -> None:

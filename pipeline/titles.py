@@ -106,6 +106,7 @@ def _optional(words: tuple[str, ...]) -> str:
     return "(?: ?(?:" + "|".join(re.escape(w) for w in words) + "))?"
 
 
+@functools.cache  # compiled on first use, once a run (not at import, for a run that reads no name)
 def _pattern(glued: bool, civil: bool) -> re.Pattern[str]:
     """The title at the start of a clean name (single spaces, stripped).
 
@@ -128,15 +129,9 @@ def _pattern(glued: bool, civil: bool) -> re.Pattern[str]:
     return re.compile(f"^(?:{civil_part}(?:{non_civil})){end}(?= ?\\S)")
 
 
-@functools.cache
-def pattern(glued: bool, civil: bool) -> re.Pattern[str]:
-    """``_pattern``, compiled on first use (once a run: not at import, for a run that reads no name)."""
-    return _pattern(glued, civil)
-
-
 def title_at_start(text: str, glued: bool, civil: bool) -> tuple[str, str, bool] | None:
     """(title as typed without spaces, the rest, is it civil) for a title at the start of ``text``."""
-    match = pattern(glued, civil).match(text)
+    match = _pattern(glued, civil).match(text)
     if match is None:
         return None
     is_civil = civil and match.group("civil") is not None
