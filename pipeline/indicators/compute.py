@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.indicators.definitions import Indicator
-from pipeline.normalize import Normalized
+from pipeline.normalize import Normalized, frame_rows
 from pipeline.topics import TopicVocabulary, contains_either
 
 OFFICE_GROUP = "สำนักงานเขตพื้นที่การศึกษา"
@@ -45,7 +45,7 @@ class Scores:
         """Indicator ID -> its totals row for one unit, district or the area (the table grouped once)."""
         if self._totals is None:
             self._totals = {}
-            for row in self.table.to_dict("records"):  # pragma: no mutate (pandas reads "RECORDS" as "records")
+            for row in frame_rows(self.table):
                 self._totals.setdefault((row["level"], row["key"]), {})[row["indicator"]] = row
         return self._totals.get((level, key), {})
 
