@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.deliver import Delivery
-from pipeline.errors import EXIT_NEEDS_PERSON, PipelineError
+from pipeline.errors import EXIT_NEEDS_PERSON, NotFinished, PipelineError
 from pipeline.state import SentMail
 from pipeline.workbook import RequestCounts
 from pipeline.workbook.layout import text_cells
@@ -49,9 +49,13 @@ class Attention:
     units: dict[str, str]
     problems: list[str]
     unmailed: dict[str, str] = field(default_factory=dict)
+    #: what stops a sync at the dashboard, as a check foresees it (a sync itself stops with its error)
+    stops: PipelineError | None = None
 
     @property
     def exit_code(self) -> int:
+        if self.stops is not None:
+            return self.stops.exit_code
         return EXIT_NEEDS_PERSON if self.rows or self.units or self.problems else 0
 
     def lines(self) -> list[str]:
@@ -96,7 +100,9 @@ def needs_a_person(result: SyncResult) -> Attention:
         problems.append(f"sync --send จะยังไม่ส่งอีเมล: {result.delivery.refusal}")
     left_out = {code: problem.message for code, problem in result.unit_problems.items()}
     left_out.update(result.delivery.skipped)
-    return Attention(area.counts.quarantined, left_out, problems, dict(result.delivery.skipped))
+    # A check's writer only foresees the dashboard's failure; a sync meeting it stops (unless only time ran out).
+    stops = dashboard if dashboard is not None and not isinstance(dashboard, NotFinished) else None
+    return Attention(area.counts.quarantined, left_out, problems, dict(result.delivery.skipped), stops)
 
 
 def unit_codes(result: SyncResult) -> list[str]:
@@ -319,6 +325,8 @@ def format_check(result: SyncResult, attention: Attention) -> str:
     lines += [
         "",
         "ผล: พร้อมสั่ง sync" if exit_code == 0 else
+        f"ผล: sync จะหยุดที่แดชบอร์ด (ดูปัญหาด้านล่าง) แก้แล้วสั่ง check อีกครั้ง รหัสออก {exit_code}"
+        if attention.stops is not None else
         f"ผล: sync ได้ แต่มีแถวหรือหน่วยงานที่ต้องมีคนแก้ไข (ดูด้านบน) รหัสออก {exit_code}",
         *attention.lines(),
     ]

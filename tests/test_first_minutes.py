@@ -368,7 +368,8 @@ def test_dashboard_in_my_drive_init_check_and_sync_all_say_make_it_yourself(fake
     config = office / "devplan.toml"
 
     checked = run("check", "--config", config)
-    assert checked.exit_code == 1, checked.output
+    assert checked.exit_code == 4, checked.output  # as the sync below: it stops at the dashboard
+    assert "ผล: sync จะหยุดที่แดชบอร์ด (ดูปัญหาด้านล่าง) แก้แล้วสั่ง check อีกครั้ง รหัสออก 4" in checked.stdout
     assert "ปัญหา: แดชบอร์ด 'dashboard': sync จะเขียน 'dashboard' ไม่ได้: ยังไม่มี และบัญชีบริการสร้างไฟล์" in checked.stdout
     assert todo in checked.stdout and "จะสร้างสเปรดชีตใหม่" not in checked.stdout
 

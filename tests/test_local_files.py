@@ -379,7 +379,9 @@ def test_check_names_a_fifo_or_a_link_outside_as_sync_then_refuses_it(tmp_path, 
         check = CliRunner().invoke(cli, ["check", "--config", str(config_file)])
         sync = CliRunner().invoke(cli, ["sync", "--config", str(config_file)])
     # check names the refusal sync then meets (sync stops there: the dashboard is the area's, a write problem)
-    assert check.exit_code == 1, check.output
+    assert check.exit_code == 4 == sync.exit_code, check.output
+    assert "ผล: sync จะหยุดที่แดชบอร์ด (ดูปัญหาด้านล่าง) แก้แล้วสั่ง check อีกครั้ง รหัสออก 4" in check.stdout
+    assert "ผล: sync ได้" not in check.stdout
     problem = f"ปัญหา: แดชบอร์ด '{area.output.dashboard}': sync จะเขียน '{area.output.dashboard}' ไม่ได้: "
     assert f"{problem}{said} devplan จึงไม่อ่านและไม่เขียนไฟล์นี้ (วิธีแก้: " in check.stdout, check.stdout
     assert "จะสร้างไฟล์ใหม่" not in check.stdout
