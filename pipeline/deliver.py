@@ -523,7 +523,7 @@ def mail_due(
         if pending[1] == fingerprint and not policy.resend:
             result.in_doubt.append(code)
             result.skipped[code] = (
-                f"ไม่แน่ใจว่าอีเมลถึง {pending[0]} ส่งสำเร็จหรือไม่: การส่งเมื่อ {pending[2]} ถูกตัดกลางคัน "
+                f"ไม่แน่ใจว่าอีเมลถึง {pending[0]} ส่งสำเร็จหรือไม่: การส่งเมื่อ {datetime.fromisoformat(pending[2]):%Y-%m-%d %H:%M} ถูกตัดกลางคัน "
                 f"devplan จึงไม่ส่งซ้ำเอง; {result.commands.in_doubt(code)}"
             )
             return False
