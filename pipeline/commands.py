@@ -120,9 +120,12 @@ def confirm_sent(settings: Settings, unit: str, *, say: Say, wait: bool) -> Show
     from pipeline.present import format_confirmed
     from pipeline.thai import normalize_code
 
+    from pipeline.history import recording
+
     assert settings.storage.state is not None  # load_settings puts it beside the config file
-    confirmed = confirm_arrival(settings.storage.state, normalize_code(unit), wait=wait, say=say)
-    return Shown(format_confirmed(confirmed), 0, [confirmed.unit])
+    with recording("confirm-sent", settings, only_existing=True) as run:
+        run.confirmed = confirm_arrival(settings.storage.state, normalize_code(unit), wait=wait, say=say)
+    return Shown(format_confirmed(run.confirmed), 0, [run.confirmed.unit])
 
 
 def write_area_report(settings: Settings, fmt: str, out: Path | None, engine: str | None, *, say: Say) -> Shown:

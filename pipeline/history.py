@@ -1,4 +1,4 @@
-"""The run history: what each ``sync`` and ``check`` did, kept in the state file's ``runs`` table.
+"""The run history: what each ``sync``, ``check`` and ``confirm-sent`` did, kept in the state file's ``runs`` table.
 
 A command wraps its work in ``recording(kind, settings)``, which yields the
 run's ``RunLog``; the command hands ``run.reads`` to ``run_sync`` (which notes
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Collection, Iterator
 
 from pipeline.config import Settings
 from pipeline.errors import EXIT_UNEXPECTED, PipelineError
-from pipeline.state import RunRecord, State
+from pipeline.state import RunRecord, SentMail, State
 from pipeline.thai import mask_ids_in_text, normalize_national_id
 from pipeline.workbook.reads import ReadLog
 
@@ -44,6 +44,8 @@ class RunLog:
     exit_code: int = 0
     #: an idle night instead (nothing changed since the last sync: ``pipeline.idle``)
     quiet: QuietNight | None = None
+    #: what ``confirm-sent`` recorded: the message in doubt that a person said arrived
+    confirmed: SentMail | None = None
 
 
 def exit_code_of(exc: BaseException | None) -> int:
@@ -61,8 +63,12 @@ def exit_code_of(exc: BaseException | None) -> int:
 
 
 @contextlib.contextmanager
-def recording(kind: str, settings: Settings) -> Iterator[RunLog]:
-    """Record one run of ``kind`` ("sync" or "check") in the state file, however it ends."""
+def recording(kind: str, settings: Settings, *, only_existing: bool = False) -> Iterator[RunLog]:
+    """Record one run of ``kind`` ("sync", "check", "confirm-sent") in the state file, however it ends.
+
+    ``only_existing``: a command that refuses without a state file records nothing then (it makes none).
+    """
+    existed = settings.storage.state is not None and Path(settings.storage.state).exists()
     run = RunLog(kind, datetime.now(), time.monotonic())
     failure: BaseException | None = None
     try:
@@ -71,20 +77,28 @@ def recording(kind: str, settings: Settings) -> Iterator[RunLog]:
         failure = exc
         raise
     finally:
-        code = exit_code_of(failure) if failure is not None else run.exit_code
-        keep = unit_codes(run) | (set(failure.codes) if isinstance(failure, PipelineError) else set())
-        details = masked(describe(run, failure, settings), keep)
-        record = RunRecord(kind, run.started, round(time.monotonic() - run.clock, 3), code, details)
-        try:
-            with State(settings.storage.state) as state:
-                _mask_older_runs(state, keep, state.record_run(record))
-        except Exception as exc:  # the history must never hide the run's own outcome
-            log.warning("could not record the run in the state file: %s", exc)
+        if existed or not only_existing:
+            _record(run, failure, settings)
+
+
+def _record(run: RunLog, failure: BaseException | None, settings: Settings) -> None:
+    """Write ``run``'s row (exit code, masked details); a failure to write it is only logged."""
+    code = exit_code_of(failure) if failure is not None else run.exit_code
+    keep = unit_codes(run) | (set(failure.codes) if isinstance(failure, PipelineError) else set())
+    details = masked(describe(run, failure, settings), keep)
+    record = RunRecord(run.kind, run.started, round(time.monotonic() - run.clock, 3), code, details)
+    try:
+        with State(settings.storage.state) as state:
+            _mask_older_runs(state, keep, state.record_run(record))
+    except Exception as exc:  # the history must never hide the run's own outcome
+        log.warning("could not record the run in the state file: %s", exc)
 
 
 def unit_codes(run: RunLog) -> set[str]:
     """The roster's unit codes a run knows (codes, not IDs: the history keeps them as they are)."""
     result = run.result
+    if run.confirmed is not None:
+        return {normalize_national_id(run.confirmed.unit)}
     if result is None:
         return {normalize_national_id(code) for code in run.quiet.codes} if run.quiet else set()
     return {normalize_national_id(code) for code in [*result.data.units["code"], *result.unit_problems]}
@@ -155,6 +169,9 @@ def describe(run: RunLog, failure: BaseException | None, settings: Settings) -> 
         details["failed"] = failed
         if run.kind == "check":
             details["mails_due"] = len(delivery.due)
+    if run.confirmed is not None:
+        sent = run.confirmed
+        details["confirmed"] = {"unit": sent.unit, "recipient": sent.recipient, "sent_at": f"{sent.sent_at:%Y-%m-%d %H:%M}"}
     if failure is not None and not isinstance(failure, SystemExit):
         message = failure.message if isinstance(failure, PipelineError) else f"{failure.__class__.__name__}: {failure}"
         details["error"] = str(message)
@@ -163,7 +180,8 @@ def describe(run: RunLog, failure: BaseException | None, settings: Settings) -> 
 
 # --- devplan status -----------------------------------------------------------------
 
-KIND_NAMES = {"sync": "sync (ประมวลผล)", "check": "check (ตรวจอย่างเดียว ไม่เขียน)"}
+KIND_NAMES = {"sync": "sync (ประมวลผล)", "check": "check (ตรวจอย่างเดียว ไม่เขียน)",
+              "confirm-sent": "confirm-sent (บันทึกว่าอีเมลที่ไม่แน่ใจถึงผู้รับแล้ว)"}
 EXIT_MEANINGS = {
     0: "เรียบร้อย", 1: "ต้องมีคนดูแล", 2: "ไฟล์ตั้งค่า", 3: "สเปรดชีตต้นทาง", 4: "เขียนผลลัพธ์",
     5: "ส่งอีเมล", 70: "ข้อผิดพลาดที่ไม่คาดคิด", 75: "มี devplan อีกชุดทำงานอยู่", 130: "ผู้ใช้สั่งหยุด",
@@ -232,6 +250,10 @@ def format_runs(runs: list[RunRecord], dashboard: str = "dashboard") -> str:
             lines.append(f"    อีเมลที่จะส่ง (เมื่อสั่ง sync --send) {d['mails_due']} ฉบับ")
         elif "mails_written" in d:
             lines.append(f"    อีเมลใน outbox {d['mails_written']} ฉบับ, ส่งแล้ว {d['mails_sent']} ฉบับ")
+        if "confirmed" in d:
+            c = d["confirmed"]
+            lines.append(f"    อีเมลสรุปผลถึง {c['unit']} ({c['recipient']}) ที่ส่งเมื่อ {c['sent_at']} "
+                         "ถึงผู้รับแล้ว ตามที่สำนักงานยืนยัน (ไม่ได้ส่งอีเมลใด ๆ)")
         if d.get("quarantined"):
             lines.append(f"    แถวที่ใช้ไม่ได้ (ต้องแก้ไข) {d['quarantined']} แถว")
         failed = d.get("failed") or {}

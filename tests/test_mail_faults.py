@@ -319,6 +319,17 @@ def test_a_message_in_doubt_the_school_received_is_confirmed_and_never_sent_agai
         assert f"หน่วยงาน {office} ไม่มีอีเมลที่ไม่แน่ใจว่าถึงผู้รับหรือไม่" in again.stderr
         assert "บันทึกไว้แล้วว่าถึงผู้รับเมื่อ" in again.stderr
 
+        # the run history keeps both: who was recorded as mailed, and the refusal after it (newest first)
+        status = CliRunner().invoke(cli, ["status", "--config", str(config_file), "--last", "2"])
+        assert status.exit_code == 0, status.output
+        refused, recorded = [block for block in status.stdout.split("ครั้งที่ ")[1:]]
+        assert "confirm-sent (บันทึกว่าอีเมลที่ไม่แน่ใจถึงผู้รับแล้ว)" in recorded and "รหัสออก 0 (เรียบร้อย)" in recorded
+        sent = dt.datetime.fromisoformat(pending[3])
+        assert (f"อีเมลสรุปผลถึง {office} (office@area.test) ที่ส่งเมื่อ {sent:%Y-%m-%d %H:%M} ถึงผู้รับแล้ว "
+                "ตามที่สำนักงานยืนยัน (ไม่ได้ส่งอีเมลใด ๆ)") in recorded
+        assert "confirm-sent" in refused and "รหัสออก 2 (ไฟล์ตั้งค่า)" in refused
+        assert f"ข้อผิดพลาด: หน่วยงาน {office} ไม่มีอีเมลที่ไม่แน่ใจ" in refused
+
         third = sync(config_file, "--send")  # the night after: run in full (the send log changed), nobody mailed
         assert "ไม่มีสิ่งใดเปลี่ยนตั้งแต่ครั้งก่อน" not in third.stderr
         assert len(handler.messages) == 3
