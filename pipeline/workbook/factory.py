@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 def open_workbook(
     storage: StorageSettings, state: State, *, full: bool = False, on_wait: WaitHook | None = None
 ) -> Workbook:
-    """The configured backend. ``state`` caches what Google returned; ``full`` reads everything again."""
+    """The configured backend. ``state`` caches what was read (Google's answers, a local file's rows, each
+    keyed on the spreadsheet's version); ``full`` reads everything again."""
     if storage.backend == "google":
         from pipeline.workbook.google import GoogleWorkbook
         from pipeline.workbook.google_http import Pacing
@@ -32,11 +33,12 @@ def open_workbook(
         return GoogleWorkbook(
             storage.folder, state, credentials=storage.credentials, pacing=pacing, full=full, on_wait=on_wait
         )
-    from pipeline.workbook.local import LocalWorkbook
+    from pipeline.workbook.read_cache import CachedLocalWorkbook
     from pipeline.workbook.xlsx_zip import MB, Limits
 
     assert storage.path is not None  # checked by StorageSettings
-    return LocalWorkbook(storage.path, Limits(part=storage.max_part_mb * MB, file=storage.max_file_mb * MB))
+    limits = Limits(part=storage.max_part_mb * MB, file=storage.max_file_mb * MB)
+    return CachedLocalWorkbook(storage.path, state, limits, full=full)
 
 
 def local_files(storage: StorageSettings, keys: list[str]) -> list[Path]:

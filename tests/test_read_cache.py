@@ -1,0 +1,190 @@
+"""Cached local reads (pipeline/workbook/read_cache.py): a file read before gives the same rows without calamine.
+
+Each test compares what the caching workbook returns with a plain ``LocalWorkbook`` read of the same file
+(the second method), on real ``.xlsx`` files and the real state file; and shows each input the cached rows
+depend on is seen: the file's bytes (an edit, a same-size edit with its old time put back), the size bounds,
+the reading code, ``--full``, and after devplan's own write of its tab, a person's edit of a source tab.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, time
+
+import pytest
+from openpyxl import Workbook
+
+from pipeline.errors import SourceError
+from pipeline.state import State
+from pipeline.workbook import CellError
+from pipeline.workbook import read_cache
+from pipeline.workbook.local import LocalWorkbook
+from pipeline.workbook.read_cache import CachedLocalWorkbook
+from pipeline.workbook.xlsx_zip import Limits
+
+PLAN, RECORD = "แผนพัฒนาตนเอง", "บันทึกการพัฒนา"
+
+
+def odd_file(path) -> None:
+    """Values of every kind a person's file holds: Thai text, numbers, dates, a time, a bool, errors, gaps."""
+    book = Workbook()
+    plan = book.active
+    plan.title = PLAN
+    plan.append(["ชื่อ-นามสกุล", "ชั่วโมง", "วันที่", "เวลา", "ผ่าน", "หมายเหตุ"])
+    plan.append(["นางสาวบุษบา ใจดี", 12, datetime(2019, 1, 10), time(9, 30), True, None])
+    plan.append(["  ครู  ", 7.25, date(2018, 10, 1), None, False, "0812345678"])
+    plan.append([None, 2**60, None, None, None, "=1+1"])
+    plan["B5"] = "#N/A"
+    plan["F5"] = "#NAME?"
+    record = book.create_sheet(RECORD)
+    record.append(["วันที่", "สถานะ"])
+    record.append([datetime(2019, 1, 10, 14, 5), "เสร็จสิ้น"])
+    book.save(path)
+
+
+@pytest.fixture
+def state(tmp_path):
+    with State(tmp_path / "state.sqlite") as opened:
+        yield opened
+
+
+def plain(folder, key, tabs=(PLAN, RECORD)):
+    return LocalWorkbook(folder).read(key, list(tabs))
+
+
+def test_a_cached_read_gives_what_calamine_gives(tmp_path, state):
+    odd_file(tmp_path / "school.xlsx")
+    book = CachedLocalWorkbook(tmp_path, state)
+    first = book.read("school", [PLAN, RECORD])
+    version = book.content("school")
+    assert state.cached_tabs("school", version, [PLAN, RECORD]) == first  # kept
+    second = CachedLocalWorkbook(tmp_path, state).read("school", [PLAN, RECORD])  # a later run, from the cache
+    expected = plain(tmp_path, "school")
+    assert first == second == expected
+    for got, want in zip(second[PLAN], expected[PLAN]):  # same types too (1 == 1.0 == True would hide a change)
+        assert [type(v) for v in got] == [type(v) for v in want]
+    assert CellError("#N/A") in second[PLAN][4]
+
+
+def poison(state, book, key):
+    """Put rows no file has under ``key``'s current version: a read that returns them came from the cache."""
+    state.store_tabs(key, book.content(key), {PLAN: [["จากแคช"]], RECORD: [["จากแคช"]]})
+
+
+def test_the_cache_answers_only_for_the_same_bytes(tmp_path, state):
+    odd_file(tmp_path / "school.xlsx")
+    book = CachedLocalWorkbook(tmp_path, state)
+    poison(state, book, "school")
+    assert book.read("school", [PLAN])[PLAN] == [["จากแคช"]]  # this is how a hit is seen below
+    # a person's edit of the same size, with the file's old time put back: the content still tells
+    path = tmp_path / "school.xlsx"
+    info = path.stat()
+    data = bytearray(path.read_bytes())
+    rows = plain(tmp_path, "school")
+    LocalWorkbook(tmp_path).write("school", {RECORD: [["วันที่", "สถานะ"], [datetime(2019, 1, 10, 14, 5), "ยกเลิก"]]})
+    assert CachedLocalWorkbook(tmp_path, state).read("school", [PLAN, RECORD]) == {
+        PLAN: rows[PLAN], RECORD: [["วันที่", "สถานะ"], [datetime(2019, 1, 10, 14, 5), "ยกเลิก"]]}
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    poison(state, book, "school")
+    flipped = bytearray(data)
+    at = flipped.index(b"PK\x01\x02")  # one byte of the zip's central directory (its "made by" version)
+    flipped[at + 4] ^= 1
+    path.write_bytes(bytes(flipped))
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert path.stat().st_size == info.st_size and path.stat().st_mtime_ns == info.st_mtime_ns
+    assert CachedLocalWorkbook(tmp_path, state).read("school", [PLAN]) == {PLAN: rows[PLAN]}
+
+
+def test_other_bounds_or_another_reader_are_a_miss(tmp_path, state, monkeypatch):
+    odd_file(tmp_path / "school.xlsx")
+    book = CachedLocalWorkbook(tmp_path, state)
+    poison(state, book, "school")
+    expected = plain(tmp_path, "school", [PLAN])
+    assert CachedLocalWorkbook(tmp_path, state, Limits(part=10**8)).read("school", [PLAN]) == expected
+    poison(state, book, "school")
+    changed = tmp_path / "reader.py"
+    changed.write_text("# the reading code, changed\n", encoding="utf-8")
+    monkeypatch.setattr(read_cache, "READER", [*read_cache.READER, changed])
+    read_cache.reader_fingerprint.cache_clear()
+    try:
+        assert CachedLocalWorkbook(tmp_path, state).read("school", [PLAN]) == expected
+    finally:
+        read_cache.reader_fingerprint.cache_clear()
+
+
+def test_full_reads_the_file_again_and_keeps_what_it_read(tmp_path, state):
+    odd_file(tmp_path / "school.xlsx")
+    book = CachedLocalWorkbook(tmp_path, state)
+    poison(state, book, "school")
+    expected = plain(tmp_path, "school")
+    assert CachedLocalWorkbook(tmp_path, state, full=True).read("school", [PLAN, RECORD]) == expected
+    assert CachedLocalWorkbook(tmp_path, state).read("school", [PLAN, RECORD]) == expected  # the poison replaced
+
+
+def test_a_tab_not_read_before_is_read(tmp_path, state):
+    odd_file(tmp_path / "school.xlsx")
+    CachedLocalWorkbook(tmp_path, state).read("school", [PLAN])
+    assert CachedLocalWorkbook(tmp_path, state).read("school", [PLAN, RECORD]) == plain(tmp_path, "school")
+
+
+def test_a_file_that_cannot_be_read_is_never_cached(tmp_path, state):
+    (tmp_path / "school.xlsx").write_bytes(b"PK\x03\x04 not really a spreadsheet")
+    book = CachedLocalWorkbook(tmp_path, state)
+    for _ in range(2):
+        with pytest.raises(SourceError):
+            book.read("school", [PLAN])
+    assert state.db.execute("SELECT count(*) FROM sources").fetchone() == (0,)
+    with pytest.raises(SourceError, match="ไม่พบสเปรดชีต"):
+        book.read("missing", [PLAN])
+
+
+def test_devplans_own_write_keeps_the_rows_and_a_later_edit_is_seen(tmp_path, state):
+    odd_file(tmp_path / "school.xlsx")
+    book = CachedLocalWorkbook(tmp_path, state)
+    before = book.read("school", [PLAN, RECORD])
+    outcomes = book.write_many([("school", {"สรุปผล": [["สรุป"], ["ครบ"]]})], own=True)
+    assert list(outcomes) == [None]
+    after = book.content("school")
+    assert state.cached_tabs("school", after, [PLAN, RECORD]) == before  # the same rows, under the new bytes
+    assert CachedLocalWorkbook(tmp_path, state).read("school", [PLAN, RECORD]) == plain(tmp_path, "school") == before
+    # a person then edits a source tab: its part changes, so it is read again
+    edited = [["วันที่", "สถานะ"], [datetime(2019, 1, 11), "เสร็จสิ้น"]]
+    LocalWorkbook(tmp_path).write("school", {RECORD: edited})
+    assert CachedLocalWorkbook(tmp_path, state).read("school", [PLAN, RECORD])[RECORD] == edited
+
+
+def test_a_write_of_a_tab_that_was_read_drops_its_rows(tmp_path, state):
+    odd_file(tmp_path / "school.xlsx")
+    book = CachedLocalWorkbook(tmp_path, state)
+    book.read("school", [PLAN, RECORD])
+    book.write("school", {RECORD: [["วันที่", "สถานะ"], ["ใหม่", "ใหม่"]]})
+    assert state.cached_tabs("school", book.content("school"), [PLAN, RECORD]) is None
+    assert book.read("school", [RECORD])[RECORD] == [["วันที่", "สถานะ"], ["ใหม่", "ใหม่"]]
+
+
+def test_a_change_between_read_and_write_keeps_nothing(tmp_path, state):
+    odd_file(tmp_path / "school.xlsx")
+    book = CachedLocalWorkbook(tmp_path, state)
+    book.read("school", [PLAN])
+    LocalWorkbook(tmp_path).write("school", {PLAN: [["ชื่อ-นามสกุล"], ["คนใหม่"]]})  # a person, meanwhile
+    book.write("school", {"สรุปผล": [["สรุป"]]}, own=True)
+    assert state.cached_tabs("school", book.content("school"), [PLAN]) is None
+    assert book.read("school", [PLAN])[PLAN] == [["ชื่อ-นามสกุล"], ["คนใหม่"]]
+
+
+class SavedRightAfter(CachedLocalWorkbook):
+    """A folder where a person saves a new plan tab into the file just after each of devplan's writes."""
+
+    def _write(self, key, tabs, own):
+        super()._write(key, tabs, own)
+        LocalWorkbook(self.folder).write(key, {PLAN: [["ชื่อ-นามสกุล"], ["บันทึกทันทีหลังเขียน"]]})
+
+
+def test_an_edit_right_after_devplans_write_is_seen(tmp_path, state):
+    odd_file(tmp_path / "school.xlsx")
+    book = SavedRightAfter(tmp_path, state, processes=1)
+    book.read("school", [PLAN, RECORD])
+    assert list(book.write_many([("school", {"สรุปผล": [["สรุป"]]})], own=True)) == [None]
+    assert state.cached_tabs("school", book.content("school"), [PLAN, RECORD]) is None
+    assert CachedLocalWorkbook(tmp_path, state).read("school", [PLAN])[PLAN] == [["ชื่อ-นามสกุล"], ["บันทึกทันทีหลังเขียน"]]
