@@ -241,9 +241,17 @@ class Postbox:
         except OSError as exc:
             raise write_failed(self.outbox, exc, "โฟลเดอร์ outbox") from exc
 
+    def path(self, code: str) -> Path:
+        """Where ``code``'s message is kept in the outbox."""
+        return self.outbox / f"{code}.eml"
+
+    def kept(self, code: str) -> Path | None:
+        """``code``'s message, already in the outbox as this run would write it (``pipeline.unchanged``)."""
+        return self.path(code)
+
     def keep(self, code: str, message: EmailMessage) -> Path | None:
         """Write ``code``'s message to the outbox, whole or not at all; the file written."""
-        path = self.outbox / f"{code}.eml"
+        path = self.path(code)
         partial = self.outbox / f".{code}.eml.part"
         try:
             partial.write_bytes(message_bytes(message))
@@ -274,6 +282,9 @@ class DryRun(Postbox):
 
     def open(self) -> None:
         pass
+
+    def kept(self, code: str) -> Path | None:
+        return None
 
     def keep(self, code: str, message: EmailMessage) -> Path | None:
         return None
@@ -419,8 +430,8 @@ class MessageWriter(BytesGenerator):
 #: what the email package takes for a line break in a body (``email.generator.NLCRE``)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
-#: unit code -> (the message, its content hash)
-Letters = dict[str, tuple[EmailMessage, str]]
+#: unit code -> (the message, or None when the outbox already holds it as it would be built; its content hash)
+Letters = dict[str, tuple[EmailMessage | None, str]]
 
 
 def plan_mail(
@@ -433,6 +444,7 @@ def plan_mail(
     policy: SendPolicy = SendPolicy(),
     today: date | None = None,
     commands: MailCommands | None = None,
+    known: Mapping[str, str] | None = None,
 ) -> tuple[Delivery, Letters]:
     """Every unit's e-mail, built, and which of them are due (nothing is written or sent yet).
 
@@ -440,6 +452,8 @@ def plan_mail(
     to whom each message is addressed, whether or not the postbox keeps it (a check's does not).
     A ``--unit`` code the roster does not have stops here, before anything is written.
     ``commands``: how the advice names the commands (the run's config file and year).
+    ``known``: unit code -> the content hash of its message, for units whose message the outbox
+    already holds as it would be built (``pipeline.unchanged``): built only if it is sent now.
     """
     unknown = sorted(set(policy.units) - set(unit_summaries))
     if unknown:
@@ -450,22 +464,25 @@ def plan_mail(
     today = today or date.today()
     result = Delivery(postbox.outbox, test_to=policy.test_to, sending=postbox.sending,
                       commands=commands or MailCommands())
+    known = known or {}
     letters: Letters = {}
     for code, summary in unit_summaries.items():
         address, problem = director_address(summary.unit.director_email)
         if problem:
             result.skipped[code] = problem
             continue
-        written = letter(env, summary)
-        message = build_message(env, summary, sender, address, written)
+        written = None if code in known else letter(env, summary)
+        fingerprint = known[code] if written is None else written.fingerprint
         result.recipients[code] = address
-        fingerprint = written.fingerprint
         result.hashes[code] = fingerprint
-        letters[code] = (message, fingerprint)
         if policy.units and code not in policy.units:
             result.not_chosen.append(code)
         elif policy.test_to or mail_due(code, address, fingerprint, state, policy, today, result, postbox):
             result.due.append(code)
+            if postbox.sending:  # it goes out now: built with today's date
+                written = written or letter(env, summary)
+        message = None if written is None else build_message(env, summary, sender, address, written)
+        letters[code] = (message, fingerprint)
     return result, letters
 
 
@@ -489,11 +506,14 @@ def post_mail(
         result.recipients.pop(code, None)
         result.due = [c for c in result.due if c != code]
     postbox.open()
-    for code, (message, _) in letters.items():
-        path = postbox.keep(code, message)
+    due: dict[str, tuple[EmailMessage, str]] = {}
+    for code, (message, fingerprint) in letters.items():
+        path = postbox.kept(code) if message is None else postbox.keep(code, message)
         if path is not None:
             result.written.append(path)
-    postbox.send({code: letters[code] for code in result.due}, result, progress, state, policy)
+        if message is not None and code in result.due:
+            due[code] = (message, fingerprint)
+    postbox.send({code: due[code] for code in result.due if code in due}, result, progress, state, policy)
     return result
 
 

@@ -28,15 +28,14 @@ what the next night compares.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from pipeline import __version__
 from pipeline.config import Settings
+from pipeline.fingerprints import digest, file_content, file_stat, program_parts
 from pipeline.deliver import Delivery, MailCommands, Postbox, SendPolicy, SmtpSettings, check_send_log, mail_due
 from pipeline.state import State
 from pipeline.thai import fiscal_phase
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
 
 #: the state file's meta key of what the last sync leaves for the next night to compare
 NIGHT = "idle_night"
-PACKAGE = Path(__file__).resolve().parent
 
 
 @dataclass
@@ -103,39 +101,13 @@ def run_night(
 # --- what a night compares ----------------------------------------------------------------
 
 
-def _stat(path: Path) -> list[int] | None:
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return [info.st_size, info.st_mtime_ns]
-
-
-def _content(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _tree(folder: Path, pattern: str) -> list[tuple[str, list[int] | None]]:
-    return sorted((str(p.relative_to(folder)), _stat(p)) for p in folder.rglob(pattern))
-
-
 def inputs(settings: Settings, policy: SendPolicy, smtp: SmtpSettings | None) -> str:
     """A hash of everything but the files and the date a night's outputs depend on."""
-    indicators = Path(settings.indicators.file)
-    templates = Path(settings.output.templates)
-    described = {
-        "devplan": [__version__, _tree(PACKAGE, "*.py")],
-        "settings": settings.model_dump_json(),
-        "indicators": _content(indicators) if indicators.is_file() else "",
-        "templates": _tree(templates, "*") if templates.is_dir() else [],
+    return digest({
+        **program_parts(settings),
         "command": [smtp is not None, sorted(policy.units), policy.new_state, policy.cadence_days,
                     [smtp.host, smtp.port, smtp.user, smtp.starttls] if smtp else None],
-    }
-    return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    })
 
 
 def watched(settings: Settings, keys: list[str], codes: list[str]) -> list[Path]:
@@ -165,7 +137,7 @@ def remember(
         return
     keys = sorted({*result.reads.fresh, *result.reads.cached, *result.published.written, *result.published.unchanged})
     letters = {code: [address, delivery.hashes[code]] for code, address in delivery.recipients.items()}
-    files = {str(path): [*(_stat(path) or []), _content(path)] for path in watched(settings, keys, list(letters))
+    files = {str(path): [*(file_stat(path) or []), file_content(path)] for path in watched(settings, keys, list(letters))
              if path.is_file()}
     record = {
         "inputs": inputs(settings, policy, smtp),
@@ -226,11 +198,11 @@ def _same_files(state: State, record: dict[str, Any]) -> bool:
     """
     touched = {}
     for name, (size, mtime, content) in record["files"].items():
-        now = _stat(Path(name))
+        now = file_stat(Path(name))
         if now is None or now[0] != size:
             return False
         if now[1] != mtime:
-            if _content(Path(name)) != content:
+            if file_content(Path(name)) != content:
                 return False
             touched[name] = now
     for name, (size, mtime) in touched.items():

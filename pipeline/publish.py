@@ -59,6 +59,8 @@ class Published:
     failed: dict[str, PipelineError] = field(default_factory=dict)
     #: why the dashboard was not written: the run ran out of time, or (a check) a sync could not write it
     dashboard: PipelineError | None = None
+    #: spreadsheet key -> the fingerprint of its tabs as they are now (written or unchanged)
+    fingerprints: dict[str, str] = field(default_factory=dict)
 
     @property
     def write_calls(self) -> int:
@@ -209,12 +211,15 @@ def publish(
     state: State,
     writer: Writer,
     progress: Callable[[str, int, int], None] | None = None,
+    known: Mapping[str, str] | None = None,
 ) -> Published:
     """Write every unit's summary tab and the dashboard through ``writer``, where they changed.
 
     A tab is unchanged when its fingerprint and the spreadsheet's version are what
     ``state`` remembers from devplan's last write; one this run already wrote early
-    (``sync.Overlap``) with the same fingerprint is not written again.
+    (``sync.Overlap``) with the same fingerprint is not written again. ``known``: unit
+    code -> the fingerprint of its tab, for units known unchanged (``pipeline.unchanged``):
+    not rendered.
 
     A unit whose spreadsheet refuses the write is that unit's problem: it is
     recorded in ``failed`` and every other unit is still written. The
@@ -222,12 +227,17 @@ def publish(
     the run only ran out of time (or only checks): then it is kept in ``dashboard``.
     """
     done = Published()
+    known = known or {}
     jobs: list[tuple[str | None, str, dict[str, FormattedTab], str]] = []
     for code, summary in unit_summaries.items():
-        jobs.append((code, unit_keys[code], *unit_tabs(env, summary, summary_tab)))
+        if code in known:
+            jobs.append((code, unit_keys[code], {}, known[code]))
+        else:
+            jobs.append((code, unit_keys[code], *unit_tabs(env, summary, summary_tab)))
     # What each spreadsheet needs is decided first, so the units' writes can go together (``write_many``):
     # local files are being written from here on, while the dashboard is rendered.
-    needs = [_need(writer, state, workbook, key, print_) for _, key, _, print_ in jobs]
+    needs = [UNCHANGED if unit in known else _need(writer, state, workbook, key, print_)
+             for unit, key, _, print_ in jobs]
     units = writer.write_many([(key, tabs, print_) for (_, key, tabs, print_), need in zip(jobs, needs) if need is WRITE])
     try:
         dashboard, dashboard_print = render_dashboard(env, area)
@@ -236,13 +246,16 @@ def publish(
         for number, ((unit, key, tabs, print_), need) in enumerate(zip(jobs, needs), start=1):
             if need is EARLY:
                 done.written[key] = list(tabs)  # written early this run, and still what it should be
+                done.fingerprints[key] = print_
             elif need is UNCHANGED:
                 done.unchanged.append(key)
+                done.fingerprints[key] = print_
             else:
                 # A unit's failure is its own; the state file's (StateWriteError) is the whole run's and raised.
                 outcome = next(units) if unit is not None else attempt(writer.write, key, tabs, print_)
                 if outcome is None:
                     done.written[key] = list(tabs)
+                    done.fingerprints[key] = print_
                 elif unit is not None:
                     done.failed[unit] = outcome
                     continue

@@ -174,9 +174,18 @@ class MaskIds:
 
 def keep_unit_codes(env: Environment, codes: Iterable[Any]) -> None:
     """Tell the environment which digit runs are the roster's unit codes, not IDs."""
+    _mask(env).keep = frozenset(normalize_national_id(c) for c in codes)
+
+
+def kept_codes(env: Environment) -> frozenset[str]:
+    """The digit runs the environment leaves unmasked (``keep_unit_codes``)."""
+    return _mask(env).keep
+
+
+def _mask(env: Environment) -> MaskIds:
     finalize = env.finalize
     assert isinstance(finalize, MaskIds), "an environment made by build_environment"
-    finalize.keep = frozenset(normalize_national_id(c) for c in codes)
+    return finalize
 
 
 class CompiledTemplates(FileSystemBytecodeCache):

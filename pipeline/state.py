@@ -18,6 +18,11 @@
   under in the folder, and when, so a spreadsheet renamed, moved or deleted
   since is reported as what happened to it, not as one to create.
 
+- ``unit_outputs``: per unit, a digest of what its outputs were last made from (its summary
+  without the run's date, devplan's code, templates and settings, the date's fiscal phase), the
+  fingerprints of the summary tab and e-mail they made, and the outbox file written then (size
+  and modification time): a unit whose outputs cannot have changed is not rendered again
+  (``pipeline.unchanged``); a state file without it renders every unit;
 - ``sending``: a message handed to the SMTP server whose answer is not logged yet
   (a run killed at that moment leaves it, and the next run does not resend blindly);
 - ``sent``: the send log, one row per e-mail the SMTP server accepted: unit,
@@ -54,7 +59,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from pipeline.errors import ConfigError, PipelineError, StateWriteError, write_failed
 from pipeline.workbook import CellError, Table
@@ -98,6 +103,14 @@ CREATE TABLE IF NOT EXISTS published (
     version TEXT,
     written_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS unit_outputs (
+    unit TEXT PRIMARY KEY,
+    made_from TEXT NOT NULL,
+    spreadsheet TEXT NOT NULL,
+    tab TEXT NOT NULL,
+    letter TEXT,
+    eml TEXT
+);
 CREATE TABLE IF NOT EXISTS sending (
     unit TEXT PRIMARY KEY,
     recipient TEXT NOT NULL,
@@ -120,6 +133,21 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 );
 """
+
+
+@dataclass(frozen=True)
+class UnitOutputs:
+    """What one unit's outputs were last made from, and what they were."""
+
+    #: the digest of everything they depend on (``pipeline.unchanged.made_from``)
+    made_from: str
+    #: the spreadsheet its summary tab was written to, and that tab's fingerprint (``publish.fingerprint``)
+    spreadsheet: str
+    tab: str
+    #: its e-mail's content hash (the send log's), or None when no e-mail could be addressed to it
+    letter: str | None
+    #: the outbox file then written, as ``size:mtime_ns``; None when none was
+    eml: str | None
 
 
 @dataclass(frozen=True)
@@ -298,6 +326,23 @@ class State:
     def record_version(self, spreadsheet: str, version: str) -> None:
         """The version that followed devplan's own write (known only after the run's writes)."""
         self.db.execute("UPDATE published SET version=? WHERE spreadsheet=?", (version, spreadsheet))
+
+    # -- what each unit's outputs were made from -----------------------------------
+
+    def unit_outputs(self) -> dict[str, UnitOutputs]:
+        """Unit code -> what its outputs were last made from and what they were (``pipeline.unchanged``)."""
+        rows = self.db.execute("SELECT unit, made_from, spreadsheet, tab, letter, eml FROM unit_outputs").fetchall()
+        return {row[0]: UnitOutputs(*row[1:]) for row in rows}
+
+    def record_unit_outputs(self, made: Mapping[str, UnitOutputs], dropped: Iterable[str] = ()) -> None:
+        """Remember ``made`` (unit code -> its outputs) and forget ``dropped``, in one transaction."""
+        with self._transaction():
+            self.db.executemany("DELETE FROM unit_outputs WHERE unit=?", [(code,) for code in dropped])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO unit_outputs (unit, made_from, spreadsheet, tab, letter, eml) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(code, o.made_from, o.spreadsheet, o.tab, o.letter, o.eml) for code, o in made.items()],
+            )
 
     # -- the send log -----------------------------------------------------------
 

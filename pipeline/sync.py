@@ -42,6 +42,7 @@ from pipeline.spending import Spending, measure_spending
 from pipeline.state import State
 from pipeline.summaries import AreaSummary, RunFacts, UnitSummary, area_summary, run_facts, unit_summaries
 from pipeline.topics import TopicVocabulary
+from pipeline.unchanged import find_unchanged, remember_outputs, run_context
 from pipeline.workbook import RequestCounts, WaitHook, Workbook
 from pipeline.workbook.factory import open_workbook
 from pipeline.workbook.reads import LoggedWorkbook, ReadLog
@@ -295,11 +296,15 @@ def run_sync(
 
         overlap = None if dry_run else Overlap(settings, book, writer, state, may_write_early)
         ready = prepare(settings, book, progress=progress, today=today, overlap=overlap)
+        # Units whose tab and e-mail cannot have changed since devplan made them are not made again.
+        context = run_context(settings, ready.env, ready.facts.generated_on)
+        same = find_unchanged(state, book, postbox, ready.units, ready.idplan_keys, context, full=full)
         # Which mail is due is known before anything is written, so a send the state file cannot account
         # for is refused while nothing has been done yet.
         mail, letters = plan_mail(
             ready.env, ready.units, settings.mail.sender, postbox, state=state, policy=send_policy,
             today=ready.facts.generated_on, commands=MailCommands(settings.source_file, settings.area.fiscal_year),
+            known=same.letters,
         )
         sending = (postbox.sending or dry_run) and not send_policy.test_to and bool(mail.due)
         if sending or not state.dashboard_read():
@@ -309,10 +314,12 @@ def run_sync(
                                    mail_in_doubt={code: mail.skipped[code] for code in mail.in_doubt})
         published = publish(
             book, ready.env, ready.units, ready.idplan_keys, area,
-            settings.output.summary_tab, settings.output.dashboard, state, writer, progress,
+            settings.output.summary_tab, settings.output.dashboard, state, writer, progress, known=same.tabs,
         )
         problems = {**ready.problems, **published.failed}
         delivery = post_mail(mail, letters, postbox, progress, state=state, policy=send_policy, left_out=published.failed)
+        if writer.writes:
+            remember_outputs(state, same, ready.idplan_keys, published, postbox, delivery)
         return SyncResult(
             settings, ready.data, ready.scores, area, published, delivery, ready.read_calls, reads,
             problems, book.requests(), writer.where,

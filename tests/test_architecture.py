@@ -85,6 +85,7 @@ NAMED_FIELDS = {
     "pipeline.config": "a settings field named in a list (SURVEY_IDENTITY)",
     "pipeline.render": "a dataclass's fields by name; jinja's lineno, which only some TemplateErrors carry",
     "pipeline.sample": "the config's column names, field by field",
+    "pipeline.unchanged": "a summary dataclass's fields by name, hashed",
 }
 
 

@@ -1,0 +1,61 @@
+"""Fingerprints of what devplan's outputs depend on besides the data: its own code, templates and settings.
+
+Shared by the idle night (``pipeline.idle``: did anything change since the last sync?) and the units
+made again only when their inputs changed (``pipeline.unchanged``); imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pipeline import __version__
+from pipeline.config import Settings
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def file_stat(path: Path) -> list[int] | None:
+    """A file's size and modification time (ns), or None when there is none."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns]
+
+
+def file_content(path: Path) -> str:
+    """A hash of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _tree(folder: Path, pattern: str) -> list[tuple[str, list[int] | None]]:
+    return sorted((str(p.relative_to(folder)), file_stat(p)) for p in folder.rglob(pattern))
+
+
+def program_parts(settings: Settings) -> dict[str, Any]:
+    """devplan (its version, code files and templates) and the settings (the indicators file included)."""
+    indicators = Path(settings.indicators.file)
+    templates = Path(settings.output.templates)
+    return {
+        "devplan": [__version__, _tree(PACKAGE, "*.py")],
+        "settings": settings.model_dump_json(),
+        "indicators": file_content(indicators) if indicators.is_file() else "",
+        "templates": _tree(templates, "*") if templates.is_dir() else [],
+    }
+
+
+def digest(described: Any) -> str:
+    """A hash of a JSON-able description (dict keys sorted)."""
+    return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def program(settings: Settings) -> str:
+    """A hash of ``program_parts``: what every output depends on besides its data and the date."""
+    return digest(program_parts(settings))

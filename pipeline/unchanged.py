@@ -1,0 +1,144 @@
+"""Units whose outputs cannot have changed since devplan last made them: not rendered, written or built again.
+
+A unit's summary tab and e-mail are a function of its ``UnitSummary`` (the run's date shows only in
+their dated parts, which their fingerprints leave out), devplan's code, templates and settings
+(``idle.program``), the fiscal phase of the run's date, and which digit runs the templates leave
+unmasked (the roster's unit codes). ``made_from`` hashes all of it; the state file keeps, per unit,
+that hash beside the fingerprints of the tab and e-mail it made and the outbox file then written
+(``State.unit_outputs``). A unit is unchanged when its hash is the same, devplan's last write of its
+tab is still there untouched (``publish.up_to_date``) and its outbox file is still the one devplan
+wrote: publish then counts its tab unchanged without rendering it, and deliver builds its e-mail only
+if it must go out. Any doubt (a state file from an older devplan, a value the hash cannot take, a file
+touched) makes the unit's outputs again, as a full run does; ``--full`` makes every unit's again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Mapping
+
+from jinja2 import Environment
+
+from pipeline.config import Settings
+from pipeline.deliver import Delivery, Postbox
+from pipeline.fingerprints import file_stat, program
+from pipeline.publish import Published, up_to_date
+from pipeline.render import UNDATED, kept_codes
+from pipeline.state import State, UnitOutputs
+from pipeline.summaries import UnitSummary
+from pipeline.thai import fiscal_phase
+from pipeline.workbook import Workbook
+
+
+def run_context(settings: Settings, env: Environment, day: date) -> str:
+    """What every unit's outputs depend on this run besides its summary: devplan and the settings, the
+    fiscal phase of ``day`` and the unit codes the templates leave unmasked."""
+    described = [program(settings), fiscal_phase(settings.area.fiscal_year, day), sorted(kept_codes(env))]
+    return hashlib.sha256(json.dumps(described).encode("utf-8")).hexdigest()
+
+
+def made_from(summary: UnitSummary, context: str) -> str | None:
+    """A hash of ``summary`` (its run date left out) and ``context``; None when the summary holds a value
+    the hash cannot take for certain (then the unit is always made again)."""
+    undated = dataclasses.replace(summary, run=dataclasses.replace(summary.run, generated_on=UNDATED))
+    try:
+        text = json.dumps([context, undated], default=_plain, ensure_ascii=False, check_circular=False)
+    except (TypeError, ValueError):
+        return None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """A value ``json`` does not know, as one it does, named by its type so two kinds never look alike; a
+    set in sorted order (its own order changes with the hash seed from one run to the next)."""
+    kind = type(value)
+    names = _FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(value):
+        names = _FIELDS[kind] = [f.name for f in dataclasses.fields(value)]
+    if names is not None:
+        return [kind.__qualname__, *(getattr(value, name) for name in names)]
+    if kind is date or kind is datetime:
+        return [kind.__name__, value.isoformat()]
+    if kind is set or kind is frozenset:
+        return ["set", sorted(json.dumps(item, default=_plain, ensure_ascii=False) for item in value)]
+    raise TypeError(f"{kind.__qualname__} is not hashed")
+
+
+#: dataclass -> its fields' names
+_FIELDS: dict[type, list[str]] = {}
+
+
+def stamp(path: Path) -> str | None:
+    """A file's size and modification time (``size:mtime_ns``), or None when there is none."""
+    found = file_stat(path)
+    return None if found is None else f"{found[0]}:{found[1]}"
+
+
+@dataclass
+class Unchanged:
+    """Each unit's ``made_from`` this run, and the units whose outputs are as devplan last made them."""
+
+    #: unit code -> ``made_from`` its summary this run
+    digests: dict[str, str | None] = field(default_factory=dict)
+    #: unit code -> its outputs, known unchanged: neither rendered nor written again
+    units: dict[str, UnitOutputs] = field(default_factory=dict)
+
+    @property
+    def tabs(self) -> dict[str, str]:
+        """Unit code -> its tab's fingerprint, for ``publish``."""
+        return {code: outputs.tab for code, outputs in self.units.items()}
+
+    @property
+    def letters(self) -> dict[str, str]:
+        """Unit code -> its e-mail's content hash, for ``plan_mail`` (units with an e-mail)."""
+        return {code: outputs.letter for code, outputs in self.units.items() if outputs.letter is not None}
+
+
+def find_unchanged(
+    state: State, workbook: Workbook, postbox: Postbox, summaries: Mapping[str, UnitSummary], keys: Mapping[str, str],
+    context: str, *, full: bool = False,
+) -> Unchanged:
+    """Every unit's ``made_from``, and which units' outputs are as devplan last made them (none with ``full``)."""
+    found = Unchanged({code: made_from(summary, context) for code, summary in summaries.items()})
+    if full:
+        return found
+    for code, last in state.unit_outputs().items():
+        digest = found.digests.get(code)
+        if (digest is not None and digest == last.made_from and keys.get(code) == last.spreadsheet
+                and up_to_date(state, workbook, last.spreadsheet, last.tab)
+                and (last.letter is None or stamp(postbox.path(code)) == last.eml)):
+            found.units[code] = last
+    return found
+
+
+def remember_outputs(
+    state: State, found: Unchanged, keys: Mapping[str, str], published: Published, postbox: Postbox,
+    delivery: Delivery,
+) -> None:
+    """After a sync's publish and deliver: what each unit's outputs were made from and what they are now.
+
+    A unit whose tab was not written (it failed), or whose e-mail is not in the outbox as it was made,
+    is forgotten: the next run makes it again.
+    """
+    known = state.unit_outputs()
+    made: dict[str, UnitOutputs] = {}
+    dropped: list[str] = []
+    for code, digest in found.digests.items():
+        key = keys.get(code)
+        tab = published.fingerprints.get(key) if key is not None and code not in published.failed else None
+        letter = delivery.hashes.get(code)
+        eml = stamp(postbox.path(code)) if letter is not None else None
+        if digest is None or key is None or tab is None or (letter is not None and eml is None):
+            if code in known:
+                dropped.append(code)
+            continue
+        outputs = UnitOutputs(digest, key, tab, letter, eml)
+        if known.get(code) != outputs:
+            made[code] = outputs
+    if made or dropped:
+        state.record_unit_outputs(made, dropped)
