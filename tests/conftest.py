@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,18 @@ PLAN_TARGETS = {
     "office_needs": (3, "staff", 65, 75, 80),
     "training": (3, "staff", 100, 100, 100),
 }
+
+
+@pytest.fixture(autouse=True, scope="session")
+def own_temporary_folder(tmp_path_factory):
+    """The suite's temporary files (Jinja's compiled templates: one entry per test's template folder; the
+    runs' own temp files; subprocesses', through TMPDIR) go under pytest's base folder, which pytest prunes,
+    not into the machine's /tmp for good."""
+    folder = tmp_path_factory.mktemp("tmp")
+    saved, tempfile.tempdir = tempfile.tempdir, str(folder)
+    os.environ["TMPDIR"] = str(folder)
+    yield folder
+    tempfile.tempdir = saved
 
 
 @pytest.fixture(autouse=True)
