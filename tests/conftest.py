@@ -31,6 +31,11 @@ PLAN_TARGETS = {
 }
 
 
+#: the machine's temporary folder, for the tests that need a folder other users may enter (pytest's own
+#: base folder is its user's alone); they remove what they make there
+SHARED_TMP = tempfile.gettempdir()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def own_temporary_folder(tmp_path_factory):
     """The suite's temporary files (Jinja's compiled templates: one entry per test's template folder; the

@@ -24,7 +24,7 @@ from openpyxl import load_workbook
 from pipeline.config import load_settings
 from pipeline.workbook.local import LocalWorkbook
 from tests import hand_area
-from tests.conftest import REPO, as_nobody, free_port, write_config
+from tests.conftest import REPO, SHARED_TMP, as_nobody, free_port, write_config
 from tests.smtp_server import CountingServer, every_director_once, sent_rows, serving
 from tests.test_send_log import sync
 
@@ -171,7 +171,7 @@ def test_a_read_only_disk_is_named_as_such(tmp_path, small_disk, server):
 
 
 def test_an_outbox_devplan_may_not_write_names_the_folder_and_the_account(tmp_path):
-    root = Path(tempfile.mkdtemp(prefix="devplan-outbox-"))  # not under pytest's root-only folder
+    root = Path(tempfile.mkdtemp(prefix="devplan-outbox-", dir=SHARED_TMP))  # not under pytest's root-only folder
     try:
         os.chmod(root, 0o755)
         config, settings = area_with(root, outbox=root / "outbox")
@@ -187,7 +187,7 @@ def test_an_outbox_devplan_may_not_write_names_the_folder_and_the_account(tmp_pa
             text = text.replace("[output]\n", f'[output]\ntemplates = "{root / "templates"}"\n', 1)
             text += f'\n[indicators]\nfile = "{root / "indicators.toml"}"\n'
             config.write_text(text, encoding="utf-8")
-            warm = Path(tempfile.mkdtemp(prefix="devplan-warm-"))
+            warm = Path(tempfile.mkdtemp(prefix="devplan-warm-", dir=SHARED_TMP))
             try:  # a whole run first, in this process: the child, as nobody, cannot import late from /root
                 assert sync(area_with(warm)[0]).exit_code in (0, 1)
             finally:

@@ -28,7 +28,7 @@ from pipeline.workbook.factory import open_workbook
 from pipeline.workbook.local import LocalWorkbook
 from pipeline.workbook.xlsx_zip import MB, Limits
 from tests import xlsx_shapes as shapes
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, SHARED_TMP
 from tests.conftest import as_nobody as run_as_nobody  # 'as_nobody' here reports what a call raised
 from tests.test_workbook_lossless import raw_parts
 
@@ -148,7 +148,7 @@ def as_nobody(call) -> str:
 
 @pytest.mark.parametrize("what", ["file", "folder"])
 def test_a_file_devplan_may_not_read_names_the_user_and_the_fix(tmp_path, what):
-    folder = Path(tempfile.mkdtemp(prefix="devplan-perm-"))
+    folder = Path(tempfile.mkdtemp(prefix="devplan-perm-", dir=SHARED_TMP))
     try:
         os.chmod(folder, 0o700 if what == "folder" else 0o755)
         path = folder / f"{KEY}.xlsx"
