@@ -93,21 +93,25 @@ def table_records(
             )
         positions[field] = header.index(clean_text(name))
     records = []
+    blank = dict.fromkeys(wanted)  # a field whose column the tab lacks (or a short row lacks) is None
+    taken = list(positions.items())
     for number, row in enumerate(rows[1:], start=2):
         if all(v is None or clean_text(v) == "" for v in row):
             continue
-        values = {f: _placed(row[positions[f]], positions[f], number) if positions.get(f, len(row)) < len(row) else None
-                  for f in wanted}
+        values = blank.copy()
+        width = len(row)
+        for field, at in taken:
+            if at < width:
+                value = row[at]
+                values[field] = _placed(value, at, number) if isinstance(value, CellError) else value
         values.update(_sheet=sheet, _tab=tab, _row=number)
         records.append(values)
     return records
 
 
-def _placed(value: Any, column: int, row: int) -> Any:
-    """A cell's value; a formula's error with the cell a person finds it in ("F12")."""
-    if isinstance(value, CellError):
-        return replace(value, cell=f"{column_letter(column + 1)}{row}")
-    return value
+def _placed(value: CellError, column: int, row: int) -> CellError:
+    """A formula's error with the cell a person finds it in ("F12")."""
+    return replace(value, cell=f"{column_letter(column + 1)}{row}")
 
 
 def read_sources(workbook: Workbook, settings: Settings) -> Collected:

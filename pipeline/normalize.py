@@ -177,12 +177,12 @@ def errors_as_missing(frame: pd.DataFrame, bad: Issues) -> pd.DataFrame:
     ``_errors`` holds, per row, the fields that were errors, so no later step takes
     the empty cell for one a person left empty (and, say, asks for a status to be added).
     """
-    found = frame.map(lambda v: isinstance(v, CellError)) if len(frame) else None
-    if found is None or not found.to_numpy().any():
+    cells = frame.to_numpy(dtype=object)
+    hits = np.fromiter((isinstance(v, CellError) for v in cells.flat), bool, cells.size).reshape(cells.shape)
+    if not hits.any():
         return frame.assign(_errors=[()] * len(frame))
-    hits = found.to_numpy(dtype=bool)
     errors: list[tuple[str, ...]] = [()] * len(frame)
-    at = hits.any(axis=1).nonzero()[0]  # only the rows with an error are looked at, as plain dicts
+    at = np.flatnonzero(hits.any(axis=1))  # only the rows with an error are looked at, as plain dicts
     for position, row in zip(at, frame_rows(frame.iloc[at])):
         fields = tuple(f for f, hit in zip(frame.columns, hits[position]) if hit)
         for field in fields:

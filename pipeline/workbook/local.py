@@ -112,7 +112,8 @@ class LocalWorkbook:
             errors = self._errors(key, tabs)
             result = {}
             for tab in tabs:
-                rows = [[_value(v) for v in row] for row in book.get_sheet_by_name(tab).to_python(skip_empty_area=False)]
+                rows = [[v if type(v) is str and v else _value(v) for v in row]  # most cells: text, as it is
+                        for row in book.get_sheet_by_name(tab).to_python(skip_empty_area=False)]
                 for (r, c), error in errors.get(tab, {}).items():
                     rows += [[] for _ in range(r + 1 - len(rows))]
                     rows[r] += [None] * (c + 1 - len(rows[r]))
@@ -387,8 +388,17 @@ def _trim(rows: Table) -> Table:
     """Drop trailing empty rows and trailing empty columns of a read tab."""
     while rows and all(v is None or v == "" for v in rows[-1]):
         rows.pop()
-    width = max((max((i + 1 for i, v in enumerate(r) if v not in (None, "")), default=0) for r in rows), default=0)
-    return [r[:width] + [None] * (width - len(r)) for r in rows]
+    width = max(map(_filled, rows), default=0)
+    return [r if len(r) == width else r[:width] + [None] * (width - len(r)) for r in rows]
+
+
+def _filled(row: list[Any]) -> int:
+    """How many of ``row``'s cells there are up to its last one that is not empty (None or "")."""
+    for i in range(len(row) - 1, -1, -1):
+        value = row[i]
+        if value is not None and value != "":
+            return i + 1
+    return 0
 
 
 def _check_writable(path: Path) -> None:
