@@ -227,20 +227,21 @@ def read_idplans(
         )
 
     read: set[str] = set()
-    for done, (code, key) in enumerate(keys.items(), start=1):
-        if between is not None:
-            between(so_far)
-        read.add(code)
-        try:
-            plan, record, extras[code] = _read_idplan(workbook, settings, key)
-        except SourceError as exc:
-            log.warning("unit %s left out: %s", code, exc.message)
-            problems[code] = exc
-        else:
-            plans += ({**row, "_unit": code} for row in plan)
-            records += ({**row, "_unit": code} for row in record)
-        if progress:
-            progress("collect", done, len(keys))
+    with workbook.reading(list(keys.values()), [src.idplan.plan_tab, src.idplan.record_tab]):
+        for done, (code, key) in enumerate(keys.items(), start=1):
+            if between is not None:
+                between(so_far)
+            read.add(code)
+            try:
+                plan, record, extras[code] = _read_idplan(workbook, settings, key)
+            except SourceError as exc:
+                log.warning("unit %s left out: %s", code, exc.message)
+                problems[code] = exc
+            else:
+                plans += ({**row, "_unit": code} for row in plan)
+                records += ({**row, "_unit": code} for row in record)
+            if progress:
+                progress("collect", done, len(keys))
     log.info("collected %d units, %d staff rows, %d survey rows, %d ID Plan spreadsheets (%d left out)",
              len(raw.units), len(raw.staff), len(raw.survey), len(keys), len(problems))
     return replace(so_far(), read_calls=raw.read_calls + len(keys))

@@ -188,3 +188,70 @@ def test_an_edit_right_after_devplans_write_is_seen(tmp_path, state):
     assert list(book.write_many([("school", {"สรุปผล": [["สรุป"]]})], own=True)) == [None]
     assert state.cached_tabs("school", book.content("school"), [PLAN, RECORD]) is None
     assert CachedLocalWorkbook(tmp_path, state).read("school", [PLAN])[PLAN] == [["ชื่อ-นามสกุล"], ["บันทึกทันทีหลังเขียน"]]
+
+
+def school_files(folder, count: int) -> list[str]:
+    """``count`` schools' files, each with its own values (one with formula errors)."""
+    keys = []
+    for n in range(count):
+        book = Workbook()
+        plan = book.active
+        plan.title = PLAN
+        plan.append(["ชื่อ-นามสกุล", "ชั่วโมง", "วันที่"])
+        plan.append([f"ครู {n}", n * 1.5, datetime(2019, 1, 1 + n)])
+        if n == 3:
+            plan["B3"] = "#DIV/0!"
+        book.create_sheet(RECORD).append(["วันที่", "สถานะ", n])
+        keys.append(f"school-{n:02d}")
+        book.save(folder / f"{keys[-1]}.xlsx")
+    return keys
+
+
+def outcomes(book, keys, tabs=(PLAN, RECORD)):
+    """What reading each key gives: its rows, or the error's message and hint."""
+    found = {}
+    for key in keys:
+        try:
+            found[key] = book.read(key, list(tabs))
+        except SourceError as exc:
+            found[key] = (exc.message, exc.hint)
+    return found
+
+
+def test_reading_ahead_gives_what_reading_one_by_one_gives(tmp_path, state):
+    keys = school_files(tmp_path, 12)
+    (tmp_path / "school-10.xlsx").write_bytes(b"PK\x03\x04 broken")  # in the forked reader's share
+    keys.append("school-missing")
+    expected = outcomes(LocalWorkbook(tmp_path), keys)
+    book = CachedLocalWorkbook(tmp_path, state, processes=2)
+    with book.reading(keys, [PLAN, RECORD]):
+        assert book._ahead is not None  # the files are read in a forked process
+        assert outcomes(book, keys) == expected
+    assert book._ahead is None
+    with book.reading(keys, [PLAN, RECORD]):  # every good file now in the cache: nothing to read ahead
+        assert book._ahead is None
+        assert outcomes(book, keys) == expected
+
+
+def test_a_file_edited_while_others_are_read_ahead_is_read_as_it_is(tmp_path, state):
+    keys = school_files(tmp_path, 12)
+    book = CachedLocalWorkbook(tmp_path, state, processes=2)
+    edited = [["วันที่", "สถานะ"], ["แก้แล้ว", "แก้แล้ว"]]
+    with book.reading(keys, [PLAN, RECORD]):
+        first = outcomes(book, keys[:11])
+        LocalWorkbook(tmp_path).write(keys[11], {RECORD: edited})  # after the reader may have read it
+        last = book.read(keys[11], [PLAN, RECORD])
+    assert last == plain(tmp_path, keys[11]) and last[RECORD] == edited
+    assert first == outcomes(LocalWorkbook(tmp_path), keys[:11])
+
+
+def test_a_read_left_unfinished_leaves_no_reader(tmp_path, state):
+    keys = school_files(tmp_path, 12)
+    book = CachedLocalWorkbook(tmp_path, state, processes=2)
+    with pytest.raises(RuntimeError):
+        with book.reading(keys, [PLAN, RECORD]):
+            pid = book._ahead.pid
+            book.read(keys[0], [PLAN, RECORD])
+            raise RuntimeError("a run stopped midway")
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # already waited for: gone

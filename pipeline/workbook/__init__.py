@@ -19,7 +19,7 @@ backends write the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, ContextManager, Mapping, Protocol, Sequence
 
 from pipeline.workbook.layout import AnyTab, Table
 
@@ -148,6 +148,12 @@ class Workbook(Protocol):
 
         Raises ``SourceError`` naming the spreadsheet (and tab) when either is missing.
         """
+        ...
+
+    def reading(self, keys: Sequence[str], tabs: Sequence[str]) -> ContextManager[None]:
+        """While open, ``read`` is about to be asked for ``keys`` (in this order), each for ``tabs``: a
+        backend may read some ahead (a local folder, in a forked process). What each read gives, or the
+        error it raises, is the same with or without it."""
         ...
 
     def write(self, key: str, tabs: Mapping[str, AnyTab], *, own: bool = False) -> None:

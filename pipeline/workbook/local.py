@@ -21,6 +21,7 @@ chunks within the configured bounds (``[storage] max_part_mb``,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -28,7 +29,7 @@ import time
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Mapping, Sequence
+from typing import Any, BinaryIO, ContextManager, Mapping, Sequence
 
 from python_calamine import CalamineError, CalamineWorkbook
 
@@ -124,6 +125,10 @@ class LocalWorkbook:
             raise self._unusable(key, exc) from exc
         finally:
             book.close()
+
+    def reading(self, keys: Sequence[str], tabs: Sequence[str]) -> ContextManager[None]:
+        """Each file is read when asked (``read_cache.CachedLocalWorkbook`` reads ahead)."""
+        return contextlib.nullcontext()
 
     def write(self, key: str, tabs: Mapping[str, AnyTab], *, own: bool = False) -> None:
         """Replace (or add) the named tabs; every other part of the file is copied unchanged.

@@ -20,17 +20,23 @@ leaves them behind, and the file is read again.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import hashlib
 import logging
+import os
+import threading
 import zipfile
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING, Generator, Mapping, Sequence
+from typing import TYPE_CHECKING, Generator, Iterator, Mapping, NoReturn, Sequence
 
 from pipeline import __version__
 from pipeline.errors import PipelineError, SourceError
 from pipeline.workbook import AnyTab, Table
-from pipeline.workbook.forked import Outcome, Outcomes
+from pipeline.workbook.forked import Outcome, Outcomes, workers_here
 from pipeline.workbook.local import SUFFIX, LocalWorkbook
 from pipeline.workbook.local_files import locate
 from pipeline.workbook.xlsx_zip import Limits
@@ -46,6 +52,10 @@ HERE = Path(__file__).resolve().parent
 READER = [*sorted(HERE.glob("*.py")), HERE.parent / "state.py"]
 #: A part's identity in a zip's directory: its name, CRC-32 and sizes.
 Part = tuple[str, int, int, int]
+#: Files read ahead in a forked process only when at least this many are not in the cache (a fork costs a few ms).
+AHEAD_AT_LEAST = 8
+#: The forked reader's share of those files: the parent also decodes, checks and stores what it sends.
+AHEAD_SHARE = 2 / 3
 
 
 @functools.lru_cache(maxsize=None)
@@ -70,6 +80,9 @@ class CachedLocalWorkbook(LocalWorkbook):
         self.full = full
         #: key -> (the content's version, the tabs read and their parts) of every read this run
         self._read: dict[str, tuple[str, list[str], list[Part]]] = {}
+        #: while ``reading``: the files found in the cache (key -> version, tabs, rows) and the reader ahead
+        self._hits: dict[str, tuple[str, list[str], dict[str, Table]]] = {}
+        self._ahead: _Ahead | None = None
 
     def content(self, key: str) -> str | None:
         """The cache's version of ``key``: its bytes' hash with the reader's; None where there is no file."""
@@ -86,21 +99,65 @@ class CachedLocalWorkbook(LocalWorkbook):
         return f"sha256:{digest.hexdigest()}"
 
     def read(self, key: str, tabs: Sequence[str]) -> dict[str, Table]:
+        tabs = list(tabs)
         before = self.content(key)
-        if before is not None and not self.full:
-            found = self.cache.cached_tabs(key, before, list(tabs))
+        if before is None:
+            return super().read(key, tabs)  # no file there, or none that may be read: the read says so
+        if not self.full:
+            found = self._cached(key, before, tabs)
             if found is not None:
-                self._read[key] = (before, list(tabs), [])
+                self._read[key] = (before, tabs, [])
                 return found
-        rows = super().read(key, tabs)
-        if before is not None and self.content(key) == before:  # not changed while it was read
-            try:
-                self.cache.store_tabs(key, before, rows)
-            except TypeError as exc:  # a value the state file cannot keep: read again next time
-                log.info("%s: read not cached (%s)", key, exc)
-            else:
-                self._read[key] = (before, list(tabs), [])
+        ahead = self._ahead.take(key, tabs) if self._ahead is not None else None
+        if ahead is not None and ahead[0] == before:  # read ahead from these very bytes
+            rows = ahead[1]
+        else:
+            rows = super().read(key, tabs)
+            if self.content(key) != before:
+                return rows  # changed while it was read: not kept
+        try:
+            self.cache.store_tabs(key, before, rows)
+        except TypeError as exc:  # a value the state file cannot keep: read again next time
+            log.info("%s: read not cached (%s)", key, exc)
+        else:
+            self._read[key] = (before, tabs, [])
         return rows
+
+    def _cached(self, key: str, version: str, tabs: list[str]) -> dict[str, Table] | None:
+        hit = self._hits.pop(key, None)
+        if hit is not None and hit[0] == version and hit[1] == tabs:
+            return hit[2]
+        return self.cache.cached_tabs(key, version, tabs)
+
+    @contextlib.contextmanager
+    def reading(self, keys: Sequence[str], tabs: Sequence[str]) -> Iterator[None]:
+        """While open, most of the files of ``keys`` the cache cannot answer are read in a forked process
+        (on a machine with more than one CPU, when there are enough of them), as this one reads the rest."""
+        self._ahead = self._read_ahead(list(keys), list(tabs))
+        try:
+            yield
+        finally:
+            if self._ahead is not None:
+                self._ahead.stop()
+            self._ahead = None
+            self._hits.clear()
+
+    def _read_ahead(self, keys: list[str], tabs: list[str]) -> _Ahead | None:
+        if (self.processes or workers_here()) < 2 or threading.active_count() > 1:
+            return None  # one CPU, or a fork would be unsafe: each file is read when asked
+        unread = keys if self.full else [key for key in keys if not self._found(key, tabs)]
+        if len(unread) < AHEAD_AT_LEAST:
+            return None
+        return _Ahead(self, unread[len(unread) - int(len(unread) * AHEAD_SHARE):], tabs)
+
+    def _found(self, key: str, tabs: list[str]) -> bool:
+        """Whether the cache has ``key``'s rows as the file is now (kept for its ``read``)."""
+        version = self.content(key)
+        found = None if version is None else self.cache.cached_tabs(key, version, tabs)
+        if version is None or found is None:
+            return False
+        self._hits[key] = (version, tabs, found)
+        return True
 
     def write(self, key: str, tabs: Mapping[str, AnyTab], *, own: bool = False) -> None:
         kept = self._before_write(key, tabs)
@@ -159,3 +216,79 @@ class CachedLocalWorkbook(LocalWorkbook):
         if any(info is None for info in found):
             return None
         return [(i.filename, i.CRC, i.compress_size, i.file_size) for i in found if i is not None]
+
+
+class _Ahead:
+    """A forked process reading ``keys`` in order, each for ``tabs``, and sending what it read (with the
+    version of the bytes it read) to the parent, which takes each as ``read`` asks for it.
+
+    The reader touches nothing but the files (never the state file, which stays the parent's) and leaves
+    with ``os._exit``; a file it could not read, or a reader gone, is read by the parent itself, so every
+    error is raised where a read without it would raise it.
+    """
+
+    def __init__(self, book: CachedLocalWorkbook, keys: list[str], tabs: list[str]) -> None:
+        self.keys, self.tabs = set(keys), tabs
+        self.got: dict[str, tuple[str | None, dict[str, Table]] | None] = {}
+        mine, theirs = Pipe(duplex=False)
+        gc.freeze()  # the parent's objects stay out of the reader's collections: their pages stay shared
+        try:
+            pid = os.fork()
+        finally:
+            gc.unfreeze()
+        if pid == 0:  # pragma: no cover - runs in the reader (coverage is the parent's)
+            mine.close()
+            _serve(book, keys, tabs, theirs)
+        theirs.close()
+        self.pid: int | None = pid
+        self.line: Connection | None = mine
+
+    def take(self, key: str, tabs: list[str]) -> tuple[str | None, dict[str, Table]] | None:
+        """What the reader read of ``key``: (the version it read, the rows); None: read it here."""
+        if key not in self.keys or tabs != self.tabs:
+            self._receive(wait=False)  # keep the reader's line flowing while this process reads
+            return None
+        self.keys.discard(key)
+        while key not in self.got and self.line is not None:
+            self._receive(wait=True)
+        return self.got.pop(key, None)
+
+    def _receive(self, wait: bool) -> None:
+        while self.line is not None and (wait or self.line.poll()):
+            try:
+                key, version, rows = self.line.recv()
+            except (EOFError, OSError):  # the reader is gone: what it did not send is read here
+                self.line.close()
+                self.line = None
+                return
+            self.got[key] = None if rows is None else (version, rows)
+            if wait:
+                return
+
+    def stop(self) -> None:
+        """Close the line (a reader still at work stops at its next file) and wait for the reader to leave."""
+        if self.line is not None:
+            self.line.close()
+            self.line = None
+        if self.pid is not None:
+            os.waitpid(self.pid, 0)
+            self.pid = None
+
+
+def _serve(book: CachedLocalWorkbook, keys: list[str], tabs: list[str], line: Connection) -> NoReturn:  # pragma: no cover
+    """The reader: read each file as ``LocalWorkbook`` reads it, with the version before and after."""
+    code = 0
+    try:
+        for key in keys:
+            try:
+                before = book.content(key)
+                rows = LocalWorkbook.read(book, key, tabs)
+                after = book.content(key)
+            except Exception:  # the parent reads it again, and says what is wrong
+                line.send((key, None, None))
+                continue
+            line.send((key, before if before == after else None, rows))
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)

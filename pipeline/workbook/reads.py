@@ -9,7 +9,7 @@ the workbook had sent when the run ended.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import ContextManager, Mapping, Sequence
 
 from pipeline.workbook import Access, AnyTab, Need, Place, RequestCounts, Table, Workbook
 from pipeline.workbook.forked import Outcomes
@@ -46,6 +46,9 @@ class LoggedWorkbook:
         (self.log.cached if self.inner.requests().cached_reads > before else self.log.fresh).append(key)
         self.log.rows[key] = {tab: max(0, len(rows) - 1) for tab, rows in found.items()}
         return found
+
+    def reading(self, keys: Sequence[str], tabs: Sequence[str]) -> ContextManager[None]:
+        return self.inner.reading(keys, tabs)
 
     def keys(self) -> list[str]:
         return self.inner.keys()
