@@ -282,7 +282,16 @@ def status(config_path: Path, last: int) -> None:
     click.echo(masked(text, keep=codes))
 
 
+#: Python's cyclic collector, paced for one run that builds many small objects and exits: by default it runs
+#: every 700 new objects and re-scans the rows a run keeps, about 15% of a large area's CPU (1,000 schools:
+#: prepare 5.65-5.75 -> 4.92-5.05 s CPU, the same peak memory); every 10,000 it costs a few percent.
+RUN_GC_THRESHOLD = (10_000, 10, 10)
+
+
 def main() -> None:
+    import gc
+
     from pipeline.terminal import run_command_line
 
+    gc.set_threshold(*RUN_GC_THRESHOLD)
     run_command_line(lambda: cli(prog_name="devplan"))
