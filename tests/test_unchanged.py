@@ -37,6 +37,7 @@ from pipeline.workbook.local import LocalWorkbook
 from tests import hand_area
 from tests.conftest import REPO, write_config
 from tests.smtp_server import sent_rows
+from tests.test_idle import edit_hours
 
 #: fiscal year 2562 runs 1 Oct 2018 - 30 Sep 2019; its second half starts on 1 April 2019
 DAY, SAME_HALF, SECOND_HALF = date(2019, 1, 15), date(2019, 2, 20), date(2019, 5, 1)
@@ -75,16 +76,6 @@ def new_area(root: Path):
     settings = load_settings(write_config(root))
     hand_area.build(LocalWorkbook(settings.storage.path), settings)
     return settings
-
-
-def edit_hours(settings, code: str, hours: int) -> None:
-    """A person's edit: the first record's hours in unit ``code``'s ID Plan."""
-    book = LocalWorkbook(settings.storage.path)
-    idplan = settings.sources.idplan
-    key = idplan.key_for(code)
-    rows = book.read(key, [idplan.record_tab])[idplan.record_tab]
-    rows[1][rows[0].index(idplan.record_columns.hours)] = hours
-    book.write(key, {idplan.record_tab: rows})
 
 
 def files(settings) -> dict[str, dict[str, bytes | list[bytes]]]:
