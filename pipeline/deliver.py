@@ -506,14 +506,15 @@ def post_mail(
         result.recipients.pop(code, None)
         result.due = [c for c in result.due if c != code]
     postbox.open()
-    due: dict[str, tuple[EmailMessage, str]] = {}
+    built: dict[str, tuple[EmailMessage, str]] = {}
     for code, (message, fingerprint) in letters.items():
         path = postbox.kept(code) if message is None else postbox.keep(code, message)
         if path is not None:
             result.written.append(path)
-        if message is not None and code in result.due:
-            due[code] = (message, fingerprint)
-    postbox.send({code: due[code] for code in result.due if code in due}, result, progress, state, policy)
+        if message is not None:
+            built[code] = (message, fingerprint)
+    # every message due was built (``plan_mail`` builds those it sends); with nothing to send, perhaps not
+    postbox.send({code: built[code] for code in result.due if code in built}, result, progress, state, policy)
     return result
 
 
