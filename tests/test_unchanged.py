@@ -29,7 +29,7 @@ import pipeline.deliver
 import pipeline.publish
 from pipeline.cli import cli
 from pipeline.config import load_settings
-from pipeline.deliver import SmtpSettings
+from pipeline.deliver import SendPolicy, SmtpSettings
 from pipeline.state import State
 from pipeline.sync import prepare, run_sync
 from pipeline.unchanged import made_from
@@ -296,3 +296,22 @@ def test_a_set_hashes_the_same_whatever_the_hash_seed():
     }
     assert len(outputs) == 1
     assert json.loads(next(iter(outputs)))[1] == ["set", ['"ก"', '"ข"', '"ค"', '"ง"', '"จ"']]
+
+
+def test_to_and_unit_build_only_what_goes_out(server, area, made):
+    smtp = SmtpSettings.from_environ()
+    run_sync(area, today=DAY)
+    made()
+    outbox = letters(area)
+    # --unit: only the named unit's message goes out, so only it is built
+    run_sync(area, smtp=smtp, today=DAY, send_policy=SendPolicy(units=frozenset({hand_area.SCHOOL_B})))
+    assert made() == {"tabs": [], "letters": [hand_area.SCHOOL_B]}
+    assert server.recipients() == [hand_area.DIRECTORS[hand_area.SCHOOL_B]]
+    # --to: every message goes to the test address, each built, as the outbox has it
+    run_sync(area, smtp=smtp, today=DAY, send_policy=SendPolicy(test_to="tester@area.test"))
+    assert made() == {"tabs": [], "letters": UNITS}
+    assert server.recipients()[1:] == ["tester@area.test"] * len(UNITS)
+    sent = sorted(email.message_from_bytes(m, policy=default_policy).get_body(("plain",)).get_content()
+                  for _, m in server.messages[1:])
+    assert sent == sorted(text for _, _, text, _ in outbox.values())
+    assert letters(area) == outbox
