@@ -61,10 +61,22 @@ class Published:
     dashboard: PipelineError | None = None
     #: spreadsheet key -> the fingerprint of its tabs as they are now (written or unchanged)
     fingerprints: dict[str, str] = field(default_factory=dict)
+    #: the dashboard's tab -> its fingerprint (``combined``, they are its ``fingerprints`` entry)
+    dashboard_tabs: dict[str, str] = field(default_factory=dict)
 
     @property
     def write_calls(self) -> int:
         return len(self.written)
+
+
+@dataclass(frozen=True)
+class DashboardTabs:
+    """What is known of the dashboard's tabs before it is rendered (``pipeline.unchanged``)."""
+
+    #: tab -> its fingerprint, for the tabs known unchanged: not rendered
+    known: dict[str, str] = field(default_factory=dict)
+    #: tab -> its fingerprint as devplan last wrote it, when nobody has touched the dashboard since
+    written: dict[str, str] = field(default_factory=dict)
 
 
 class Writer(Protocol):
@@ -171,12 +183,6 @@ def up_to_date(state: State, workbook: Workbook, key: str, print_: str) -> bool:
     return last is not None and last[0] == print_ and last[1] is not None and last[1] == workbook.version(key)
 
 
-def _with_mailed(summary: AreaSummary, tabs: dict[str, FormattedTab]) -> dict[str, FormattedTab]:
-    """The dashboard's tabs with the last mailing added to the first."""
-    tabs[next(iter(DASHBOARD_TABS))].rows.extend(mailed_row(summary.mailed, summary.mail_in_doubt))
-    return tabs
-
-
 def fingerprint(tabs: Mapping[str, AnyTab]) -> str:
     """A hash of what devplan would write, look included: equal hashes mean equal tabs."""
     described = {name: as_tab(tab).describe() for name, tab in tabs.items()}
@@ -191,13 +197,34 @@ def unit_tabs(env: Environment, summary: UnitSummary, summary_tab: str) -> tuple
     return {summary_tab: shown}, fingerprint({summary_tab: undated})
 
 
-def render_dashboard(env: Environment, area: AreaSummary) -> tuple[dict[str, FormattedTab], str]:
-    """The dashboard's tabs (the spending ones only when there is spending) and their fingerprint (taken on
-    ``UNDATED``), each template rendered once. The first tab ends with when the directors were last mailed
-    (whatever the templates say: devplan reads it back before it sends, see ``pipeline.deliver.check_send_log``)."""
-    parsed = {tab: parse_dated(render_dated(env, template, area)) for tab, template in dashboard_tabs(area).items()}
-    return (_with_mailed(area, {tab: shown for tab, (shown, _) in parsed.items()}),
-            fingerprint(_with_mailed(area, {tab: undated for tab, (_, undated) in parsed.items()})))
+def render_dashboard(
+    env: Environment, area: AreaSummary, known: Mapping[str, str] | None = None,
+) -> tuple[dict[str, FormattedTab], dict[str, str]]:
+    """The dashboard's tabs (the spending ones only when there is spending), each template rendered once,
+    and each tab's fingerprint (taken on ``UNDATED``); a tab in ``known`` (tab -> its fingerprint, for tabs
+    known unchanged: ``pipeline.unchanged``) is not rendered. The first tab ends with when the directors
+    were last mailed (whatever the templates say: devplan reads it back before it sends, see
+    ``pipeline.deliver.check_send_log``)."""
+    known = known or {}
+    first = next(iter(DASHBOARD_TABS))
+    tabs: dict[str, FormattedTab] = {}
+    prints: dict[str, str] = {}
+    for tab, template in dashboard_tabs(area).items():
+        if tab in known:
+            prints[tab] = known[tab]
+            continue
+        shown, undated = parse_dated(render_dated(env, template, area))
+        if tab == first:
+            for each in (shown, undated):
+                each.rows.extend(mailed_row(area.mailed, area.mail_in_doubt))
+        tabs[tab] = shown
+        prints[tab] = fingerprint({tab: undated})
+    return tabs, prints
+
+
+def combined(prints: Mapping[str, str]) -> str:
+    """A spreadsheet's fingerprint from its tabs' (tab -> fingerprint): equal when every tab is."""
+    return hashlib.sha256(json.dumps(sorted(prints.items()), ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 def publish(
@@ -212,6 +239,7 @@ def publish(
     writer: Writer,
     progress: Callable[[str, int, int], None] | None = None,
     known: Mapping[str, str] | None = None,
+    dashboard_known: DashboardTabs | None = None,
 ) -> Published:
     """Write every unit's summary tab and the dashboard through ``writer``, where they changed.
 
@@ -219,7 +247,8 @@ def publish(
     ``state`` remembers from devplan's last write; one this run already wrote early
     (``sync.Overlap``) with the same fingerprint is not written again. ``known``: unit
     code -> the fingerprint of its tab, for units known unchanged (``pipeline.unchanged``):
-    not rendered.
+    not rendered. ``dashboard_known``: the same for the dashboard's tabs, and what each tab of
+    devplan's last write of it was: only the tabs that changed are written.
 
     A unit whose spreadsheet refuses the write is that unit's problem: it is
     recorded in ``failed`` and every other unit is still written. The
@@ -240,9 +269,15 @@ def publish(
              for unit, key, _, print_ in jobs]
     units = writer.write_many([(key, tabs, print_) for (_, key, tabs, print_), need in zip(jobs, needs) if need is WRITE])
     try:
-        dashboard, dashboard_print = render_dashboard(env, area)
-        jobs.append((None, dashboard_key, dashboard, dashboard_print))
+        memory = dashboard_known or DashboardTabs()
+        dashboard, done.dashboard_tabs = render_dashboard(env, area, memory.known)
+        dashboard_print = combined(done.dashboard_tabs)
+        # the other tabs are as devplan last wrote them (``DashboardTabs.written``): only those that changed
+        dashboard = {tab: rows for tab, rows in dashboard.items() if memory.written.get(tab) != done.dashboard_tabs[tab]}
         needs.append(_need(writer, state, workbook, dashboard_key, dashboard_print))
+        if not dashboard and needs[-1] is WRITE:  # only which tabs there are changed: all are written again
+            dashboard, done.dashboard_tabs = render_dashboard(env, area)
+        jobs.append((None, dashboard_key, dashboard, dashboard_print))
         for number, ((unit, key, tabs, print_), need) in enumerate(zip(jobs, needs), start=1):
             if need is EARLY:
                 done.written[key] = list(tabs)  # written early this run, and still what it should be

@@ -23,6 +23,8 @@
   fingerprints of the summary tab and e-mail they made, and the outbox file written then (size
   and modification time): a unit whose outputs cannot have changed is not rendered again
   (``pipeline.unchanged``); a state file without it renders every unit;
+- ``tab_outputs``: the same for each tab of the dashboard (what it was made from, its fingerprint),
+  so a dashboard tab whose inputs did not change is neither rendered nor written again;
 - ``sending``: a message handed to the SMTP server whose answer is not logged yet
   (a run killed at that moment leaves it, and the next run does not resend blindly);
 - ``sent``: the send log, one row per e-mail the SMTP server accepted: unit,
@@ -110,6 +112,13 @@ CREATE TABLE IF NOT EXISTS unit_outputs (
     tab TEXT NOT NULL,
     letter TEXT,
     eml TEXT
+);
+CREATE TABLE IF NOT EXISTS tab_outputs (
+    spreadsheet TEXT NOT NULL,
+    tab TEXT NOT NULL,
+    made_from TEXT,
+    fingerprint TEXT NOT NULL,
+    PRIMARY KEY (spreadsheet, tab)
 );
 CREATE TABLE IF NOT EXISTS sending (
     unit TEXT PRIMARY KEY,
@@ -342,6 +351,22 @@ class State:
                 "INSERT OR REPLACE INTO unit_outputs (unit, made_from, spreadsheet, tab, letter, eml) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [(code, o.made_from, o.spreadsheet, o.tab, o.letter, o.eml) for code, o in made.items()],
+            )
+
+    def tab_outputs(self, spreadsheet: str) -> dict[str, tuple[str | None, str]]:
+        """Tab -> (what it was made from, its fingerprint), for devplan's last write of ``spreadsheet``."""
+        rows = self.db.execute(
+            "SELECT tab, made_from, fingerprint FROM tab_outputs WHERE spreadsheet=?", (spreadsheet,)
+        ).fetchall()
+        return {tab: (made_from, print_) for tab, made_from, print_ in rows}
+
+    def record_tab_outputs(self, spreadsheet: str, tabs: Mapping[str, tuple[str | None, str]]) -> None:
+        """Remember ``tabs`` (tab -> (made from, fingerprint)) as all of ``spreadsheet``'s (none: forget them)."""
+        with self._transaction():
+            self.db.execute("DELETE FROM tab_outputs WHERE spreadsheet=?", (spreadsheet,))
+            self.db.executemany(
+                "INSERT INTO tab_outputs (spreadsheet, tab, made_from, fingerprint) VALUES (?, ?, ?, ?)",
+                [(spreadsheet, tab, made, print_) for tab, (made, print_) in tabs.items()],
             )
 
     # -- the send log -----------------------------------------------------------

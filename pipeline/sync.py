@@ -42,7 +42,7 @@ from pipeline.spending import Spending, measure_spending
 from pipeline.state import State
 from pipeline.summaries import AreaSummary, RunFacts, UnitSummary, area_summary, run_facts, unit_summaries
 from pipeline.topics import TopicVocabulary
-from pipeline.unchanged import find_unchanged, remember_outputs, run_context
+from pipeline.unchanged import find_unchanged, find_unchanged_dashboard, remember_outputs, run_context
 from pipeline.workbook import RequestCounts, WaitHook, Workbook
 from pipeline.workbook.factory import open_workbook
 from pipeline.workbook.reads import LoggedWorkbook, ReadLog
@@ -312,14 +312,16 @@ def run_sync(
         check_send_log(state, mail, send_policy, settings.output.dashboard, now or datetime.now())
         area = dataclasses.replace(ready.area, mailed=mailing_marker(state),
                                    mail_in_doubt={code: mail.skipped[code] for code in mail.in_doubt})
+        find_unchanged_dashboard(state, book, same, ready.env, area, settings.output.dashboard, context, full=full)
         published = publish(
             book, ready.env, ready.units, ready.idplan_keys, area,
             settings.output.summary_tab, settings.output.dashboard, state, writer, progress, known=same.tabs,
+            dashboard_known=same.dashboard,
         )
         problems = {**ready.problems, **published.failed}
         delivery = post_mail(mail, letters, postbox, progress, state=state, policy=send_policy, left_out=published.failed)
         if writer.writes:
-            remember_outputs(state, same, ready.idplan_keys, published, postbox, delivery)
+            remember_outputs(state, same, ready.idplan_keys, settings.output.dashboard, published, postbox, delivery)
         return SyncResult(
             settings, ready.data, ready.scores, area, published, delivery, ready.read_calls, reads,
             problems, book.requests(), writer.where,

@@ -22,15 +22,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Mapping
 
-from jinja2 import Environment
+from jinja2 import Environment, meta, nodes
+from pydantic import BaseModel
 
 from pipeline.config import Settings
 from pipeline.deliver import Delivery, Postbox
 from pipeline.fingerprints import file_stat, program
-from pipeline.publish import Published, up_to_date
-from pipeline.render import UNDATED, kept_codes
+from pipeline.publish import DASHBOARD_TABS, DashboardTabs, Published, combined, dashboard_tabs, up_to_date
+from pipeline.render import UNDATED, kept_codes, variables
 from pipeline.state import State, UnitOutputs
-from pipeline.summaries import UnitSummary
+from pipeline.summaries import AreaSummary, UnitSummary
 from pipeline.thai import fiscal_phase
 from pipeline.workbook import Workbook
 
@@ -45,12 +46,7 @@ def run_context(settings: Settings, env: Environment, day: date) -> str:
 def made_from(summary: UnitSummary, context: str) -> str | None:
     """A hash of ``summary`` (its run date left out) and ``context``; None when the summary holds a value
     the hash cannot take for certain (then the unit is always made again)."""
-    undated = dataclasses.replace(summary, run=dataclasses.replace(summary.run, generated_on=UNDATED))
-    try:
-        text = json.dumps([context, undated], default=_plain, ensure_ascii=False, check_circular=False)
-    except (TypeError, ValueError):
-        return None
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _hashed([context, dataclasses.replace(summary, run=dataclasses.replace(summary.run, generated_on=UNDATED))])
 
 
 def _plain(value: Any) -> Any:
@@ -64,6 +60,8 @@ def _plain(value: Any) -> Any:
         return [kind.__qualname__, *(getattr(value, name) for name in names)]
     if kind is date or kind is datetime:
         return [kind.__name__, value.isoformat()]
+    if isinstance(value, BaseModel):  # the indicators' definitions
+        return [kind.__qualname__, value.model_dump()]
     if kind is set or kind is frozenset:
         return ["set", sorted(json.dumps(item, default=_plain, ensure_ascii=False) for item in value)]
     raise TypeError(f"{kind.__qualname__} is not hashed")
@@ -71,6 +69,58 @@ def _plain(value: Any) -> Any:
 
 #: dataclass -> its fields' names
 _FIELDS: dict[type, list[str]] = {}
+
+
+def dashboard_digests(env: Environment, area: AreaSummary, context: str) -> dict[str, str | None]:
+    """Tab -> what the dashboard's tab is made from: the fields of ``area`` its template reads (the run's date
+    left out; the first tab's also the last mailing, which publish adds to it) and ``context``; None for a
+    template that includes others (then it is always rendered)."""
+    undated = variables(dataclasses.replace(area, run=dataclasses.replace(area.run, generated_on=UNDATED)))
+    fields: dict[str, str | None] = {}  # field -> its hash: several tabs read the same large field (needs)
+    first = next(iter(DASHBOARD_TABS))
+    found: dict[str, str | None] = {}
+    for tab, template in dashboard_tabs(area).items():
+        names = template_fields(env, template)
+        if names is None:
+            found[tab] = None
+            continue
+        if tab == first:
+            names = names | {"mailed", "mail_in_doubt"}
+        read = []
+        for name in sorted(names & undated.keys()):
+            if name not in fields:
+                fields[name] = _hashed(undated[name])
+            read.append([name, fields[name]])
+        found[tab] = None if any(h is None for _, h in read) else _hashed([context, template, read])
+    return found
+
+
+def template_fields(env: Environment, name: str) -> frozenset[str] | None:
+    """The names template ``name`` reads from its context; None when it includes, imports or extends another
+    (what that one reads is not followed)."""
+    source = env.loader.get_source(env, name)[0] if env.loader is not None else None
+    if source is None:
+        return None
+    known = _TEMPLATE_FIELDS.get((name, source))
+    if known is None:
+        tree = env.parse(source)
+        if any(True for _ in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends))):
+            return None
+        known = _TEMPLATE_FIELDS[(name, source)] = frozenset(meta.find_undeclared_variables(tree))
+    return known
+
+
+#: (template name, its text) -> the names it reads
+_TEMPLATE_FIELDS: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def _hashed(value: Any) -> str | None:
+    """A hash of ``value`` as ``_plain`` writes it, or None when it holds a value that cannot be hashed for certain."""
+    try:
+        text = json.dumps(value, default=_plain, ensure_ascii=False, check_circular=False)
+    except (TypeError, ValueError):
+        return None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def stamp(path: Path) -> str | None:
@@ -87,6 +137,10 @@ class Unchanged:
     digests: dict[str, str | None] = field(default_factory=dict)
     #: unit code -> its outputs, known unchanged: neither rendered nor written again
     units: dict[str, UnitOutputs] = field(default_factory=dict)
+    #: the dashboard's tab -> what it is made from this run (``dashboard_digests``)
+    dashboard_digests: dict[str, str | None] = field(default_factory=dict)
+    #: the dashboard's tabs known unchanged, and what devplan last wrote there
+    dashboard: DashboardTabs = field(default_factory=DashboardTabs)
 
     @property
     def tabs(self) -> dict[str, str]:
@@ -116,14 +170,30 @@ def find_unchanged(
     return found
 
 
+def find_unchanged_dashboard(
+    state: State, workbook: Workbook, found: Unchanged, env: Environment, area: AreaSummary, key: str, context: str,
+    *, full: bool = False,
+) -> None:
+    """Into ``found``: what each of the dashboard's tabs is made from, and, when the dashboard is still
+    devplan's last write untouched, what each tab was then and which are unchanged (none with ``full``)."""
+    found.dashboard_digests = dashboard_digests(env, area, context)
+    last = state.tab_outputs(key)
+    if full or not last or not up_to_date(state, workbook, key, combined({tab: p for tab, (_, p) in last.items()})):
+        return
+    known = {tab: print_ for tab, (made, print_) in last.items()
+             if made is not None and found.dashboard_digests.get(tab) == made}
+    found.dashboard = DashboardTabs(known, {tab: print_ for tab, (_, print_) in last.items()})
+
+
 def remember_outputs(
-    state: State, found: Unchanged, keys: Mapping[str, str], published: Published, postbox: Postbox,
+    state: State, found: Unchanged, keys: Mapping[str, str], dashboard: str, published: Published, postbox: Postbox,
     delivery: Delivery,
 ) -> None:
-    """After a sync's publish and deliver: what each unit's outputs were made from and what they are now.
+    """After a sync's publish and deliver: what each unit's outputs and each dashboard tab were made from
+    and what they are now.
 
     A unit whose tab was not written (it failed), or whose e-mail is not in the outbox as it was made,
-    is forgotten: the next run makes it again.
+    is forgotten, as is every dashboard tab when the dashboard was not written: the next run makes them again.
     """
     known = state.unit_outputs()
     made: dict[str, UnitOutputs] = {}
@@ -142,3 +212,5 @@ def remember_outputs(
             made[code] = outputs
     if made or dropped:
         state.record_unit_outputs(made, dropped)
+    tabs = published.dashboard_tabs if dashboard in published.fingerprints else {}
+    state.record_tab_outputs(dashboard, {tab: (found.dashboard_digests.get(tab), print_) for tab, print_ in tabs.items()})

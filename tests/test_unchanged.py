@@ -47,8 +47,8 @@ UNITS = sorted(hand_area.DIRECTORS)
 @pytest.fixture
 def made(monkeypatch):
     """The units whose tab (``tabs``) and e-mail (``letters``) a run rendered, in order."""
-    seen: dict[str, list[str]] = {"tabs": [], "letters": []}
-    unit_tabs, letter = pipeline.publish.unit_tabs, pipeline.deliver.letter
+    seen: dict[str, list[str]] = {"tabs": [], "letters": [], "dashboard": []}
+    unit_tabs, letter, render_dated = pipeline.publish.unit_tabs, pipeline.deliver.letter, pipeline.publish.render_dated
 
     def spy_tabs(env, summary, tab):
         seen["tabs"].append(summary.unit.code)
@@ -58,11 +58,18 @@ def made(monkeypatch):
         seen["letters"].append(summary.unit.code)
         return letter(env, summary)
 
+    def spy_dashboard(env, template, summary):
+        if template.startswith("dashboard_"):
+            seen["dashboard"].append(template)
+        return render_dated(env, template, summary)
+
     monkeypatch.setattr(pipeline.publish, "unit_tabs", spy_tabs)
+    monkeypatch.setattr(pipeline.publish, "render_dated", spy_dashboard)
     monkeypatch.setattr(pipeline.deliver, "letter", spy_letter)
 
-    def take() -> dict[str, list[str]]:
-        found = {kind: sorted(codes) for kind, codes in seen.items()}
+    def take(dashboard: bool = False) -> dict[str, list[str]]:
+        """What was made since the last look: the units' tabs and letters (and, asked, the dashboard's tabs)."""
+        found = {kind: sorted(codes) for kind, codes in seen.items() if dashboard or kind != "dashboard"}
         for codes in seen.values():
             codes.clear()
         return found
@@ -209,9 +216,10 @@ def test_a_state_file_from_an_older_devplan_makes_every_unit(area, made):
     made()
     before = (files(area), letters(area))
     with sqlite3.connect(area.storage.state) as db:
-        db.execute("DROP TABLE unit_outputs")  # as a devplan before this table left it
+        db.execute("DROP TABLE unit_outputs")  # as a devplan before these tables left it
+        db.execute("DROP TABLE tab_outputs")
     run_sync(area, today=DAY)
-    assert made() == {"tabs": UNITS, "letters": UNITS}
+    assert made(dashboard=True) == {"tabs": UNITS, "letters": UNITS, "dashboard": ALL_DASHBOARD}
     assert (files(area), letters(area)) == before
     with State(area.storage.state) as state:
         assert sorted(state.unit_outputs()) == UNITS
@@ -315,3 +323,53 @@ def test_to_and_unit_build_only_what_goes_out(server, area, made):
                   for _, m in server.messages[1:])
     assert sent == sorted(text for _, _, text, _ in outbox.values())
     assert letters(area) == outbox
+
+
+def dashboard_prints(settings, day: date) -> dict[str, str]:
+    """Each dashboard tab's fingerprint as a full render gives it (a second, simple method: every tab rendered)."""
+    from pipeline.publish import render_dashboard
+
+    with State(settings.storage.state) as state:
+        ready = prepare(settings, LocalWorkbook(settings.storage.path), today=day)
+        area = dataclasses.replace(ready.area, mailed=state.last_mailing())
+    return render_dashboard(ready.env, area)[1]
+
+
+ALL_DASHBOARD = sorted(t for t in pipeline.publish.DASHBOARD_TABS.values())
+
+
+def test_only_the_dashboard_tabs_whose_inputs_changed_are_made_and_only_changed_ones_written(area, made):
+    run_sync(area, today=DAY)
+    assert made(dashboard=True)["dashboard"] == ALL_DASHBOARD
+    before = dashboard_prints(area, DAY)
+    edit_hours(area, hand_area.SCHOOL_B, 7)
+    after = dashboard_prints(area, DAY)
+    changed = sorted(tab for tab in after if before[tab] != after[tab])
+    assert changed  # the edit shows on the dashboard
+    made(dashboard=True)
+    result = run_sync(area, today=DAY)
+    rendered = made(dashboard=True)["dashboard"]
+    assert set(pipeline.publish.DASHBOARD_TABS[tab] for tab in changed) <= set(rendered) < set(ALL_DASHBOARD)
+    assert sorted(result.published.written[area.output.dashboard]) == changed
+    assert dashboard_prints(area, DAY) == after
+    made(dashboard=True)
+    run_sync(area, today=DAY)  # nothing changed since: nothing rendered, nothing written
+    assert made(dashboard=True)["dashboard"] == []
+
+
+def test_a_dashboard_a_person_edited_is_made_and_written_whole(area, made):
+    run_sync(area, today=DAY)
+    book = LocalWorkbook(area.storage.path)
+    tabs = list(pipeline.publish.DASHBOARD_TABS)
+    shown = book.read(area.output.dashboard, tabs)
+    from openpyxl import load_workbook  # a person's save, as Excel would leave it
+
+    path = book.path(area.output.dashboard)
+    staff_book = load_workbook(path)
+    staff_book[tabs[-1]]["A1"] = "แก้โดยคน"
+    staff_book.save(path)
+    made(dashboard=True)
+    result = run_sync(area, today=DAY)
+    assert made(dashboard=True)["dashboard"] == ALL_DASHBOARD
+    assert sorted(result.published.written[area.output.dashboard]) == sorted(tabs)
+    assert book.read(area.output.dashboard, tabs) == shown
