@@ -1,8 +1,8 @@
-"""Units whose outputs cannot have changed since devplan last made them: not rendered, written or built again.
+"""Outputs that cannot have changed since devplan last made them: not rendered, written or built again.
 
 A unit's summary tab and e-mail are a function of its ``UnitSummary`` (the run's date shows only in
 their dated parts, which their fingerprints leave out), devplan's code, templates and settings
-(``idle.program``), the fiscal phase of the run's date, and which digit runs the templates leave
+(``fingerprints.program``), the fiscal phase of the run's date, and which digit runs the templates leave
 unmasked (the roster's unit codes). ``made_from`` hashes all of it; the state file keeps, per unit,
 that hash beside the fingerprints of the tab and e-mail it made and the outbox file then written
 (``State.unit_outputs``). A unit is unchanged when its hash is the same, devplan's last write of its
@@ -10,6 +10,10 @@ tab is still there untouched (``publish.up_to_date``) and its outbox file is sti
 wrote: publish then counts its tab unchanged without rendering it, and deliver builds its e-mail only
 if it must go out. Any doubt (a state file from an older devplan, a value the hash cannot take, a file
 touched) makes the unit's outputs again, as a full run does; ``--full`` makes every unit's again.
+
+The dashboard is kept the same way tab by tab (``State.tab_outputs``): a tab is made from the fields
+of the ``AreaSummary`` its template reads (``jinja2.meta``); while the dashboard is devplan's untouched
+last write, a tab made from the same is not rendered, and only the tabs whose content changed are written.
 """
 
 from __future__ import annotations
