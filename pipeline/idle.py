@@ -87,6 +87,9 @@ def run_night(
                 say(f"ไม่มีสิ่งใดเปลี่ยนตั้งแต่ครั้งก่อน: ปีงบประมาณ {settings.area.fiscal_year} จาก "
                     f"{settings.storage.location} (ไม่ต้องอ่าน คำนวณ หรือเขียนใหม่)")
                 return Night(quiet=quiet)
+            from pipeline.workbook.read_cache import read_early
+
+            read_early(settings)  # the files are read meanwhile into the state file's cache
         from pipeline.present import findings, needs_a_person
         from pipeline.sync import run_shown
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from datetime import date, datetime, time
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
@@ -255,3 +256,38 @@ def test_a_read_left_unfinished_leaves_no_reader(tmp_path, state):
             raise RuntimeError("a run stopped midway")
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # already waited for: gone
+
+
+def run_reads(settings):
+    """What a run reads of the hand area: (key, tabs), the rosters first (``read_cache._run_reads``)."""
+    return [(key, tabs) for key, tabs, _ in read_cache._run_reads(settings, Path(settings.storage.path))]
+
+
+def test_the_early_reader_fills_the_cache_with_what_a_read_gives(area):
+    reads = run_reads(area)
+    idplans = [key for key, _ in reads if key.startswith("idplan-")]
+    assert len(idplans) >= 3 and reads[0][0] != idplans[0]  # the rosters, then every ID Plan file
+    read_cache.read_early(area, processes=2)
+    pid = read_cache._early.pid
+    os.waitpid(pid, 0)  # let it finish every file
+    read_cache.stop_early()
+    assert read_cache._early is None
+    folder = Path(area.storage.path)
+    with State(area.storage.state) as state:
+        book = CachedLocalWorkbook(folder, state)
+        for key, tabs in reads:
+            try:
+                expected = LocalWorkbook(folder).read(key, tabs)
+            except SourceError:
+                continue  # a file the run cannot read is never cached
+            assert state.cached_tabs(key, book.content(key), tabs) == expected  # a hit, and the same rows
+
+
+def test_the_early_reader_stops_when_told(area):
+    read_cache.read_early(area, processes=2)
+    pid = read_cache._early.pid
+    read_cache.stop_early()  # at once: it stops after the file in hand
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # gone, and waited for
+    with State(area.storage.state) as state:  # the state file is whole
+        assert state.db.execute("PRAGMA quick_check").fetchone() == ("ok",)

@@ -20,12 +20,15 @@ leaves them behind, and the file is read again.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import gc
+import glob
 import hashlib
 import logging
 import os
+import select
 import threading
 import zipfile
 from multiprocessing import Pipe
@@ -39,10 +42,11 @@ from pipeline.workbook import AnyTab, Table
 from pipeline.workbook.forked import Outcome, Outcomes, workers_here
 from pipeline.workbook.local import SUFFIX, LocalWorkbook
 from pipeline.workbook.local_files import locate
-from pipeline.workbook.xlsx_zip import Limits
+from pipeline.workbook.xlsx_zip import MB, Limits
 from pipeline.workbook.xlsx_marks import sheet_parts
 
 if TYPE_CHECKING:
+    from pipeline.config import Settings
     from pipeline.state import State
 
 log = logging.getLogger(__name__)
@@ -100,11 +104,15 @@ class CachedLocalWorkbook(LocalWorkbook):
 
     def read(self, key: str, tabs: Sequence[str]) -> dict[str, Table]:
         tabs = list(tabs)
+        hit = self._hits.pop(key, None)  # found in the cache as ``reading`` began (the file hashed then)
+        if hit is not None and hit[1] == tabs and not self.full:
+            self._read[key] = (hit[0], tabs, [])
+            return hit[2]
         before = self.content(key)
         if before is None:
             return super().read(key, tabs)  # no file there, or none that may be read: the read says so
         if not self.full:
-            found = self._cached(key, before, tabs)
+            found = self.cache.cached_tabs(key, before, tabs)
             if found is not None:
                 self._read[key] = (before, tabs, [])
                 return found
@@ -123,16 +131,12 @@ class CachedLocalWorkbook(LocalWorkbook):
             self._read[key] = (before, tabs, [])
         return rows
 
-    def _cached(self, key: str, version: str, tabs: list[str]) -> dict[str, Table] | None:
-        hit = self._hits.pop(key, None)
-        if hit is not None and hit[0] == version and hit[1] == tabs:
-            return hit[2]
-        return self.cache.cached_tabs(key, version, tabs)
 
     @contextlib.contextmanager
     def reading(self, keys: Sequence[str], tabs: Sequence[str]) -> Iterator[None]:
         """While open, most of the files of ``keys`` the cache cannot answer are read in a forked process
         (on a machine with more than one CPU, when there are enough of them), as this one reads the rest."""
+        stop_early(self.folder)  # what it read is in the cache now; the rest is read from here
         self._ahead = self._read_ahead(list(keys), list(tabs))
         try:
             yield
@@ -288,6 +292,108 @@ def _serve(book: CachedLocalWorkbook, keys: list[str], tabs: list[str], line: Co
                 line.send((key, None, None))
                 continue
             line.send((key, before if before == after else None, rows))
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+# --- reading before the run imports pandas -------------------------------------------------------
+
+
+class _Early:
+    """A forked process reading an area's spreadsheets into the state file's cache while the run starts."""
+
+    def __init__(self, pid: int, stop: int, folder: Path) -> None:
+        self.pid, self.stop_line, self.folder = pid, stop, folder
+
+    def stop(self) -> None:
+        """Tell the reader to stop after the file in hand, and wait for it to leave."""
+        if self.stop_line >= 0:
+            os.close(self.stop_line)
+            self.stop_line = -1
+            with contextlib.suppress(ChildProcessError):  # already waited for
+                os.waitpid(self.pid, 0)
+
+
+#: the reader ``read_early`` started, until the run's first ``reading`` stops it (or the run ends)
+_early: _Early | None = None
+
+
+def read_early(settings: Settings, processes: int | None = None) -> None:
+    """Start reading a local area's spreadsheets (the rosters, then every file an ID Plan's name fits) in a
+    forked process, into the state file's cache, as a ``CachedLocalWorkbook`` reads them: the run's own
+    reads of those files are then answered from the cache. It overlaps the run's start (importing pandas
+    takes longer than reading a small area); the run's first ``reading`` stops it and reads the rest itself.
+
+    Only where forking is safe and another CPU is free, never with ``--full`` (the caller's to decide). The
+    reader touches only the files and its own connection to the state file, and stops by itself if this
+    process goes away.
+    """
+    global _early
+    storage = settings.storage
+    if (storage.backend != "local" or storage.path is None or storage.state is None or _early is not None
+            or (processes or workers_here()) < 2 or threading.active_count() > 1):
+        return
+    folder, state = Path(storage.path), Path(storage.state)
+    limits = Limits(part=storage.max_part_mb * MB, file=storage.max_file_mb * MB)
+    reads = _run_reads(settings, folder)
+    stop, stopped = os.pipe()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the reader
+        os.close(stopped)
+        _read_into_cache(folder, state, limits, reads, stop, parent)
+    os.close(stop)
+    _early = _Early(pid, stopped, folder)
+    atexit.register(stop_early)
+
+
+def stop_early(folder: Path | None = None) -> None:
+    """Stop the early reader (of ``folder``, when given), if one is at work."""
+    global _early
+    if _early is not None and (folder is None or _early.folder == Path(folder)):
+        _early.stop()
+        _early = None
+
+
+def _run_reads(settings: Settings, folder: Path) -> list[tuple[str, list[str], str | None]]:
+    """(key, tabs, a tab that may be missing) of what a run reads: each roster spreadsheet with its tabs
+    (as ``collect.read_sources`` asks for them), then every ID Plan file there is, by name."""
+    src = settings.sources
+    by_sheet: dict[str, list[str]] = {}
+    for source in (src.units, src.staff, src.survey):
+        by_sheet.setdefault(source.spreadsheet, []).append(source.tab)
+    optional = None
+    if src.overrides is not None:
+        optional = (src.overrides_spreadsheet, src.overrides.tab)
+        by_sheet.setdefault(optional[0], []).append(optional[1])
+    reads = [(sheet, list(dict.fromkeys(tabs)), optional[1] if optional and optional[0] == sheet else None)
+             for sheet, tabs in by_sheet.items()]
+    head, _, tail = src.idplan.spreadsheet.partition("{code}")
+    names = sorted(p.stem for p in folder.glob(f"{glob.escape(head)}*{glob.escape(tail)}{SUFFIX}")
+                   if not p.name.startswith(("~$", ".")))
+    return reads + [(key, [src.idplan.plan_tab, src.idplan.record_tab], None) for key in names]
+
+
+def _read_into_cache(  # pragma: no cover - runs in the reader
+    folder: Path, state: Path, limits: Limits, reads: list[tuple[str, list[str], str | None]], stop: int, parent: int,
+) -> NoReturn:
+    from pipeline.state import State
+
+    code = 0
+    try:
+        with State(state) as cache:
+            book = CachedLocalWorkbook(folder, cache, limits)
+            for key, tabs, optional in reads:
+                if select.select([stop], [], [], 0)[0] or os.getppid() != parent:
+                    break
+                try:
+                    book.read(key, tabs)
+                except PipelineError:
+                    if optional in tabs:  # read again without the corrections tab, as the run would
+                        with contextlib.suppress(PipelineError):
+                            book.read(key, [tab for tab in tabs if tab != optional])
     except BaseException:
         code = 1
     finally:
