@@ -117,16 +117,12 @@ def _placed(value: CellError, column: int, row: int) -> CellError:
 def read_sources(workbook: Workbook, settings: Settings) -> Collected:
     """Read the units roster, staff roster and survey: one call per spreadsheet."""
     src = settings.sources
-    by_sheet: dict[str, list[str]] = {}
-    for source in (src.units, src.staff, src.survey):
-        by_sheet.setdefault(source.spreadsheet, []).append(source.tab)
+    by_sheet = src.roster_reads()
     overrides_at = overrides_tab(settings)
-    if overrides_at:
-        by_sheet.setdefault(overrides_at[0], []).append(overrides_at[1])
     tables: dict[tuple[str, str], Table] = {}
     retries = 0
     for sheet, tabs in by_sheet.items():
-        read, retried = read_with_overrides(workbook, sheet, list(dict.fromkeys(tabs)), overrides_at)
+        read, retried = read_with_overrides(workbook, sheet, tabs, overrides_at)
         retries += retried
         for tab, rows in read.items():
             tables[(sheet, tab)] = rows

@@ -258,6 +258,15 @@ class Sources(Strict):
     def overrides_spreadsheet(self) -> str:
         return (self.overrides and self.overrides.spreadsheet) or self.staff.spreadsheet
 
+    def roster_reads(self) -> dict[str, list[str]]:
+        """Spreadsheet -> the tabs a run reads of it (in one call): the rosters, the survey, the corrections tab."""
+        by_sheet: dict[str, list[str]] = {}
+        for source in (self.units, self.staff, self.survey):
+            by_sheet.setdefault(source.spreadsheet, []).append(source.tab)
+        if self.overrides is not None:
+            by_sheet.setdefault(self.overrides_spreadsheet, []).append(self.overrides.tab)
+        return {sheet: list(dict.fromkeys(tabs)) for sheet, tabs in by_sheet.items()}
+
 
 class Vocabulary(Strict):
     done_statuses: list[str]

@@ -87,15 +87,20 @@ def run_night(
                 say(f"ไม่มีสิ่งใดเปลี่ยนตั้งแต่ครั้งก่อน: ปีงบประมาณ {settings.area.fiscal_year} จาก "
                     f"{settings.storage.location} (ไม่ต้องอ่าน คำนวณ หรือเขียนใหม่)")
                 return Night(quiet=quiet)
-            from pipeline.workbook.read_cache import read_early
+        from pipeline.workbook.read_cache import read_early, stop_early
 
+        if not full:
             read_early(settings)  # the files are read meanwhile into the state file's cache
-        from pipeline.present import findings, needs_a_person
-        from pipeline.sync import run_shown
+        try:
+            from pipeline.present import findings, needs_a_person
+            from pipeline.sync import run_shown
 
-        with State(settings.storage.state) as state:
-            forget(state)  # a run that fails from here on leaves no record: the next night runs in full
-        result = run_shown(settings, say=say, smtp=smtp, today=day, full=full, send_policy=send_policy, reads=reads)
+            with State(settings.storage.state) as state:
+                forget(state)  # a run that fails from here on leaves no record: the next night runs in full
+            result = run_shown(settings, say=say, smtp=smtp, today=day, full=full, send_policy=send_policy,
+                               reads=reads)
+        finally:
+            stop_early()  # a run that stopped before reading leaves no reader behind
         with State(settings.storage.state) as state:
             remember(state, settings, result, findings(result), needs_a_person(result), send_policy, smtp, day)
         return Night(result=result)

@@ -267,6 +267,7 @@ def test_the_early_reader_fills_the_cache_with_what_a_read_gives(area):
     reads = run_reads(area)
     idplans = [key for key, _ in reads if key.startswith("idplan-")]
     assert len(idplans) >= 3 and reads[0][0] != idplans[0]  # the rosters, then every ID Plan file
+    assert read_cache._early is None  # no reader left by an earlier run
     read_cache.read_early(area, processes=2)
     pid = read_cache._early.pid
     os.waitpid(pid, 0)  # let it finish every file
@@ -291,3 +292,15 @@ def test_the_early_reader_stops_when_told(area):
         os.waitpid(pid, os.WNOHANG)  # gone, and waited for
     with State(area.storage.state) as state:  # the state file is whole
         assert state.db.execute("PRAGMA quick_check").fetchone() == ("ok",)
+
+
+def test_a_sync_leaves_no_reader_behind_however_it_ends(area, config_file):
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    Path(area.storage.path, "roster.xlsx").write_bytes(b"PK\x03\x04 broken")  # the run stops at the rosters
+    failed = CliRunner().invoke(cli, ["sync", "--config", str(config_file)])
+    assert failed.exit_code == 3, failed.output
+    assert read_cache._early is None
+    assert not [p for p in Path(f"/proc/{os.getpid()}/task").glob("*/children") if p.read_text().split()]

@@ -20,7 +20,6 @@ leaves them behind, and the file is read again.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import functools
 import gc
@@ -82,8 +81,8 @@ class CachedLocalWorkbook(LocalWorkbook):
         self.cache = cache
         #: read every file again (``--full``), caching what was read
         self.full = full
-        #: key -> (the content's version, the tabs read and their parts) of every read this run
-        self._read: dict[str, tuple[str, list[str], list[Part]]] = {}
+        #: key -> (the content's version, the tabs read) of every read this run
+        self._read: dict[str, tuple[str, list[str]]] = {}
         #: while ``reading``: the files found in the cache (key -> version, tabs, rows) and the reader ahead
         self._hits: dict[str, tuple[str, list[str], dict[str, Table]]] = {}
         self._ahead: _Ahead | None = None
@@ -105,8 +104,8 @@ class CachedLocalWorkbook(LocalWorkbook):
     def read(self, key: str, tabs: Sequence[str]) -> dict[str, Table]:
         tabs = list(tabs)
         hit = self._hits.pop(key, None)  # found in the cache as ``reading`` began (the file hashed then)
-        if hit is not None and hit[1] == tabs and not self.full:
-            self._read[key] = (hit[0], tabs, [])
+        if hit is not None and hit[1] == tabs:
+            self._read[key] = (hit[0], tabs)
             return hit[2]
         before = self.content(key)
         if before is None:
@@ -114,7 +113,7 @@ class CachedLocalWorkbook(LocalWorkbook):
         if not self.full:
             found = self.cache.cached_tabs(key, before, tabs)
             if found is not None:
-                self._read[key] = (before, tabs, [])
+                self._read[key] = (before, tabs)
                 return found
         ahead = self._ahead.take(key, tabs) if self._ahead is not None else None
         if ahead is not None and ahead[0] == before:  # read ahead from these very bytes
@@ -128,9 +127,8 @@ class CachedLocalWorkbook(LocalWorkbook):
         except TypeError as exc:  # a value the state file cannot keep: read again next time
             log.info("%s: read not cached (%s)", key, exc)
         else:
-            self._read[key] = (before, tabs, [])
+            self._read[key] = (before, tabs)
         return rows
-
 
     @contextlib.contextmanager
     def reading(self, keys: Sequence[str], tabs: Sequence[str]) -> Iterator[None]:
@@ -198,7 +196,7 @@ class CachedLocalWorkbook(LocalWorkbook):
         new = self.content(key)
         if new is not None and self._parts(key, tabs) == parts:
             self.cache.retag_source(key, old, new)
-            self._read[key] = (new, tabs, parts)
+            self._read[key] = (new, tabs)
 
     def _parts(self, key: str, tabs: list[str]) -> list[Part] | None:
         """Each tab's sheet part as the file's zip directory describes it (None: the file cannot say)."""
@@ -324,7 +322,8 @@ def read_early(settings: Settings, processes: int | None = None) -> None:
     """Start reading a local area's spreadsheets (the rosters, then every file an ID Plan's name fits) in a
     forked process, into the state file's cache, as a ``CachedLocalWorkbook`` reads them: the run's own
     reads of those files are then answered from the cache. It overlaps the run's start (importing pandas
-    takes longer than reading a small area); the run's first ``reading`` stops it and reads the rest itself.
+    takes longer than reading a small area); the run's first ``reading`` stops it and reads the rest itself,
+    and the caller stops it (``stop_early``) when the run ends, however it ends.
 
     Only where forking is safe and another CPU is free, never with ``--full`` (the caller's to decide). The
     reader touches only the files and its own connection to the state file, and stops by itself if this
@@ -346,7 +345,6 @@ def read_early(settings: Settings, processes: int | None = None) -> None:
         _read_into_cache(folder, state, limits, reads, stop, parent)
     os.close(stop)
     _early = _Early(pid, stopped, folder)
-    atexit.register(stop_early)
 
 
 def stop_early(folder: Path | None = None) -> None:
@@ -361,15 +359,9 @@ def _run_reads(settings: Settings, folder: Path) -> list[tuple[str, list[str], s
     """(key, tabs, a tab that may be missing) of what a run reads: each roster spreadsheet with its tabs
     (as ``collect.read_sources`` asks for them), then every ID Plan file there is, by name."""
     src = settings.sources
-    by_sheet: dict[str, list[str]] = {}
-    for source in (src.units, src.staff, src.survey):
-        by_sheet.setdefault(source.spreadsheet, []).append(source.tab)
-    optional = None
-    if src.overrides is not None:
-        optional = (src.overrides_spreadsheet, src.overrides.tab)
-        by_sheet.setdefault(optional[0], []).append(optional[1])
-    reads = [(sheet, list(dict.fromkeys(tabs)), optional[1] if optional and optional[0] == sheet else None)
-             for sheet, tabs in by_sheet.items()]
+    optional = None if src.overrides is None else (src.overrides_spreadsheet, src.overrides.tab)
+    reads = [(sheet, tabs, optional[1] if optional and optional[0] == sheet else None)
+             for sheet, tabs in src.roster_reads().items()]
     head, _, tail = src.idplan.spreadsheet.partition("{code}")
     names = sorted(p.stem for p in folder.glob(f"{glob.escape(head)}*{glob.escape(tail)}{SUFFIX}")
                    if not p.name.startswith(("~$", ".")))
