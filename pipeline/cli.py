@@ -291,7 +291,11 @@ RUN_GC_THRESHOLD = (10_000, 10, 10)
 def main() -> None:
     import gc
 
-    from pipeline.terminal import run_command_line
+    from pipeline.terminal import leave, run_command_line
 
     gc.set_threshold(*RUN_GC_THRESHOLD)
-    run_command_line(lambda: cli(prog_name="devplan"))
+    try:
+        run_command_line(lambda: cli(prog_name="devplan"))
+    except SystemExit as done:  # click ends every command with one: its code is the run's
+        leave(done.code)
+    leave(0)

@@ -185,3 +185,58 @@ def test_head_dash_1_in_a_real_shell_shows_the_first_line_only(tmp_path):
     assert done.stdout.decode("utf-8").startswith("ตัวชี้วัด ปีงบประมาณ 2562")
     assert done.stdout.decode("utf-8").count("\n") == 1
     assert b"Traceback" not in done.stderr and b"BrokenPipe" not in done.stderr
+
+
+def _leaving(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """A Python process that runs ``code`` and then ends through ``terminal.leave`` (as ``devplan`` does)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def test_leaving_keeps_the_exit_code_the_output_and_the_exit_handlers(tmp_path):
+    """``leave`` skips only the freeing of objects: buffered output (stdout a pipe), logging's last
+    lines, files a handler writes at exit, and the code itself all come out as a normal exit gives them."""
+    done = _leaving(
+        "import atexit, logging, sys\n"
+        "from pathlib import Path\n"
+        "from pipeline.terminal import leave\n"
+        "logging.basicConfig(handlers=[logging.StreamHandler(sys.stderr)])\n"
+        "atexit.register(lambda: Path('at-exit').write_text('ran'))\n"
+        "sys.stdout.write('ข้อความที่ยังค้างในบัฟเฟอร์')\n"  # no newline, no flush: still in the buffer
+        "logging.getLogger('x').warning('คำเตือน')\n"
+        "leave(4)\n", tmp_path)
+    assert done.returncode == 4, done.stderr
+    assert done.stdout == "ข้อความที่ยังค้างในบัฟเฟอร์"
+    assert done.stderr == "WARNING:x:คำเตือน\n"
+    assert (tmp_path / "at-exit").read_text() == "ran"
+
+
+def test_leaving_with_a_text_or_none_means_what_sys_exit_means(tmp_path):
+    text = _leaving("from pipeline.terminal import leave\nleave('หยุด')\n", tmp_path)
+    assert (text.returncode, text.stderr) == (1, "หยุด\n")
+    none = _leaving("from pipeline.terminal import leave\nleave(None)\n", tmp_path)
+    assert (none.returncode, none.stderr) == (0, "")
+
+
+def test_leaving_waits_for_another_thread_still_running(tmp_path):
+    """A thread still at work (its line not yet written) gets the ordinary exit, which waits for it."""
+    done = _leaving(
+        "import threading, sys\n"
+        "from pipeline.terminal import leave\n"
+        "go = threading.Event()\n"
+        "def late():\n"
+        "    go.wait()\n"
+        "    sys.stdout.write('เธรดทำงานจนจบ\\n')\n"
+        "threading.Thread(target=late).start()\n"
+        "go.set()\n"
+        "leave(0)\n", tmp_path)
+    assert (done.returncode, done.stdout) == (0, "เธรดทำงานจนจบ\n"), done.stderr
+
+
+def test_devplan_itself_ends_through_leave_with_its_exit_code(tmp_path):
+    """The installed command: a config that is not there is exit 2, its message whole on stderr."""
+    devplan = Path(sys.executable).parent / "devplan"
+    done = subprocess.run([str(devplan), "check", "--config", str(tmp_path / "ไม่มี.toml")], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "ข้อผิดพลาด:" in done.stderr and "วิธีแก้:" in done.stderr
