@@ -16,7 +16,6 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 from pandas.api.extensions import ExtensionDtype
-from pandas.core.dtypes.cast import maybe_box_native
 from rapidfuzz.distance import OSA
 
 from pipeline.collect import Collected
@@ -82,8 +81,8 @@ def frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
     Each column is read as ``to_dict`` reads it, by iterating it (``tolist`` gives the same values without
     fetching them one by one, for numpy's columns and pandas' ``str``), and pandas boxes each value of an
-    object or extension column (a numpy scalar becomes Python's, ``pd.NA`` None): a text, a Python number or
-    None is already what that gives, so only other values go through its boxing.
+    object or extension column (``_boxed``: a numpy scalar becomes Python's, ``pd.NA`` None): a text, a Python
+    number or None is already what that gives, so only other values go through it.
     """
     columns = frame.columns.tolist()
     values = []
@@ -92,9 +91,28 @@ def frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
         dtype = column.dtype
         cells = column.tolist() if isinstance(dtype, (np.dtype, pd.StringDtype)) else list(column)
         if dtype == np.dtype(object) or isinstance(dtype, ExtensionDtype):
-            cells = [v if type(v) in _NATIVE else maybe_box_native(v) for v in cells]
+            cells = [v if type(v) in _NATIVE else _boxed(v) for v in cells]
         values.append(cells)
     return [dict(zip(columns, row)) for row in zip(*values)]
+
+
+def _boxed(value: Any) -> Any:
+    """A value of an object or extension column as ``to_dict`` gives it: a number or truth value (numpy's or a
+    subclass) as Python's own, numpy's times as pandas', ``pd.NA`` as None; anything else as it is. (pandas'
+    own ``maybe_box_native`` does this, but it is not public API.)"""
+    if value is pd.NA:
+        return None
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value)
+    if isinstance(value, np.timedelta64):  # before the integers: numpy counts it as one
+        return pd.Timedelta(value)
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    return value
 
 
 class Issues:

@@ -205,20 +205,34 @@ def test_frame_rows_are_pandas_records_on_odd_values():
 
     import numpy as np
 
+    from decimal import Decimal
+
     from pipeline.normalize import frame_rows
     from pipeline.workbook import CellError
+
+    class Kind(str):  # subclasses of Python's own types, as a library might hand back
+        pass
+
+    class Whole(int):
+        pass
+
+    class Part(float):
+        pass
 
     odd = [
         "ครู", 3, 2.5, True, None, float("nan"), np.int64(7), np.float64(1.5), np.bool_(False), pd.NA, pd.NaT,
         np.datetime64("2019-01-02"), datetime(2019, 1, 2, 3, 4), date(2019, 1, 2), ("a", "b"), CellError("#N/A", "A1"),
+        np.timedelta64(3, "h"), np.datetime64("NaT"), np.str_("ครู"), np.int8(-1), np.uint64(2**63), np.float32(0.1),
+        Decimal("1.10"), Kind("ครู"), Whole(3), Part(2.5), -0.0, float("inf"),
     ]
     frame = pd.DataFrame({
         "mixed": pd.Series(odd, dtype=object), "text": [f"r{i}" for i in range(len(odd))], "n": range(len(odd)),
         "x": np.linspace(0, 1, len(odd)), "flag": [i % 2 == 0 for i in range(len(odd))],
         "when": pd.date_range("2019-01-01", periods=len(odd)),
-        "str": pd.Series(["ครู", None, "a", float("nan"), pd.NA, ""] * 3)[:len(odd)].astype("str"),
-        "maybe": pd.array([1, None] * 8, dtype="Int64"), "kind": pd.Categorical(["a", "b"] * 8),
-        "span": pd.to_timedelta(range(len(odd)), unit="h"), "flags": pd.array([True, None] * 8, dtype="boolean"),
+        "str": pd.Series((["ครู", None, "a", float("nan"), pd.NA, ""] * len(odd))[:len(odd)]).astype("str"),
+        "maybe": pd.array(([1, None] * len(odd))[:len(odd)], dtype="Int64"),
+        "kind": pd.Categorical((["a", "b"] * len(odd))[:len(odd)]), "span": pd.to_timedelta(range(len(odd)), unit="h"),
+        "flags": pd.array(([True, None] * len(odd))[:len(odd)], dtype="boolean"),
     })
     for part in (frame, frame.iloc[3:9], frame.iloc[0:0], frame[["mixed"]]):
         expected, got = part.to_dict("records"), frame_rows(part)
