@@ -1,0 +1,52 @@
+"""Adversarial checks of the caches' keys (issue 15's review): an input that changes an output must change
+the key that keeps the output, so no run shows or sends what a full run on a new state file would not.
+
+Real files, the real state file, the CLI where the night goes through it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.config import load_settings
+from pipeline.workbook.local import LocalWorkbook
+from tests import hand_area
+from tests.conftest import REPO, write_config
+
+
+def sync(config_file: Path, *flags: str):
+    return CliRunner().invoke(cli, ["sync", "--config", str(config_file), *flags])
+
+
+def test_a_template_edited_to_the_same_size_and_time_is_seen(tmp_path):
+    """A template's text, not its size and modification time, decides (an editor or a copy that keeps the
+    time, a coarse clock on a shared folder): the night after the edit shows the new text."""
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    root = tmp_path / "area"
+    root.mkdir()
+    config_file = write_config(root, **{'# templates = "templates"': f'templates = "{templates}"'})
+    settings = load_settings(config_file)
+    hand_area.build(LocalWorkbook(settings.storage.path), settings)
+    assert sync(config_file).exit_code == 1  # the hand area's bad rows need a person
+    sheet = templates / "school_sheet.tsv"
+    before = sheet.stat()
+    text = sheet.read_text(encoding="utf-8")
+    assert text.count("โปรแกรม devplan") == 1
+    sheet.write_text(text.replace("โปรแกรม devplan", "โปรแกรม DEVPLAN"), encoding="utf-8")
+    os.utime(sheet, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (sheet.stat().st_size, sheet.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+    second = sync(config_file)
+    assert second.exit_code == 1, second.output
+    book = LocalWorkbook(settings.storage.path)
+    tab = settings.output.summary_tab
+    for code in sorted(hand_area.DIRECTORS):
+        rows = book.read(settings.sources.idplan.key_for(code), [tab])[tab]
+        shown = " ".join(str(v) for row in rows for v in row if v is not None)
+        assert "โปรแกรม DEVPLAN" in shown and "โปรแกรม devplan" not in shown, code
