@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +51,27 @@ def _content(path: Path) -> str | None:
         return None
 
 
+def libraries() -> list[str]:
+    """Python's version and the distributions installed where it finds modules, by their metadata folders
+    (``jinja2-3.1.6.dist-info``: the name carries the version), so a library upgraded in place is seen."""
+    found = [sys.version]
+    for place in dict.fromkeys(sys.path):
+        try:
+            names = os.listdir(place or ".")
+        except OSError:  # not a folder (a zip), or gone
+            continue
+        found.extend(sorted(n for n in names if n.endswith((".dist-info", ".egg-info"))))
+    return found
+
+
 def program_parts(settings: Settings) -> dict[str, Any]:
-    """devplan (its version, code files and templates) and the settings (the indicators file included)."""
+    """devplan (its version, code files and templates), the libraries it runs on and the settings (the
+    indicators file included)."""
     indicators = Path(settings.indicators.file)
     templates = Path(settings.output.templates)
     return {
         "devplan": [__version__, _tree(PACKAGE, "*.py")],
+        "libraries": libraries(),
         "settings": settings.model_dump_json(),
         "indicators": file_content(indicators) if indicators.is_file() else "",
         "templates": _tree(templates, "*") if templates.is_dir() else [],

@@ -50,3 +50,19 @@ def test_a_template_edited_to_the_same_size_and_time_is_seen(tmp_path):
         rows = book.read(settings.sources.idplan.key_for(code), [tab])[tab]
         shown = " ".join(str(v) for row in rows for v in row if v is not None)
         assert "โปรแกรม DEVPLAN" in shown and "โปรแกรม devplan" not in shown, code
+
+
+def test_another_version_of_a_library_is_another_program(tmp_path, monkeypatch, area):
+    """What devplan renders and builds depends on the libraries it runs on (Jinja, MarkupSafe, Python's
+    e-mail package): a library upgraded in place (``pip install -U``) changes the key, so no tab, e-mail or
+    idle night is kept from the old one. A distribution is known by its metadata folder, whose name
+    carries its version, where Python finds modules."""
+    from pipeline.fingerprints import program
+
+    site = tmp_path / "site"
+    (site / "examplelib-1.0.dist-info").mkdir(parents=True)
+    monkeypatch.syspath_prepend(str(site))
+    before = program(area)
+    assert program(area) == before
+    (site / "examplelib-1.0.dist-info").rename(site / "examplelib-1.1.dist-info")
+    assert program(area) != before
