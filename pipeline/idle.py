@@ -88,7 +88,11 @@ def run_night(
                     f"{settings.storage.location} (ไม่ต้องอ่าน คำนวณ หรือเขียนใหม่)")
                 return Night(quiet=quiet)
         from pipeline.workbook.read_cache import read_early, stop_early
+        from pipeline.workbook.reads import ReadLog
 
+        reads = reads if reads is not None else ReadLog()
+        if settings.storage.backend == "local":  # what the run saw of each file, for ``remember``
+            reads.watch = lambda key: _version(settings, key)
         if not full:
             read_early(settings)  # the files are read meanwhile into the state file's cache
         try:
@@ -147,6 +151,8 @@ def remember(
     letters = {code: [address, delivery.hashes[code]] for code, address in delivery.recipients.items()}
     files = {str(path): [*(file_stat(path) or []), file_content(path)] for path in watched(settings, keys, list(letters))
              if path.is_file()}
+    if not _as_seen(state, settings, result.reads, keys, files):
+        return
     record = {
         "inputs": inputs(settings, policy, smtp),
         "phase": fiscal_phase(settings.area.fiscal_year, today),
@@ -161,6 +167,32 @@ def remember(
         "read": keys,
     }
     state.set_meta(NIGHT, json.dumps(record, ensure_ascii=False))
+
+
+def _version(settings: Settings, key: str) -> str | None:
+    """A local spreadsheet's version as ``LocalWorkbook.version`` gives it (``mtime_ns:size``)."""
+    from pipeline.workbook.factory import local_files
+
+    found = file_stat(local_files(settings.storage, [key])[0])
+    return None if found is None else f"{found[1]}:{found[0]}"
+
+
+def _as_seen(state: State, settings: Settings, reads: ReadLog, keys: list[str], files: dict[str, Any]) -> bool:
+    """Whether every spreadsheet the run read or wrote is, as ``files`` found it now, the file the run saw:
+    as it read it, or as devplan's own write left it. A save by someone else during the run (after the
+    read, or between the read and devplan's write) leaves no record: the outputs came from the file
+    before it, so the next night runs in full and reads it."""
+    from pipeline.workbook.factory import local_files
+
+    if reads.watch is None or reads.moved:  # not watched (never on a local night), or saved meanwhile
+        return False
+    for key, path in zip(keys, local_files(settings.storage, keys)):
+        last = state.published(key)
+        seen = reads.written[key] if key in reads.written else reads.seen.get(key, last[1] if last else None)
+        now = files.get(str(path))
+        if seen != (None if now is None else f"{now[1]}:{now[0]}"):
+            return False
+    return True
 
 
 # --- the idle night ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
@@ -66,3 +67,39 @@ def test_another_version_of_a_library_is_another_program(tmp_path, monkeypatch, 
     assert program(area) == before
     (site / "examplelib-1.0.dist-info").rename(site / "examplelib-1.1.dist-info")
     assert program(area) != before
+
+
+@pytest.mark.parametrize("stage, code", [
+    ("post_mail", hand_area.SCHOOL_A),  # a file only read that night (its unit unchanged), saved after the read
+    ("publish", hand_area.SCHOOL_B),  # a file devplan writes that night, saved between the read and the write
+])
+def test_a_save_during_a_sync_is_seen_the_night_after(tmp_path, monkeypatch, stage, code):
+    """A person saves a school's ID Plan while a sync runs, after devplan read it: that sync worked from
+    the file before the save, so the night after must not take the saved file for one it has seen; it runs
+    in full and shows the edit, as a full run on a new state file does."""
+    import pipeline.sync
+    from pipeline.idle import run_night
+    from tests.test_idle import edit_hours
+    from tests.test_unchanged import DAY, files, letters, new_area
+
+    settings = new_area(tmp_path / "nightly")
+    run_night(settings, say=lambda _: None, today=DAY)
+    step = getattr(pipeline.sync, stage)
+
+    def saved_meanwhile(*args, **kwargs):
+        edit_hours(settings, code, 9)
+        return step(*args, **kwargs)
+
+    edit_hours(settings, hand_area.SCHOOL_B, 7)  # so the second night runs in full
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline.sync, stage, saved_meanwhile)
+        assert run_night(settings, say=lambda _: None, today=DAY).result is not None
+    third = run_night(settings, say=lambda _: None, today=DAY)
+    assert third.quiet is None  # the saved file is not the one the last sync read
+
+    full = new_area(tmp_path / "full")
+    edit_hours(full, hand_area.SCHOOL_B, 7)
+    edit_hours(full, code, 9)
+    run_night(full, say=lambda _: None, today=DAY)
+    assert files(settings) == files(full)
+    assert letters(settings) == letters(full)

@@ -9,10 +9,10 @@ the workbook had sent when the run ended.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ContextManager, Mapping, Sequence
+from typing import Callable, ContextManager, Generator, Mapping, Sequence
 
 from pipeline.workbook import Access, AnyTab, Need, Place, RequestCounts, Table, Workbook
-from pipeline.workbook.forked import Outcomes
+from pipeline.workbook.forked import Outcome, Outcomes
 
 
 @dataclass
@@ -24,6 +24,14 @@ class ReadLog:
     cached: list[str] = field(default_factory=list)
     #: the workbook read through, once the run has opened one
     book: Workbook | None = None
+    #: when given (an idle night's run: ``pipeline.idle``), a spreadsheet's version as the caller knows
+    #: it, noted as the run reads and writes, so a save by someone else meanwhile is seen
+    watch: Callable[[str], str | None] | None = None
+    #: key -> its version (``watch``) when the run first read it, and after devplan's last write of it
+    seen: dict[str, str | None] = field(default_factory=dict)
+    written: dict[str, str | None] = field(default_factory=dict)
+    #: keys someone else saved between the run's read and devplan's write: the run worked from the file before
+    moved: set[str] = field(default_factory=set)
 
     def requests(self) -> RequestCounts | None:
         """The requests sent so far; None before the run opened its workbook."""
@@ -41,6 +49,8 @@ class LoggedWorkbook:
         self.account = inner.account
 
     def read(self, key: str, tabs: Sequence[str]) -> dict[str, Table]:
+        if self.log.watch is not None and key not in self.log.seen:
+            self.log.seen[key] = self.log.watch(key)
         before = self.inner.requests().cached_reads
         found = self.inner.read(key, tabs)
         (self.log.cached if self.inner.requests().cached_reads > before else self.log.fresh).append(key)
@@ -60,12 +70,34 @@ class LoggedWorkbook:
         return self.inner.tabs(key)
 
     def write(self, key: str, tabs: Mapping[str, AnyTab], *, own: bool = False) -> None:
+        self._before_write(key)
         self.inner.write(key, tabs, own=own)
+        self._after_write(key)
 
     def write_many(
         self, writes: Sequence[tuple[str, Mapping[str, AnyTab]]], *, own: bool = False
     ) -> Outcomes:
-        return self.inner.write_many(writes, own=own)
+        if self.log.watch is None:
+            return self.inner.write_many(writes, own=own)
+        for key, _ in writes:
+            self._before_write(key)
+        outcomes = self.inner.write_many(writes, own=own)
+
+        def each() -> Generator[Outcome, None, None]:
+            for (key, _), outcome in zip(writes, outcomes):
+                if outcome is None:
+                    self._after_write(key)
+                yield outcome
+
+        return Outcomes(each(), outcomes.close)
+
+    def _before_write(self, key: str) -> None:
+        if self.log.watch is not None and key in self.log.seen and self.log.watch(key) != self.log.seen[key]:
+            self.log.moved.add(key)
+
+    def _after_write(self, key: str) -> None:
+        if self.log.watch is not None:
+            self.log.written[key] = self.log.watch(key)
 
     def version(self, key: str) -> str | None:
         return self.inner.version(key)
