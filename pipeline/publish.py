@@ -248,7 +248,8 @@ def publish(
     (``sync.Overlap``) with the same fingerprint is not written again. ``known``: unit
     code -> the fingerprint of its tab, for units known unchanged (``pipeline.unchanged``):
     not rendered. ``dashboard_known``: the same for the dashboard's tabs, and what each tab of
-    devplan's last write of it was: only the tabs that changed are written.
+    devplan's last write of it was: only the tabs that changed are written (every tab when
+    someone saved the dashboard since).
 
     A unit whose spreadsheet refuses the write is that unit's problem: it is
     recorded in ``failed`` and every other unit is still written. The
@@ -286,6 +287,10 @@ def publish(
                 done.unchanged.append(key)
                 done.fingerprints[key] = print_
             else:
+                if unit is None and len(tabs) < len(done.dashboard_tabs) and not up_to_date(
+                        state, workbook, key, combined(memory.written)):
+                    # saved by someone since it was found devplan's own: the tabs not written would be theirs
+                    tabs, done.dashboard_tabs = render_dashboard(env, area)
                 # A unit's failure is its own; the state file's (StateWriteError) is the whole run's and raised.
                 outcome = next(units) if unit is not None else attempt(writer.write, key, tabs, print_)
                 if outcome is None:

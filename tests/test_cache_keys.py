@@ -103,3 +103,37 @@ def test_a_save_during_a_sync_is_seen_the_night_after(tmp_path, monkeypatch, sta
     run_night(full, say=lambda _: None, today=DAY)
     assert files(settings) == files(full)
     assert letters(settings) == letters(full)
+
+
+def test_a_dashboard_saved_during_a_sync_is_written_whole(area, monkeypatch):
+    """A person saves the dashboard after the run found it devplan's own untouched write and before the run
+    writes the tabs that changed: the tabs the run would leave as they were are no longer devplan's, so
+    every tab is written (as a full run writes them), and the person's edit does not outlive the run."""
+    from openpyxl import load_workbook
+
+    import pipeline.sync
+    from pipeline.sync import run_sync
+    from tests.test_idle import edit_hours
+    from tests.test_unchanged import DAY, dashboard_prints
+
+    run_sync(area, today=DAY)
+    before = dashboard_prints(area, DAY)
+    edit_hours(area, hand_area.SCHOOL_B, 7)
+    after = dashboard_prints(area, DAY)
+    kept = [tab for tab in after if before[tab] == after[tab]]
+    assert kept and len(kept) < len(after)  # the night writes some tabs, not all
+    book = LocalWorkbook(area.storage.path)
+    path = book.path(area.output.dashboard)
+    publish = pipeline.sync.publish
+
+    def saved_meanwhile(*args, **kwargs):
+        staff_book = load_workbook(path)
+        staff_book[kept[0]]["A1"] = "แก้โดยคน"
+        staff_book.save(path)
+        return publish(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline.sync, "publish", saved_meanwhile)
+    result = run_sync(area, today=DAY)
+    assert sorted(result.published.written[area.output.dashboard]) == sorted(after)
+    shown = book.read(area.output.dashboard, [kept[0]])[kept[0]]
+    assert shown[0][0] != "แก้โดยคน"
