@@ -10,9 +10,10 @@ what the next night compares.
 
 "Nothing changed" means all of this (else the night runs in full):
 
-- the same devplan (its version, the files of its code and templates), the same settings (the
-  whole config as loaded, the indicators file) and the same command (``--send``, ``--unit``,
-  ``--new-state``; ``--full``, ``--resend`` and ``--to`` always run in full), on a local folder
+- the same devplan (its version, the content of its code and templates, the libraries it runs on:
+  ``fingerprints.program_parts``), the same settings (the whole config as loaded, the indicators
+  file) and the same command (``--send``, ``--unit``, ``--new-state``; ``--full``, ``--resend`` and
+  ``--to`` always run in full), on a local folder
   (a Google night already costs one request: the Drive listing that tells what changed);
 - every file the last sync read or wrote (the rosters, the survey, each unit's ID Plan, the
   dashboard) and every e-mail it left in the outbox: the same size and modification time, or else
@@ -20,8 +21,10 @@ what the next night compares.
 - the date-dependent inputs of the outputs: the fiscal-year phase of the run's date
   (``thai.fiscal_phase``: who is behind their plan is judged differently before 1 April, from it,
   and after the year), and which e-mails are due (``mail.cadence``'s window may have opened);
-- the last sync finished with every unit written and the dashboard written: a sync that failed, or
-  left a unit out, keeps no record, so the night after it runs in full;
+- the last sync finished with every unit written and the dashboard written, and every file it read or
+  wrote is still as it read it or as its own write left it (``ReadLog.watch``): a sync that failed, left a
+  unit out, or during which someone saved a file it had read keeps no record, so the night after it runs
+  in full;
 - no send in doubt in the send log, the dashboard's last mailing already read, and nothing due when
   the night sends (``--send``).
 """
