@@ -21,6 +21,7 @@ from pipeline.workbook import CellError
 from pipeline.workbook import read_cache
 from pipeline.workbook.local import LocalWorkbook
 from pipeline.workbook.read_cache import CachedLocalWorkbook
+from pipeline.workbook.xlsx import Package, put_tabs
 from pipeline.workbook.xlsx_zip import Limits
 
 PLAN, RECORD = "แผนพัฒนาตนเอง", "บันทึกการพัฒนา"
@@ -189,6 +190,67 @@ def test_an_edit_right_after_devplans_write_is_seen(tmp_path, state):
     assert list(book.write_many([("school", {"สรุปผล": [["สรุป"]]})], own=True)) == [None]
     assert state.cached_tabs("school", book.content("school"), [PLAN, RECORD]) is None
     assert CachedLocalWorkbook(tmp_path, state).read("school", [PLAN])[PLAN] == [["ชื่อ-นามสกุล"], ["บันทึกทันทีหลังเขียน"]]
+
+
+def cache_after_writes(folder, state, processes: int) -> tuple[list[bool], dict[str, object]]:
+    """Six schools read, then written at once (``processes``): one saved by a person between the read and
+    the write, one whose read tab devplan writes, one broken after it was read. Each write's outcome (done
+    or not), and what the cache then gives for each file as it is."""
+    folder.mkdir()
+    keys = school_files(folder, 6)
+    book = CachedLocalWorkbook(folder, state, processes=processes)
+    for key in keys:
+        book.read(key, [PLAN, RECORD])
+    LocalWorkbook(folder).write(keys[1], {PLAN: [["ชื่อ-นามสกุล"], ["คนใหม่"]]})  # a person, meanwhile
+    (folder / f"{keys[3]}.xlsx").write_bytes(b"PK\x03\x04 cut short")
+    writes = [(key, {"สรุปผล": [["สรุป", key]]}) for key in keys]
+    writes[2] = (keys[2], {RECORD: [["วันที่", "สถานะ"], ["ใหม่", keys[2]]]})
+    done = [outcome is None for outcome in book.write_many(writes)]
+    return done, {key: state.cached_tabs(key, book.content(key), [PLAN, RECORD]) for key in keys}
+
+
+def test_writes_in_other_processes_keep_in_the_cache_what_writes_one_by_one_keep(tmp_path):
+    with State(tmp_path / "forked.sqlite") as forked_state, State(tmp_path / "serial.sqlite") as serial_state:
+        forked = cache_after_writes(tmp_path / "forked", forked_state, processes=3)
+        serial = cache_after_writes(tmp_path / "serial", serial_state, processes=1)
+    assert forked == serial
+    done, cached = forked
+    assert done == [True, True, True, False, True, True]
+    keys = sorted(cached)
+    assert [cached[key] is not None for key in keys] == [True, False, False, False, True, True]
+    for key in keys[0], keys[4], keys[5]:  # the rows read before devplan's write are the written file's
+        assert cached[key] == plain(tmp_path / "forked", key)
+
+
+class SavedRightAfterEach(CachedLocalWorkbook):
+    """``SavedRightAfter`` for writes side by side: the person's save does not sweep the folder first (as a
+    run's first write does), which could take the other writer's temp file in the instant before it locks it."""
+
+    def _write(self, key, tabs, own):
+        super()._write(key, tabs, own)
+        LocalWorkbook(self.folder)._write(key, {PLAN: [["ชื่อ-นามสกุล"], ["บันทึกทันทีหลังเขียน"]]}, False)
+
+
+def test_an_edit_right_after_a_write_in_another_process_is_seen(tmp_path, state):
+    keys = school_files(tmp_path, 4)
+    book = SavedRightAfterEach(tmp_path, state, processes=2)
+    for key in keys:
+        book.read(key, [PLAN, RECORD])
+    assert list(book.write_many([(key, {"สรุปผล": [["สรุป"]]}) for key in keys], own=True)) == [None] * 4
+    for key in keys:
+        assert state.cached_tabs(key, book.content(key), [PLAN, RECORD]) is None
+        assert CachedLocalWorkbook(tmp_path, state).read(key, [PLAN])[PLAN] == [["ชื่อ-นามสกุล"], ["บันทึกทันทีหลังเขียน"]]
+
+
+def test_only_a_tab_whose_part_is_copied_raw_counts_as_unchanged(tmp_path):
+    odd_file(tmp_path / "school.xlsx")
+    with open(tmp_path / "school.xlsx", "rb") as source:
+        package = Package.open(source)
+        put_tabs(package, {"สรุปผล": [["สรุป"]]})
+        assert read_cache._copied(package, [PLAN, RECORD])
+        put_tabs(package, {RECORD: [["ใหม่"]]})
+        assert read_cache._copied(package, [PLAN]) and not read_cache._copied(package, [PLAN, RECORD])
+        assert not read_cache._copied(package, ["ไม่มีแท็บนี้"])
 
 
 def school_files(folder, count: int) -> list[str]:

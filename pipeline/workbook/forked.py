@@ -13,7 +13,7 @@ thread (a thread holding a lock at the fork would leave it held in the child;
 then the work is done in-process, one item after another, as it is with one
 core or one item; the idle pool a native library may keep, as numpy's
 OpenBLAS does, readies itself for a fork, and workers do not use it). Workers get the items by inheritance (nothing is pickled but an
-index and an outcome), never touch the parent's state file or streams, and
+index, an outcome and the item's small result), never touch the parent's state file or streams, and
 leave with ``os._exit``: no buffered output flushed twice, no exit handler
 run twice. A worker that dies leaves the rest of its share to the parent, who
 does it itself; a parent that stops early (its own failure) closes the
@@ -33,6 +33,8 @@ from typing import Any, Callable, Generator, Generic, Iterable, Sequence, TypeVa
 from pipeline.errors import PublishError, SourceError, StateWriteError
 
 T = TypeVar("T")
+#: What an item's work returns when done (small, picklable: it comes back from a worker), for the parent's ``then``.
+R = TypeVar("R")
 #: An item's outcome: done (None), or the error that stopped it (that item's problem alone).
 Outcome = PublishError | SourceError | None
 
@@ -67,31 +69,47 @@ def workers_here() -> int:
     return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
 
 
-def one_by_one(work: Callable[[T], None], items: Sequence[T]) -> Outcomes:
-    """Each item's outcome, done in this process one after another as the outcomes are read."""
-    return Outcomes(attempt(work, item) for item in items)
+def one_by_one(work: Callable[[T], Any], items: Sequence[T], then: Callable[[T, Any], None] | None = None) -> Outcomes:
+    """Each item's outcome, done in this process one after another as the outcomes are read; ``then``
+    (item, what its work returned) for each item done, before its outcome is given."""
+
+    def each() -> Generator[Outcome, None, None]:
+        for item in items:
+            outcome, result = _attempt(work, item)
+            if outcome is None and then is not None:
+                then(item, result)
+            yield outcome
+
+    return Outcomes(each())
 
 
 def attempt(write: Callable[..., None], *args: Any) -> Outcome:
     """Make one write: None, or the ``PublishError``/``SourceError`` that stopped it (the state file's own
     failure, and anything else, is the caller's)."""
+    return _attempt(write, *args)[0]
+
+
+def _attempt(write: Callable[..., R], *args: Any) -> tuple[Outcome, R | None]:
+    """``attempt``, with what the write returned when it is done."""
     try:
-        write(*args)
+        result = write(*args)
     except StateWriteError:
         raise
     except (PublishError, SourceError) as exc:
-        return exc
-    return None
+        return exc, None
+    return None, result
 
 
-def in_order(work: Callable[[T], None], items: Sequence[T], workers: int | None = None) -> Outcomes:
+def in_order(work: Callable[[T], Any], items: Sequence[T], workers: int | None = None,
+             then: Callable[[T, Any], None] | None = None) -> Outcomes:
     """Each item's outcome in order, the items done from now on by up to ``workers`` forked processes
     (default ``workers_here``); in this process, as they are read, when one would do (one worker, one
-    item) or forking is unsafe."""
+    item) or forking is unsafe. ``then(item, result)`` runs here, in this process, for each item done,
+    with what its work returned (wherever it ran), before the item's outcome is given."""
     count = min(workers_here() if workers is None else workers, len(items))
     if count <= 1 or threading.active_count() > 1:
-        return one_by_one(work, items)
-    pool = _Pool(work, items, count)
+        return one_by_one(work, items, then)
+    pool = _Pool(work, items, count, then)
     return Outcomes(pool.outcomes(), pool.stop)
 
 
@@ -102,9 +120,11 @@ class _Crash(Exception):
 class _Pool(Generic[T]):
     """Workers started at once, worker ``w`` doing items ``w``, ``w + n``, ``w + 2n``, ... in turn."""
 
-    def __init__(self, work: Callable[[T], None], items: Sequence[T], count: int) -> None:
+    def __init__(self, work: Callable[[T], Any], items: Sequence[T], count: int,
+                 then: Callable[[T, Any], None] | None = None) -> None:
         self.work = work
         self.items = items
+        self.then = then
         #: worker number -> (pid, the parent's end of its line); None once it has left (its share is then ours)
         self.workers: list[tuple[int, Connection] | None] = []
         gc.freeze()  # the parent's objects stay out of the workers' collections: their pages stay shared
@@ -128,27 +148,30 @@ class _Pool(Generic[T]):
     def outcomes(self) -> Generator[Outcome, None, None]:
         try:
             for index, item in enumerate(self.items):
-                outcome = self._outcome(index, item)
+                outcome, result = self._outcome(index, item)
+                if outcome is None and self.then is not None:
+                    self.then(item, result)
                 if index == len(self.items) - 1:
                     self.stop()  # nothing left for them: gone before the caller goes on
                 yield outcome
         finally:
             self.stop()
 
-    def _outcome(self, index: int, item: T) -> Outcome:
+    def _outcome(self, index: int, item: T) -> tuple[Outcome, Any]:
+        """The item's outcome, with what its work returned."""
         number = index % len(self.workers)
         worker = self.workers[number]
         if worker is not None:
             try:
-                reported, outcome = worker[1].recv()
+                reported, outcome, result = worker[1].recv()
             except (EOFError, OSError):  # it died: the rest of its share is done here
                 self._leave(number)
             else:
                 assert reported == index
                 if isinstance(outcome, BaseException) and not isinstance(outcome, (PublishError, SourceError)):
                     raise outcome
-                return outcome
-        return attempt(self.work, item)
+                return outcome, result
+        return _attempt(self.work, item)
 
     def _serve(self, number: int, count: int, conn: Connection, parent_end: Connection) -> None:  # pragma: no cover
         """A worker's life (in the worker): its share, each outcome sent as it is done, until the share ends
@@ -162,17 +185,20 @@ class _Pool(Generic[T]):
                 if other is not None:
                     other[1].close()
             for index in range(number, len(self.items), count):
+                result = None
                 try:
-                    outcome: Outcome | BaseException = attempt(self.work, self.items[index])
+                    outcome: Outcome | BaseException
+                    outcome, result = _attempt(self.work, self.items[index])
                 except Exception as exc:  # the parent raises it, as doing the item itself would have
                     exc.add_note("raised in a writing process:\n" + "".join(traceback.format_exception(exc)))
                     outcome = exc
                 try:
-                    conn.send((index, outcome))
+                    conn.send((index, outcome, result))
                 except (BrokenPipeError, ConnectionResetError):
                     break  # the parent stopped early
-                except Exception:  # an exception that does not pickle: its text goes instead
-                    conn.send((index, _Crash("".join(traceback.format_exception(outcome)))))
+                except Exception:  # an exception (or a result) that does not pickle: its text goes instead
+                    conn.send((index, _Crash("".join(traceback.format_exception(outcome))) if isinstance(
+                        outcome, BaseException) else _Crash(f"a result that does not pickle: {result!r}"), None))
         except BaseException:
             code = 1
         finally:

@@ -29,7 +29,7 @@ import time
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, ContextManager, Mapping, Sequence
+from typing import Any, BinaryIO, Callable, ContextManager, Mapping, Sequence
 
 from python_calamine import CalamineError, CalamineWorkbook
 
@@ -136,7 +136,7 @@ class LocalWorkbook:
         ``own``: devplan's tabs, marked as such (``xlsx_marks``); a person's tab of one of their names stops it.
         """
         self._sweep()
-        self._write(key, tabs, own)
+        self._wrote(key, self._job(key, tabs, own))
 
     def write_many(
         self, writes: Sequence[tuple[str, Mapping[str, AnyTab]]], *, own: bool = False
@@ -144,7 +144,17 @@ class LocalWorkbook:
         """Each file written as ``write`` writes it, several at once in a few forked processes
         (``forked.in_order``): the files share nothing, and each write is CPU work and an fsync."""
         self._sweep()  # here, before any worker: a worker's note that it swept would not come back
-        return in_order(lambda write: self._write(*write, own), writes, self.processes)
+        return in_order(lambda write: self._job(*write, own), writes, self.processes,
+                        lambda write, result: self._wrote(write[0], result))
+
+    def _job(self, key: str, tabs: Mapping[str, AnyTab], own: bool) -> object:
+        """One write as a writing process makes it (or this one, one write after another); what it returns
+        (small: it is sent back) is given to ``_wrote`` in this process once the write is done."""
+        self._write(key, tabs, own)
+        return None
+
+    def _wrote(self, key: str, result: object) -> None:
+        """In this process, after ``key`` was written (by ``_job``, wherever it ran): nothing to note here."""
 
     def _sweep(self) -> None:
         """Remove what killed runs left in the folder, once, before the first write."""
@@ -194,7 +204,14 @@ class LocalWorkbook:
                 raise unusable(real, source, str(exc)) from exc
             except OSError as exc:
                 raise _read_failed(real, exc, PublishError) from exc
-            _save_atomically(package, real, os.fstat(source.fileno()))
+            self._editing(source, package)
+            _save_atomically(package, real, os.fstat(source.fileno()), self._saved)
+
+    def _editing(self, source: BinaryIO, package: Package) -> None:
+        """Just before an existing file is rewritten: the file as opened, and the package edited from it."""
+
+    def _saved(self, fd: int) -> None:
+        """The rewritten file (readable at ``fd``), written and synced, just before it takes the file's place."""
 
     def own_tabs(self, key: str) -> list[str]:
         """The tabs of ``key`` that carry devplan's mark (``xlsx_marks``), in order."""
@@ -436,19 +453,23 @@ def _default_mode() -> int:
     return 0o666 & ~mask
 
 
-def _save_atomically(package: Package, path: Path, original: os.stat_result | None) -> None:
-    """Write to a locked hidden temp file beside ``path``, give it the original's mode and owner, rename."""
+def _save_atomically(package: Package, path: Path, original: os.stat_result | None,
+                     saved: Callable[[int], None] | None = None) -> None:
+    """Write to a locked hidden temp file beside ``path``, give it the original's mode and owner, rename
+    (``saved``: told the temp file's descriptor once it is written and synced, before the rename)."""
     tmp: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.parent / f"{TEMP_PREFIX}{path.stem}-{secrets.token_hex(4)}{SUFFIX}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             if fcntl is not None:
                 fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             package.save(out)
             out.flush()
             os.fsync(out.fileno())
+            if saved is not None:
+                saved(out.fileno())
             if original is None:
                 os.chmod(out.fileno(), _default_mode())
             else:

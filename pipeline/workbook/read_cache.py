@@ -13,9 +13,11 @@ in any way is read again; a read that failed is never cached (the next run reads
 devplan's own write of a school's file (its summary tab) changes the file's bytes but not the rows of
 the other tabs: the lossless write copies their parts byte for byte and only appends to the shared
 string and style tables. So after such a write the rows read from the file before it are kept under
-the new content's hash, when the tabs they came from are the same parts as before (their compressed
-bytes' CRC and sizes, in the new file's directory): anything else that changed the file meanwhile
-leaves them behind, and the file is read again.
+the hash of the bytes devplan wrote, when the bytes the write was edited from are the very bytes they
+were read from and the tabs they came from are the same sheet parts, copied raw: anything else that
+changed the file before the write leaves them behind, a person's save after it gives other bytes, and
+the file is read again. The write checks this itself, in whichever process makes it (a forked writer,
+``forked.in_order``), from what it has in hand; this process only records what it found.
 """
 
 from __future__ import annotations
@@ -29,19 +31,22 @@ import logging
 import os
 import select
 import threading
-import zipfile
+import zlib
+from dataclasses import dataclass
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING, Generator, Iterator, Mapping, NoReturn, Sequence
+from typing import TYPE_CHECKING, BinaryIO, Iterator, Mapping, NoReturn, Sequence
+from xml.etree import ElementTree
 
 from pipeline import __version__
 from pipeline.errors import PipelineError, SourceError
 from pipeline.workbook import AnyTab, Table
-from pipeline.workbook.forked import Outcome, Outcomes, workers_here
+from pipeline.workbook.forked import workers_here
 from pipeline.workbook.local import SUFFIX, LocalWorkbook
 from pipeline.workbook.local_files import locate
-from pipeline.workbook.xlsx_zip import MB, Limits
+from pipeline.workbook.xlsx import Package
+from pipeline.workbook.xlsx_zip import MB, DamagedPackage, Limits, TooLarge
 from pipeline.workbook.xlsx_marks import sheet_parts
 
 if TYPE_CHECKING:
@@ -53,8 +58,6 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 #: What a read's rows depend on besides the file: these modules' source (the reading, and the cache's encoding).
 READER = [*sorted(HERE.glob("*.py")), HERE.parent / "state.py"]
-#: A part's identity in a zip's directory: its name, CRC-32 and sizes.
-Part = tuple[str, int, int, int]
 #: Files read ahead in a forked process only when at least this many are not in the cache (a fork costs a few ms).
 AHEAD_AT_LEAST = 8
 #: The forked reader's share of those files: the parent also decodes, checks and stores what it sends.
@@ -72,6 +75,15 @@ def reader_fingerprint(limits: Limits) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class Retag:
+    """What a checked write found: the rows read from version ``old`` of ``tabs`` are those of ``new``."""
+
+    old: str
+    new: str
+    tabs: list[str]
+
+
 class CachedLocalWorkbook(LocalWorkbook):
     """``LocalWorkbook`` whose reads of a file read before (the same bytes, the same reader) come from ``cache``."""
 
@@ -86,6 +98,8 @@ class CachedLocalWorkbook(LocalWorkbook):
         #: while ``reading``: the files found in the cache (key -> version, tabs, rows) and the reader ahead
         self._hits: dict[str, tuple[str, list[str], dict[str, Table]]] = {}
         self._ahead: _Ahead | None = None
+        #: while a write of a file read this run is made (``_job``): what it saw
+        self._watch: _Watch | None = None
 
     def content(self, key: str) -> str | None:
         """The cache's version of ``key``: its bytes' hash with the reader's; None where there is no file."""
@@ -93,12 +107,18 @@ class CachedLocalWorkbook(LocalWorkbook):
             real = locate(self.folder, f"{key}{SUFFIX}", SourceError)
             if real is None:
                 return None
-            digest = hashlib.sha256(reader_fingerprint(self.limits).encode())
             with open(real, "rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
+                return self._digest(handle.fileno())
         except (PipelineError, OSError):
             return None  # the read says what is wrong
+
+    def _digest(self, fd: int) -> str:
+        """The cache's version of the file open at ``fd``: its bytes' hash with the reader's."""
+        digest = hashlib.sha256(reader_fingerprint(self.limits).encode())
+        offset = 0
+        while chunk := os.pread(fd, 1 << 20, offset):
+            digest.update(chunk)
+            offset += len(chunk)
         return f"sha256:{digest.hexdigest()}"
 
     def read(self, key: str, tabs: Sequence[str]) -> dict[str, Table]:
@@ -161,63 +181,58 @@ class CachedLocalWorkbook(LocalWorkbook):
         self._hits[key] = (version, tabs, found)
         return True
 
-    def write(self, key: str, tabs: Mapping[str, AnyTab], *, own: bool = False) -> None:
-        kept = self._before_write(key, tabs)
-        super().write(key, tabs, own=own)
-        self._after_write(key, kept)
-
-    def write_many(self, writes: Sequence[tuple[str, Mapping[str, AnyTab]]], *, own: bool = False) -> Outcomes:
-        kept = [self._before_write(key, tabs) for key, tabs in writes]
-        outcomes = super().write_many(writes, own=own)
-
-        def each() -> Generator[Outcome, None, None]:
-            for (key, _), keep, outcome in zip(writes, kept, outcomes):
-                if outcome is None:
-                    self._after_write(key, keep)
-                yield outcome
-
-        return Outcomes(each(), outcomes.close)
-
-    def _before_write(self, key: str, tabs: Mapping[str, AnyTab]) -> tuple[str, list[str], list[Part]] | None:
-        """The rows cached from ``key`` this run that a write of ``tabs`` leaves as they are, with their parts."""
+    def _job(self, key: str, tabs: Mapping[str, AnyTab], own: bool) -> Retag | None:
+        """The write, watched (in the process that makes it) for whether the rows read from the file this
+        run are the written file's too: the bytes it was edited from are the very bytes they were read
+        from, and the tabs they came from are the same sheet parts, copied raw (``_editing``)."""
         seen = self._read.get(key)
         if seen is None or {t.casefold() for t in seen[1]} & {t.casefold() for t in tabs}:
+            self._write(key, tabs, own)
             return None
-        if self.content(key) != seen[0]:
-            return None  # changed since it was read: what is cached is not this file's
-        parts = self._parts(key, seen[1])
-        return None if parts is None else (seen[0], seen[1], parts)
-
-    def _after_write(self, key: str, kept: tuple[str, list[str], list[Part]] | None) -> None:
-        """Keep the rows read before devplan's write under the written file's version, if their parts are the same."""
-        if kept is None:
-            return
-        old, tabs, parts = kept
-        new = self.content(key)
-        if new is not None and self._parts(key, tabs) == parts:
-            self.cache.retag_source(key, old, new)
-            self._read[key] = (new, tabs)
-
-    def _parts(self, key: str, tabs: list[str]) -> list[Part] | None:
-        """Each tab's sheet part as the file's zip directory describes it (None: the file cannot say)."""
+        watch = self._watch = _Watch(seen[1])
         try:
-            real = locate(self.folder, f"{key}{SUFFIX}", SourceError)
-            if real is None:
-                return None
-            with zipfile.ZipFile(real) as package:
-                infos = {info.filename.lower(): info for info in package.infolist()}
+            self._write(key, tabs, own)
+        finally:
+            self._watch = None
+        if watch.old != seen[0] or not watch.kept or watch.new is None:
+            return None  # changed since it was read, or its tabs' parts are not the same: read again
+        return Retag(seen[0], watch.new, seen[1])
 
-                def read(part: str) -> bytes | None:
-                    info = infos.get(part.lower())
-                    return package.read(info) if info is not None and info.file_size < self.limits.part else None
+    def _editing(self, source: BinaryIO, package: Package) -> None:
+        if self._watch is not None:
+            self._watch.old = self._digest(source.fileno())
+            self._watch.kept = _copied(package, self._watch.tabs)
 
-                where = dict(sheet_parts(read))
-                found = [infos.get(where.get(tab, "").lower()) for tab in tabs]
-        except (PipelineError, OSError, zipfile.BadZipFile, KeyError, ValueError):
-            return None
-        if any(info is None for info in found):
-            return None
-        return [(i.filename, i.CRC, i.compress_size, i.file_size) for i in found if i is not None]
+    def _saved(self, fd: int) -> None:
+        if self._watch is not None:
+            self._watch.new = self._digest(fd)
+
+    def _wrote(self, key: str, result: object) -> None:
+        """Keep the rows read before devplan's write under the version of the bytes it wrote."""
+        if isinstance(result, Retag):
+            self.cache.retag_source(key, result.old, result.new)
+            self._read[key] = (result.new, result.tabs)
+
+
+@dataclass
+class _Watch:
+    """What a write of a file read this run saw: the version it was edited from, whether the read ``tabs``
+    are copied unchanged, and the version of the bytes it wrote."""
+
+    tabs: list[str]
+    old: str | None = None
+    kept: bool = False
+    new: str | None = None
+
+
+def _copied(package: Package, tabs: list[str]) -> bool:
+    """Whether each of ``tabs`` is, in the edited package, the source's own sheet part, copied raw."""
+    try:
+        before = dict(sheet_parts(package.original))
+        after = dict(sheet_parts(lambda part: package.get(part) if package.has(part) else None))
+    except (DamagedPackage, TooLarge, ElementTree.ParseError, KeyError, ValueError, OSError, zlib.error):
+        return False
+    return all(tab in before and after.get(tab) == before[tab] and package.copied(before[tab]) for tab in tabs)
 
 
 class _Ahead:

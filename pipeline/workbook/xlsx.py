@@ -298,6 +298,21 @@ class Package:
             self._cache[actual] = read_part(self.source, self.infos[actual], self.limits.part)
         return self._cache[actual]
 
+    def original(self, name: str) -> bytes | None:
+        """Part ``name`` (in any case) as the source holds it, whatever the edit did to it; None: not there."""
+        actual = self._spelling.get(fold(name))
+        if actual is None or actual not in self.infos:
+            return None
+        if actual not in self._cache:  # only the source's bytes are kept there
+            assert self.source is not None
+            self._cache[actual] = read_part(self.source, self.infos[actual], self.limits.part)
+        return self._cache[actual]
+
+    def copied(self, name: str) -> bool:
+        """Whether part ``name`` (in any case) is a part of the source that the save copies raw, unchanged."""
+        actual = self._spelling.get(fold(name))
+        return actual is not None and actual in self.infos and actual not in self.changed and actual not in self.deleted
+
     def allow(self, name: str) -> None:
         """Let devplan replace part ``name`` of the source: a shared table, or a part of its own tab."""
         self._replaceable.add(fold(name))
