@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,13 +42,18 @@ def _tree(folder: Path, pattern: str) -> list[tuple[str, str | None]]:
     """Each file's path under ``folder`` and a hash of its bytes: its text decides, not its size and
     time (a copy or an editor that keeps the time, a coarse clock on a shared folder); about 2 ms for
     devplan's code and templates together."""
-    return sorted((str(p.relative_to(folder)), _content(p)) for p in folder.rglob(pattern) if p.is_file())
+    try:
+        return sorted((str(p.relative_to(folder)), _content(p)) for p in folder.rglob(pattern) if p.is_file())
+    except OSError:  # a folder this user cannot list: unknown, so like no earlier run's (nothing is kept)
+        return [("", secrets.token_hex(16))]
 
 
 def _content(path: Path) -> str | None:
+    """``file_content``, or None for a file that is not there or cannot be read (the run that reads it says
+    so: it keeps nothing for a next run to compare)."""
     try:
         return file_content(path)
-    except OSError:  # gone or unreadable since it was listed: the run that reads it says so
+    except OSError:
         return None
 
 
@@ -73,8 +79,8 @@ def program_parts(settings: Settings) -> dict[str, Any]:
         "devplan": [__version__, _tree(PACKAGE, "*.py")],
         "libraries": libraries(),
         "settings": settings.model_dump_json(),
-        "indicators": file_content(indicators) if indicators.is_file() else "",
-        "templates": _tree(templates, "*") if templates.is_dir() else [],
+        "indicators": _content(indicators),
+        "templates": _tree(templates, "*"),
     }
 
 

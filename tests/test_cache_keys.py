@@ -137,3 +137,22 @@ def test_a_dashboard_saved_during_a_sync_is_written_whole(area, monkeypatch):
     assert sorted(result.published.written[area.output.dashboard]) == sorted(after)
     shown = book.read(area.output.dashboard, [kept[0]])[kept[0]]
     assert shown[0][0] != "แก้โดยคน"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can make a folder that another user cannot list")
+def test_a_templates_folder_the_run_cannot_list_is_never_the_same_program(tmp_path, area):
+    """A folder of devplan's code or templates that the account running it cannot list (a clone only root may
+    enter): the fingerprint is unknown, so it never equals an earlier run's (nothing is kept as unchanged),
+    and the run goes on to say what it cannot read, instead of stopping with an unexpected error."""
+    from pipeline.fingerprints import program
+    from tests.conftest import as_nobody
+
+    templates = tmp_path / "locked" / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    os.chmod(tmp_path, 0o755)
+    os.chmod(tmp_path / "locked", 0o711)  # nobody may pass through, not list
+    os.chmod(templates, 0o700)
+    settings = area.model_copy(update={"output": area.output.model_copy(update={"templates": str(templates)})})
+    first, second = as_nobody(lambda: [program(settings), program(settings)])
+    assert first != second
+    assert program(settings) == program(settings)  # root lists it: the same program each time
