@@ -154,7 +154,7 @@ def remember(
     letters = {code: [address, delivery.hashes[code]] for code, address in delivery.recipients.items()}
     files = {str(path): [*(file_stat(path) or []), file_content(path)] for path in watched(settings, keys, list(letters))
              if path.is_file()}
-    if not _as_seen(state, settings, result.reads, keys, files):
+    if not _as_seen(state, settings, result.reads, keys):
         return
     record = {
         "inputs": inputs(settings, policy, smtp),
@@ -173,27 +173,27 @@ def remember(
 
 
 def _version(settings: Settings, key: str) -> str | None:
-    """A local spreadsheet's version as ``LocalWorkbook.version`` gives it (``mtime_ns:size``)."""
+    """A local spreadsheet's version as ``LocalWorkbook.version`` gives it."""
     from pipeline.workbook.factory import local_files
+    from pipeline.workbook.local_files import file_version
 
-    found = file_stat(local_files(settings.storage, [key])[0])
-    return None if found is None else f"{found[1]}:{found[0]}"
+    return file_version(local_files(settings.storage, [key])[0])
 
 
-def _as_seen(state: State, settings: Settings, reads: ReadLog, keys: list[str], files: dict[str, Any]) -> bool:
-    """Whether every spreadsheet the run read or wrote is, as ``files`` found it now, the file the run saw:
+def _as_seen(state: State, settings: Settings, reads: ReadLog, keys: list[str]) -> bool:
+    """Whether every spreadsheet the run read or wrote is now the file the run saw:
     as it read it, or as devplan's own write left it. A save by someone else during the run (after the
     read, or between the read and devplan's write) leaves no record: the outputs came from the file
     before it, so the next night runs in full and reads it."""
     from pipeline.workbook.factory import local_files
+    from pipeline.workbook.local_files import file_version
 
     if reads.watch is None or reads.moved:  # not watched (never on a local night), or saved meanwhile
         return False
     for key, path in zip(keys, local_files(settings.storage, keys)):
         last = state.published(key)
         seen = reads.written[key] if key in reads.written else reads.seen.get(key, last[1] if last else None)
-        now = files.get(str(path))
-        if seen != (None if now is None else f"{now[1]}:{now[0]}"):
+        if seen != file_version(path):
             return False
     return True
 

@@ -23,7 +23,6 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Mapping
 
 from jinja2 import Environment, meta, nodes
@@ -31,20 +30,21 @@ from pydantic import BaseModel
 
 from pipeline.config import Settings
 from pipeline.deliver import Delivery, Postbox
-from pipeline.fingerprints import file_stat, program
+from pipeline import fingerprints
 from pipeline.publish import DASHBOARD_TABS, DashboardTabs, Published, combined, dashboard_tabs, up_to_date
 from pipeline.render import UNDATED, kept_codes, variables
 from pipeline.state import State, UnitOutputs
 from pipeline.summaries import AreaSummary, UnitSummary
 from pipeline.thai import fiscal_phase
 from pipeline.workbook import Workbook
+from pipeline.workbook.local_files import file_version
 
 
 def run_context(settings: Settings, env: Environment, day: date) -> str:
     """What every unit's outputs depend on this run besides its summary: devplan and the settings, the
     fiscal phase of ``day`` and the unit codes the templates leave unmasked."""
-    described = [program(settings), fiscal_phase(settings.area.fiscal_year, day), sorted(kept_codes(env))]
-    return hashlib.sha256(json.dumps(described).encode("utf-8")).hexdigest()
+    phase = fiscal_phase(settings.area.fiscal_year, day)
+    return fingerprints.digest([fingerprints.program(settings), phase, sorted(kept_codes(env))])
 
 
 def made_from(summary: UnitSummary, context: str) -> str | None:
@@ -127,12 +127,6 @@ def _hashed(value: Any) -> str | None:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def stamp(path: Path) -> str | None:
-    """A file's size and modification time (``size:mtime_ns``), or None when there is none."""
-    found = file_stat(path)
-    return None if found is None else f"{found[0]}:{found[1]}"
-
-
 @dataclass
 class Unchanged:
     """Each unit's ``made_from`` this run, and the units whose outputs are as devplan last made them."""
@@ -169,7 +163,7 @@ def find_unchanged(
         digest = found.digests.get(code)
         if (digest is not None and digest == last.made_from and keys.get(code) == last.spreadsheet
                 and up_to_date(state, workbook, last.spreadsheet, last.tab)
-                and (last.letter is None or stamp(postbox.path(code)) == last.eml)):
+                and (last.letter is None or file_version(postbox.path(code)) == last.eml)):
             found.units[code] = last
     return found
 
@@ -206,7 +200,7 @@ def remember_outputs(
         key = keys.get(code)
         tab = published.fingerprints.get(key) if key is not None and code not in published.failed else None
         letter = delivery.hashes.get(code)
-        eml = stamp(postbox.path(code)) if letter is not None else None
+        eml = file_version(postbox.path(code)) if letter is not None else None
         if digest is None or key is None or tab is None or (letter is not None and eml is None):
             if code in known:
                 dropped.append(code)

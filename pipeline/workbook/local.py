@@ -37,7 +37,9 @@ from pipeline.errors import PipelineError, PublishError, SourceError, write_fail
 from pipeline.workbook import Access, CellError, Need, Place, RequestCounts, Table
 from pipeline.workbook.forked import Outcomes, in_order
 from pipeline.workbook.layout import EXCEL_CELL_LIMIT, AnyTab, as_tab, fit_cells
-from pipeline.workbook.local_files import account, locate, open_by, open_regular, refuse_open, too_large, unusable
+from pipeline.workbook.local_files import (
+    account, file_version, locate, open_by, open_regular, refuse_open, too_large, unusable,
+)
 from pipeline.workbook.xlsx import DamagedPackage, Limits, Package, TabConflict, TooLarge, UnsafeEdit, put_tabs
 from pipeline.workbook.xlsx_marks import Reader, error_cells, marked, own_marks, sheet_parts
 from pipeline.workbook.xlsx_zip import read_part, scan
@@ -236,11 +238,7 @@ class LocalWorkbook:
 
     def version(self, key: str) -> str | None:
         """The file's modification time and size: they change when anyone saves it."""
-        try:
-            info = self.path(key).stat()
-        except OSError:
-            return None
-        return f"{info.st_mtime_ns}:{info.st_size}"
+        return file_version(self.path(key))
 
     def finish(self) -> None:
         """Nothing to settle: a file's version is known as soon as it is saved."""

@@ -50,6 +50,16 @@ _LINK_HINT = ("ให้ไฟล์ของหน่วยงานนี้�
               "เช่น คัดลอกไฟล์ต้นฉบับมาวางแทนลิงก์ แล้วสั่งรันใหม่")
 
 
+def file_version(path: Path) -> str | None:
+    """A local file's version (``mtime_ns:size``: both change when anyone saves it), or None when there is none;
+    what ``LocalWorkbook.version`` gives and what devplan remembers of a file it read or wrote."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return f"{info.st_mtime_ns}:{info.st_size}"
+
+
 def _inside(path: str, folder: str) -> bool:
     return path != folder and os.path.commonpath([path, folder]) == folder
 
