@@ -20,8 +20,8 @@
 
 - ``unit_outputs``: per unit, a digest of what its outputs were last made from (its summary
   without the run's date, devplan's code, templates and settings, the date's fiscal phase), the
-  fingerprints of the summary tab and e-mail they made, and the outbox file written then (size
-  and modification time): a unit whose outputs cannot have changed is not rendered again
+  fingerprints of the summary tab and e-mail they made, and the outbox file written then (its
+  ``file_version``): a unit whose outputs cannot have changed is not rendered again
   (``pipeline.unchanged``); a state file without it renders every unit;
 - ``tab_outputs``: the same for each tab of the dashboard (what it was made from, its fingerprint),
   so a dashboard tab whose inputs did not change is neither rendered nor written again;
@@ -155,7 +155,7 @@ class UnitOutputs:
     tab: str
     #: its e-mail's content hash (the send log's), or None when no e-mail could be addressed to it
     letter: str | None
-    #: the outbox file then written, as ``size:mtime_ns``; None when none was
+    #: the outbox file then written, as ``local_files.file_version`` gives it; None when none was
     eml: str | None
 
 
